@@ -1,0 +1,36 @@
+r"""funksvd: matrix factorisation for recommender systems, derived by hand and proved.
+
+.. math:: \hat r_{ui} = \mu + b_u + b_i + p_u^\top q_i
+
+The classic per-rating update rules (:data:`RULES`), full-batch objectives with hand-derived
+gradients (:class:`Objective`), and SGD that runs them (:func:`sgd_step`, :func:`sgd_epoch`).
+Importing funksvd imports numpy only; TensorFlow lives in :mod:`funksvd.autodiff` and numba in
+:mod:`funksvd.compiled`, both loaded on first use.
+"""
+
+from .errors import DivergenceError
+from .factors import BLOCKS, Factors
+from .metrics import mae, rmse
+from .objectives import OBJECTIVES, Objective, gradients, loss
+from .ratings import Ratings
+from .rules import RULES, Rule
+from .sgd import sgd_epoch, sgd_step
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BLOCKS",
+    "DivergenceError",
+    "Factors",
+    "OBJECTIVES",
+    "Objective",
+    "RULES",
+    "Ratings",
+    "Rule",
+    "gradients",
+    "loss",
+    "mae",
+    "rmse",
+    "sgd_epoch",
+    "sgd_step",
+]

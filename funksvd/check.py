@@ -1,0 +1,244 @@
+r"""Check a gradient against oracles: TensorFlow autodiff and finite differences.
+
+:func:`check_gradients` is how a student proves a derivation: pass your own gradient function
+as ``manual=`` and it is compared, block by block and entry by entry, with what TensorFlow's
+``GradientTape`` and central finite differences say. A wrong gradient fails loudly with the block,
+the entry and, where the pattern is a classic slip, a guess at the cause.
+"""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .factors import Factors
+from .finite_differences import fd_noise, kink_mask
+from .objectives import as_objective
+
+__all__ = ["check_gradients", "GradientReport", "GradientCheck", "ORACLES"]
+
+ORACLES = ("tensorflow", "finite_differences")
+
+
+@dataclass(frozen=True)
+class GradientCheck:
+    """One block compared with one oracle."""
+
+    block: str
+    oracle: str
+    max_abs_error: float
+    max_rel_error: float
+    worst_index: tuple
+    manual_value: float
+    oracle_value: float
+    status: str  # "ok", "FAIL", "skipped"
+    kinks: int = 0
+    hint: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.status != "FAIL"
+
+
+@dataclass(frozen=True)
+class GradientReport:
+    """Result of :func:`check_gradients`: ``.ok``, ``.rows`` and a readable ``str()`` table."""
+
+    objective: str
+    rows: tuple[GradientCheck, ...]
+    rtol: float
+    atol: float
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def ok(self) -> bool:
+        return all(row.ok for row in self.rows)
+
+    @property
+    def failures(self) -> tuple[GradientCheck, ...]:
+        return tuple(row for row in self.rows if not row.ok)
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+    def __str__(self) -> str:
+        head = f"{'block':<6}{'oracle':<20}{'max abs err':>13}{'max rel err':>13}  {'worst entry':<13}{'status':<8}"
+        lines = [f"gradient check: {self.objective}  (rtol={self.rtol:g}, atol={self.atol:g})", head, "-" * len(head)]
+        for row in self.rows:
+            where = f"{row.block}[{', '.join(map(str, row.worst_index))}]" if row.worst_index else "-"
+            status = row.status + (f" ({row.kinks} at kink)" if row.kinks else "")
+            lines.append(
+                f"{row.block:<6}{row.oracle:<20}{row.max_abs_error:>13.2e}{row.max_rel_error:>13.2e}  "
+                f"{where:<13}{status}"
+            )
+        for row in self.failures:
+            where = f"{row.block}[{', '.join(map(str, row.worst_index))}]"
+            lines.append(
+                f"FAIL {where}: manual {row.manual_value:.6g} vs {row.oracle} {row.oracle_value:.6g}"
+                + (f" -- {row.hint}" if row.hint else "")
+            )
+        lines.extend(self.notes)
+        lines.append("all blocks agree" if self.ok else "GRADIENT CHECK FAILED")
+        return "\n".join(lines)
+
+
+def _call_manual(manual, factors, ratings, reg):
+    try:
+        n_params = len(inspect.signature(manual).parameters)
+    except (TypeError, ValueError):
+        n_params = 3
+    return manual(factors, ratings, reg) if n_params >= 3 else manual(factors, ratings)
+
+
+def _diagnose(m: np.ndarray, o: np.ndarray, penalty_grad: np.ndarray, n_entries: int) -> str:
+    """Name a classic slip when ``m`` is a recognisable distortion of the true gradient ``o``."""
+    oo = float((o * o).sum())
+    if oo > 0:
+        c = float((m * o).sum()) / oo
+        residual = np.abs(m - c * o).max() / max(np.abs(o).max(), 1e-300)
+        if residual < 1e-6:
+            for value, text in (
+                (2.0, "twice the true gradient: a factor 2 too many"),
+                (0.5, "half the true gradient: a missing factor 2"),
+                (-1.0, "the negated gradient: a sign slip (e = r - r_hat, so d e / d r_hat = -1)"),
+                (float(n_entries), f"{n_entries}x the true gradient: a sum where the loss takes a mean"),
+                (1.0 / n_entries, f"1/{n_entries} of the true gradient: a mean where the loss takes a sum"),
+            ):
+                if abs(c - value) < 1e-6 * abs(value):
+                    return text
+            return f"proportional to the true gradient (x{c:.4g}): a constant factor is off"
+    scale = max(np.abs(o).max(), 1e-300)
+    if np.abs(penalty_grad).max() > 0:
+        if np.abs(m - (o - penalty_grad)).max() < 1e-6 * scale:
+            return "differs by exactly the penalty gradient: the regulariser was dropped"
+        if np.abs(m - (o + penalty_grad)).max() < 1e-6 * scale:
+            return "differs by exactly the penalty gradient: the regulariser is counted twice"
+    return ""
+
+
+def check_gradients(
+    objective,
+    factors: Factors,
+    ratings,
+    manual=None,
+    oracles=ORACLES,
+    rtol: float = 1e-6,
+    atol: float = 1e-9,
+    reg=0.02,
+) -> GradientReport:
+    r"""Compare a gradient with TensorFlow autodiff and with finite differences.
+
+    Parameters
+    ----------
+    objective : Objective or str
+        The loss whose gradient is checked (an :class:`~funksvd.Objective`, a rule name or a
+        key of :data:`~funksvd.OBJECTIVES`).
+    factors : Factors
+        The point; converted to float64.
+    ratings : Ratings
+    manual : callable, optional
+        Your gradient: ``manual(factors, ratings)`` or ``manual(factors, ratings, reg)``
+        returning a dict with keys ``"P", "Q"`` (and ``"bu", "bi"`` for a biased model).
+        Default: funksvd's own hand-derived :meth:`Objective.gradients`.
+    oracles : sequence of {"tensorflow", "finite_differences"}
+        What to compare against. TensorFlow needs ``pip install funksvd[tf]``; without it that
+        oracle's rows say ``skipped``.
+    rtol, atol : float
+        Entry ``j`` passes when :math:`|m_j - o_j| \le \mathrm{atol} + \mathrm{rtol}\,|o_j| + n_j`,
+        where :math:`n_j` is the oracle's own rounding noise (zero for TensorFlow, which computes
+        the same float64 sums in another order; :func:`~funksvd.finite_differences.numerical_gradients`
+        for finite differences). The defaults catch any derivation slip (those are O(1)
+        relative errors) and pass on rounding (O(1e-13)).
+    reg : float or mapping
+        :math:`\lambda` of the objective.
+
+    Returns
+    -------
+    GradientReport
+        ``.ok`` is False if any block disagrees with any oracle; ``str(report)`` is a table
+        that names the worst entry of each block and, for failures, a likely cause.
+        Coordinates whose finite-difference stencil crosses a kink of an absolute loss or an
+        L1 penalty (:func:`~funksvd.finite_differences.kink_mask`) are not compared with finite
+        differences and are counted in the table as "at kink".
+
+    Raises
+    ------
+    ValueError
+        If ``manual`` returns the wrong keys or shapes (e.g. transposed factors).
+    """
+    objective = as_objective(objective)
+    unknown = set(oracles) - set(ORACLES)
+    if unknown:
+        raise ValueError(f"unknown oracle(s) {sorted(unknown)}; choose from {ORACLES}")
+    factors = factors if factors.dtype == np.float64 else Factors(
+        mu=factors.mu, **{k: v.astype(np.float64) for k, v in factors.params().items()})
+    got = objective.gradients(factors, ratings, reg) if manual is None else _call_manual(manual, factors, ratings, reg)
+    expected_shapes = {block: theta.shape for block, theta in factors.params().items()}
+    if not isinstance(got, dict) or set(got) != set(expected_shapes):
+        keys = sorted(got) if isinstance(got, dict) else type(got).__name__
+        raise ValueError(f"the manual gradient must be a dict with keys {sorted(expected_shapes)}, got {keys}")
+    got = {block: np.asarray(value, dtype=np.float64) for block, value in got.items()}
+    for block, shape in expected_shapes.items():
+        if got[block].shape != shape:
+            other = {"P": "Q", "Q": "P", "bu": "bi", "bi": "bu"}[block]
+            hint = ""
+            if got[block].shape == shape[::-1]:
+                hint = " (transposed?)"
+            elif got[block].shape == expected_shapes[other]:
+                hint = f" ({block} and {other} swapped?)"
+            raise ValueError(f"manual gradient {block} has shape {got[block].shape}, expected {shape}{hint}")
+
+    _, penalty_grads = objective.penalty_terms(factors, reg, _counts(objective, factors, ratings))
+    n_entries = len(objective.select_entries(factors, ratings)[0])
+    rows, notes = [], []
+    for oracle in oracles:
+        if oracle == "tensorflow":
+            try:
+                from . import autodiff
+            except ImportError as exc:
+                notes.append(f"tensorflow oracle skipped: {exc}")
+                rows.extend(GradientCheck(b, oracle, 0.0, 0.0, (), 0.0, 0.0, "skipped") for b in expected_shapes)
+                continue
+            reference = autodiff.gradients(factors, ratings, objective, reg)
+            noise = dict.fromkeys(reference, 0.0)
+            kinks = {b: np.zeros(s, dtype=bool) for b, s in expected_shapes.items()}
+        else:
+            reference, noise, h = fd_noise(objective, factors, ratings, reg)
+            kinks = kink_mask(objective, factors, ratings, h)
+        for block in expected_shapes:
+            m, o = got[block], reference[block]
+            error = np.abs(m - o)
+            allowed = atol + rtol * np.abs(o) + noise[block]
+            ratio = np.where(kinks[block], 0.0, error / allowed)
+            worst = np.unravel_index(int(np.argmax(ratio)), ratio.shape) if ratio.size else ()
+            failed = bool(ratio.size and ratio[worst] > 1.0)
+            hint = ""
+            if failed:
+                mask = ~kinks[block]
+                hint = _diagnose(m[mask], o[mask], penalty_grads[block][mask] / (
+                    n_entries if objective.reduction == "mean" and objective.penalty == "per_rating" else 1.0),
+                    n_entries)
+            rel = error / np.maximum(np.abs(o), 1e-300)
+            rows.append(GradientCheck(
+                block=block,
+                oracle=oracle,
+                max_abs_error=float(np.where(kinks[block], 0.0, error).max(initial=0.0)),
+                max_rel_error=float(np.where(kinks[block] | (o == 0) & (m == 0), 0.0, rel).max(initial=0.0)),
+                worst_index=tuple(int(j) for j in worst),
+                manual_value=float(m[worst]) if ratio.size else 0.0,
+                oracle_value=float(o[worst]) if ratio.size else 0.0,
+                status="FAIL" if failed else "ok",
+                kinks=int(kinks[block].sum()),
+                hint=hint,
+            ))
+    return GradientReport(str(objective), tuple(rows), rtol, atol, tuple(notes))
+
+
+def _counts(objective, factors, ratings):
+    users, items, _ = objective.select_entries(factors, ratings)
+    return (
+        np.bincount(users, minlength=factors.n_users).astype(np.float64),
+        np.bincount(items, minlength=factors.n_items).astype(np.float64),
+    )

@@ -1,0 +1,11 @@
+"""Exceptions of funksvd."""
+
+__all__ = ["DivergenceError"]
+
+
+class DivergenceError(FloatingPointError):
+    """Training produced a non-finite or exploding value.
+
+    Raised instead of ever returning NaN factors; the message names where it happened
+    (epoch, rating) and suggests a smaller learning rate.
+    """

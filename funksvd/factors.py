@@ -1,0 +1,212 @@
+r"""Model parameters :math:`\theta = (P, Q, b_u, b_i)` and the constant :math:`\mu`.
+
+The prediction of every formulation in funksvd is
+
+.. math:: \hat r_{ui} = \mu + b_u + b_i + p_u^\top q_i
+
+(without the biases for an unbiased model), possibly passed through a link function by an
+:class:`~funksvd.Objective`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["Factors", "BLOCKS"]
+
+#: Names of the parameter blocks, in the order used everywhere (gradients, step scales, lr/reg tuples).
+BLOCKS = ("P", "Q", "bu", "bi")
+
+
+def _param_array(value, name: str, ndim: int, dtype=None) -> np.ndarray:
+    array = np.asarray(value)
+    if dtype is not None:
+        array = array.astype(dtype, copy=False)
+    elif array.dtype not in (np.float32, np.float64):
+        array = array.astype(np.float64)
+    if array.ndim != ndim:
+        raise ValueError(f"{name} must be {ndim}-D, got shape {array.shape}")
+    bad = np.argwhere(~np.isfinite(array))
+    if len(bad):
+        where = ", ".join(str(j) for j in bad[0])
+        raise ValueError(f"{name}[{where}] = {array[tuple(bad[0])]} is not finite")
+    array = array.copy()
+    array.flags.writeable = False
+    return array
+
+
+class Factors:
+    r"""Immutable parameters of a (biased) matrix factorisation.
+
+    Parameters
+    ----------
+    P : array_like, shape (n_users, k)
+        User factors, row :math:`p_u`.
+    Q : array_like, shape (n_items, k)
+        Item factors, row :math:`q_i`.
+    bu, bi : array_like, optional
+        User and item biases. Give both for a biased model, neither for an unbiased one.
+    mu : float, default 0.0
+        Global offset. A constant, not a parameter: the classics set it to the training mean.
+
+    Notes
+    -----
+    Arrays are copied and made read-only; float32 input stays float32, anything else becomes
+    float64. Non-finite entries are rejected (``ValueError`` naming the entry), so a
+    ``Factors`` can never carry NaN.
+
+    .. math:: \hat r_{ui} = \mu + b_u + b_i + p_u^\top q_i
+    """
+
+    __slots__ = ("P", "Q", "bu", "bi", "mu")
+
+    def __init__(self, P, Q, bu=None, bi=None, mu=0.0):
+        P = _param_array(P, "P", 2)
+        Q = _param_array(Q, "Q", 2)
+        if P.shape[1] != Q.shape[1]:
+            raise ValueError(f"P and Q must have the same number of factors, got {P.shape[1]} and {Q.shape[1]}")
+        if P.shape[0] < 1 or Q.shape[0] < 1:
+            raise ValueError(f"P and Q need at least one row, got shapes {P.shape} and {Q.shape}")
+        if P.dtype != Q.dtype:
+            raise ValueError(f"P and Q must share a dtype, got {P.dtype} and {Q.dtype}")
+        if (bu is None) != (bi is None):
+            raise ValueError("give both bu and bi (biased model) or neither (unbiased model)")
+        if bu is not None:
+            bu = _param_array(bu, "bu", 1, P.dtype)
+            bi = _param_array(bi, "bi", 1, P.dtype)
+            if bu.shape[0] != P.shape[0]:
+                raise ValueError(f"bu has {bu.shape[0]} entries but P has {P.shape[0]} users")
+            if bi.shape[0] != Q.shape[0]:
+                raise ValueError(f"bi has {bi.shape[0]} entries but Q has {Q.shape[0]} items")
+        mu = float(mu)
+        if not np.isfinite(mu):
+            raise ValueError(f"mu = {mu} is not finite")
+        for name, value in zip(self.__slots__, (P, Q, bu, bi, mu)):
+            object.__setattr__(self, name, value)
+
+    def __setattr__(self, name, value):
+        raise AttributeError(f"Factors is immutable; use .replace({name}=...) for a modified copy")
+
+    def __repr__(self) -> str:
+        kind = "biased" if self.biased else "unbiased"
+        return (
+            f"Factors({kind}, n_users={self.n_users}, n_items={self.n_items}, "
+            f"n_factors={self.n_factors}, mu={self.mu:g}, dtype={self.dtype})"
+        )
+
+    @property
+    def biased(self) -> bool:
+        """True when the model has user and item biases."""
+        return self.bu is not None
+
+    @property
+    def n_users(self) -> int:
+        return self.P.shape[0]
+
+    @property
+    def n_items(self) -> int:
+        return self.Q.shape[0]
+
+    @property
+    def n_factors(self) -> int:
+        return self.P.shape[1]
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.P.dtype
+
+    @property
+    def blocks(self) -> tuple[str, ...]:
+        """Names of the parameter blocks present: ``("P", "Q")`` or ``("P", "Q", "bu", "bi")``."""
+        return BLOCKS if self.biased else BLOCKS[:2]
+
+    def params(self) -> dict[str, np.ndarray]:
+        """The parameter blocks by name (read-only arrays)."""
+        return {name: getattr(self, name) for name in self.blocks}
+
+    def replace(self, **blocks) -> "Factors":
+        """A copy with some of ``P, Q, bu, bi, mu`` replaced."""
+        values = {name: getattr(self, name) for name in self.__slots__}
+        unknown = set(blocks) - set(values)
+        if unknown:
+            raise TypeError(f"unknown parameter(s) {sorted(unknown)}; expected some of {list(values)}")
+        values.update(blocks)
+        return Factors(**values)
+
+    def predict(self, users, items) -> np.ndarray:
+        r"""Raw predictions :math:`\hat r_{ui} = \mu + b_u + b_i + p_u^\top q_i`, vectorised over pairs."""
+        users = np.asarray(users, dtype=np.int64)
+        items = np.asarray(items, dtype=np.int64)
+        r_hat = np.einsum("...k,...k->...", self.P[users], self.Q[items]) + self.mu
+        if self.biased:
+            r_hat = r_hat + self.bu[users] + self.bi[items]
+        return r_hat
+
+    def rotate(self, R) -> "Factors":
+        r"""The factors in another basis: :math:`(P R, Q R)`, biases unchanged.
+
+        For orthogonal ``R`` every prediction, and every loss with an L2 penalty on the
+        factors, is unchanged, since :math:`(PR)(QR)^\top = P R R^\top Q^\top = P Q^\top`.
+        """
+        R = np.asarray(R, dtype=self.dtype)
+        k = self.n_factors
+        if R.shape != (k, k):
+            raise ValueError(f"R must be {k}x{k} to rotate {k} factors, got shape {R.shape}")
+        return self.replace(P=self.P @ R, Q=self.Q @ R)
+
+    def mutable_copy(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Writable copies ``(P, Q, bu, bi)`` for an in-place engine; biases are empty when unbiased."""
+        empty = np.zeros(0, dtype=self.dtype)
+        return (
+            self.P.copy(),
+            self.Q.copy(),
+            empty if self.bu is None else self.bu.copy(),
+            empty.copy() if self.bi is None else self.bi.copy(),
+        )
+
+    @classmethod
+    def from_arrays(cls, P, Q, bu, bi, mu) -> "Factors":
+        """Inverse of :meth:`mutable_copy`: empty bias arrays mean an unbiased model."""
+        if len(bu) == 0 and len(bi) == 0:
+            bu = bi = None
+        return cls(P, Q, bu, bi, mu)
+
+    @classmethod
+    def random(
+        cls,
+        n_users: int,
+        n_items: int,
+        n_factors: int,
+        *,
+        biased: bool = True,
+        mu: float = 0.0,
+        init_mean: float = 0.0,
+        init_std_dev: float = 0.1,
+        random_state=None,
+        dtype=np.float64,
+    ) -> "Factors":
+        r"""Gaussian initialisation :math:`P, Q \sim \mathcal N(\text{init\_mean}, \text{init\_std\_dev}^2)`, biases 0.
+
+        ``P`` is drawn before ``Q`` from ``numpy.random.default_rng(random_state)``, so the same
+        ``random_state`` gives bit-identical factors.
+        """
+        for name, n in (("n_users", n_users), ("n_items", n_items), ("n_factors", n_factors)):
+            if int(n) != n or n < 1:
+                raise ValueError(f"{name} must be a positive integer, got {n!r}")
+        if not init_std_dev >= 0:
+            raise ValueError(f"init_std_dev must be >= 0, got {init_std_dev!r}")
+        rng = np.random.default_rng(random_state)
+        P = rng.normal(init_mean, init_std_dev, size=(n_users, n_factors)).astype(dtype)
+        Q = rng.normal(init_mean, init_std_dev, size=(n_items, n_factors)).astype(dtype)
+        bu = np.zeros(n_users, dtype) if biased else None
+        bi = np.zeros(n_items, dtype) if biased else None
+        return cls(P, Q, bu, bi, mu)
+
+    def equals(self, other: "Factors") -> bool:
+        """Bit-for-bit equality of every block and of ``mu``."""
+        return (
+            isinstance(other, Factors)
+            and self.blocks == other.blocks
+            and self.mu == other.mu
+            and all(np.array_equal(a, b) for a, b in zip(self.params().values(), other.params().values()))
+        )

@@ -1,0 +1,31 @@
+r"""Accuracy of a fitted model on held-out ratings."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .ratings import Ratings
+
+__all__ = ["errors", "rmse", "mae"]
+
+
+def errors(model, ratings: Ratings) -> np.ndarray:
+    r"""Errors :math:`e_{ui} = r_{ui} - \hat r_{ui}` of ``model`` on ``ratings``.
+
+    ``model`` is anything with ``predict(users, items)``: :class:`~funksvd.Factors`, a fitted
+    estimator.
+    """
+    if not isinstance(ratings, Ratings):
+        raise TypeError(f"ratings must be a funksvd.Ratings, got {type(ratings).__name__}")
+    return ratings.values - np.asarray(model.predict(ratings.users, ratings.items), dtype=np.float64)
+
+
+def rmse(model, ratings: Ratings) -> float:
+    r"""Root mean squared error :math:`\sqrt{\frac{1}{|\mathcal K|}\sum e_{ui}^2}`."""
+    e = errors(model, ratings)
+    return float(np.sqrt(np.mean(e * e)))
+
+
+def mae(model, ratings: Ratings) -> float:
+    r"""Mean absolute error :math:`\frac{1}{|\mathcal K|}\sum |e_{ui}|`."""
+    return float(np.mean(np.abs(errors(model, ratings))))

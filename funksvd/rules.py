@@ -1,0 +1,295 @@
+r"""The classic per-rating SGD update rules, each written once, as the literal loop.
+
+Every rule is a plain function ``step(P, Q, bu, bi, mu, u, i, r, lr, reg) -> err`` that updates
+the arrays **in place** for one rating :math:`(u, i, r)` and returns the error before the update.
+``lr`` and ``reg`` are 4-tuples in block order ``(P, Q, bu, bi)`` (Surprise's ``lr_pu, lr_qi,
+lr_bu, lr_bi``). An unbiased model passes empty ``bu`` and ``bi``. The functions use only scalar
+arithmetic and loops, so the Python engine runs them as they stand and the compiled engine hands
+the very same source to numba.
+
+For each rule the docstring states prediction, per-rating loss :math:`\ell`, gradient and update;
+``tests/test_rule_docstrings.py`` evaluates those formulas and fails if they drift from the code.
+Products are written with a thin space ``\,`` so the test can read them.
+
+A *simultaneous* rule is an exact gradient step with a per-block scale :math:`s`,
+
+.. math:: \theta \leftarrow \theta - \gamma_\theta\, s_\theta\, \nabla_\theta \ell(\theta),
+
+with :math:`\ell` and :math:`s` recorded in :data:`RULES` (``rule.objective``, ``rule.scale``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Callable, Mapping
+
+from .objectives import Objective
+
+__all__ = ["Rule", "RULES", "predict_one", "funk", "quuxlabs", "quuxlabs_listing", "get_rule"]
+
+
+def predict_one(P, Q, bu, bi, mu, u, i):
+    r""":math:`\hat r_{ui} = \mu + b_u + b_i + p_u^\top q_i` for one pair (no biases when ``bu`` is empty)."""
+    r_hat = mu
+    if bu.shape[0] > 0:
+        r_hat += bu[u] + bi[i]
+    for f in range(P.shape[1]):
+        r_hat += P[u, f] * Q[i, f]
+    return r_hat
+
+
+def funk(P, Q, bu, bi, mu, u, i, r, lr, reg):
+    r"""Simon Funk's rule, as Surprise's ``SVD`` runs it: joint, simultaneous, no factor 2.
+
+    Notes
+    -----
+    Prediction, error and per-rating loss:
+
+    .. math::
+
+        \hat r_{ui} = \mu + b_u + b_i + p_u^\top q_i
+
+        e = r_{ui} - \hat r_{ui}
+
+        \ell = \frac{1}{2}\, e^2 + \frac{\lambda}{2}\,(\lVert p_u\rVert^2 + \lVert q_i\rVert^2 + b_u^2 + b_i^2)
+
+    Gradient:
+
+    .. math::
+
+        \frac{\partial \ell}{\partial p_u} = -e\, q_i + \lambda\, p_u
+
+        \frac{\partial \ell}{\partial q_i} = -e\, p_u + \lambda\, q_i
+
+        \frac{\partial \ell}{\partial b_u} = -e + \lambda\, b_u
+
+        \frac{\partial \ell}{\partial b_i} = -e + \lambda\, b_i
+
+    Update, all from the old values (``puf`` keeps the old :math:`p_u` for :math:`q_i`):
+
+    .. math::
+
+        p_u \leftarrow p_u + \gamma\,(e\, q_i - \lambda\, p_u)
+
+        q_i \leftarrow q_i + \gamma\,(e\, p_u - \lambda\, q_i)
+
+        b_u \leftarrow b_u + \gamma\,(e - \lambda\, b_u)
+
+        b_i \leftarrow b_i + \gamma\,(e - \lambda\, b_i)
+
+    That is :math:`\theta \leftarrow \theta - \gamma\,\nabla\ell` exactly: step scale
+    :math:`s = 1` for every block. Surprise documents the loss as
+    :math:`\sum e^2 + \lambda(\dots)` (``OBJECTIVES["surprise_documented"]``), twice this
+    :math:`\ell` summed: same minimiser, but its gradient is twice the step taken.
+    """
+    lr_pu, lr_qi, lr_bu, lr_bi = lr
+    reg_pu, reg_qi, reg_bu, reg_bi = reg
+    err = r - predict_one(P, Q, bu, bi, mu, u, i)
+    if bu.shape[0] > 0:
+        bu[u] += lr_bu * (err - reg_bu * bu[u])
+        bi[i] += lr_bi * (err - reg_bi * bi[i])
+    for f in range(P.shape[1]):
+        puf = P[u, f]
+        qif = Q[i, f]
+        P[u, f] += lr_pu * (err * qif - reg_pu * puf)
+        Q[i, f] += lr_qi * (err * puf - reg_qi * qif)
+    return err
+
+
+def quuxlabs(P, Q, bu, bi, mu, u, i, r, lr, reg):
+    r"""The quuxlabs article's *equations*: factor 2 on :math:`p, q`, none on the biases; simultaneous.
+
+    Notes
+    -----
+    Prediction and error (:math:`\mu` is the article's :math:`b`, the mean rating; :math:`b_i`
+    its :math:`b_d`):
+
+    .. math::
+
+        \hat r_{ui} = \mu + b_u + b_i + p_u^\top q_i
+
+        e = r_{ui} - \hat r_{ui}
+
+    The article differentiates :math:`e^2 + \frac{\beta}{2}(\lVert p\rVert^2 + \lVert q\rVert^2)`
+    and gets the factor 2 on :math:`p, q`, but writes the bias rules without it. No single loss
+    and step size gives both, since :math:`\partial\ell/\partial b_u` and
+    :math:`\partial\ell/\partial p_u` share the factor :math:`\partial\ell/\partial e`. What holds
+    exactly is the article's loss with a bias penalty :math:`\beta\, b^2` and a **half step on
+    the biases**:
+
+    .. math::
+
+        \ell = e^2 + \frac{\beta}{2}\,(\lVert p_u\rVert^2 + \lVert q_i\rVert^2) + \beta\,(b_u^2 + b_i^2)
+
+        \frac{\partial \ell}{\partial p_u} = -2\, e\, q_i + \beta\, p_u
+
+        \frac{\partial \ell}{\partial q_i} = -2\, e\, p_u + \beta\, q_i
+
+        \frac{\partial \ell}{\partial b_u} = -2\, e + 2\, \beta\, b_u
+
+        \frac{\partial \ell}{\partial b_i} = -2\, e + 2\, \beta\, b_i
+
+    Update, all from the old values:
+
+    .. math::
+
+        p_u \leftarrow p_u + \alpha\,(2\, e\, q_i - \beta\, p_u)
+
+        q_i \leftarrow q_i + \alpha\,(2\, e\, p_u - \beta\, q_i)
+
+        b_u \leftarrow b_u + \alpha\,(e - \beta\, b_u)
+
+        b_i \leftarrow b_i + \alpha\,(e - \beta\, b_i)
+
+    so :math:`\theta \leftarrow \theta - \alpha\, s_\theta\, \nabla_\theta\ell` with
+    :math:`s_P = s_Q = 1` and :math:`s_{b_u} = s_{b_i} = \tfrac12`. (Scaling :math:`\ell` by
+    :math:`c` and every :math:`s` by :math:`1/c` describes the same rule; this choice keeps the
+    article's own loss for :math:`p, q`.)
+    """
+    lr_pu, lr_qi, lr_bu, lr_bi = lr
+    reg_pu, reg_qi, reg_bu, reg_bi = reg
+    err = r - predict_one(P, Q, bu, bi, mu, u, i)
+    if bu.shape[0] > 0:
+        bu[u] += lr_bu * (err - reg_bu * bu[u])
+        bi[i] += lr_bi * (err - reg_bi * bi[i])
+    for f in range(P.shape[1]):
+        puf = P[u, f]
+        qif = Q[i, f]
+        P[u, f] += lr_pu * (2.0 * err * qif - reg_pu * puf)
+        Q[i, f] += lr_qi * (2.0 * err * puf - reg_qi * qif)
+    return err
+
+
+def quuxlabs_listing(P, Q, bu, bi, mu, u, i, r, lr, reg):
+    r"""What the quuxlabs article's *code listing* does: no factor 2, biases, then P, then Q at the new P.
+
+    Notes
+    -----
+    The error is computed once, before any update:
+
+    .. math::
+
+        \hat r_{ui} = \mu + b_u + b_i + p_u^\top q_i
+
+        e = r_{ui} - \hat r_{ui}
+
+    and the loss is that of :func:`funk`,
+
+    .. math::
+
+        \ell = \frac{1}{2}\, e^2 + \frac{\beta}{2}\,(\lVert p_u\rVert^2 + \lVert q_i\rVert^2 + b_u^2 + b_i^2)
+
+        \frac{\partial \ell}{\partial p_u} = -e\, q_i + \beta\, p_u
+
+        \frac{\partial \ell}{\partial q_i} = -e\, p_u + \beta\, q_i
+
+        \frac{\partial \ell}{\partial b_u} = -e + \beta\, b_u
+
+        \frac{\partial \ell}{\partial b_i} = -e + \beta\, b_i
+
+    Three block steps in order: the biases, then the P row, then the Q row read from the
+    **updated** row :math:`p_u'`:
+
+    .. math::
+
+        b_u \leftarrow b_u + \alpha\,(e - \beta\, b_u)
+
+        b_i \leftarrow b_i + \alpha\,(e - \beta\, b_i)
+
+        p_u \leftarrow p_u + \alpha\,(e\, q_i - \beta\, p_u)
+
+        q_i \leftarrow q_i + \alpha\,(e\, p_u' - \beta\, q_i)
+
+    The first three are exact gradient steps at the old point (:math:`s = 1`). The last is not a
+    gradient step at any single point: it takes :math:`\partial\ell/\partial e = e` from the start
+    of the sample and :math:`\partial e/\partial q_i = -p_u'` after the P step,
+
+    .. math:: q_i \leftarrow q_i - \alpha\,\Big(\frac{\partial \ell}{\partial e}\Big|_{\theta}\,\frac{\partial e}{\partial q_i}\Big|_{p_u'} + \beta\, q_i\Big).
+    """
+    lr_pu, lr_qi, lr_bu, lr_bi = lr
+    reg_pu, reg_qi, reg_bu, reg_bi = reg
+    err = r - predict_one(P, Q, bu, bi, mu, u, i)
+    if bu.shape[0] > 0:
+        bu[u] += lr_bu * (err - reg_bu * bu[u])
+        bi[i] += lr_bi * (err - reg_bi * bi[i])
+    for f in range(P.shape[1]):
+        P[u, f] += lr_pu * (err * Q[i, f] - reg_pu * P[u, f])
+    for f in range(P.shape[1]):
+        Q[i, f] += lr_qi * (err * P[u, f] - reg_qi * Q[i, f])
+    return err
+
+
+@dataclass(frozen=True)
+class Rule:
+    r"""A per-rating update rule with the loss and step scales that make it a gradient step.
+
+    Attributes
+    ----------
+    name : str
+    step : callable
+        The in-place kernel ``step(P, Q, bu, bi, mu, u, i, r, lr, reg) -> err``.
+    objective : Objective
+        The per-rating loss :math:`\ell`, summed over ratings (``funksvd.loss(..., rule_name)``).
+    scale : mapping
+        Step scale :math:`s_\theta` per block: the rule is
+        :math:`\theta - \gamma_\theta\, s_\theta\, \nabla_\theta \ell` (block by block for a
+        sequential rule).
+    stages : tuple of tuple of str
+        The blocks updated together, in order. One stage means simultaneous.
+    source : str
+        Where the rule comes from.
+    """
+
+    name: str
+    step: Callable
+    objective: Objective
+    scale: Mapping[str, float]
+    stages: tuple[tuple[str, ...], ...] = (("P", "Q", "bu", "bi"),)
+    source: str = ""
+    summary: str = field(default="", compare=False)
+
+    @property
+    def simultaneous(self) -> bool:
+        return len(self.stages) == 1
+
+
+_FUNK_LOSS = Objective(data_weight=0.5, factor_reg_weight=0.5, bias_reg_weight=0.5)
+
+RULES: Mapping[str, Rule] = MappingProxyType({
+    "funk": Rule(
+        name="funk",
+        step=funk,
+        objective=_FUNK_LOSS.with_name("funk"),
+        scale=MappingProxyType({"P": 1.0, "Q": 1.0, "bu": 1.0, "bi": 1.0}),
+        source="Simon Funk, 'Netflix Update: Try This at Home' (2006); Surprise SVD",
+        summary="joint SGD, no factor 2, simultaneous",
+    ),
+    "quuxlabs": Rule(
+        name="quuxlabs",
+        step=quuxlabs,
+        objective=Objective(data_weight=1.0, factor_reg_weight=0.5, bias_reg_weight=1.0, name="quuxlabs"),
+        scale=MappingProxyType({"P": 1.0, "Q": 1.0, "bu": 0.5, "bi": 0.5}),
+        source="Albert Au Yeung, quuxlabs matrix factorisation tutorial: the equations",
+        summary="factor 2 on p, q; none on biases; simultaneous",
+    ),
+    "quuxlabs_listing": Rule(
+        name="quuxlabs_listing",
+        step=quuxlabs_listing,
+        objective=_FUNK_LOSS.with_name("quuxlabs_listing"),
+        scale=MappingProxyType({"P": 1.0, "Q": 1.0, "bu": 1.0, "bi": 1.0}),
+        stages=(("bu", "bi"), ("P",), ("Q",)),
+        source="Albert Au Yeung, quuxlabs matrix factorisation tutorial: the code listing",
+        summary="no factor 2; biases, then P, then Q at the new P; error from the start",
+    ),
+})
+
+
+def get_rule(rule) -> Rule:
+    """Look a rule up by name (or pass a :class:`Rule` through)."""
+    if isinstance(rule, Rule):
+        return rule
+    try:
+        return RULES[rule]
+    except (KeyError, TypeError):
+        raise ValueError(f"unknown rule {rule!r}; known rules: {sorted(RULES)}") from None

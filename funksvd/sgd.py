@@ -1,0 +1,164 @@
+r"""Stochastic gradient descent with the per-rating rules: one step, one epoch.
+
+Both engines run the *same source*: :func:`run_epoch` below and the rule kernels of
+:mod:`funksvd.rules`. ``engine="python"`` calls them as plain Python (the readable reference);
+``engine="compiled"`` hands the identical functions to numba (:mod:`funksvd.compiled`).
+"""
+
+from __future__ import annotations
+
+import types
+
+import numpy as np
+
+from .errors import DivergenceError
+from .factors import BLOCKS, Factors
+from .objectives import per_block
+from .ratings import Ratings
+from .rules import get_rule
+
+__all__ = ["sgd_step", "sgd_epoch", "run_epoch", "bind", "ENGINES"]
+
+ENGINES = ("python", "compiled")
+
+step = None  # the rule kernel; bound per rule by bind(run_epoch, step=...)
+
+
+def run_epoch(P, Q, bu, bi, mu, users, items, values, order, lr, reg):
+    """Visit the ratings in ``order``, applying ``step`` to each; return the sum of squared errors.
+
+    ``step`` is a global bound per rule by :func:`bind`, so that numba can compile this loop
+    with the rule inlined, from this very source.
+    """
+    sse = 0.0
+    for j in order:
+        err = step(P, Q, bu, bi, mu, users[j], items[j], values[j], lr, reg)
+        sse += err * err
+    return sse
+
+
+def bind(fn, name=None, **names):
+    """A copy of function ``fn`` whose global ``names`` are replaced (e.g. ``step=rules.funk``)."""
+    clone = types.FunctionType(fn.__code__, {**fn.__globals__, **names}, fn.__name__, fn.__defaults__)
+    clone.__qualname__ = name or fn.__qualname__
+    clone.__doc__ = fn.__doc__
+    return clone
+
+
+def hyper_tuple(value, name: str) -> tuple[float, float, float, float]:
+    """``lr`` or ``reg`` as the kernels take it: a 4-tuple in block order ``(P, Q, bu, bi)``."""
+    blocks = per_block(value, name)
+    missing = [b for b in BLOCKS if b not in blocks]
+    if missing:
+        raise ValueError(f"{name} must give every block {list(BLOCKS)}; missing {missing}")
+    return tuple(blocks[b] for b in BLOCKS)
+
+
+def epoch_function(rule, engine: str):
+    """The epoch loop for ``rule`` on ``engine``."""
+    rule = get_rule(rule)
+    if engine == "python":
+        return bind(run_epoch, f"run_epoch[{rule.name}]", step=rule.step)
+    if engine == "compiled":
+        from .compiled import compiled_epoch
+
+        return compiled_epoch(rule)
+    raise ValueError(f"engine={engine!r}; expected one of {ENGINES}")
+
+
+def _finish(arrays, mu, what: str) -> Factors:
+    """Wrap updated arrays as Factors, refusing non-finite values."""
+    for name, array in zip(BLOCKS, arrays):
+        if not np.all(np.isfinite(array)):
+            raise DivergenceError(
+                f"{name} became non-finite during {what}; the learning rate is too large for this "
+                "data (or the initial factors too big): try a smaller lr"
+            )
+    return Factors.from_arrays(*arrays, mu)
+
+
+def _check_pair(factors: Factors, u, i, r):
+    for name, index, n in (("u", u, factors.n_users), ("i", i, factors.n_items)):
+        if int(index) != index or not 0 <= index < n:
+            raise ValueError(f"{name} = {index!r} is not a valid index for {n} {'users' if name == 'u' else 'items'}")
+    if not np.isfinite(r):
+        raise ValueError(f"r = {r!r} is not finite")
+    return int(u), int(i), float(r)
+
+
+def sgd_step(factors: Factors, u, i, r, rule="funk", lr=0.005, reg=0.02) -> Factors:
+    r"""One update of ``rule`` on the single rating :math:`(u, i, r)`; ``factors`` is untouched.
+
+    Parameters
+    ----------
+    factors : Factors
+    u, i : int
+        User and item index.
+    r : float
+        The rating.
+    rule : str or Rule, default "funk"
+        A key of :data:`funksvd.RULES`.
+    lr, reg : float or mapping, default 0.005 and 0.02
+        Learning rate :math:`\gamma` and regularisation :math:`\lambda`, one for all blocks or
+        one per block ``{"P", "Q", "bu", "bi"}``.
+
+    Returns
+    -------
+    Factors
+        The updated parameters.
+    """
+    rule = get_rule(rule)
+    u, i, r = _check_pair(factors, u, i, r)
+    P, Q, bu, bi = arrays = factors.mutable_copy()
+    rule.step(P, Q, bu, bi, factors.mu, u, i, r, hyper_tuple(lr, "lr"), hyper_tuple(reg, "reg"))
+    return _finish(arrays, factors.mu, f"the {rule.name} step on (u={u}, i={i})")
+
+
+def check_order(order, n: int) -> np.ndarray:
+    """Validate a visiting order: integer sample indices in ``[0, n)``."""
+    order = np.asarray(order)
+    if order.ndim != 1 or not (np.issubdtype(order.dtype, np.integer) or order.size == 0):
+        raise ValueError(f"order must be a 1-D array of integer sample indices, got {order.dtype} {order.shape}")
+    bad = np.flatnonzero((order < 0) | (order >= n))
+    if bad.size:
+        raise ValueError(f"order[{bad[0]}] = {order[bad[0]]} is not a sample index in [0, {n})")
+    return order.astype(np.int64)
+
+
+def sgd_epoch(factors: Factors, ratings: Ratings, rule="funk", lr=0.005, reg=0.02, order=None,
+              engine="python") -> Factors:
+    r"""One pass of ``rule`` over ``ratings``; ``factors`` is untouched.
+
+    Parameters
+    ----------
+    factors : Factors
+    ratings : Ratings
+    rule, lr, reg
+        As in :func:`sgd_step`.
+    order : array_like of int, optional
+        Sample indices in visiting order (a permutation, or any sequence of indices).
+        ``None`` visits the ratings in stored order.
+    engine : {"python", "compiled"}
+        The literal Python loop, or the same loop compiled with numba.
+
+    Returns
+    -------
+    Factors
+
+    Raises
+    ------
+    DivergenceError
+        If a parameter becomes non-finite (learning rate too large).
+    """
+    rule = get_rule(rule)
+    if (ratings.n_users, ratings.n_items) != (factors.n_users, factors.n_items):
+        raise ValueError(
+            f"ratings are {ratings.n_users} x {ratings.n_items} but the factors {factors.n_users} x {factors.n_items}"
+        )
+    n = len(ratings)
+    order = np.arange(n, dtype=np.int64) if order is None else check_order(order, n)
+    epoch = epoch_function(rule, engine)
+    P, Q, bu, bi = arrays = factors.mutable_copy()
+    epoch(P, Q, bu, bi, factors.mu, ratings.users, ratings.items, ratings.values, order,
+          hyper_tuple(lr, "lr"), hyper_tuple(reg, "reg"))
+    return _finish(arrays, factors.mu, f"a {rule.name} epoch")
