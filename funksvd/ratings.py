@@ -28,7 +28,7 @@ def _as_index_array(values, name: str) -> np.ndarray:
         bad = np.flatnonzero(~np.isfinite(array) | (array != np.round(array)))
         if bad.size:
             j = bad[0]
-            raise ValueError(f"{name}[{j}] = {array[j]!r} is not a whole number")
+            raise ValueError(f"{name}[{j}] = {array[j]} is not a whole number")
     return np.array(array, dtype=np.int64)
 
 

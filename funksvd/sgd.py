@@ -110,7 +110,8 @@ def sgd_step(factors: Factors, u, i, r, rule="funk", lr=0.005, reg=0.02) -> Fact
     rule = get_rule(rule)
     u, i, r = _check_pair(factors, u, i, r)
     P, Q, bu, bi = arrays = factors.mutable_copy()
-    rule.step(P, Q, bu, bi, factors.mu, u, i, r, hyper_tuple(lr, "lr"), hyper_tuple(reg, "reg"))
+    with np.errstate(all="ignore"):  # overflow is caught below, as a DivergenceError
+        rule.step(P, Q, bu, bi, factors.mu, u, i, r, hyper_tuple(lr, "lr"), hyper_tuple(reg, "reg"))
     return _finish(arrays, factors.mu, f"the {rule.name} step on (u={u}, i={i})")
 
 
@@ -159,6 +160,7 @@ def sgd_epoch(factors: Factors, ratings: Ratings, rule="funk", lr=0.005, reg=0.0
     order = np.arange(n, dtype=np.int64) if order is None else check_order(order, n)
     epoch = epoch_function(rule, engine)
     P, Q, bu, bi = arrays = factors.mutable_copy()
-    epoch(P, Q, bu, bi, factors.mu, ratings.users, ratings.items, ratings.values, order,
-          hyper_tuple(lr, "lr"), hyper_tuple(reg, "reg"))
+    with np.errstate(all="ignore"):  # overflow is caught below, as a DivergenceError
+        epoch(P, Q, bu, bi, factors.mu, ratings.users, ratings.items, ratings.values, order,
+              hyper_tuple(lr, "lr"), hyper_tuple(reg, "reg"))
     return _finish(arrays, factors.mu, f"a {rule.name} epoch")

@@ -1,0 +1,40 @@
+# funksvd: everything a fresh machine needs (python3.11 + pip + make) is set up from here.
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+JOBS   ?= 2
+
+.PHONY: demo test pytest docs check bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# The demo needs the package and TensorFlow (one of its two gradient oracles).
+$(VENV)/.demo-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[tf,progress]"
+	touch $@
+
+$(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $@ $(VENV)/.demo-installed
+
+## make demo: set up and run the demo on the embedded toy data
+demo: $(VENV)/.demo-installed
+	$(BIN)/funksvd demo
+
+## make test: set up, run the whole test suite, build the docs (warnings are errors)
+test: pytest docs
+
+pytest: $(VENV)/.dev-installed
+	$(BIN)/python -m pytest -n $(JOBS) --durations=15
+
+docs: $(VENV)/.dev-installed
+	$(BIN)/python -m sphinx -W --keep-going -b html docs docs/_build/html
+
+## make check: every hand-derived gradient against TensorFlow and finite differences
+check: $(VENV)/.demo-installed
+	$(BIN)/funksvd check
+
+clean:
+	rm -rf docs/_build docs/auto_tutorials docs/gen_modules .pytest_cache .hypothesis build *.egg-info

@@ -1,0 +1,152 @@
+"""Ratings and Factors: validation with pointed messages, round trips, immutability.
+
+Oracles: the documented error messages; literal arrays written out below.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from funksvd import Factors, Ratings
+from funksvd.classics import QUUXLABS_R, TF2018_R
+
+
+def test_from_dense_with_zero_marker_round_trips():
+    """Oracle: the quuxlabs matrix itself (0 = missing) and its 13 non-zero cells counted by hand."""
+    ratings = Ratings.from_dense(QUUXLABS_R, missing=0)
+    assert len(ratings) == 13 and ratings.shape == (5, 4)
+    np.testing.assert_array_equal(ratings.to_dense(missing=0), QUUXLABS_R)
+    assert ratings.users.dtype == np.int64 and ratings.values.dtype == np.float64
+
+
+def test_from_dense_with_nan_marker_round_trips():
+    """Oracle: the 2018 tutorial's matrix (NaN = missing), 13 observed cells counted by hand."""
+    ratings = Ratings.from_dense(TF2018_R)
+    assert len(ratings) == 13
+    np.testing.assert_array_equal(ratings.to_dense(), TF2018_R)
+    np.testing.assert_array_equal(ratings.mask(), ~np.isnan(TF2018_R))
+
+
+def test_explicit_sizes_keep_unrated_users():
+    """n_users larger than any id is kept (oracle: the argument)."""
+    ratings = Ratings([0], [0], [3.0], n_users=10, n_items=2)
+    assert ratings.shape == (10, 2)
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (([0, 1], [0], [1.0, 2.0]), "same length"),
+        (([], [], []), "no ratings"),
+        (([0, 1], [0, 1], [1.0, np.nan]), r"values\[1\] = nan is not finite"),
+        (([0, 1], [0, 1], [np.inf, 1.0]), r"values\[0\] = inf is not finite"),
+        (([0, -1], [0, 1], [1.0, 2.0]), r"users\[1\] = -1 is negative"),
+        (([0, 1], [0, 5], [1.0, 2.0], 2, 3), r"items\[1\] = 5 is out of range for n_items=3"),
+        (([0, 2], [0, 1], [1.0, 2.0], 2), r"users\[1\] = 2 is out of range for n_users=2"),
+        (([0.5], [0], [1.0]), r"users\[0\] = 0.5 is not a whole number"),
+        (([[0]], [0], [1.0]), "one-dimensional"),
+        ((["a"], [0], [1.0]), "integer ids"),
+        (([0], [0], [1.0], 0), "at least 1"),
+    ],
+)
+def test_ratings_bad_input(args, message):
+    """Oracle: the documented ValueError naming the offending entry."""
+    with pytest.raises(ValueError, match=message):
+        Ratings(*args)
+
+
+def test_from_dense_bad_input():
+    """NaN under a numeric marker, inf, all-missing, wrong rank (oracle: messages naming the cell)."""
+    with pytest.raises(ValueError, match=r"R\[0, 1\] is NaN but missing=0"):
+        Ratings.from_dense([[1, np.nan]], missing=0)
+    with pytest.raises(ValueError, match=r"R\[1, 0\] = inf"):
+        Ratings.from_dense([[1, 2], [np.inf, 3]])
+    with pytest.raises(ValueError, match="no observed entries"):
+        Ratings.from_dense([[0, 0]], missing=0)
+    with pytest.raises(ValueError, match="2-D"):
+        Ratings.from_dense([1, 2, 3])
+
+
+def test_to_dense_refuses_duplicates():
+    """A cell holds one value (oracle: message naming the repeated rating)."""
+    ratings = Ratings([0, 1, 0], [1, 1, 1], [1.0, 2.0, 3.0])
+    np.testing.assert_array_equal(ratings.duplicate_pairs(), [2])
+    with pytest.raises(ValueError, match=r"rating 2 repeats the pair \(user 0, item 1\)"):
+        ratings.to_dense()
+
+
+def test_ratings_are_immutable():
+    """Oracle: AttributeError on assignment, ValueError on writing into an array."""
+    ratings = Ratings([0], [0], [1.0])
+    with pytest.raises(AttributeError):
+        ratings.values = np.array([2.0])
+    with pytest.raises(ValueError):
+        ratings.values[0] = 2.0
+
+
+def test_ratings_copy_their_input():
+    """Changing the caller's array does not change the Ratings (oracle: the original value)."""
+    values = np.array([1.0, 2.0])
+    ratings = Ratings([0, 1], [0, 1], values)
+    values[0] = 99.0
+    assert ratings.values[0] == 1.0
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"P": np.ones((2, 3)), "Q": np.ones((2, 2))}, "same number of factors"),
+        ({"P": np.ones(3), "Q": np.ones((2, 2))}, "P must be 2-D"),
+        ({"bu": np.zeros(2)}, "both bu and bi"),
+        ({"bu": np.zeros(3), "bi": np.zeros(2)}, "bu has 3 entries but P has 2 users"),
+        ({"bu": np.zeros(2), "bi": np.zeros(5)}, "bi has 5 entries but Q has 2 items"),
+        ({"P": [[1.0, np.nan], [0.0, 0.0]]}, r"P\[0, 1\] = nan is not finite"),
+        ({"mu": np.inf}, "mu = inf"),
+        ({"P": np.ones((0, 2))}, "at least one row"),
+    ],
+)
+def test_factors_bad_input(kwargs, message):
+    """Oracle: the documented ValueError naming the block and entry."""
+    args = {"P": np.ones((2, 2)), "Q": np.ones((2, 2))} | kwargs
+    with pytest.raises(ValueError, match=message):
+        Factors(**args)
+
+
+def test_factors_predict_by_hand():
+    """r_hat = mu + b_u + b_i + p_u . q_i (oracle: 3 + 0.5 - 0.25 + (1*2 + 2*-1) = 3.25)."""
+    factors = Factors([[1.0, 2.0]], [[2.0, -1.0]], [0.5], [-0.25], mu=3.0)
+    assert factors.predict([0], [0])[0] == 3.25
+    assert Factors([[1.0, 2.0]], [[2.0, -1.0]]).predict(0, 0) == 0.0
+
+
+def test_factors_immutable_and_replace():
+    """Oracle: AttributeError on assignment; replace() copies and leaves the original alone."""
+    factors = Factors(np.ones((2, 2)), np.ones((3, 2)))
+    with pytest.raises(AttributeError, match="replace"):
+        factors.P = np.zeros((2, 2))
+    with pytest.raises(ValueError):
+        factors.P[0, 0] = 5.0
+    changed = factors.replace(P=np.zeros((2, 2)))
+    assert changed.P.sum() == 0 and factors.P.sum() == 4
+    with pytest.raises(TypeError, match="unknown parameter"):
+        factors.replace(W=1)
+
+
+def test_random_factors_are_reproducible():
+    """Same random_state -> bit-identical factors (oracle: np.array_equal)."""
+    a = Factors.random(5, 4, 3, random_state=7)
+    b = Factors.random(5, 4, 3, random_state=7)
+    c = Factors.random(5, 4, 3, random_state=8)
+    assert a.equals(b) and not a.equals(c)
+    assert a.biased and np.all(a.bu == 0)
+    assert Factors.random(2, 2, 1, dtype=np.float32).dtype == np.float32
+    with pytest.raises(ValueError, match="n_factors"):
+        Factors.random(2, 2, 0)
+
+
+def test_mutable_copy_round_trip():
+    """Oracle: the original factors, bit for bit."""
+    for factors in (Factors.random(3, 2, 2, random_state=0), Factors.random(3, 2, 2, biased=False, random_state=0)):
+        arrays = factors.mutable_copy()
+        assert Factors.from_arrays(*arrays, factors.mu).equals(factors)

@@ -1,0 +1,192 @@
+"""Full-batch objectives: hand gradients against finite differences, forms against each other, hand-computed losses.
+
+Oracles: central finite differences (funksvd.finite_differences: exact along each axis for the
+quadratic losses, Richardson-extrapolated for the sigmoid link, kink-aware for |.|); the matrix
+form with a mask against the sparse scatter form; sums of per-sample gradients; losses computed
+by hand on 2x2 examples.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+import funksvd
+from funksvd import OBJECTIVES, RULES, Factors, Objective, Ratings
+from funksvd.finite_differences import fd_noise, kink_mask
+from funksvd.objectives import DATA_TERMS, ENTRIES, LINKS, PENALTIES, REDUCTIONS
+from tests.helpers import random_problem, single
+
+GRID = [
+    Objective(data=d, reduction=r, entries=e, penalty=p, link=lk, rating_range=(1.0, 5.0),
+              data_weight=0.7, factor_reg_weight=0.4, bias_reg_weight=1.3)
+    for d, r, e, p, lk in itertools.product(DATA_TERMS, REDUCTIONS, ENTRIES, PENALTIES, LINKS)
+]
+ALL = GRID + list(OBJECTIVES.values()) + [rule.objective for rule in RULES.values()]
+
+
+def _ids(objectives):
+    return [str(o) for o in objectives]
+
+
+def assert_matches_finite_differences(objective, factors, ratings, reg):
+    """Hand gradient == finite differences, entry by entry, away from kinks.
+
+    Tolerance: 1e-9 relative plus the finite differences' own rounding estimate
+    (8 eps max|L| / h, see numerical_gradients); kinked coordinates are compared with nothing.
+    """
+    hand = objective.gradients(factors, ratings, reg)
+    fd, noise, h = fd_noise(objective, factors, ratings, reg)
+    kinks = kink_mask(objective, factors, ratings, h)
+    assert set(hand) == set(factors.blocks)
+    for block in factors.blocks:
+        keep = ~kinks[block]
+        np.testing.assert_allclose(hand[block][keep], fd[block][keep], rtol=1e-9, atol=noise[block] + 1e-12,
+                                   err_msg=f"{objective} block {block}")
+
+
+@pytest.mark.parametrize("biased", [True, False], ids=["biased", "unbiased"])
+@pytest.mark.parametrize("objective", ALL, ids=_ids(ALL))
+def test_gradient_matches_finite_differences(objective, biased, rng):
+    """Oracle: central finite differences of Objective.loss."""
+    factors, ratings = random_problem(rng, biased=biased, duplicates=objective.entries == "observed")
+    reg = {"P": 0.1, "Q": 0.2, "bu": 0.3, "bi": 0.05}
+    assert_matches_finite_differences(objective, factors, ratings, reg)
+
+
+@pytest.mark.parametrize("biased", [True, False], ids=["biased", "unbiased"])
+@pytest.mark.parametrize("objective", ALL, ids=_ids(ALL))
+def test_matrix_form_equals_sparse_form(objective, biased, rng):
+    """Oracle: the masked dense-matrix form (dL/dP = G Q, ...) against the sparse scatter form.
+
+    Tolerance 1e-12 relative: the same sums in a different order.
+    """
+    factors, ratings = random_problem(rng, biased=biased, duplicates=False)
+    reg = 0.07
+    assert objective.loss(factors, ratings, reg, form="matrix") == pytest.approx(
+        objective.loss(factors, ratings, reg), rel=1e-12)
+    dense = objective.gradients(factors, ratings, reg, form="matrix")
+    sparse = objective.gradients(factors, ratings, reg)
+    for block in factors.blocks:
+        np.testing.assert_allclose(dense[block], sparse[block], rtol=1e-12, atol=1e-14)
+
+
+def test_masked_squared_matrix_gradient_is_minus_two_ME_Q(rng):
+    """dL/dP = -2 (M o E) Q for sum (R - P Q^T)^2 over observed entries (oracle: that literal formula)."""
+    factors, ratings = random_problem(rng, biased=False, duplicates=False)
+    R, M = ratings.to_dense(missing=0.0), ratings.mask()
+    E = M * (R - factors.P @ factors.Q.T)
+    grads = OBJECTIVES["tf_masked_2018"].gradients(factors, ratings)
+    np.testing.assert_allclose(grads["P"], -2 * E @ factors.Q, rtol=1e-12)
+    np.testing.assert_allclose(grads["Q"], -2 * E.T @ factors.P, rtol=1e-12)
+
+
+@pytest.mark.parametrize("rule", sorted(RULES))
+def test_full_batch_gradient_is_sum_of_per_rating_gradients(rule, rng):
+    """Oracle: the sum over ratings of the single-rating gradients (duplicates included).
+
+    Tolerance 1e-12 relative: a sum of a dozen float64 terms in another order.
+    """
+    objective = RULES[rule].objective
+    factors, ratings = random_problem(rng, biased=True, duplicates=True)
+    total = objective.gradients(factors, ratings, 0.1)
+    parts = [objective.gradients(factors, single(ratings, j), 0.1) for j in range(len(ratings))]
+    for block in factors.blocks:
+        np.testing.assert_allclose(total[block], sum(p[block] for p in parts), rtol=1e-12, atol=1e-14)
+    assert objective.loss(factors, ratings, 0.1) == pytest.approx(
+        sum(objective.loss(factors, single(ratings, j), 0.1) for j in range(len(ratings))), rel=1e-12)
+
+
+# 2 users x 2 items, one missing cell: R = [[4, .], [2, 5]], P = [[1], [2]], Q = [[1], [0.5]],
+# no biases, mu = 0, so R_hat = [[1, 0.5], [2, 1]] and the observed errors are 3, 0, 4.
+HAND_FACTORS = Factors([[1.0], [2.0]], [[1.0], [0.5]])
+HAND_RATINGS = Ratings([0, 1, 1], [0, 0, 1], [4.0, 2.0, 5.0], 2, 2)
+
+
+@pytest.mark.parametrize(
+    "objective, reg, expected",
+    [
+        # 9 + 0 + 16
+        (OBJECTIVES["tf_masked_2018"], 0.0, 25.0),
+        # 25 / 3 observed entries
+        (OBJECTIVES["tf2_mse_2021"], 0.0, 25.0 / 3.0),
+        # |3| + |0| + |4| + 0.1 (|1| + |2| + |1| + |0.5|)
+        (OBJECTIVES["tf1_l1_2016"], 0.1, 7.0 + 0.45),
+        # dense: the missing cell (0, 1) enters as 0 with error -0.5: (25 + 0.25) / 4
+        (Objective(reduction="mean", entries="dense", penalty="none"), 0.0, 25.25 / 4.0),
+        # funk: 1/2 * 25 + 0.1/2 * sum over ratings of (p_u^2 + q_i^2) = 12.5 + 0.05 (2 + 5 + 4.25)
+        (RULES["funk"].objective, 0.1, 12.5 + 0.05 * 11.25),
+        # frobenius, weight 1/2: 25 + 0.1/2 (1 + 4 + 1 + 0.25)
+        (OBJECTIVES["quuxlabs_frobenius"], 0.1, 25.0 + 0.05 * 6.25),
+        # per-rating penalty under "mean" is divided too: (25 + 0.1 * 0.5 * 11.25) / 3
+        (Objective(reduction="mean"), 0.1, (25.0 + 0.05 * 11.25) / 3.0),
+    ],
+    ids=["masked", "mean", "l1", "dense-mean", "funk", "frobenius", "mean-per-rating"],
+)
+def test_loss_matches_hand_computation(objective, reg, expected):
+    """Oracle: the hand computation in each case's comment."""
+    assert objective.loss(HAND_FACTORS, HAND_RATINGS, reg) == pytest.approx(expected, rel=1e-14)
+
+
+def test_sigmoid_link_matches_hand_computation():
+    """Oracle: by hand, sigma(0) = 1/2 maps to the middle of the range (1 + 4 * 1/2 = 3)."""
+    factors = Factors([[0.0]], [[0.0]])
+    ratings = Ratings([0], [0], [5.0])
+    objective = Objective(link="sigmoid", penalty="none")
+    assert objective.loss(factors, ratings) == pytest.approx(4.0)  # (5 - 3)^2
+    # dL/dz = -2 e h'(0) = -2 * 2 * (4 * 1/4) = -4, and dL/dp = dL/dz * q = 0, dL/dq likewise
+    grads = Objective(link="sigmoid", penalty="none").gradients(factors.replace(Q=[[1.0]]), ratings)
+    assert grads["P"][0, 0] == pytest.approx(-4.0, rel=1e-14)
+
+
+def test_rule_name_resolves_to_its_per_rating_loss():
+    """funksvd.loss(..., "funk") is the funk rule's loss (oracle: RULES registry)."""
+    assert funksvd.loss(HAND_FACTORS, HAND_RATINGS, "funk", reg=0.1) == RULES["funk"].objective.loss(
+        HAND_FACTORS, HAND_RATINGS, 0.1)
+    g = funksvd.gradients(HAND_FACTORS, HAND_RATINGS, "tf_masked_2018")
+    assert set(g) == {"P", "Q"}
+
+
+def test_surprise_documented_loss_is_twice_the_funk_loss(rng):
+    """Surprise documents sum e^2 + lambda(...); its SGD descends half of it (oracle: factor 2 exactly)."""
+    factors, ratings = random_problem(rng)
+    assert OBJECTIVES["surprise_documented"].loss(factors, ratings, 0.02) == pytest.approx(
+        2 * RULES["funk"].objective.loss(factors, ratings, 0.02), rel=1e-13)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"data": "huber"}, "data="),
+        ({"reduction": "median"}, "reduction="),
+        ({"entries": "all"}, "entries="),
+        ({"penalty": "l2"}, "penalty="),
+        ({"link": "tanh"}, "link="),
+        ({"rating_range": (5, 1)}, "rating_range"),
+    ],
+)
+def test_objective_rejects_unknown_options(kwargs, message):
+    """Oracle: the documented ValueError naming the option."""
+    with pytest.raises(ValueError, match=message):
+        Objective(**kwargs)
+
+
+def test_objective_bad_calls():
+    """Mismatched shapes, unknown names and forms raise ValueError (oracle: the messages)."""
+    with pytest.raises(ValueError, match="ratings are 2 users x 2 items"):
+        OBJECTIVES["tf_masked_2018"].loss(Factors([[1.0]], [[1.0]]), HAND_RATINGS)
+    with pytest.raises(ValueError, match="unknown objective"):
+        funksvd.loss(HAND_FACTORS, HAND_RATINGS, "mse")
+    with pytest.raises(ValueError, match="form="):
+        OBJECTIVES["tf_masked_2018"].loss(HAND_FACTORS, HAND_RATINGS, form="tensor")
+    with pytest.raises(ValueError, match="repeats the pair"):
+        Objective(entries="dense").loss(HAND_FACTORS, Ratings([0, 0], [1, 1], [1.0, 2.0], 2, 2))
+
+
+def test_every_option_is_in_the_grid():
+    """The finite-difference grid covers every option value (oracle: the option tuples)."""
+    for field, values in (("data", DATA_TERMS), ("reduction", REDUCTIONS), ("entries", ENTRIES),
+                          ("penalty", PENALTIES), ("link", LINKS)):
+        assert {getattr(o, field) for o in GRID} == set(values)
