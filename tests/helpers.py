@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from funksvd import Factors, Ratings
+from funksvd.finite_differences import fd_noise, kink_mask
 
 
 def random_problem(rng, n_users=4, n_items=5, k=3, n_ratings=12, biased=True, duplicates=True, scale=0.5):
@@ -33,3 +34,34 @@ def random_problem(rng, n_users=4, n_items=5, k=3, n_ratings=12, biased=True, du
 def single(ratings: Ratings, j: int) -> Ratings:
     """The j-th rating alone, same id ranges."""
     return ratings.subset([j])
+
+
+def assert_matches_finite_differences(objective, factors, ratings, reg, grads=None):
+    """Hand (or given) gradient == finite differences, entry by entry, away from kinks.
+
+    Tolerance: 1e-9 relative plus the finite differences' own rounding estimate
+    (8 eps max|L| / h, see funksvd.finite_differences.numerical_gradients); coordinates whose
+    stencil may cross a kink of |.| are compared with nothing (kink_mask).
+    """
+    grads = objective.gradients(factors, ratings, reg) if grads is None else grads
+    fd, noise, h = fd_noise(objective, factors, ratings, reg)
+    kinks = kink_mask(objective, factors, ratings, h)
+    assert set(grads) == set(factors.blocks)
+    for block in factors.blocks:
+        keep = ~kinks[block]
+        np.testing.assert_allclose(grads[block][keep], fd[block][keep], rtol=1e-9, atol=noise[block] + 1e-12,
+                                   err_msg=f"{objective} block {block}")
+
+
+def assert_same_sums(a, b, n_terms, what=""):
+    """Two computations of the same float64 sums in different orders agree.
+
+    Tolerance: each entry is a sum of at most ``n_terms`` products; reordering changes it by at
+    most ~n_terms * eps * (the largest magnitude involved), bounded here by
+    64 * n_terms * eps * (1 + max |a|).
+    """
+    scale = 1.0 + max(float(np.abs(v).max(initial=0.0)) for v in a.values())
+    atol = 64 * max(n_terms, 1) * np.finfo(np.float64).eps * scale
+    assert set(a) == set(b), what
+    for block in a:
+        np.testing.assert_allclose(a[block], b[block], rtol=1e-12, atol=atol, err_msg=f"{what} block {block}")

@@ -8,43 +8,21 @@ by hand on 2x2 examples.
 
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 import pytest
 
 import funksvd
 from funksvd import OBJECTIVES, RULES, Factors, Objective, Ratings
-from funksvd.finite_differences import fd_noise, kink_mask
 from funksvd.objectives import DATA_TERMS, ENTRIES, LINKS, PENALTIES, REDUCTIONS
-from tests.helpers import random_problem, single
+from tests.strategies import ALL_OBJECTIVES, GRID_OBJECTIVES
+from tests.helpers import assert_matches_finite_differences, random_problem, single
 
-GRID = [
-    Objective(data=d, reduction=r, entries=e, penalty=p, link=lk, rating_range=(1.0, 5.0),
-              data_weight=0.7, factor_reg_weight=0.4, bias_reg_weight=1.3)
-    for d, r, e, p, lk in itertools.product(DATA_TERMS, REDUCTIONS, ENTRIES, PENALTIES, LINKS)
-]
-ALL = GRID + list(OBJECTIVES.values()) + [rule.objective for rule in RULES.values()]
+GRID = GRID_OBJECTIVES
+ALL = ALL_OBJECTIVES
 
 
 def _ids(objectives):
     return [str(o) for o in objectives]
-
-
-def assert_matches_finite_differences(objective, factors, ratings, reg):
-    """Hand gradient == finite differences, entry by entry, away from kinks.
-
-    Tolerance: 1e-9 relative plus the finite differences' own rounding estimate
-    (8 eps max|L| / h, see numerical_gradients); kinked coordinates are compared with nothing.
-    """
-    hand = objective.gradients(factors, ratings, reg)
-    fd, noise, h = fd_noise(objective, factors, ratings, reg)
-    kinks = kink_mask(objective, factors, ratings, h)
-    assert set(hand) == set(factors.blocks)
-    for block in factors.blocks:
-        keep = ~kinks[block]
-        np.testing.assert_allclose(hand[block][keep], fd[block][keep], rtol=1e-9, atol=noise[block] + 1e-12,
-                                   err_msg=f"{objective} block {block}")
 
 
 @pytest.mark.parametrize("biased", [True, False], ids=["biased", "unbiased"])

@@ -1,0 +1,88 @@
+r"""The symmetries of a factorisation: rotations, alignment, subspaces, balance.
+
+Only the product :math:`P Q^\top` is seen by the data, so for any invertible :math:`A`
+
+.. math:: (P A)(Q A^{-\top})^\top = P A A^{-1} Q^\top = P Q^\top:
+
+the factors are defined only up to a change of basis. An L2 penalty
+:math:`\lVert P\rVert_F^2 + \lVert Q\rVert_F^2` narrows this to orthogonal :math:`A = R`
+(:math:`R R^\top = I`), under which :math:`\lVert P R\rVert_F = \lVert P\rVert_F`. Learned factors
+are therefore compared up to rotation (:func:`procrustes_align`, :func:`principal_angles`), never
+entry by entry. At every critical point of an L2-penalised loss the factors are *balanced*,
+:math:`P^\top P = Q^\top Q` (:func:`balance`): from the gradient,
+
+.. math:: P^\top \frac{\partial L}{\partial P} - \Big(\frac{\partial L}{\partial Q}\Big)^\top Q
+          = 2\lambda w\,(P^\top P - Q^\top Q)
+
+because the data term contributes :math:`P^\top G Q - (G^\top P)^\top Q = 0` for any
+per-entry weights :math:`G`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .factors import Factors
+from .ratings import Ratings
+
+__all__ = ["random_rotation", "procrustes_align", "principal_angles", "balance"]
+
+
+def random_rotation(k: int, random_state=None) -> np.ndarray:
+    r"""A Haar-distributed random orthogonal :math:`k \times k` matrix.
+
+    The Q factor of a Gaussian matrix, with the signs of :math:`R`'s diagonal moved into
+    :math:`Q` so that the distribution is uniform on :math:`O(k)` (plain QR is not).
+    """
+    if int(k) != k or k < 1:
+        raise ValueError(f"k must be a positive integer, got {k!r}")
+    rng = np.random.default_rng(random_state)
+    Q, R = np.linalg.qr(rng.standard_normal((k, k)))
+    return Q * np.where(np.diag(R) < 0, -1.0, 1.0)
+
+
+def procrustes_align(A, B) -> np.ndarray:
+    r"""The orthogonal :math:`R` minimising :math:`\lVert A R - B\rVert_F` (orthogonal Procrustes).
+
+    With :math:`A^\top B = U \Sigma V^\top`, :math:`R = U V^\top`. Use it to compare learned
+    factors with reference ones: ``P_learned @ procrustes_align(P_learned, P_ref)``.
+    """
+    A = np.asarray(A, dtype=np.float64)
+    B = np.asarray(B, dtype=np.float64)
+    if A.shape != B.shape or A.ndim != 2:
+        raise ValueError(f"A and B must be 2-D with the same shape, got {A.shape} and {B.shape}")
+    U, _, Vt = np.linalg.svd(A.T @ B)
+    return U @ Vt
+
+
+def principal_angles(A, B) -> np.ndarray:
+    r"""Principal angles (radians, ascending) between the column spaces of ``A`` and ``B``.
+
+    With orthonormal bases :math:`Q_A, Q_B`, the cosines are the singular values of
+    :math:`Q_A^\top Q_B`. All zero iff the spans are equal, e.g. for ``P`` and ``P @ A`` with
+    any invertible ``A``.
+    """
+    A = np.asarray(A, dtype=np.float64)
+    B = np.asarray(B, dtype=np.float64)
+    if A.ndim != 2 or B.ndim != 2 or A.shape[0] != B.shape[0]:
+        raise ValueError(f"A and B must be 2-D with the same number of rows, got {A.shape} and {B.shape}")
+    QA, _ = np.linalg.qr(A)
+    QB, _ = np.linalg.qr(B)
+    cosines = np.linalg.svd(QA.T @ QB, compute_uv=False)
+    return np.sort(np.arccos(np.clip(cosines, -1.0, 1.0)))
+
+
+def balance(factors: Factors, ratings: Ratings | None = None) -> np.ndarray:
+    r"""The balance matrix :math:`P^\top P - Q^\top Q` (:math:`k \times k`, symmetric).
+
+    With ``ratings``, the count-weighted form :math:`P^\top N_u P - Q^\top N_i Q`, with
+    :math:`N_u, N_i` diagonal matrices of ratings per user and per item: the form that a
+    per-rating penalty balances.
+    """
+    P = factors.P.astype(np.float64)
+    Q = factors.Q.astype(np.float64)
+    if ratings is None:
+        return P.T @ P - Q.T @ Q
+    n_u = np.bincount(ratings.users, minlength=factors.n_users).astype(np.float64)
+    n_i = np.bincount(ratings.items, minlength=factors.n_items).astype(np.float64)
+    return (P * n_u[:, None]).T @ P - (Q * n_i[:, None]).T @ Q
