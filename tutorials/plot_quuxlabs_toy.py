@@ -48,7 +48,7 @@ fig.tight_layout()
 # random start, which is why the article's printed values there cannot be matched exactly.
 factors, _ = runs["quuxlabs_listing"]
 R_hat = completed_matrix(factors)
-fig, axes = plt.subplots(1, 2, figsize=(7, 3))
+fig, axes = plt.subplots(1, 2, figsize=(7, 3.4), layout="constrained")
 for ax, M, title in ((axes[0], np.where(QUUXLABS_R > 0, QUUXLABS_R, np.nan), "observed R"),
                      (axes[1], R_hat, "completed by the listing rule")):
     im = ax.imshow(M, vmin=0, vmax=6, cmap="viridis")
