@@ -35,8 +35,8 @@ FORMS = ("sparse", "matrix")
 def per_block(value, name: str = "reg") -> dict[str, float]:
     """A scalar or a mapping with keys among ``P, Q, bu, bi`` as one float per block.
 
-    A mapping must name every block it is used for; missing keys raise ``KeyError``
-    at use, unknown keys raise ``ValueError`` here.
+    A mapping must name every block it is used for (:meth:`Objective.penalty_terms` raises
+    ``ValueError`` for a missing one); unknown keys raise ``ValueError`` here.
     """
     if isinstance(value, Mapping):
         unknown = set(value) - set(BLOCKS)
@@ -170,6 +170,9 @@ class Objective:
     def penalty_terms(self, factors: Factors, reg, counts):
         """Penalty value and gradients. ``counts`` = (entries per user, entries per item) for per-rating."""
         lam = per_block(reg)
+        missing = [block for block in factors.blocks if block not in lam]
+        if missing:
+            raise ValueError(f"reg must give every block of the model {list(factors.blocks)}; missing {missing}")
         weight = {"P": self.factor_reg_weight, "Q": self.factor_reg_weight,
                   "bu": self.bias_reg_weight, "bi": self.bias_reg_weight}
         value, grads = 0.0, {}

@@ -1,0 +1,59 @@
+"""``import funksvd`` and its numpy paths load neither TensorFlow nor numba.
+
+Each check runs in a fresh interpreter (``sys.executable -c ...``): the test process itself has
+long imported TensorFlow through other test files, so its ``sys.modules`` proves nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+
+HEAVY = ("tensorflow", "keras", "numba")
+
+
+def loaded_after(code: str) -> list[str]:
+    """Run ``code`` in a fresh interpreter; return the heavy modules it left in ``sys.modules``."""
+    script = textwrap.dedent(code) + textwrap.dedent(f"""
+        import json, sys
+        print(json.dumps(sorted(m for m in {HEAVY!r} if m in sys.modules)))
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_import_and_numpy_paths_stay_light():
+    """Oracle: sys.modules of a fresh interpreter after import, loss, gradients, sgd_step, sgd_epoch(python)."""
+    loaded = loaded_after("""
+        import numpy as np
+        import funksvd
+        R = funksvd.Ratings([0, 1, 1, 2], [0, 0, 1, 1], [5.0, 3.0, 4.0, 1.0])
+        F = funksvd.Factors.random(3, 2, 2, mu=R.mean(), random_state=0)
+        for objective in ("funk", "tf1_l1_2016", "keras_sigmoid_2019"):
+            funksvd.loss(F, R, objective)
+            funksvd.gradients(F, R, objective)
+        F = funksvd.sgd_step(F, 0, 0, 5.0, "quuxlabs")
+        F = funksvd.sgd_epoch(F, R, "quuxlabs_listing", engine="python")
+        funksvd.rmse(F, R)
+    """)
+    assert loaded == []
+
+
+def test_gradient_check_without_the_tensorflow_oracle_stays_light():
+    """Oracle: sys.modules of a fresh interpreter. Finite differences alone never import TensorFlow."""
+    loaded = loaded_after("""
+        import funksvd
+        from funksvd.check import check_gradients
+        R = funksvd.Ratings([0, 1, 1, 2], [0, 0, 1, 1], [5.0, 3.0, 4.0, 1.0])
+        F = funksvd.Factors.random(3, 2, 2, random_state=0)
+        assert check_gradients("funk", F, R, oracles=("finite_differences",)).ok
+    """)
+    assert loaded == []
+
+
+def test_the_probe_sees_tensorflow_when_it_is_loaded():
+    """Oracle: a positive control. Importing funksvd.autodiff does load TensorFlow, and the probe reports it."""
+    assert "tensorflow" in loaded_after("import funksvd.autodiff")
