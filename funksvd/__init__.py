@@ -3,12 +3,14 @@ r"""funksvd: matrix factorisation for recommender systems, derived by hand and p
 .. math:: \hat r_{ui} = \mu + b_u + b_i + p_u^\top q_i
 
 The classic per-rating update rules (:data:`RULES`), full-batch objectives with hand-derived
-gradients (:class:`Objective`), and SGD that runs them (:func:`sgd_step`, :func:`sgd_epoch`).
+gradients (:class:`Objective`), SGD that runs them (:func:`sgd_step`, :func:`sgd_epoch`) and an
+estimator that trains at compiled speed (:class:`FunkSVD`).
 Importing funksvd imports numpy only; TensorFlow lives in :mod:`funksvd.autodiff` and numba in
 :mod:`funksvd.compiled`, both loaded on first use.
 """
 
-from .errors import DivergenceError
+from .errors import DivergenceError, NotFittedError
+from .estimator import FunkSVD
 from .factors import BLOCKS, Factors
 from .metrics import mae, rmse
 from .objectives import OBJECTIVES, Objective, gradients, loss
@@ -22,6 +24,8 @@ __all__ = [
     "BLOCKS",
     "DivergenceError",
     "Factors",
+    "FunkSVD",
+    "NotFittedError",
     "OBJECTIVES",
     "Objective",
     "RULES",

@@ -1,6 +1,6 @@
 """Exceptions of funksvd."""
 
-__all__ = ["DivergenceError"]
+__all__ = ["DivergenceError", "NotFittedError"]
 
 
 class DivergenceError(FloatingPointError):
@@ -9,3 +9,7 @@ class DivergenceError(FloatingPointError):
     Raised instead of ever returning NaN factors; the message names where it happened
     (epoch, rating) and suggests a smaller learning rate.
     """
+
+
+class NotFittedError(ValueError, AttributeError):
+    """An estimator is used before ``fit`` (the same bases as scikit-learn's)."""
