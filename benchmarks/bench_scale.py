@@ -1,0 +1,108 @@
+"""FunkSVD (compiled engine, float32, k=40) on synthetic Netflix-shaped data: seconds per epoch, peak RSS.
+
+The data come from ``funksvd.datasets.synthetic_netflix`` with the Netflix Prize's 480,189
+users and 17,770 items and ``--n-ratings`` ratings (Zipf-like item popularity, log-normal user
+activity, a planted rank-10 model). numba compiles on a tiny problem first, so the epoch times
+are pure training. Peak RSS is ``resource.getrusage(RUSAGE_SELF).ru_maxrss`` of this process
+(data generation included).
+
+    .venv/bin/python benchmarks/bench_scale.py --n-ratings 10000000 [--epochs 3] [--write]
+    .venv/bin/python benchmarks/bench_scale.py --n-ratings 100000000 --epochs 2 --write
+
+Goal at 100M ratings: <= 10 s per epoch and <= 3 GB peak RSS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+
+import _common
+
+GOAL_SECONDS = 10.0
+GOAL_BYTES = 3 * 10**9
+
+
+def current_rss_bytes() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+def gb(n_bytes: float) -> str:
+    return f"{n_bytes / 1e9:.2f} GB"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    _common.add_common_arguments(parser, data=False)
+    parser.add_argument("--n-ratings", type=int, default=10_000_000)
+    parser.add_argument("--n-users", type=int, default=480_189)
+    parser.add_argument("--n-items", type=int, default=17_770)
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--k", type=int, default=40, help="factors fitted (default 40)")
+    parser.add_argument("--dtype", choices=("float32", "float64"), default="float32")
+    parser.add_argument("--no-shuffle", action="store_true",
+                        help="visit the ratings in stored order (grouped by user, as Surprise does); "
+                             "written to its own RESULTS.md section")
+    args = parser.parse_args()
+
+    from funksvd.datasets import synthetic_netflix
+    from funksvd.estimator import FunkSVD
+
+    dtype = np.dtype(args.dtype).type
+    params = dict(n_factors=args.k, lr_all=0.005, reg_all=0.02, dtype=dtype, shuffle=not args.no_shuffle,
+                  random_state=0, engine="compiled")
+    FunkSVD(n_epochs=1, **params).fit(synthetic_netflix(50, 20, 400, random_state=1))  # compile
+    baseline = current_rss_bytes()
+
+    tic = time.perf_counter()
+    ratings = synthetic_netflix(args.n_users, args.n_items, args.n_ratings, random_state=0)
+    generate_seconds = time.perf_counter() - tic
+    after_data = _common.peak_rss_bytes()
+    data_bytes = ratings.users.nbytes + ratings.items.nbytes + ratings.values.nbytes
+
+    tic = time.perf_counter()
+    model = FunkSVD(n_epochs=args.epochs, **params).fit(ratings)
+    fit_seconds = time.perf_counter() - tic
+    peak = _common.peak_rss_bytes()
+    epochs = [record["seconds"] for record in model.history_]
+    per_epoch = _common.median(epochs)
+    model_bytes = sum(a.nbytes for a in model.factors_.params().values())
+    label = f"{args.n_ratings / 1e6:g}M"
+
+    rows = [
+        ("ratings (users x items)", f"{len(ratings):,} ({ratings.n_users:,} x {ratings.n_items:,})"),
+        ("data generation", f"{generate_seconds:.1f} s"),
+        (f"seconds per epoch (median of {len(epochs)})", f"**{per_epoch:.2f} s**  ({', '.join(f'{s:.2f}' for s in epochs)})"),
+        ("ns per rating update", f"{per_epoch / len(ratings) * 1e9:.0f}"),
+        ("whole fit (incl. setup)", f"{fit_seconds:.1f} s"),
+        ("training RMSE after the last epoch", f"{model.history_[-1]['train_rmse']:.4f}"),
+        ("peak RSS", f"**{gb(peak)}**"),
+        ("peak RSS after generating the data (before fit)", gb(after_data)),
+        ("RSS before the data (Python, numpy, numba, compiled kernels)", gb(baseline)),
+        (f"Ratings arrays ({ratings.users.dtype} users, {ratings.items.dtype} items, {ratings.values.dtype} values)",
+         gb(data_bytes)),
+        (f"model ({args.dtype} P, Q, bu, bi)", gb(model_bytes)),
+    ]
+    body = "\n".join([
+        f"{label} synthetic Netflix-shaped ratings, FunkSVD(n_factors={args.k}, dtype={args.dtype}, "
+        f"shuffle={not args.no_shuffle}, engine='compiled'), {args.epochs} epochs.",
+        "",
+        _common.table(("", label), rows),
+        "",
+        (f"Goal (at 100M) <= {GOAL_SECONDS:g} s/epoch: **{'met' if per_epoch <= GOAL_SECONDS else 'not met'}**; "
+         f"<= 3 GB peak RSS: **{'met' if peak <= GOAL_BYTES else 'not met'}**."
+         if args.n_ratings >= 100_000_000 else
+         f"(The goals, <= {GOAL_SECONDS:g} s/epoch and <= 3 GB peak RSS, are stated for 100M ratings; "
+         f"scaled linearly this run projects {per_epoch * 1e8 / len(ratings):.0f} s/epoch.)"),
+    ])
+    _common.report(f"bench_scale_{label}" + ("_stored_order" if args.no_shuffle else ""), body, args.write)
+
+
+if __name__ == "__main__":
+    main()
