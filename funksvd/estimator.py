@@ -383,10 +383,15 @@ class FunkSVD:
 
     def _order(self, rng, n: int):
         """The visiting order of the next epoch: a fresh permutation, or stored order."""
-        stored = np.arange(n, dtype=np.int64)
+        buffer = _arange_into(np.empty(n, dtype=np.int32 if n < 2**31 else np.int64))
         if not self.shuffle:
-            return lambda: stored
-        return lambda: rng.permutation(n).astype(np.int64, copy=False)
+            return lambda: buffer
+
+        def shuffled():  # rng.permutation(n), drawn into one reused buffer (int32 while n < 2**31)
+            rng.shuffle(_arange_into(buffer))
+            return buffer
+
+        return shuffled
 
     def _joint(self, start: Factors, mu, ratings, rng, rating_range):
         """All factors at once: one ``epoch_function(rule, engine)`` call per epoch."""
@@ -426,8 +431,7 @@ class FunkSVD:
 
     def _train(self, epochs, arrays, mu, ratings, validation, total) -> None:
         """The loop shared by both schedules: loss, validation, divergence guard, early stopping, bar."""
-        counts = (np.bincount(ratings.users, minlength=ratings.n_users).astype(np.float64),
-                  np.bincount(ratings.items, minlength=ratings.n_items).astype(np.float64))
+        counts = (_counts(ratings.users, ratings.n_users), _counts(ratings.items, ratings.n_items))
         reg = self._hyper("reg")
         stopper = _EarlyStopping(self.patience, self.min_improvement)
         first_loss = None
@@ -587,6 +591,21 @@ class _EarlyStopping:
         self.wait = 0 if improved else self.wait + 1
         self.stopped = self.wait >= self.patience
         return self.stopped
+
+
+def _arange_into(out: np.ndarray, chunk: int = 1 << 22) -> np.ndarray:
+    """Fill ``out`` with 0, 1, ..., len(out) - 1 without an n-sized temporary."""
+    for first in range(0, len(out), chunk):
+        out[first:first + chunk] = np.arange(first, min(first + chunk, len(out)))
+    return out
+
+
+def _counts(ids: np.ndarray, n: int, chunk: int = 1 << 22) -> np.ndarray:
+    """``np.bincount(ids, minlength=n)`` as float64, chunk by chunk (bincount copies a read-only input whole)."""
+    counts = np.zeros(n, dtype=np.float64)
+    for first in range(0, len(ids), chunk):
+        counts += np.bincount(ids[first:first + chunk], minlength=n)
+    return counts
 
 
 def _running_loss(rule, sse: float, arrays, reg: dict, counts) -> float:

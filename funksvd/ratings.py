@@ -16,7 +16,7 @@ def _readonly(array: np.ndarray) -> np.ndarray:
     return array
 
 
-def _as_index_array(values, name: str) -> np.ndarray:
+def _as_index_array(values, name: str, copy: bool = True) -> np.ndarray:
     array = np.asarray(values)
     if array.ndim != 1:
         raise ValueError(f"{name} must be one-dimensional, got shape {array.shape}")
@@ -29,7 +29,7 @@ def _as_index_array(values, name: str) -> np.ndarray:
         if bad.size:
             j = bad[0]
             raise ValueError(f"{name}[{j}] = {array[j]} is not a whole number")
-    return np.array(array, dtype=np.int64)
+    return np.array(array, dtype=np.int64, copy=True if copy else None)
 
 
 def _check_ids(ids: np.ndarray, name: str, n: int | None) -> int:
@@ -62,6 +62,13 @@ class Ratings:
     n_users, n_items : int, optional
         Sizes of the id ranges. Inferred as ``max(id) + 1`` when omitted, so users or items
         with no rating can only be represented by passing them explicitly.
+    dtype : {numpy.float64, numpy.float32}, default float64
+        Dtype of the stored values. float32 halves their memory at scale; ratings such as
+        1..5 or halves are exact in float32.
+    copy : bool, default True
+        ``False`` keeps arrays that already have the right dtypes (int64 ids, ``dtype``
+        values) instead of copying them, and makes them read-only: the caller hands them
+        over. At 100M ratings this saves a second 2 GB.
 
     Raises
     ------
@@ -86,10 +93,12 @@ class Ratings:
 
     __slots__ = ("users", "items", "values", "n_users", "n_items")
 
-    def __init__(self, users, items, values, n_users=None, n_items=None):
-        users = _as_index_array(users, "users")
-        items = _as_index_array(items, "items")
-        values = np.array(values, dtype=np.float64)
+    def __init__(self, users, items, values, n_users=None, n_items=None, *, dtype=np.float64, copy=True):
+        if np.dtype(dtype) not in (np.float32, np.float64):
+            raise ValueError(f"dtype must be numpy.float32 or numpy.float64, got {dtype!r}")
+        users = _as_index_array(users, "users", copy)
+        items = _as_index_array(items, "items", copy)
+        values = np.array(values, dtype=dtype, copy=True if copy else None)
         if values.ndim != 1:
             raise ValueError(f"values must be one-dimensional, got shape {values.shape}")
         if not (len(users) == len(items) == len(values)):
@@ -139,12 +148,13 @@ class Ratings:
 
     def mean(self) -> float:
         r"""The global mean :math:`\mu = \frac{1}{|\mathcal K|}\sum r_{ui}` of the observed values."""
-        return float(self.values.mean())
+        return float(self.values.mean(dtype=np.float64))
 
     def subset(self, index) -> "Ratings":
         """The ratings at ``index`` (an integer index array or boolean mask), same id ranges."""
         index = np.asarray(index)
-        return Ratings(self.users[index], self.items[index], self.values[index], self.n_users, self.n_items)
+        return Ratings(self.users[index], self.items[index], self.values[index], self.n_users, self.n_items,
+                       dtype=self.values.dtype, copy=False)
 
     def duplicate_pairs(self) -> np.ndarray:
         """Positions of ratings whose ``(u, i)`` pair occurred earlier in the arrays."""

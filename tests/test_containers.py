@@ -150,3 +150,15 @@ def test_mutable_copy_round_trip():
     for factors in (Factors.random(3, 2, 2, random_state=0), Factors.random(3, 2, 2, biased=False, random_state=0)):
         arrays = factors.mutable_copy()
         assert Factors.from_arrays(*arrays, factors.mu).equals(factors)
+
+
+def test_float32_values_and_no_copy():
+    """dtype=float32 stores float32; copy=False keeps the caller's arrays, now read-only (oracle: identity)."""
+    users, items = np.array([0, 1], dtype=np.int64), np.array([1, 0], dtype=np.int64)
+    values = np.array([4.0, 5.0], dtype=np.float32)
+    ratings = Ratings(users, items, values, dtype=np.float32, copy=False)
+    assert ratings.values is values and ratings.users is users and not values.flags.writeable
+    assert ratings.mean() == 4.5 and ratings.subset([1]).values.dtype == np.float32
+    assert Ratings(users, items, values).values.dtype == np.float64
+    with pytest.raises(ValueError, match="dtype"):
+        Ratings([0], [0], [1.0], dtype=np.int64)

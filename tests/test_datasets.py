@@ -19,7 +19,6 @@ from funksvd import Ratings
 from funksvd.datasets import (
     MOVIELENS_GENRES,
     Dataset,
-    _adopt_ratings,
     kfold,
     load_movielens,
     load_triples,
@@ -384,8 +383,8 @@ def test_synthetic_is_reproducible_and_seeded():
     assert len(loose) == 500
 
 
-def test_synthetic_adopted_ratings_equal_the_constructor(synthetic):
-    """The copy-free Ratings equals Ratings(...) built by the public constructor, and is read-only."""
+def test_synthetic_ratings_are_read_only_and_valid(synthetic):
+    """The copy-free Ratings equals Ratings(...) rebuilt with copies, and is read-only (oracle: the constructor)."""
     ratings, _ = synthetic
     rebuilt = Ratings(ratings.users, ratings.items, ratings.values, ratings.n_users, ratings.n_items)
     assert rebuilt == ratings and repr(rebuilt) == repr(ratings)
@@ -393,8 +392,9 @@ def test_synthetic_adopted_ratings_equal_the_constructor(synthetic):
         ratings.values[0] = 0.0
     with pytest.raises(AttributeError):
         ratings.n_users = 1
-    small = _adopt_ratings(np.array([0]), np.array([1]), np.array([2.0]), 1, 2)
-    assert small == Ratings([0], [1], [2.0], 1, 2)
+    single = synthetic_netflix(n_users=50, n_items=40, n_ratings=500, dtype=np.float32)
+    assert single.values.dtype == np.float32
+    np.testing.assert_array_equal(single.values, synthetic_netflix(n_users=50, n_items=40, n_ratings=500).values)
 
 
 @pytest.mark.parametrize(
