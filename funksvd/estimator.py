@@ -658,7 +658,7 @@ def sum_squared_errors(P, Q, bu, bi, mu, users, items, values):
 def _compiled_sse():
     from .compiled import jit
 
-    return jit(sum_squared_errors, predict_one=jit(predict_one))
+    return jit(sum_squared_errors, predict_one=jit(predict_one, inline=True))
 
 
 def _rmse(arrays, mu, ratings: Ratings, engine: str = "python") -> float:

@@ -198,9 +198,9 @@ _KERNELS = ("run_bias_epoch", "run_feature_epoch", "add_biases", "add_feature")
 def _compiled_functions():
     from .compiled import jit
 
-    clip_c = jit(clip)
-    bias_c = jit(bias_step, clip=clip_c)
-    feature_c = jit(feature_step, clip=clip_c)
+    clip_c = jit(clip, inline=True)
+    bias_c = jit(bias_step, inline=True, clip=clip_c)
+    feature_c = jit(feature_step, inline=True, clip=clip_c)
     return types.SimpleNamespace(
         run_bias_epoch=jit(run_bias_epoch, bias_step=bias_c),
         run_feature_epoch=jit(run_feature_epoch, feature_step=feature_c),
