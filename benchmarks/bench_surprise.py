@@ -71,11 +71,11 @@ def setup(data_path: Path):
     return data, train_in_order, test, trainset, testset
 
 
-def fit_funksvd(train, init=None):
+def fit_funksvd(train, init=None, n_jobs=1):
     from funksvd.estimator import FunkSVD
 
     tic = time.perf_counter()
-    model = FunkSVD(**PARAMS, shuffle=False, random_state=0, engine="compiled").fit(train, init=init)
+    model = FunkSVD(**PARAMS, shuffle=False, random_state=0, engine="compiled", n_jobs=n_jobs).fit(train, init=init)
     return model, time.perf_counter() - tic
 
 
@@ -162,27 +162,36 @@ def main() -> None:
     cold_times = run_cold(args.data)
     data, train, test, trainset, testset = setup(args.data)
     fit_funksvd(train)  # compile (or load numba's cache) outside the timings
-    times = {"funksvd": [], "surprise": []}
+    times = {"funksvd": [], "funksvd2": [], "surprise": []}
     for _ in range(args.repeats):
         model, seconds = fit_funksvd(train)
         times["funksvd"].append(seconds)
+        model2, seconds = fit_funksvd(train, n_jobs=2)
+        times["funksvd2"].append(seconds)
         algo, seconds = fit_surprise(trainset)
         times["surprise"].append(seconds)
     warm = {name: _common.median(values) for name, values in times.items()}
     rmse_f, mae_f = evaluate_funksvd(model, test)
+    rmse_f2, mae_f2 = evaluate_funksvd(model2, test)
     rmse_s, mae_s = evaluate_surprise(algo, testset)
     agreement = same_init_agreement(data, train, test, trainset, testset)
     ratio = warm["funksvd"] / warm["surprise"]
+    ratio2 = warm["funksvd2"] / warm["surprise"]
     n_unknown = sum(1 for _, i, _ in testset if not _known_item(trainset, i))
 
     rows = [
         ("cold fit: first call in a fresh process, numba compiling from an empty cache (s)",
          f"{cold_times['funksvd']:.2f}", f"{cold_times['surprise']:.2f}",
          f"{cold_times['funksvd'] / cold_times['surprise']:.2f}"),
-        (f"warm fit: median of {args.repeats} (s)", f"{warm['funksvd']:.3f}", f"{warm['surprise']:.3f}",
-         f"**{ratio:.3f}**"),
-        ("test RMSE (clipped to [1, 5])", f"{rmse_f:.4f}", f"{rmse_s:.4f}", f"diff **{rmse_f - rmse_s:+.4f}**"),
-        ("test MAE", f"{mae_f:.4f}", f"{mae_s:.4f}", f"diff {mae_f - mae_s:+.4f}"),
+        (f"warm fit, one thread: median of {args.repeats} (s)", f"{warm['funksvd']:.3f}",
+         f"{warm['surprise']:.3f}", f"**{ratio:.3f}**"),
+        ("test RMSE (clipped to [1, 5]), one thread", f"{rmse_f:.4f}", f"{rmse_s:.4f}",
+         f"diff **{rmse_f - rmse_s:+.4f}**"),
+        ("test MAE, one thread", f"{mae_f:.4f}", f"{mae_s:.4f}", f"diff {mae_f - mae_s:+.4f}"),
+        (f"warm fit, `n_jobs=2` (DSGD strata, both cores): median of {args.repeats} (s)",
+         f"{warm['funksvd2']:.3f}", f"{warm['surprise']:.3f}", f"**{ratio2:.3f}**"),
+        ("test RMSE (clipped to [1, 5]), `n_jobs=2`", f"{rmse_f2:.4f}", f"{rmse_s:.4f}",
+         f"diff **{rmse_f2 - rmse_s:+.4f}**"),
     ]
     body = "\n".join([
         f"MovieLens 100K, 80/20 split (random_state 0): {len(train)} training / {len(test)} test ratings "
@@ -195,11 +204,16 @@ def main() -> None:
         f"Same initial factors as Surprise (its RandomState(0) draws): max |prediction difference| on the "
         f"test pairs known to both = {agreement:.1e}.",
         "",
-        f"Goal fit-time ratio <= {GOAL_RATIO}: **{'met' if ratio <= GOAL_RATIO else 'not met'}** ({ratio:.3f}). "
+        f"Goal fit-time ratio <= {GOAL_RATIO}: one thread **{'met' if ratio <= GOAL_RATIO else 'not met'}** "
+        f"({ratio:.3f}); with `n_jobs=2` **{'met' if ratio2 <= GOAL_RATIO else 'not met'}** ({ratio2:.3f}; "
+        "Surprise runs on one core, funksvd uses both cores of this machine, in a different but equally "
+        "deterministic visiting order). "
         f"Goal |RMSE diff| <= {GOAL_RMSE_DIFF}: "
-        f"**{'met' if abs(rmse_f - rmse_s) <= GOAL_RMSE_DIFF else 'not met'}** ({abs(rmse_f - rmse_s):.4f}).",
+        f"**{'met' if max(abs(rmse_f - rmse_s), abs(rmse_f2 - rmse_s)) <= GOAL_RMSE_DIFF else 'not met'}** "
+        f"({abs(rmse_f - rmse_s):.4f} one thread, {abs(rmse_f2 - rmse_s):.4f} with `n_jobs=2`).",
         "",
-        "Warm fit times (s), funksvd: " + ", ".join(f"{t:.3f}" for t in times["funksvd"])
+        "Warm fit times (s), funksvd one thread: " + ", ".join(f"{t:.3f}" for t in times["funksvd"])
+        + "; funksvd n_jobs=2: " + ", ".join(f"{t:.3f}" for t in times["funksvd2"])
         + "; Surprise: " + ", ".join(f"{t:.3f}" for t in times["surprise"]) + ".",
     ])
     _common.report("bench_surprise", body, args.write, packages=("numpy", "numba", "scikit-surprise"))

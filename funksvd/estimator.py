@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import inspect
 import time
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from functools import lru_cache
 
 import numpy as np
@@ -25,6 +27,7 @@ import numpy as np
 from .errors import DivergenceError, NotFittedError
 from .factors import BLOCKS, Factors
 from .feature import train_features
+from .parallel import Strata
 from .progress import progress_bar
 from .ratings import Ratings
 from .rules import RULES, get_rule, predict_one
@@ -101,6 +104,13 @@ class FunkSVD:
         ``engine="tensorflow"`` only: ratings per step; None is full batch.
     decay_rate : float or None, default None
         ``engine="tensorflow"`` only: exponential learning-rate decay every 1000 steps.
+    n_jobs : int, default 1
+        Threads for ``schedule="joint"``. With ``n_jobs > 1`` the ratings are cut into
+        ``n_jobs x n_jobs`` blocks of user groups x item groups, and blocks that share no user
+        and no item run at the same time (DSGD, :mod:`funksvd.parallel`). The result is
+        bit-identical from run to run, and equal to a single-thread epoch in the blocked
+        visiting order; only that order differs from ``n_jobs=1``. ``shuffle=True`` permutes
+        the ratings within each block every epoch.
 
     Attributes
     ----------
@@ -173,7 +183,7 @@ class FunkSVD:
                  reg_bu=None, reg_bi=None, reg_pu=None, reg_qi=None,
                  patience=None, min_improvement=1e-4,
                  feature_epochs=100, feature_min_epochs=30, feature_min_improvement=1e-4, feature_init=0.1,
-                 optimizer="adam", batch_size=None, decay_rate=None):
+                 optimizer="adam", batch_size=None, decay_rate=None, n_jobs=1):
         self.n_factors = n_factors
         self.n_epochs = n_epochs
         self.lr_all = lr_all
@@ -205,6 +215,7 @@ class FunkSVD:
         self.optimizer = optimizer
         self.batch_size = batch_size
         self.decay_rate = decay_rate
+        self.n_jobs = n_jobs
 
     # ---- scikit-learn conventions -----------------------------------------------------------
 
@@ -263,6 +274,7 @@ class FunkSVD:
         positive_int("feature_epochs")
         positive_int("feature_min_epochs")
         positive_int("batch_size", allow_none=True)
+        positive_int("n_jobs")
         for name in ("lr_all", "reg_all", "init_std_dev", "min_improvement", "feature_min_improvement"):
             non_negative(name)
         for block in ("bu", "bi", "pu", "qi"):
@@ -289,6 +301,9 @@ class FunkSVD:
                 raise ValueError("schedule='feature' runs on engine='python' or 'compiled', not 'tensorflow'")
             if get_rule(self.rule).name != "funk":
                 raise ValueError(f"schedule='feature' is Simon Funk's rule; got rule={self.rule!r}, use rule='funk'")
+        if self.n_jobs != 1 and (self.schedule != "joint" or self.engine == "tensorflow"):
+            raise ValueError("n_jobs > 1 runs the joint schedule on engine='compiled' (or 'python'); "
+                             f"got schedule={self.schedule!r}, engine={self.engine!r}")
         if self.engine == "tensorflow":
             overrides = [f"lr_{b}" for b in ("bu", "bi", "pu", "qi") if getattr(self, f"lr_{b}") is not None]
             if overrides:
@@ -394,17 +409,32 @@ class FunkSVD:
         return shuffled
 
     def _joint(self, start: Factors, mu, ratings, rng, rating_range):
-        """All factors at once: one ``epoch_function(rule, engine)`` call per epoch."""
+        """All factors at once: one ``epoch_function(rule, engine)`` call per epoch (per block with ``n_jobs > 1``)."""
         arrays = P, Q, bu, bi = start.mutable_copy()
         run = epoch_function(self.rule, self.engine)
         lr, reg = self._hyper("lr"), self._hyper("reg")
         lr, reg = tuple(lr[b] for b in BLOCKS), tuple(reg[b] for b in BLOCKS)
-        next_order = self._order(rng, len(ratings))
+        if self.n_jobs == 1:
+            next_order = self._order(rng, len(ratings))
+
+            def epochs():
+                for _ in range(self.n_epochs):
+                    yield None, float(run(P, Q, bu, bi, mu, ratings.users, ratings.items, ratings.values,
+                                          next_order(), lr, reg)), True
+
+            return epochs(), arrays
+
+        strata = Strata(ratings, self.n_jobs)
+        # threads only help the compiled loop, which releases the GIL; the Python engine runs
+        # the same blocks one after another (and gives the same result)
+        threaded = self.engine == "compiled"
 
         def epochs():
-            for _ in range(self.n_epochs):
-                yield None, float(run(P, Q, bu, bi, mu, ratings.users, ratings.items, ratings.values,
-                                      next_order(), lr, reg)), True
+            with ThreadPoolExecutor(self.n_jobs) if threaded else nullcontext() as pool:
+                for _ in range(self.n_epochs):
+                    if self.shuffle:
+                        strata.shuffle(rng)
+                    yield None, float(strata.run(run, arrays, mu, ratings, lr, reg, pool)), True
 
         return epochs(), arrays
 
