@@ -49,6 +49,7 @@ def main() -> None:
     parser.add_argument("--no-shuffle", action="store_true",
                         help="visit the ratings in stored order (grouped by user, as Surprise does); "
                              "written to its own RESULTS.md section")
+    parser.add_argument("--n-jobs", type=int, default=1, help="threads (DSGD strata; default 1)")
     args = parser.parse_args()
 
     from funksvd.datasets import synthetic_netflix
@@ -56,12 +57,12 @@ def main() -> None:
 
     dtype = np.dtype(args.dtype).type
     params = dict(n_factors=args.k, lr_all=0.005, reg_all=0.02, dtype=dtype, shuffle=not args.no_shuffle,
-                  random_state=0, engine="compiled")
+                  random_state=0, engine="compiled", n_jobs=args.n_jobs)
     FunkSVD(n_epochs=1, **params).fit(synthetic_netflix(50, 20, 400, random_state=1))  # compile
     baseline = current_rss_bytes()
 
     tic = time.perf_counter()
-    ratings = synthetic_netflix(args.n_users, args.n_items, args.n_ratings, random_state=0)
+    ratings = synthetic_netflix(args.n_users, args.n_items, args.n_ratings, random_state=0, dtype=dtype)
     generate_seconds = time.perf_counter() - tic
     after_data = _common.peak_rss_bytes()
     data_bytes = ratings.users.nbytes + ratings.items.nbytes + ratings.values.nbytes
@@ -91,7 +92,8 @@ def main() -> None:
     ]
     body = "\n".join([
         f"{label} synthetic Netflix-shaped ratings, FunkSVD(n_factors={args.k}, dtype={args.dtype}, "
-        f"shuffle={not args.no_shuffle}, engine='compiled'), {args.epochs} epochs.",
+        f"shuffle={not args.no_shuffle}, engine='compiled', n_jobs={args.n_jobs}), {args.epochs} epochs; "
+        "ratings grouped by user as generated (users ascending, items random within a user).",
         "",
         _common.table(("", label), rows),
         "",
@@ -101,7 +103,9 @@ def main() -> None:
          f"(The goals, <= {GOAL_SECONDS:g} s/epoch and <= 3 GB peak RSS, are stated for 100M ratings; "
          f"scaled linearly this run projects {per_epoch * 1e8 / len(ratings):.0f} s/epoch.)"),
     ])
-    _common.report(f"bench_scale_{label}" + ("_stored_order" if args.no_shuffle else ""), body, args.write)
+    section = f"bench_scale_{label}" + ("_stored_order" if args.no_shuffle else "") + (
+        f"_jobs{args.n_jobs}" if args.n_jobs != 1 else "")
+    _common.report(section, body, args.write)
 
 
 if __name__ == "__main__":

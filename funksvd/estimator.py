@@ -33,10 +33,13 @@ from .ratings import Ratings
 from .rules import RULES, get_rule, predict_one
 from .sgd import epoch_function
 
-__all__ = ["FunkSVD", "NotFittedError", "ENGINES", "SCHEDULES", "DIVERGENCE_FACTOR"]
+__all__ = ["FunkSVD", "ENGINES", "SCHEDULES", "DIVERGENCE_FACTOR", "SHUFFLE_BLOCK"]
 
 ENGINES = ("python", "compiled", "tensorflow")
 SCHEDULES = ("joint", "feature")
+
+#: Ratings per run of ``shuffle="blocks"``.
+SHUFFLE_BLOCK = 4096
 
 #: Training stops with :class:`~funksvd.DivergenceError` when the loss exceeds this multiple of the first epoch's.
 DIVERGENCE_FACTOR = 1e6
@@ -61,9 +64,14 @@ class FunkSVD:
         Learn :math:`b_u, b_i` and use :math:`\mu` = training mean; else :math:`\hat r = p_u^\top q_i`.
     init_mean, init_std_dev : float, default 0.0 and 0.1
         :math:`P, Q \sim \mathcal N(\text{init\_mean}, \text{init\_std\_dev}^2)`; biases start at 0.
-    shuffle : bool, default True
-        Visit the ratings in a fresh random order each epoch. ``False`` visits them in stored
-        order, as Surprise does.
+    shuffle : {True, False, "blocks"}, default True
+        ``True``: visit the ratings in a fresh random order each epoch. ``False``: in stored
+        order, as Surprise does. ``"blocks"``: runs of ``SHUFFLE_BLOCK`` consecutive ratings, in
+        a fresh random order each epoch, each run in stored order. At scale a full shuffle
+        makes every rating a random memory access (its user, item and value, then its rows of
+        :math:`P, Q`); block shuffling keeps the reads sequential within a run, at the price of
+        a coarser randomisation (see ``benchmarks/RESULTS.md``). On data in random order, such
+        as MovieLens' ``u.data``, it is nearly a full shuffle.
     random_state : int, numpy Generator or None
         Seeds one ``numpy.random.default_rng``: the initial factors are drawn from it first,
         then one permutation per epoch. The same integer gives bit-identical factors.
@@ -288,6 +296,10 @@ class FunkSVD:
         get_rule(self.rule)
         if self.engine not in ENGINES:
             raise ValueError(f"unknown engine {self.engine!r}; expected one of {ENGINES}")
+        if not (isinstance(self.shuffle, (bool, np.bool_)) or self.shuffle == "blocks"):
+            raise ValueError(f"shuffle must be True, False or 'blocks', got {self.shuffle!r}")
+        if self.shuffle == "blocks" and self.n_jobs != 1:
+            raise ValueError("shuffle='blocks' runs with n_jobs=1; with n_jobs > 1 each DSGD block is shuffled")
         if self.schedule not in SCHEDULES:
             raise ValueError(f"unknown schedule {self.schedule!r}; expected one of {SCHEDULES}")
         try:
@@ -397,8 +409,10 @@ class FunkSVD:
         return init
 
     def _order(self, rng, n: int):
-        """The visiting order of the next epoch: a fresh permutation, or stored order."""
+        """The visiting order of the next epoch: a fresh permutation, stored order, or shuffled blocks."""
         buffer = _arange_into(np.empty(n, dtype=np.int32 if n < 2**31 else np.int64))
+        if isinstance(self.shuffle, str):  # "blocks", checked in _check_params
+            return lambda: _block_order(buffer, SHUFFLE_BLOCK, rng)
         if not self.shuffle:
             return lambda: buffer
 
@@ -621,6 +635,19 @@ class _EarlyStopping:
         self.wait = 0 if improved else self.wait + 1
         self.stopped = self.wait >= self.patience
         return self.stopped
+
+
+def _block_order(out: np.ndarray, block: int, rng) -> np.ndarray:
+    """Fill ``out`` with runs ``[s, s + block)`` of 0..n-1, the runs in random order (the last may be short)."""
+    n = len(out)
+    starts = rng.permutation(-(-n // block)) * block
+    position, step = 0, max(1, (1 << 22) // block)
+    for first in range(0, len(starts), step):
+        index = (starts[first:first + step, None] + np.arange(block)).ravel()
+        index = index[index < n]
+        out[position:position + len(index)] = index
+        position += len(index)
+    return out
 
 
 def _arange_into(out: np.ndarray, chunk: int = 1 << 22) -> np.ndarray:
