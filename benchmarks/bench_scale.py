@@ -46,9 +46,10 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--k", type=int, default=40, help="factors fitted (default 40)")
     parser.add_argument("--dtype", choices=("float32", "float64"), default="float32")
-    parser.add_argument("--no-shuffle", action="store_true",
-                        help="visit the ratings in stored order (grouped by user, as Surprise does); "
-                             "written to its own RESULTS.md section")
+    parser.add_argument("--shuffle", choices=("true", "false", "blocks"), default="true",
+                        help="FunkSVD's shuffle: a fresh permutation (true), stored order grouped by user as "
+                             "Surprise does (false), or runs of consecutive ratings in random order (blocks); "
+                             "each is written to its own RESULTS.md section")
     parser.add_argument("--n-jobs", type=int, default=1, help="threads (DSGD strata; default 1)")
     args = parser.parse_args()
 
@@ -56,7 +57,7 @@ def main() -> None:
     from funksvd.estimator import FunkSVD
 
     dtype = np.dtype(args.dtype).type
-    params = dict(n_factors=args.k, lr_all=0.005, reg_all=0.02, dtype=dtype, shuffle=not args.no_shuffle,
+    params = dict(n_factors=args.k, lr_all=0.005, reg_all=0.02, dtype=dtype, shuffle={"true": True, "false": False, "blocks": "blocks"}[args.shuffle],
                   random_state=0, engine="compiled", n_jobs=args.n_jobs)
     FunkSVD(n_epochs=1, **params).fit(synthetic_netflix(50, 20, 400, random_state=1))  # compile
     baseline = current_rss_bytes()
@@ -92,7 +93,7 @@ def main() -> None:
     ]
     body = "\n".join([
         f"{label} synthetic Netflix-shaped ratings, FunkSVD(n_factors={args.k}, dtype={args.dtype}, "
-        f"shuffle={not args.no_shuffle}, engine='compiled', n_jobs={args.n_jobs}), {args.epochs} epochs; "
+        f"shuffle={params['shuffle']!r}, engine='compiled', n_jobs={args.n_jobs}), {args.epochs} epochs; "
         "ratings grouped by user as generated (users ascending, items random within a user).",
         "",
         _common.table(("", label), rows),
@@ -103,7 +104,7 @@ def main() -> None:
          f"(The goals, <= {GOAL_SECONDS:g} s/epoch and <= 3 GB peak RSS, are stated for 100M ratings; "
          f"scaled linearly this run projects {per_epoch * 1e8 / len(ratings):.0f} s/epoch.)"),
     ])
-    section = f"bench_scale_{label}" + ("_stored_order" if args.no_shuffle else "") + (
+    section = f"bench_scale_{label}" + ({"true": "", "false": "_stored_order", "blocks": "_blocks"}[args.shuffle]) + (
         f"_jobs{args.n_jobs}" if args.n_jobs != 1 else "")
     _common.report(section, body, args.write)
 
