@@ -65,6 +65,14 @@ def _per_block(rng):
     return lr, reg
 
 
+def _single_rating_cases(rng, biased, n=5):
+    """``(factors, one, (u, i, r), lr, reg)``: random problems, one of their ratings, per-block lr and reg."""
+    for trial in range(n):
+        factors, ratings = random_problem(rng, biased=biased)
+        one = single(ratings, trial)
+        yield factors, one, (one.users[0], one.items[0], one.values[0]), *_per_block(rng)
+
+
 @pytest.mark.parametrize("biased", [True, False])
 @pytest.mark.parametrize("rule", [name for name, r in RULES.items() if r.simultaneous])
 def test_simultaneous_rule_is_scaled_gradient_step(rule, biased, rng):
@@ -75,11 +83,7 @@ def test_simultaneous_rule_is_scaled_gradient_step(rule, biased, rng):
     Objective.gradients. Per-block lr and reg mappings, so no block can borrow another's.
     """
     rule_ = get_rule(rule)
-    for trial in range(5):
-        factors, ratings = random_problem(rng, biased=biased)
-        one = single(ratings, trial)
-        u, i, r = one.users[0], one.items[0], one.values[0]
-        lr, reg = _per_block(rng)
+    for factors, one, (u, i, r), lr, reg in _single_rating_cases(rng, biased):
         stepped = sgd_step(factors, u, i, r, rule=rule, lr=lr, reg=reg)
         fd, _ = numerical_gradients(lambda f: rule_.objective.loss(f, one, reg), factors, h=1.0)
         hand = rule_.objective.gradients(factors, one, reg)
@@ -117,11 +121,7 @@ def test_listing_is_its_block_steps(biased, rng):
     """
     rule = RULES["quuxlabs_listing"]
     assert rule.stages == (("bu", "bi"), ("P",), ("Q",))
-    for trial in range(5):
-        factors, ratings = random_problem(rng, biased=biased)
-        one = single(ratings, trial)
-        u, i, r = one.users[0], one.items[0], one.values[0]
-        lr, reg = _per_block(rng)
+    for factors, one, (u, i, r), lr, reg in _single_rating_cases(rng, biased):
         stepped = sgd_step(factors, u, i, r, rule=rule, lr=lr, reg=reg)
 
         def loss(f):
