@@ -36,5 +36,16 @@ docs: $(VENV)/.dev-installed
 check: $(VENV)/.demo-installed
 	$(BIN)/funksvd check
 
+$(VENV)/.bench-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[bench]"
+	touch $@
+
+## make bench: the benchmarks against Surprise, accuracy, scale (10M) and TensorFlow; see benchmarks/RESULTS.md
+bench: $(VENV)/.bench-installed
+	$(BIN)/python benchmarks/bench_surprise.py
+	$(BIN)/python benchmarks/bench_accuracy.py
+	$(BIN)/python benchmarks/bench_scale.py --n-ratings 10000000 --shuffle blocks
+	$(BIN)/python benchmarks/bench_tensorflow.py
+
 clean:
 	rm -rf docs/_build docs/auto_tutorials docs/gen_modules .pytest_cache .hypothesis build *.egg-info
