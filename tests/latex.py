@@ -8,6 +8,8 @@ LaTeX                                     Python
 ``\hat r_{ui}``, ``r_{ui}``, ``\mu``      ``r_hat``, ``r``, ``mu``
 ``p_u``, ``q_i``, ``b_u``, ``b_i``        rows and biases
 ``p_u'``                                  the updated P row
+``p_{uf}``, ``q_{if}``, ``c_j``             one factor, the cached prediction
+``\operatorname{clip}(x)``                ``clip(x)`` to the rating range
 ``\lambda``, ``\beta``                    ``reg``
 ``\gamma``, ``\alpha``                    ``lr``
 ``x^\top y``                              ``dot(x, y)``
@@ -36,6 +38,10 @@ SYMBOLS = [
     (r"\beta", "reg"),
     (r"\gamma", "lr"),
     (r"\alpha", "lr"),
+    (r"\operatorname{clip}", "clip"),
+    ("p_{uf}", "p"),
+    ("q_{if}", "q"),
+    ("c_j", "c"),
     ("p_u'", "p_new"),
     ("p_u", "p"),
     ("q_i", "q"),
@@ -53,6 +59,10 @@ LHS = {
     r"\frac{\partial \ell}{\partial q_i}": "dQ",
     r"\frac{\partial \ell}{\partial b_u}": "dbu",
     r"\frac{\partial \ell}{\partial b_i}": "dbi",
+    r"\frac{\partial \ell}{\partial p_{uf}}": "dP",
+    r"\frac{\partial \ell}{\partial q_{if}}": "dQ",
+    "p_{uf}": "P",
+    "q_{if}": "Q",
     "p_u": "P",
     "q_i": "Q",
     "b_u": "bu",
@@ -99,6 +109,7 @@ def to_python(latex: str) -> str:
     """Translate one right-hand side to a Python expression."""
     text = latex
     text = re.sub(r"\\lVert\s*(.+?)\s*\\rVert\^2", r"sq(\1)", text)
+    text = re.sub(r"([pq])_\{(uf|if)\}\^2", r"\1_{\2}**2", text)  # before p_{uf} loses its braces
     text = re.sub(r"(p_u'?)\^\\top\s*(q_i)", r"dot(\1, \2)", text)
     for symbol, name in SYMBOLS:
         text = text.replace(symbol, f" {name} ")
@@ -124,7 +135,8 @@ def equations(doc: str) -> dict[str, str]:
     return out
 
 
-def evaluate(expression: str, **names) -> np.ndarray:
-    """Evaluate a translated expression with numpy helpers ``dot`` and ``sq``."""
-    env = {"dot": np.dot, "sq": lambda x: float(np.dot(x, x)), "__builtins__": {}}
+def evaluate(expression: str, lo=-np.inf, hi=np.inf, **names) -> np.ndarray:
+    """Evaluate a translated expression with numpy helpers ``dot``, ``sq`` and ``clip`` (to ``[lo, hi]``)."""
+    env = {"dot": np.dot, "sq": lambda x: float(np.dot(x, x)), "clip": lambda x: min(max(x, lo), hi),
+           "__builtins__": {}}
     return eval(expression, env, names)  # noqa: S307 - our own docstrings, translated above

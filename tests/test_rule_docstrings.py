@@ -61,3 +61,55 @@ def test_reader_refuses_unknown_notation():
     """The reader fails on notation it does not know, instead of skipping it (oracle: ValueError)."""
     with pytest.raises(ValueError, match="cannot read"):
         equations(".. math::\n\n    e = \\sqrt{r_{ui}}\n")
+
+
+FEATURE_NEEDED = {
+    "bias_step": {"r_hat", "e", "ell", "dbu", "dbi", "bu_new", "bi_new"},
+    "feature_step": {"r_hat", "e", "ell", "dP", "dQ", "P_new", "Q_new"},
+}
+
+
+@pytest.mark.parametrize("kernel", sorted(FEATURE_NEEDED))
+def test_feature_kernel_docstrings_match_code(kernel, rng):
+    """Simon Funk's feature-wise kernels too (oracle: their docstring formulas, evaluated).
+
+    The stated gradient is checked against central differences of the stated loss with the
+    clip inactive (the docstrings say the clip is ignored in the gradient): the loss is
+    quadratic along each axis, so a step of 1e-3 is exact up to rounding (~1e-13; tolerance
+    1e-9). Updates and the returned error are compared with the code to 1e-12.
+    """
+    from funksvd import feature
+
+    step = getattr(feature, kernel)
+    eq = equations(step.__doc__)
+    assert set(eq) == FEATURE_NEEDED[kernel]
+    lo, hi = 1.0, 5.0
+    for _ in range(5):
+        P, Q = rng.normal(0, 0.5, (3, 2)), rng.normal(0, 0.5, (4, 2))
+        bu, bi = rng.normal(0, 0.3, 3), rng.normal(0, 0.3, 4)
+        cache = rng.uniform(2.5, 3.5, 6)  # c_j well inside [1, 5]: the clip is inactive
+        u, i, j, f, r = 1, 2, 4, 1, float(rng.uniform(1, 5))
+        lr, reg = float(rng.uniform(0.01, 0.2)), float(rng.uniform(0.0, 0.3))
+        names = dict(c=cache[j], bu=bu[u], bi=bi[i], p=P[u, f], q=Q[i, f], r=r, lr=lr, reg=reg)
+        names["r_hat"] = evaluate(eq["r_hat"], lo, hi, **names)
+        names["e"] = evaluate(eq["e"], lo, hi, **names)
+        arrays = [a.copy() for a in (P, Q, bu, bi)]
+        if kernel == "bias_step":
+            err = step(arrays[2], arrays[3], cache, u, i, j, r, (lr,) * 4, (reg,) * 4, lo, hi)
+            pairs = (("dbu", "bu", "bu_new", arrays[2][u]), ("dbi", "bi", "bi_new", arrays[3][i]))
+        else:
+            err = step(arrays[0], arrays[1], cache, f, u, i, j, r, (lr,) * 4, (reg,) * 4, lo, hi)
+            pairs = (("dP", "p", "P_new", arrays[0][u, f]), ("dQ", "q", "Q_new", arrays[1][i, f]))
+        assert err == pytest.approx(names["e"], rel=1e-12, abs=1e-12)
+
+        def stated_loss(name, value):
+            moved = names | {name: value}
+            moved["r_hat"] = evaluate(eq["r_hat"], lo, hi, **moved)
+            moved["e"] = evaluate(eq["e"], lo, hi, **moved)
+            return evaluate(eq["ell"], lo, hi, **moved)
+
+        h = 1e-3
+        for grad_key, name, update_key, code_value in pairs:
+            fd = (stated_loss(name, names[name] + h) - stated_loss(name, names[name] - h)) / (2 * h)
+            assert evaluate(eq[grad_key], lo, hi, **names) == pytest.approx(fd, rel=1e-9, abs=1e-9)
+            assert evaluate(eq[update_key], lo, hi, **names) == pytest.approx(code_value, rel=1e-12, abs=1e-12)
