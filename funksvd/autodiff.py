@@ -34,7 +34,11 @@ import contextlib
 import os
 import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ start-up banner out of the output
+# Before TensorFlow loads (no effect if the caller imported it already): the twin is an oracle,
+# so TensorFlow's plain kernels rather than oneDNN's reordered ones (which TensorFlow itself warns
+# may round differently); this also keeps its start-up banner out of the output.
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
