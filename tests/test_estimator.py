@@ -489,7 +489,7 @@ def test_block_shuffle_visits_every_rating_once_per_epoch():
     Oracle: the definition, checked on the order itself (sorted == 0..n-1; within a run
     consecutive; run starts are multiples of the block size).
     """
-    from funksvd.estimator import _block_order
+    from funksvd.estimator.training import _block_order
 
     rng = np.random.default_rng(0)
     out = _block_order(np.empty(10_000, dtype=np.int32), 512, rng)

@@ -17,37 +17,23 @@ tests compare it with. ``schedule="feature"`` trains one feature at a time as Si
 from __future__ import annotations
 
 import inspect
-import time
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import nullcontext
-from functools import lru_cache
 
 import numpy as np
 
-from .errors import DivergenceError, NotFittedError
-from .factors import BLOCKS, Factors
-from .feature import train_features
-from .parallel import Strata
-from .progress import progress_bar
-from .ratings import Ratings
-from .rules import RULES, get_rule, predict_one
-from .sgd import epoch_function
+from ..errors import NotFittedError
+from ..factors import BLOCKS, Factors
+from ..ratings import Ratings
+from ..rules import get_rule
+from .prediction import check_ids, check_within, factor_arrays, predict_arrays
+from .training import Training
 
-__all__ = ["FunkSVD", "ENGINES", "SCHEDULES", "DIVERGENCE_FACTOR", "SHUFFLE_BLOCK"]
+__all__ = ["FunkSVD", "ENGINES", "SCHEDULES"]
 
 ENGINES = ("python", "compiled", "tensorflow")
 SCHEDULES = ("joint", "feature")
 
-#: Ratings per run of ``shuffle="blocks"``.
-SHUFFLE_BLOCK = 4096
 
-#: Training stops with :class:`~funksvd.DivergenceError` when the loss exceeds this multiple of the first epoch's.
-DIVERGENCE_FACTOR = 1e6
-
-_CHUNK = 1 << 16  # ratings per chunk when predicting, so memory stays O(chunk * k)
-
-
-class FunkSVD:
+class FunkSVD(Training):
     r"""Biased matrix factorisation trained by SGD with one of the classic rules.
 
     Parameters
@@ -362,7 +348,7 @@ class FunkSVD:
         if not isinstance(ratings, Ratings):
             raise TypeError(f"ratings must be a funksvd.Ratings, got {type(ratings).__name__}")
         if validation is not None:
-            _check_within(validation, ratings.n_users, ratings.n_items, "validation")
+            check_within(validation, ratings.n_users, ratings.n_items, "validation")
         if self.patience is not None and validation is None:
             raise ValueError("patience (early stopping) needs validation ratings: fit(ratings, validation=...)")
         for name in ("factors_", "mu_", "n_epochs_", "best_epoch_", "stopped_early_", "rating_range_"):
@@ -408,178 +394,6 @@ class FunkSVD:
             init = init.replace(**{name: value.astype(self.dtype) for name, value in init.params().items()})
         return init
 
-    def _order(self, rng, n: int):
-        """The visiting order of the next epoch: a fresh permutation, stored order, or shuffled blocks."""
-        buffer = _arange_into(np.empty(n, dtype=np.int32 if n < 2**31 else np.int64))
-        if isinstance(self.shuffle, str):  # "blocks", checked in _check_params
-            return lambda: _block_order(buffer, SHUFFLE_BLOCK, rng)
-        if not self.shuffle:
-            return lambda: buffer
-
-        def shuffled():  # rng.permutation(n), drawn into one reused buffer (int32 while n < 2**31)
-            rng.shuffle(_arange_into(buffer))
-            return buffer
-
-        return shuffled
-
-    def _joint(self, start: Factors, mu, ratings, rng, rating_range):
-        """All factors at once: one ``epoch_function(rule, engine)`` call per epoch (per block with ``n_jobs > 1``)."""
-        arrays = P, Q, bu, bi = start.mutable_copy()
-        run = epoch_function(self.rule, self.engine)
-        lr, reg = self._hyper("lr"), self._hyper("reg")
-        lr, reg = tuple(lr[b] for b in BLOCKS), tuple(reg[b] for b in BLOCKS)
-        if self.n_jobs == 1:
-            next_order = self._order(rng, len(ratings))
-
-            def epochs():
-                for _ in range(self.n_epochs):
-                    yield None, float(run(P, Q, bu, bi, mu, ratings.users, ratings.items, ratings.values,
-                                          next_order(), lr, reg)), True
-
-            return epochs(), arrays
-
-        strata = Strata(ratings, self.n_jobs)
-        # threads only help the compiled loop, which releases the GIL; the Python engine runs
-        # the same blocks one after another (and gives the same result)
-        threaded = self.engine == "compiled"
-
-        def epochs():
-            with ThreadPoolExecutor(self.n_jobs) if threaded else nullcontext() as pool:
-                for _ in range(self.n_epochs):
-                    if self.shuffle:
-                        strata.shuffle(rng)
-                    yield None, float(strata.run(run, arrays, mu, ratings, lr, reg, pool)), True
-
-        return epochs(), arrays
-
-    def _feature(self, start: Factors | None, mu, ratings, rng, rating_range):
-        """Funk's schedule (:func:`funksvd.feature.train_features`); columns start at 0."""
-        dtype = np.dtype(self.dtype)
-        shape = (ratings.n_users, ratings.n_items)
-        nb = shape if self.biased else (0, 0)
-        P = np.zeros((shape[0], self.n_factors), dtype)
-        Q = np.zeros((shape[1], self.n_factors), dtype)
-        bu = np.zeros(nb[0], dtype) if start is None or not self.biased else start.bu.copy()
-        bi = np.zeros(nb[1], dtype) if start is None or not self.biased else start.bi.copy()
-        lr, reg = self._hyper("lr"), self._hyper("reg")
-        epochs = train_features(
-            P, Q, bu, bi, np.full(len(ratings), mu, dtype), ratings.users, ratings.items, ratings.values,
-            next_order=self._order(rng, len(ratings)),
-            lr=tuple(lr[b] for b in BLOCKS), reg=tuple(reg[b] for b in BLOCKS),
-            rating_range=rating_range, max_epochs=self.feature_epochs,
-            min_improvement=self.feature_min_improvement, min_epochs=self.feature_min_epochs,
-            feature_init=self.feature_init,
-            start=None if start is None else (start.P, start.Q), engine=self.engine,
-        )
-        return epochs, (P, Q, bu, bi)
-
-    def _train(self, epochs, arrays, mu, ratings, validation, total) -> None:
-        """The loop shared by both schedules: loss, validation, divergence guard, early stopping, bar."""
-        counts = (_counts(ratings.users, ratings.n_users), _counts(ratings.items, ratings.n_items))
-        reg = self._hyper("reg")
-        stopper = _EarlyStopping(self.patience, self.min_improvement)
-        first_loss = None
-        bar = progress_bar(total, f"FunkSVD[{self.engine}, {self.schedule}]", self.verbose)
-        try:
-            tic = time.perf_counter()
-            with np.errstate(over="ignore", invalid="ignore"):
-                for epoch, (feature, sse, stage_done) in enumerate(epochs, start=1):
-                    loss = _running_loss(self.rule, sse, arrays, reg, counts)
-                    self._guard(epoch, loss, first_loss, arrays)
-                    first_loss = loss if first_loss is None else first_loss
-                    val = None if validation is None else _rmse(arrays, mu, validation, self.engine)
-                    record = {"epoch": epoch, "loss": loss, "train_rmse": float(np.sqrt(sse / len(ratings))),
-                              "val_rmse": val, "seconds": 0.0, "kept": False}
-                    if self.schedule == "feature":
-                        record["feature"] = feature
-                    stop = stage_done and stopper.update(epoch, val, arrays)
-                    toc = time.perf_counter()
-                    record["seconds"], tic = toc - tic, toc
-                    self.history_.append(record)
-                    bar.update(1, loss=loss, val_rmse=val, **({"feature": feature} if feature is not None else {}))
-                    if stop:
-                        break
-        finally:
-            if hasattr(epochs, "close"):
-                epochs.close()
-            bar.close()
-        best = stopper.best_epoch if stopper.active else len(self.history_)
-        if stopper.active:
-            arrays = stopper.best_arrays
-        self.factors_ = Factors.from_arrays(*arrays, mu)
-        self.mu_ = float(mu)
-        self.n_epochs_ = len(self.history_)
-        self.best_epoch_ = best
-        self.stopped_early_ = stopper.stopped
-        if best:
-            self.history_[best - 1]["kept"] = True
-
-    def _guard(self, epoch: int, loss: float, first_loss, arrays) -> None:
-        """Raise :class:`DivergenceError` on a non-finite or exploding epoch."""
-        finite = np.isfinite(loss) and all(np.isfinite(a).all() for a in arrays)
-        exploded = finite and first_loss is not None and loss > DIVERGENCE_FACTOR * max(first_loss, 1e-300)
-        if finite and not exploded:
-            return
-        lr = self._hyper("lr")
-        block = max(lr, key=lr.get)
-        name = "lr_all" if len(set(lr.values())) == 1 else {"P": "lr_pu", "Q": "lr_qi"}.get(block, f"lr_{block}")
-        what = (f"training loss became {loss}" if not np.isfinite(loss) else
-                "a parameter became non-finite" if not finite else
-                f"training loss grew from {first_loss:.4g} to {loss:.4g} (over {DIVERGENCE_FACTOR:g} times the first epoch's)")
-        raise DivergenceError(
-            f"epoch {epoch}: {what} with {name}={lr[block]:g} (rule {get_rule(self.rule).name!r}, "
-            f"schedule {self.schedule!r}); the learning rate is too large for this data: try {name} <= {lr[block] / 10:g}"
-        )
-
-    def _fit_tensorflow(self, start: Factors, ratings, validation, rng, rating_range) -> "FunkSVD":
-        """Hand the model to :func:`funksvd.autodiff.train`; our callback records, guards and stops."""
-        from . import autodiff  # TensorFlow is imported on first use only
-
-        stopper = _EarlyStopping(self.patience, self.min_improvement)
-        state = {"first": None, "tic": time.perf_counter(), "best_factors": None}
-        bar = progress_bar(self.n_epochs, "FunkSVD[tensorflow]", self.verbose)
-
-        def callback(epoch, loss, get_factors):
-            epoch = len(self.history_) + 1
-            loss = float(loss)
-            self._guard(epoch, loss, state["first"], ())
-            state["first"] = loss if state["first"] is None else state["first"]
-            factors = get_factors() if validation is not None else None
-            val = None if validation is None else _rmse(_arrays(factors), factors.mu, validation)
-            stop = stopper.update(epoch, val, None)
-            if stopper.best_epoch == epoch and stopper.active:
-                state["best_factors"] = factors
-            toc = time.perf_counter()
-            self.history_.append({"epoch": epoch, "loss": loss, "train_rmse": None, "val_rmse": val,
-                                  "seconds": toc - state["tic"], "kept": False})
-            state["tic"] = toc
-            bar.update(1, loss=loss, val_rmse=val)
-            return stop
-
-        seed = None if self.random_state is None else int(rng.integers(2**31 - 1))
-        try:
-            factors, _ = autodiff.train(
-                start, ratings, objective=get_rule(self.rule).name, reg=self._hyper("reg"),
-                optimizer=self.optimizer, learning_rate=float(self.lr_all), n_epochs=self.n_epochs,
-                batch_size=self.batch_size, decay_rate=self.decay_rate, decay_steps=1000, validation=None,
-                random_state=seed, callback=callback, verbose=False,
-            )
-        finally:
-            bar.close()
-        best = stopper.best_epoch if stopper.active else len(self.history_)
-        factors = state["best_factors"] if stopper.active else factors
-        if factors.dtype != np.dtype(self.dtype):  # autodiff trains in float64
-            factors = factors.replace(**{name: value.astype(self.dtype) for name, value in factors.params().items()})
-        self.factors_ = factors
-        self.mu_ = float(start.mu)
-        self.n_epochs_ = len(self.history_)
-        self.best_epoch_ = best
-        self.stopped_early_ = stopper.stopped
-        self.rating_range_ = rating_range
-        if best:
-            self.history_[best - 1]["kept"] = True
-        return self
-
     # ---- prediction ----------------------------------------------------------------------------
 
     def _fitted(self) -> Factors:
@@ -603,147 +417,8 @@ class FunkSVD:
             On an id out of range or not a whole number (the message names it).
         """
         factors = self._fitted()
-        users, items = np.broadcast_arrays(_ids(users, "users", factors.n_users), _ids(items, "items", factors.n_items))
-        r_hat = _predict_arrays(_arrays(factors), factors.mu, users.ravel(), items.ravel()).reshape(users.shape)
+        users, items = np.broadcast_arrays(check_ids(users, "users", factors.n_users), check_ids(items, "items", factors.n_items))
+        r_hat = predict_arrays(factor_arrays(factors), factors.mu, users.ravel(), items.ravel()).reshape(users.shape)
         if clip:
             r_hat = np.clip(r_hat, *self.rating_range_)
         return r_hat
-
-
-class _EarlyStopping:
-    """Patience on the validation RMSE; keeps a copy of the best epoch's arrays."""
-
-    def __init__(self, patience, min_improvement):
-        self.active = patience is not None
-        self.patience = patience
-        self.min_improvement = min_improvement
-        self.best = np.inf
-        self.best_epoch = 0
-        self.best_arrays = None
-        self.wait = 0
-        self.stopped = False
-
-    def update(self, epoch: int, val, arrays) -> bool:
-        """Record epoch ``epoch``; True when training should stop."""
-        if not self.active:
-            return False
-        improved = val < (1.0 - self.min_improvement) * self.best
-        if val < self.best:
-            self.best, self.best_epoch = val, epoch
-            if arrays is not None:
-                self.best_arrays = tuple(a.copy() for a in arrays)
-        self.wait = 0 if improved else self.wait + 1
-        self.stopped = self.wait >= self.patience
-        return self.stopped
-
-
-def _block_order(out: np.ndarray, block: int, rng) -> np.ndarray:
-    """Fill ``out`` with runs ``[s, s + block)`` of 0..n-1, the runs in random order (the last may be short)."""
-    n = len(out)
-    starts = rng.permutation(-(-n // block)) * block
-    position, step = 0, max(1, (1 << 22) // block)
-    for first in range(0, len(starts), step):
-        index = (starts[first:first + step, None] + np.arange(block)).ravel()
-        index = index[index < n]
-        out[position:position + len(index)] = index
-        position += len(index)
-    return out
-
-
-def _arange_into(out: np.ndarray, chunk: int = 1 << 22) -> np.ndarray:
-    """Fill ``out`` with 0, 1, ..., len(out) - 1 without an n-sized temporary."""
-    for first in range(0, len(out), chunk):
-        out[first:first + chunk] = np.arange(first, min(first + chunk, len(out)))
-    return out
-
-
-def _counts(ids: np.ndarray, n: int, chunk: int = 1 << 22) -> np.ndarray:
-    """``np.bincount(ids, minlength=n)`` as float64, chunk by chunk (bincount copies a read-only input whole)."""
-    counts = np.zeros(n, dtype=np.float64)
-    for first in range(0, len(ids), chunk):
-        counts += np.bincount(ids[first:first + chunk], minlength=n)
-    return counts
-
-
-def _running_loss(rule, sse: float, arrays, reg: dict, counts) -> float:
-    """The rule's loss with the epoch's running SSE as data term (see :class:`FunkSVD` Notes)."""
-    objective = RULES[get_rule(rule).name].objective
-    assert (objective.data, objective.reduction, objective.entries, objective.penalty, objective.link) == (
-        "squared", "sum", "observed", "per_rating", "identity"), objective
-    weights = {"P": objective.factor_reg_weight, "Q": objective.factor_reg_weight,
-               "bu": objective.bias_reg_weight, "bi": objective.bias_reg_weight}
-    penalty = 0.0
-    for block, theta, count in zip(BLOCKS, arrays, (counts[0], counts[1], counts[0], counts[1])):
-        if theta.size == 0 or reg[block] == 0.0:
-            continue
-        squares = np.einsum("ij,ij->i", theta, theta, dtype=np.float64) if theta.ndim == 2 else (
-            theta.astype(np.float64) ** 2)
-        penalty += reg[block] * weights[block] * float(count @ squares)
-    return objective.data_weight * sse + penalty
-
-
-def _arrays(factors: Factors):
-    """``(P, Q, bu, bi)`` of ``factors`` without copying; empty biases when unbiased."""
-    empty = np.zeros(0, factors.dtype)
-    return (factors.P, factors.Q, empty if factors.bu is None else factors.bu,
-            empty if factors.bi is None else factors.bi)
-
-
-def _predict_arrays(arrays, mu, users, items) -> np.ndarray:
-    """Vectorised predictions from raw arrays, chunk by chunk (memory O(chunk * k))."""
-    P, Q, bu, bi = arrays
-    out = np.empty(len(users), dtype=np.float64)
-    for s in range(0, len(users), _CHUNK):
-        u, i = users[s:s + _CHUNK], items[s:s + _CHUNK]
-        r = np.einsum("nk,nk->n", P[u], Q[i], dtype=np.float64) + mu
-        if len(bu):
-            r += bu[u] + bi[i]
-        out[s:s + _CHUNK] = r
-    return out
-
-
-def sum_squared_errors(P, Q, bu, bi, mu, users, items, values):
-    r""":math:`\sum_j (r_j - \hat r_{u_j i_j})^2` over rating triples, as a literal loop (compiled for validation)."""
-    sse = 0.0
-    for j in range(values.shape[0]):
-        err = values[j] - predict_one(P, Q, bu, bi, mu, users[j], items[j])
-        sse += err * err
-    return sse
-
-
-@lru_cache(maxsize=None)
-def _compiled_sse():
-    from .compiled import jit
-
-    return jit(sum_squared_errors, predict_one=jit(predict_one, inline=True))
-
-
-def _rmse(arrays, mu, ratings: Ratings, engine: str = "python") -> float:
-    """RMSE of the model held in ``arrays`` on ``ratings``: numpy by chunks, or the compiled loop."""
-    if engine == "compiled":
-        sse = _compiled_sse()(*arrays, mu, ratings.users, ratings.items, ratings.values)
-        return float(np.sqrt(sse / len(ratings)))
-    e = ratings.values - _predict_arrays(arrays, mu, ratings.users, ratings.items)
-    return float(np.sqrt(np.mean(e * e)))
-
-
-def _ids(values, name: str, n: int) -> np.ndarray:
-    """Integer ids in ``[0, n)`` as int64, or a ValueError naming the first bad one."""
-    array = np.asarray(values)
-    if array.dtype == bool or not (np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)):
-        raise ValueError(f"{name} must be integer ids, got dtype {array.dtype}")
-    flat = array.ravel()
-    bad = np.flatnonzero(~np.isfinite(flat) | (flat != np.round(flat)) | (flat < 0) | (flat >= n)) if flat.size else []
-    if len(bad):
-        j = bad[0]
-        raise ValueError(f"{name}[{j}] = {flat[j].item()!r} is not a valid id: the model has {n} {name}, ids 0..{n - 1}")
-    return array.astype(np.int64)
-
-
-def _check_within(ratings, n_users: int, n_items: int, what: str) -> None:
-    if not isinstance(ratings, Ratings):
-        raise TypeError(f"{what} must be a funksvd.Ratings, got {type(ratings).__name__}")
-    for name, ids, n in (("users", ratings.users, n_users), ("items", ratings.items, n_items)):
-        if ids.max() >= n:
-            j = int(np.argmax(ids >= n))
-            raise ValueError(f"{what} {name}[{j}] = {ids[j]} is out of range: the training ratings have {n} {name}")

@@ -1,0 +1,8 @@
+"""The :class:`FunkSVD` estimator: parameters and prediction (:mod:`.model`), training
+(:mod:`.training`), array-level prediction and id checks (:mod:`.prediction`)."""
+
+from ..errors import NotFittedError
+from .model import ENGINES, SCHEDULES, FunkSVD
+from .training import DIVERGENCE_FACTOR, SHUFFLE_BLOCK
+
+__all__ = ["FunkSVD", "ENGINES", "SCHEDULES", "DIVERGENCE_FACTOR", "SHUFFLE_BLOCK", "NotFittedError"]

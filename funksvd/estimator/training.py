@@ -1,0 +1,277 @@
+"""How :class:`~funksvd.FunkSVD` trains: visiting orders, the epoch generators of both schedules,
+the shared loop (running loss, validation, divergence guard, early stopping, progress bar) and
+the TensorFlow engine's hand-over. A mixin of :class:`~funksvd.estimator.model.FunkSVD`.
+"""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
+
+import numpy as np
+
+from ..errors import DivergenceError
+from ..factors import BLOCKS, Factors
+from ..feature import train_features
+from ..parallel import Strata
+from ..progress import progress_bar
+from ..rules import RULES, get_rule
+from ..sgd import epoch_function
+from .prediction import factor_arrays, rmse_of
+
+__all__ = ["Training", "DIVERGENCE_FACTOR", "SHUFFLE_BLOCK"]
+
+#: Ratings per run of ``shuffle="blocks"``.
+SHUFFLE_BLOCK = 4096
+
+#: Training stops with :class:`~funksvd.DivergenceError` when the loss exceeds this multiple of the first epoch's.
+DIVERGENCE_FACTOR = 1e6
+
+
+class Training:
+    """The training half of :class:`~funksvd.FunkSVD` (its parameters live on the estimator)."""
+
+    def _order(self, rng, n: int):
+        """The visiting order of the next epoch: a fresh permutation, stored order, or shuffled blocks."""
+        buffer = _arange_into(np.empty(n, dtype=np.int32 if n < 2**31 else np.int64))
+        if isinstance(self.shuffle, str):  # "blocks", checked in _check_params
+            return lambda: _block_order(buffer, SHUFFLE_BLOCK, rng)
+        if not self.shuffle:
+            return lambda: buffer
+
+        def shuffled():  # rng.permutation(n), drawn into one reused buffer (int32 while n < 2**31)
+            rng.shuffle(_arange_into(buffer))
+            return buffer
+
+        return shuffled
+
+    def _joint(self, start: Factors, mu, ratings, rng, rating_range):
+        """All factors at once: one ``epoch_function(rule, engine)`` call per epoch (per block with ``n_jobs > 1``)."""
+        arrays = P, Q, bu, bi = start.mutable_copy()
+        run = epoch_function(self.rule, self.engine)
+        lr, reg = self._hyper("lr"), self._hyper("reg")
+        lr, reg = tuple(lr[b] for b in BLOCKS), tuple(reg[b] for b in BLOCKS)
+        if self.n_jobs == 1:
+            next_order = self._order(rng, len(ratings))
+
+            def epochs():
+                for _ in range(self.n_epochs):
+                    yield None, float(run(P, Q, bu, bi, mu, ratings.users, ratings.items, ratings.values,
+                                          next_order(), lr, reg)), True
+
+            return epochs(), arrays
+
+        strata = Strata(ratings, self.n_jobs)
+        # threads only help the compiled loop, which releases the GIL; the Python engine runs
+        # the same blocks one after another (and gives the same result)
+        threaded = self.engine == "compiled"
+
+        def epochs():
+            with ThreadPoolExecutor(self.n_jobs) if threaded else nullcontext() as pool:
+                for _ in range(self.n_epochs):
+                    if self.shuffle:
+                        strata.shuffle(rng)
+                    yield None, float(strata.run(run, arrays, mu, ratings, lr, reg, pool)), True
+
+        return epochs(), arrays
+
+    def _feature(self, start: Factors | None, mu, ratings, rng, rating_range):
+        """Funk's schedule (:func:`funksvd.feature.train_features`); columns start at 0."""
+        dtype = np.dtype(self.dtype)
+        shape = (ratings.n_users, ratings.n_items)
+        nb = shape if self.biased else (0, 0)
+        P = np.zeros((shape[0], self.n_factors), dtype)
+        Q = np.zeros((shape[1], self.n_factors), dtype)
+        bu = np.zeros(nb[0], dtype) if start is None or not self.biased else start.bu.copy()
+        bi = np.zeros(nb[1], dtype) if start is None or not self.biased else start.bi.copy()
+        lr, reg = self._hyper("lr"), self._hyper("reg")
+        epochs = train_features(
+            P, Q, bu, bi, np.full(len(ratings), mu, dtype), ratings.users, ratings.items, ratings.values,
+            next_order=self._order(rng, len(ratings)),
+            lr=tuple(lr[b] for b in BLOCKS), reg=tuple(reg[b] for b in BLOCKS),
+            rating_range=rating_range, max_epochs=self.feature_epochs,
+            min_improvement=self.feature_min_improvement, min_epochs=self.feature_min_epochs,
+            feature_init=self.feature_init,
+            start=None if start is None else (start.P, start.Q), engine=self.engine,
+        )
+        return epochs, (P, Q, bu, bi)
+
+    def _train(self, epochs, arrays, mu, ratings, validation, total) -> None:
+        """The loop shared by both schedules: loss, validation, divergence guard, early stopping, bar."""
+        counts = (_counts(ratings.users, ratings.n_users), _counts(ratings.items, ratings.n_items))
+        reg = self._hyper("reg")
+        stopper = _EarlyStopping(self.patience, self.min_improvement)
+        first_loss = None
+        bar = progress_bar(total, f"FunkSVD[{self.engine}, {self.schedule}]", self.verbose)
+        try:
+            tic = time.perf_counter()
+            with np.errstate(over="ignore", invalid="ignore"):
+                for epoch, (feature, sse, stage_done) in enumerate(epochs, start=1):
+                    loss = _running_loss(self.rule, sse, arrays, reg, counts)
+                    self._guard(epoch, loss, first_loss, arrays)
+                    first_loss = loss if first_loss is None else first_loss
+                    val = None if validation is None else rmse_of(arrays, mu, validation, self.engine)
+                    record = {"epoch": epoch, "loss": loss, "train_rmse": float(np.sqrt(sse / len(ratings))),
+                              "val_rmse": val, "seconds": 0.0, "kept": False}
+                    if self.schedule == "feature":
+                        record["feature"] = feature
+                    stop = stage_done and stopper.update(epoch, val, arrays)
+                    toc = time.perf_counter()
+                    record["seconds"], tic = toc - tic, toc
+                    self.history_.append(record)
+                    bar.update(1, loss=loss, val_rmse=val, **({"feature": feature} if feature is not None else {}))
+                    if stop:
+                        break
+        finally:
+            if hasattr(epochs, "close"):
+                epochs.close()
+            bar.close()
+        best = stopper.best_epoch if stopper.active else len(self.history_)
+        if stopper.active:
+            arrays = stopper.best_arrays
+        self.factors_ = Factors.from_arrays(*arrays, mu)
+        self.mu_ = float(mu)
+        self.n_epochs_ = len(self.history_)
+        self.best_epoch_ = best
+        self.stopped_early_ = stopper.stopped
+        if best:
+            self.history_[best - 1]["kept"] = True
+
+    def _guard(self, epoch: int, loss: float, first_loss, arrays) -> None:
+        """Raise :class:`DivergenceError` on a non-finite or exploding epoch."""
+        finite = np.isfinite(loss) and all(np.isfinite(a).all() for a in arrays)
+        exploded = finite and first_loss is not None and loss > DIVERGENCE_FACTOR * max(first_loss, 1e-300)
+        if finite and not exploded:
+            return
+        lr = self._hyper("lr")
+        block = max(lr, key=lr.get)
+        name = "lr_all" if len(set(lr.values())) == 1 else {"P": "lr_pu", "Q": "lr_qi"}.get(block, f"lr_{block}")
+        what = (f"training loss became {loss}" if not np.isfinite(loss) else
+                "a parameter became non-finite" if not finite else
+                f"training loss grew from {first_loss:.4g} to {loss:.4g} (over {DIVERGENCE_FACTOR:g} times the first epoch's)")
+        raise DivergenceError(
+            f"epoch {epoch}: {what} with {name}={lr[block]:g} (rule {get_rule(self.rule).name!r}, "
+            f"schedule {self.schedule!r}); the learning rate is too large for this data: try {name} <= {lr[block] / 10:g}"
+        )
+
+    def _fit_tensorflow(self, start: Factors, ratings, validation, rng, rating_range):
+        """Hand the model to :func:`funksvd.autodiff.train`; our callback records, guards and stops."""
+        from .. import autodiff  # TensorFlow is imported on first use only
+
+        stopper = _EarlyStopping(self.patience, self.min_improvement)
+        state = {"first": None, "tic": time.perf_counter(), "best_factors": None}
+        bar = progress_bar(self.n_epochs, "FunkSVD[tensorflow]", self.verbose)
+
+        def callback(epoch, loss, get_factors):
+            epoch = len(self.history_) + 1
+            loss = float(loss)
+            self._guard(epoch, loss, state["first"], ())
+            state["first"] = loss if state["first"] is None else state["first"]
+            factors = get_factors() if validation is not None else None
+            val = None if validation is None else rmse_of(factor_arrays(factors), factors.mu, validation)
+            stop = stopper.update(epoch, val, None)
+            if stopper.best_epoch == epoch and stopper.active:
+                state["best_factors"] = factors
+            toc = time.perf_counter()
+            self.history_.append({"epoch": epoch, "loss": loss, "train_rmse": None, "val_rmse": val,
+                                  "seconds": toc - state["tic"], "kept": False})
+            state["tic"] = toc
+            bar.update(1, loss=loss, val_rmse=val)
+            return stop
+
+        seed = None if self.random_state is None else int(rng.integers(2**31 - 1))
+        try:
+            factors, _ = autodiff.train(
+                start, ratings, objective=get_rule(self.rule).name, reg=self._hyper("reg"),
+                optimizer=self.optimizer, learning_rate=float(self.lr_all), n_epochs=self.n_epochs,
+                batch_size=self.batch_size, decay_rate=self.decay_rate, decay_steps=1000, validation=None,
+                random_state=seed, callback=callback, verbose=False,
+            )
+        finally:
+            bar.close()
+        best = stopper.best_epoch if stopper.active else len(self.history_)
+        factors = state["best_factors"] if stopper.active else factors
+        if factors.dtype != np.dtype(self.dtype):  # autodiff trains in float64
+            factors = factors.replace(**{name: value.astype(self.dtype) for name, value in factors.params().items()})
+        self.factors_ = factors
+        self.mu_ = float(start.mu)
+        self.n_epochs_ = len(self.history_)
+        self.best_epoch_ = best
+        self.stopped_early_ = stopper.stopped
+        self.rating_range_ = rating_range
+        if best:
+            self.history_[best - 1]["kept"] = True
+        return self
+
+
+class _EarlyStopping:
+    """Patience on the validation RMSE; keeps a copy of the best epoch's arrays."""
+
+    def __init__(self, patience, min_improvement):
+        self.active = patience is not None
+        self.patience = patience
+        self.min_improvement = min_improvement
+        self.best = np.inf
+        self.best_epoch = 0
+        self.best_arrays = None
+        self.wait = 0
+        self.stopped = False
+
+    def update(self, epoch: int, val, arrays) -> bool:
+        """Record epoch ``epoch``; True when training should stop."""
+        if not self.active:
+            return False
+        improved = val < (1.0 - self.min_improvement) * self.best
+        if val < self.best:
+            self.best, self.best_epoch = val, epoch
+            if arrays is not None:
+                self.best_arrays = tuple(a.copy() for a in arrays)
+        self.wait = 0 if improved else self.wait + 1
+        self.stopped = self.wait >= self.patience
+        return self.stopped
+
+
+def _block_order(out: np.ndarray, block: int, rng) -> np.ndarray:
+    """Fill ``out`` with runs ``[s, s + block)`` of 0..n-1, the runs in random order (the last may be short)."""
+    n = len(out)
+    starts = rng.permutation(-(-n // block)) * block
+    position, step = 0, max(1, (1 << 22) // block)
+    for first in range(0, len(starts), step):
+        index = (starts[first:first + step, None] + np.arange(block)).ravel()
+        index = index[index < n]
+        out[position:position + len(index)] = index
+        position += len(index)
+    return out
+
+
+def _arange_into(out: np.ndarray, chunk: int = 1 << 22) -> np.ndarray:
+    """Fill ``out`` with 0, 1, ..., len(out) - 1 without an n-sized temporary."""
+    for first in range(0, len(out), chunk):
+        out[first:first + chunk] = np.arange(first, min(first + chunk, len(out)))
+    return out
+
+
+def _counts(ids: np.ndarray, n: int, chunk: int = 1 << 22) -> np.ndarray:
+    """``np.bincount(ids, minlength=n)`` as float64, chunk by chunk (bincount copies a read-only input whole)."""
+    counts = np.zeros(n, dtype=np.float64)
+    for first in range(0, len(ids), chunk):
+        counts += np.bincount(ids[first:first + chunk], minlength=n)
+    return counts
+
+
+def _running_loss(rule, sse: float, arrays, reg: dict, counts) -> float:
+    """The rule's loss with the epoch's running SSE as data term (see :class:`FunkSVD` Notes)."""
+    objective = RULES[get_rule(rule).name].objective
+    assert (objective.data, objective.reduction, objective.entries, objective.penalty, objective.link) == (
+        "squared", "sum", "observed", "per_rating", "identity"), objective
+    weights = {"P": objective.factor_reg_weight, "Q": objective.factor_reg_weight,
+               "bu": objective.bias_reg_weight, "bi": objective.bias_reg_weight}
+    penalty = 0.0
+    for block, theta, count in zip(BLOCKS, arrays, (counts[0], counts[1], counts[0], counts[1])):
+        if theta.size == 0 or reg[block] == 0.0:
+            continue
+        squares = np.einsum("ij,ij->i", theta, theta, dtype=np.float64) if theta.ndim == 2 else (
+            theta.astype(np.float64) ** 2)
+        penalty += reg[block] * weights[block] * float(count @ squares)
+    return objective.data_weight * sse + penalty
