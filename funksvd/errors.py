@@ -1,6 +1,6 @@
 """Exceptions of funksvd."""
 
-__all__ = ["DivergenceError", "NotFittedError"]
+__all__ = ["DivergenceError", "NotFittedError", "UnknownIdError"]
 
 
 class DivergenceError(FloatingPointError):
@@ -13,3 +13,14 @@ class DivergenceError(FloatingPointError):
 
 class NotFittedError(ValueError, AttributeError):
     """An estimator is used before ``fit`` (the same bases as scikit-learn's)."""
+
+
+class UnknownIdError(KeyError, ValueError):
+    """A raw user or item id that the data or the model does not know.
+
+    A :class:`KeyError` (a lookup that failed) and, for code written against earlier versions,
+    a :class:`ValueError`. Its message names the id and where it was looked up.
+    """
+
+    def __str__(self) -> str:  # KeyError would show the message in quotes
+        return str(self.args[0]) if self.args else ""

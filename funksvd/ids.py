@@ -1,0 +1,196 @@
+r"""Raw ids and the 0-based contiguous indices that stand for them.
+
+A ratings file or a DataFrame names users and items in its own terms (``196``, ``"alice"``,
+``"tt0076759"``); a :class:`~funksvd.Ratings` and the parameter matrices :math:`P, Q` use
+indices :math:`0, 1, \dots, n - 1`. An :class:`IdMap` holds the raw id of every index and
+translates both ways, in bulk, without a Python loop per id for integer ids.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .errors import UnknownIdError
+
+__all__ = ["IdMap"]
+
+
+def _raw_array(raw_ids) -> np.ndarray:
+    """Raw ids as an int64 array (integer ids) or an object array of str (anything else, as text)."""
+    array = np.asarray(raw_ids)
+    if array.ndim != 1:
+        raise ValueError(f"raw ids must be one-dimensional, got shape {array.shape}")
+    if array.dtype.kind in "iu":
+        if array.dtype.kind == "u" and array.size and array.max() > np.iinfo(np.int64).max:
+            raise ValueError(f"raw id {array.max()} does not fit in int64")
+        return array.astype(np.int64)
+    if array.dtype.kind == "b":
+        raise ValueError("raw ids must be integers or strings, got booleans")
+    if array.dtype.kind == "f":
+        bad = np.flatnonzero(~np.isfinite(array) | (array != np.round(array)))
+        if bad.size:
+            raise ValueError(f"raw id [{bad[0]}] = {array[bad[0]]!r} is a float that is not a whole number")
+        if array.size and np.abs(array).max() >= 2.0**63:
+            raise ValueError(f"raw id {np.abs(array).max()!r} does not fit in int64")
+        return array.astype(np.int64)
+    out = np.empty(len(array), dtype=object)
+    for j, value in enumerate(array.tolist()):
+        if not isinstance(value, (str, int, np.integer)) or isinstance(value, bool):
+            raise ValueError(f"raw id [{j}] = {value!r} is neither an integer nor a string")
+        out[j] = value if isinstance(value, str) else str(int(value))
+    return out
+
+
+class IdMap:
+    r"""The raw id of each index :math:`0 \dots n-1`, and the way back.
+
+    Parameters
+    ----------
+    raw_ids : array_like
+        One distinct raw id per index, integers (kept as ``int64``) or strings (kept as
+        ``str`` in an object array). Integers given among strings are kept as their text.
+    kind : str, default "user"
+        What the ids name, for messages ("user", "item").
+
+    Notes
+    -----
+    Integer ids are looked up by a sorted copy and :func:`numpy.searchsorted`
+    (:math:`O(\log n)` each, vectorised); string ids by a dictionary. An ``IdMap`` is immutable
+    and pickles.
+
+    Examples
+    --------
+    >>> m = IdMap([196, 186, 22], kind="user")
+    >>> m.index([22, 196])
+    array([2, 0])
+    >>> m.raw(1)
+    186
+    >>> m.index(7)
+    Traceback (most recent call last):
+    ...
+    funksvd.errors.UnknownIdError: unknown user id 7 (not among the 3 users)
+    """
+
+    __slots__ = ("kind", "_raw", "_order", "_sorted", "_lookup")
+
+    def __init__(self, raw_ids, kind: str = "user"):
+        raw = _raw_array(raw_ids)
+        raw.flags.writeable = False
+        object.__setattr__(self, "kind", str(kind))
+        object.__setattr__(self, "_raw", raw)
+        if raw.dtype == np.int64:
+            order = np.argsort(raw, kind="stable")
+            ordered = raw[order]
+            repeated = np.flatnonzero(ordered[1:] == ordered[:-1])
+            if repeated.size:
+                raise ValueError(f"{kind} id {ordered[repeated[0]]} is listed twice")
+            object.__setattr__(self, "_order", order)
+            object.__setattr__(self, "_sorted", ordered)
+            object.__setattr__(self, "_lookup", None)
+        else:
+            lookup = {}
+            for j, value in enumerate(raw):
+                if value in lookup:
+                    raise ValueError(f"{kind} id {value!r} is listed twice")
+                lookup[value] = j
+            object.__setattr__(self, "_order", None)
+            object.__setattr__(self, "_sorted", None)
+            object.__setattr__(self, "_lookup", lookup)
+
+    def __setattr__(self, name, value):
+        raise AttributeError("IdMap is immutable")
+
+    def __reduce__(self):
+        return (type(self), (self._raw, self.kind))
+
+    def __len__(self) -> int:
+        return len(self._raw)
+
+    def __repr__(self) -> str:
+        shown = ", ".join(repr(x) for x in self._raw[:3].tolist()) + (", ..." if len(self) > 3 else "")
+        return f"IdMap([{shown}], kind={self.kind!r}, n={len(self)})"
+
+    def __eq__(self, other) -> bool:
+        return (isinstance(other, IdMap) and self.kind == other.kind and self._raw.dtype == other._raw.dtype
+                and np.array_equal(self._raw, other._raw))
+
+    __hash__ = None
+
+    @property
+    def raw_ids(self) -> np.ndarray:
+        """The raw id of every index (read-only): ``int64`` or an object array of ``str``."""
+        return self._raw
+
+    @property
+    def is_integer(self) -> bool:
+        return self._raw.dtype == np.int64
+
+    def lookup(self, raw) -> tuple[np.ndarray, np.ndarray]:
+        """Indices of ``raw`` (scalar or array) and a mask of which were known (unknown get index -1)."""
+        values = np.asarray(raw)
+        shape = values.shape
+        flat = values.ravel()
+        if self.is_integer:
+            ints, ok = self._as_int(flat)
+            pos = np.searchsorted(self._sorted, ints)
+            pos_c = np.minimum(pos, max(len(self) - 1, 0))
+            known = ok & (pos < len(self)) & (self._sorted[pos_c] == ints) if len(self) else np.zeros(len(flat), bool)
+            index = np.where(known, self._order[pos_c] if len(self) else -1, -1)
+        else:
+            keys = [x if isinstance(x, str) else (str(int(x)) if _is_whole(x) else None) for x in flat.tolist()]
+            index = np.array([self._lookup.get(k, -1) if k is not None else -1 for k in keys], dtype=np.int64)
+            known = index >= 0
+        return index.astype(np.int64).reshape(shape), known.reshape(shape)
+
+    def index(self, raw):
+        """Index of raw id(s) ``raw``: an int for a scalar, an int64 array otherwise.
+
+        Raises
+        ------
+        UnknownIdError
+            Naming the first id not in the map.
+        """
+        index, known = self.lookup(raw)
+        if not np.all(known):
+            missing = np.asarray(raw, dtype=object).ravel()[np.flatnonzero(~known.ravel())[0]]
+            raise UnknownIdError(f"unknown {self.kind} id {missing!r} (not among the {len(self)} {self.kind}s)")
+        return int(index) if index.ndim == 0 else index
+
+    def raw(self, index):
+        """Raw id(s) of index(es) ``index`` (a scalar gives a Python int or str)."""
+        values = np.asarray(index)
+        if values.dtype == bool or values.dtype.kind not in "iu":
+            raise ValueError(f"{self.kind} indices must be integers, got {index!r}")
+        bad = np.flatnonzero((values.ravel() < 0) | (values.ravel() >= len(self)))
+        if bad.size:
+            raise IndexError(f"{self.kind} index {values.ravel()[bad[0]]} is out of range 0..{len(self) - 1}")
+        out = self._raw[values]
+        return out.item() if values.ndim == 0 else out
+
+    @staticmethod
+    def _as_int(flat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Integer keys of ``flat`` and which of them can be integer ids at all."""
+        if flat.dtype.kind in "iu":
+            ok = np.ones(len(flat), bool)
+            if flat.dtype.kind == "u":
+                ok = flat <= np.iinfo(np.int64).max
+            return np.where(ok, flat, 0).astype(np.int64), ok
+        if flat.dtype.kind == "f":
+            ok = np.isfinite(flat) & (flat == np.round(flat)) & (np.abs(flat) < 2.0**63)
+            return np.where(ok, flat, 0).astype(np.int64), ok
+        keys = np.zeros(len(flat), np.int64)
+        ok = np.zeros(len(flat), bool)
+        for j, x in enumerate(flat.tolist()):
+            if _is_whole(x) and -(2**63) <= int(x) < 2**63:
+                keys[j], ok[j] = int(x), True
+            elif isinstance(x, str) and x.strip().lstrip("+-").isdigit():
+                keys[j], ok[j] = int(x), True  # "196" read from a command line names raw id 196
+        return keys, ok
+
+
+def _is_whole(x) -> bool:
+    if isinstance(x, bool):
+        return False
+    if isinstance(x, (int, np.integer)):
+        return True
+    return isinstance(x, (float, np.floating)) and np.isfinite(x) and float(x) == int(x)
