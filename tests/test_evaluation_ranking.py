@@ -49,6 +49,12 @@ def test_a_scalar_user_gives_one_list():
     np.testing.assert_array_equal(scores, [6.0, 4.0])
 
 
+def test_no_users_give_empty_lists():
+    """Oracle: shapes by definition: zero users -> a (0, n) array of each kind."""
+    items, scores = top_n(hand_factors(), [], n=3)
+    assert items.shape == scores.shape == (0, 3) and items.dtype == np.int64
+
+
 def test_ties_at_the_cut_go_to_the_lower_item_index():
     """Oracle: hand computation. Unbiased, one factor, p = 1: the scores are q = [1, 2, 2, 2, 0, 2].
 
