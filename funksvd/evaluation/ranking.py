@@ -66,6 +66,8 @@ def _check_candidates(candidates, n_items: int) -> np.ndarray:
     if candidates is None:
         return np.arange(n_items, dtype=np.int64)
     array = np.asarray(candidates)
+    if array.ndim == 1 and array.size == 0:
+        return np.zeros(0, dtype=np.int64)  # no candidates: every list is all padding
     if array.dtype == bool:
         if array.shape != (n_items,):
             raise ValueError(f"a boolean candidates mask needs one entry per item ({n_items}), got shape {array.shape}")
