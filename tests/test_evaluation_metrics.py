@@ -259,6 +259,10 @@ def test_evaluate_ranking_takes_a_fitted_model():
         evaluate_ranking(FunkSVD(), ratings, test)
     with pytest.raises(ValueError, match="test.items\\[0\\] = 4 is out of range"):
         evaluate_ranking(hand_factors(), None, Ratings([0], [4], [5.0]))
+    with pytest.raises(ValueError, match="train.users\\[0\\] = 2 is out of range"):
+        evaluate_ranking(hand_factors(), Ratings([2], [0], [5.0]), TEST)
+    with pytest.raises(TypeError, match="test must be a funksvd.Ratings"):
+        evaluate_ranking(hand_factors(), None, [(0, 1, 5.0)])
 
 
 from hypothesis import example, given  # noqa: E402
