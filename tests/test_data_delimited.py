@@ -11,8 +11,6 @@ import pytest
 
 from funksvd.data import load_triples
 
-
-
 # ---- generic triples ---------------------------------------------------------------------------------
 
 
@@ -56,7 +54,7 @@ def test_load_triples_errors(tmp_path, text, kwargs, message):
 
 
 def test_encoding_error_names_file_line_and_byte(tmp_path):
-    """A Latin-1 byte gave a UnicodeDecodeError without file or line (oracle: "usér": byte 0xe9 at offset 2, line 1)."""
+    """A Latin-1 byte gave a UnicodeDecodeError without file or line (oracle: "usér": 0xe9 at offset 2, line 1)."""
     path = tmp_path / "r.txt"
     path.write_bytes("user item rating\n1 2 3\n".replace("user", "usér").encode("latin-1"))
     with pytest.raises(ValueError, match=r"r\.txt, line 1: byte 0xe9 \(file offset 2\) is not valid utf-8 .*"

@@ -15,8 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from funksvd.data import RELEASES, fetch_movielens, load_movielens
-from funksvd.data import download
+from funksvd.data import RELEASES, download, fetch_movielens, load_movielens
 from tests.test_data_movielens import check_small, write_zip
 
 

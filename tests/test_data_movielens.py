@@ -17,7 +17,6 @@ from funksvd.data import MOVIELENS_GENRES, Dataset, load_movielens
 from tests.conftest import ML100K
 
 
-
 @pytest.fixture(scope="module")
 def movielens() -> Dataset:
     if not (ML100K / "u.data").is_file():

@@ -14,7 +14,6 @@ from funksvd.data import Dataset, kfold, leave_k_out, load_movielens, train_test
 from tests.conftest import ML100K
 
 
-
 @pytest.fixture(scope="module")
 def movielens() -> Dataset:
     if not (ML100K / "u.data").is_file():

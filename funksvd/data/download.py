@@ -25,7 +25,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-__all__ = ["RELEASES", "DEFAULT_URL", "cache_directory", "fetch_movielens"]
+__all__ = ["DEFAULT_URL", "RELEASES", "cache_directory", "fetch_movielens"]
 
 #: Where GroupLens serves the archives (override with ``base_url=`` or ``$FUNKSVD_MOVIELENS_URL``).
 DEFAULT_URL = "https://files.grouplens.org/datasets/movielens"

@@ -251,7 +251,8 @@ def _load_layout(place, ratings_member: str) -> Dataset:
             user_member = _recbole_member(place, Path(ratings_member).stem, ".user")
             if user_member:
                 user_table = _recbole_table(place.read(user_member, "utf-8"), "user_id", "user")
-    listing = {"item": place.name(item_member) if item_member else "", "user": place.name(user_member) if user_member else ""}
+    listing = {kind: place.name(member) if member else "" for kind, member in (("item", item_member),
+                                                                              ("user", user_member))}
 
     def unlisted(kind, j, raw):
         return text.error(text.line_of(j), f"{kind} id {raw} is not listed in {listing[kind]}")
@@ -374,11 +375,10 @@ def load_movielens(name_or_path, cache_dir=None, *, base_url=None, verbose=False
 
     Examples
     --------
-    >>> data = load_movielens("../shared/data/ml-100k")   # doctest: +SKIP
-    >>> data.ratings
+    >>> load_movielens("../shared/data/ml-100k").ratings  # doctest: +SKIP
     Ratings(100000 ratings, n_users=943, n_items=1682)
-    >>> load_movielens("ml-1m").ratings                  # downloads 5.9 MB once  # doctest: +SKIP
-    Ratings(1000209 ratings, n_users=6040, n_items=3952)
+    >>> load_movielens("ml-1m").ratings  # downloads 5.9 MB once, then reads the cache  # doctest: +SKIP
+    Ratings(1000209 ratings, n_users=6040, n_items=3883)
     """
     path = Path(name_or_path)
     if path.is_dir():

@@ -22,7 +22,8 @@ def decode(name: str, data: bytes, encoding: str) -> str:
         return data.decode(encoding)
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
-        hint = ' (the MovieLens 100K and 1M files are Latin-1: pass encoding="latin-1")' if encoding != "latin-1" else ""
+        hint = ' (the MovieLens 100K and 1M files are Latin-1: pass encoding="latin-1")'
+        hint = "" if encoding == "latin-1" else hint
         raise ValueError(f"{name}, line {line}: byte 0x{data[exc.start]:02x} (file offset {exc.start}) is not "
                          f"valid {encoding}{hint}") from None
     except LookupError:
@@ -38,7 +39,7 @@ class Text:
         self.header = False  # set once parsed with a header line, so line numbers can be recovered
 
     @classmethod
-    def read(cls, path: Path, encoding: str) -> "Text":
+    def read(cls, path: Path, encoding: str) -> Text:
         return cls(str(path), decode(str(path), Path(path).read_bytes(), encoding))
 
     def lines(self, skip_header: bool = False):
