@@ -340,3 +340,11 @@ def test_fast_parser_agrees_with_the_line_parser(monkeypatch):
     assert text._fast_ratings(text.Text.read(ML100K / "u.data", "latin-1"), "\t", False, {4: ""}) is not None
     monkeypatch.setattr(text, "_fast_ratings", lambda *args: None)
     assert load_movielens(ML100K / "u.data") == fast
+
+
+def test_latin1_control_bytes_stay_inside_their_line(tmp_path):
+    """Byte 0x85 (cp1252's ellipsis) in a Latin-1 title is not a line break (oracle: the title, byte for byte)."""
+    item = U_ITEM.replace("Heat (1995)", "Heat\x85 (1995)")
+    write_original(tmp_path, item=item, data=U_DATA.replace("\n", "\r\n"))
+    data = load_movielens(tmp_path)
+    assert data.item_titles[1] == "Heat\x85 (1995)" and len(data) == 4

@@ -17,6 +17,7 @@ ships it; :func:`load_movielens` also downloads a release by name (see
 from __future__ import annotations
 
 import csv
+import io
 import zipfile
 import zlib
 from pathlib import Path
@@ -145,7 +146,7 @@ def _movies_dat(text: Text):
 
 def _movies_csv(text: Text):
     """``(raw ids, titles, {genres})`` of a csv release's ``movies.csv`` (quoted titles)."""
-    reader = csv.reader(text.text.splitlines())
+    reader = csv.reader(io.StringIO(text.text, newline=""))
     header = next(reader, None)
     if header != ["movieId", "title", "genres"]:
         raise text.error(1, f"expected the header movieId,title,genres, got {header}")
@@ -162,7 +163,7 @@ def _movies_csv(text: Text):
 
 def _recbole_header(text: Text) -> list[str]:
     """Column names of a RecBole atomic file (``name:type`` header; the type is dropped)."""
-    lines = text.text.splitlines()
+    lines = text.physical_lines()
     if not lines:
         raise ValueError(f"{text.name}: the file is empty, expected a header line like 'item_id:token\\t...'")
     return [column.split(":", 1)[0].strip() for column in lines[0].split("\t")]

@@ -45,13 +45,24 @@ class Text:
     def lines(self, skip_header: bool = False):
         """``(line_number, line)`` pairs (1-based), blank lines skipped, header optionally skipped."""
         self.header = skip_header
-        lines = self.text.splitlines()
+        lines = self.physical_lines()
         if skip_header and not lines:
             raise ValueError(f"{self.name}: the file is empty, expected a header line")
         for number, line in enumerate(lines, start=1):
             if (skip_header and number == 1) or not line.strip():
                 continue
             yield number, line
+
+    def physical_lines(self) -> list[str]:
+        """The lines between ``\n`` (a ``\r`` before it dropped), as an editor numbers them.
+
+        Not :meth:`str.splitlines`, which also breaks at ``\x85``, ``\x1c`` ... : a Latin-1
+        title holding byte 0x85 (an ellipsis in cp1252) would become two lines.
+        """
+        lines = self.text.split("\n")
+        if lines and lines[-1] == "":
+            lines.pop()
+        return [line[:-1] if line.endswith("\r") else line for line in lines]
 
     def line_of(self, j: int) -> int:
         """1-based line number of the ``j``-th (0-based) data line."""
