@@ -1,0 +1,103 @@
+r"""Raw ids in and out of :class:`~funksvd.FunkSVD`: what ``fit`` keeps of a dataset, and the
+look-ups of ``predict``, ``recommend``, ``similar_items`` and ``fold_in``.
+
+A model fitted on :class:`~funksvd.Ratings` speaks 0-based indices; a model fitted on a dataset
+(anything with ``.ratings`` and the raw id of every index, such as ``funksvd.datasets.Dataset``)
+keeps the dataset's id maps as ``user_ids_`` and ``item_ids_`` (:class:`~funksvd.ids.IdMap`) and
+speaks the dataset's raw ids.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import UnknownIdError
+from ..factors import check_indices, whole_numbers
+from ..ids import IdMap
+from ..ratings import Ratings
+
+__all__ = ["TrainingData", "as_training_data", "as_id_map", "Lookup"]
+
+UNKNOWN = ("raise", "baseline")
+
+
+class TrainingData:
+    """The ratings to fit, with the id maps and titles of the data they came from (None for bare Ratings)."""
+
+    __slots__ = ("ratings", "user_ids", "item_ids", "item_titles")
+
+    def __init__(self, ratings, user_ids=None, item_ids=None, item_titles=None):
+        self.ratings = ratings
+        self.user_ids = user_ids
+        self.item_ids = item_ids
+        self.item_titles = item_titles
+
+
+def as_id_map(ids, kind: str) -> IdMap:
+    """``ids`` as an :class:`IdMap` (a dataset may hold a map or the array of raw ids)."""
+    return ids if isinstance(ids, IdMap) else IdMap(ids, kind)
+
+
+def as_training_data(data, what: str = "ratings") -> TrainingData:
+    """:class:`TrainingData` of a ``Ratings`` or of a dataset (``.ratings``, ``.user_ids``, ``.item_ids``)."""
+    if isinstance(data, Ratings):
+        return TrainingData(data)
+    ratings = getattr(data, "ratings", None)
+    if isinstance(ratings, Ratings) and hasattr(data, "user_ids") and hasattr(data, "item_ids"):
+        titles = getattr(data, "item_titles", None)
+        return TrainingData(ratings, as_id_map(data.user_ids, "user"), as_id_map(data.item_ids, "item"),
+                            None if titles is None else np.asarray(titles, dtype=object))
+    raise TypeError(f"{what} must be a funksvd.Ratings or a dataset with raw ids (funksvd Dataset), "
+                    f"got {type(data).__name__}")
+
+
+def raw_triples(data) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(raw users, raw items, values)`` of a dataset's ratings (indices for bare ``Ratings``)."""
+    train = as_training_data(data, "data")
+    r = train.ratings
+    if train.user_ids is None:
+        return r.users, r.items, r.values
+    return train.user_ids.raw_ids[r.users], train.item_ids.raw_ids[r.items], r.values
+
+
+class Lookup:
+    """Ids as the fitted model understands them: raw ids through its maps, or bare indices."""
+
+    def __init__(self, id_map: IdMap | None, n: int, kind: str):
+        self.id_map, self.n, self.kind = id_map, n, kind
+
+    def __call__(self, values, unknown: str = "raise") -> tuple[np.ndarray, np.ndarray]:
+        """Indices of ``values`` and the mask of known ones; unknown ids get index 0 (masked).
+
+        ``unknown="raise"`` raises :class:`UnknownIdError` naming the first unknown id and its
+        position; ``"baseline"`` returns the mask instead.
+        """
+        if unknown not in UNKNOWN:
+            raise ValueError(f"unknown must be one of {UNKNOWN}, got {unknown!r}")
+        name = f"{self.kind}s"
+        if self.id_map is None:
+            if unknown == "raise":
+                index = check_indices(values, name, self.n)
+                return index, np.ones(index.shape, bool)
+            whole = whole_numbers(values, name)
+            known = (whole >= 0) & (whole < self.n)
+            return np.where(known, whole, 0), known
+        index, known = self.id_map.lookup(values)
+        if unknown == "raise" and not np.all(known):
+            j = int(np.flatnonzero(~known.ravel())[0])
+            value = np.asarray(values, dtype=object).ravel()[j]
+            where = f" ({name}[{j}])" if np.ndim(values) else ""
+            raise UnknownIdError(f"unknown {self.kind} id {value!r}{where}: the model was fitted on "
+                                 f"{self.n} {name} and this is not one of them")
+        return np.where(known, index, 0), known
+
+    def one(self, value) -> int:
+        """The index of one id (strict)."""
+        if np.ndim(value) != 0:
+            raise ValueError(f"expected one {self.kind} id, got {value!r}")
+        index, _ = self(value)
+        return int(index)
+
+    def raw(self, index: np.ndarray) -> np.ndarray:
+        """Raw ids of indices (the indices themselves for a model fitted on bare ratings)."""
+        return np.asarray(index, dtype=np.int64) if self.id_map is None else self.id_map.raw_ids[index]
