@@ -15,28 +15,44 @@ from .errors import UnknownIdError
 __all__ = ["IdMap"]
 
 
-def _raw_array(raw_ids) -> np.ndarray:
-    """Raw ids as an int64 array (integer ids) or an object array of str (anything else, as text)."""
+def _raw_array(raw_ids, name: str = "raw id") -> np.ndarray:
+    """Raw ids as an int64 array (integer ids) or an object array of str (anything else, as text).
+
+    ``name`` says what the ids are in messages, e.g. ``"users"`` gives ``users[3] = 2.5 ...``.
+    """
     array = np.asarray(raw_ids)
     if array.ndim != 1:
-        raise ValueError(f"raw ids must be one-dimensional, got shape {array.shape}")
+        raise ValueError(f"{name} must be one-dimensional, got shape {array.shape}")
     if array.dtype.kind in "iu":
         if array.dtype.kind == "u" and array.size and array.max() > np.iinfo(np.int64).max:
-            raise ValueError(f"raw id {array.max()} does not fit in int64")
+            j = int(np.argmax(array))
+            raise ValueError(f"{name}[{j}] = {array[j]} does not fit in int64")
         return array.astype(np.int64)
     if array.dtype.kind == "b":
-        raise ValueError("raw ids must be integers or strings, got booleans")
+        raise ValueError(f"{name} must be integers or strings, got booleans")
     if array.dtype.kind == "f":
         bad = np.flatnonzero(~np.isfinite(array) | (array != np.round(array)))
         if bad.size:
-            raise ValueError(f"raw id [{bad[0]}] = {array[bad[0]]!r} is a float that is not a whole number")
-        if array.size and np.abs(array).max() >= 2.0**63:
-            raise ValueError(f"raw id {np.abs(array).max()!r} does not fit in int64")
+            raise ValueError(f"{name}[{bad[0]}] = {float(array[bad[0]])!r} is a float that is not a whole number")
+        big = np.flatnonzero(np.abs(array) >= 2.0**63)
+        if big.size:
+            raise ValueError(f"{name}[{big[0]}] = {float(array[big[0]])!r} does not fit in int64")
         return array.astype(np.int64)
+    if array.dtype.kind in "US":
+        array = array.astype(str).astype(object)
     out = np.empty(len(array), dtype=object)
-    for j, value in enumerate(array.tolist()):
+    values = array.tolist()
+    if all(isinstance(value, str) for value in values):
+        out[:] = values
+        return out
+    if values and all(isinstance(value, (int, np.integer)) and not isinstance(value, bool) for value in values):
+        for j, value in enumerate(values):  # an object array of Python ints: ids still numeric
+            if not -(2**63) <= int(value) < 2**63:
+                raise ValueError(f"{name}[{j}] = {value!r} does not fit in int64")
+        return np.array(values, dtype=np.int64)
+    for j, value in enumerate(values):
         if not isinstance(value, (str, int, np.integer)) or isinstance(value, bool):
-            raise ValueError(f"raw id [{j}] = {value!r} is neither an integer nor a string")
+            raise ValueError(f"{name}[{j}] = {value!r} is neither an integer nor a string")
         out[j] = value if isinstance(value, str) else str(int(value))
     return out
 
@@ -96,6 +112,37 @@ class IdMap:
             object.__setattr__(self, "_order", None)
             object.__setattr__(self, "_sorted", None)
             object.__setattr__(self, "_lookup", lookup)
+
+    @classmethod
+    def factorize(cls, raw, kind: str = "user", name: str | None = None) -> tuple[np.ndarray, "IdMap"]:
+        """The index of every entry of ``raw`` and the map of its distinct ids, in sorted order.
+
+        Parameters
+        ----------
+        raw : array_like
+            Raw ids, one per rating, repeats allowed (integers or strings, as for ``IdMap``).
+        kind : str, default "user"
+            What the ids name.
+        name : str, optional
+            How to call ``raw`` in messages (default: ``f"{kind}s"``).
+
+        Returns
+        -------
+        index : numpy.ndarray of int64
+            ``map.raw(index)`` gives ``raw`` back.
+        map : IdMap
+            The distinct ids, sorted ascending (numbers numerically, strings by code point),
+            so integer ids ``1..n`` get indices ``0..n-1``.
+
+        Examples
+        --------
+        >>> index, users = IdMap.factorize(["bob", "al", "bob"])
+        >>> index, users.raw_ids.tolist()
+        (array([1, 0, 1]), ['al', 'bob'])
+        """
+        values = _raw_array(raw, name or f"{kind}s")
+        distinct, index = np.unique(values, return_inverse=True)
+        return index.astype(np.int64).ravel(), cls(distinct, kind)
 
     def __setattr__(self, name, value):
         raise AttributeError("IdMap is immutable")
@@ -165,7 +212,9 @@ class IdMap:
         if bad.size:
             raise IndexError(f"{self.kind} index {values.ravel()[bad[0]]} is out of range 0..{len(self) - 1}")
         out = self._raw[values]
-        return out.item() if values.ndim == 0 else out
+        if values.ndim == 0:
+            return out.item() if isinstance(out, np.generic) else out
+        return out
 
     @staticmethod
     def _as_int(flat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -6,9 +6,14 @@ Nothing is ever silently dropped: every bad entry raises :class:`ValueError` nam
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 __all__ = ["Ratings"]
+
+#: An id range is called sparse (and warned about) when fewer than this fraction of it occurs.
+_SPARSE_IDS = 0.5
 
 
 def _readonly(array: np.ndarray) -> np.ndarray:
@@ -20,16 +25,47 @@ def _as_index_array(values, name: str, copy: bool = True) -> np.ndarray:
     array = np.asarray(values)
     if array.ndim != 1:
         raise ValueError(f"{name} must be one-dimensional, got shape {array.shape}")
-    if array.dtype == bool or not (
-        np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)
-    ):
+    if array.dtype == bool or array.dtype.kind not in "iuf":
         raise ValueError(f"{name} must hold integer ids, got dtype {array.dtype}")
-    if np.issubdtype(array.dtype, np.floating):
+    if array.dtype.kind == "f":
         bad = np.flatnonzero(~np.isfinite(array) | (array != np.round(array)))
         if bad.size:
             j = bad[0]
             raise ValueError(f"{name}[{j}] = {array[j]} is not a whole number")
+        big = np.flatnonzero(np.abs(array) >= 2.0**63)
+    elif array.dtype.kind == "u" and array.dtype.itemsize == 8:
+        big = np.flatnonzero(array > np.iinfo(np.int64).max)
+    else:
+        big = np.zeros(0, dtype=np.int64)
+    if big.size:  # would wrap to a negative int64
+        j = big[0]
+        raise ValueError(f"{name}[{j}] = {array[j]} does not fit in int64 (an index is at most 2**63 - 1); raw ids "
+                         "this large are names, not indices: map them with funksvd.data.Dataset.from_arrays")
     return np.array(array, dtype=np.int64, copy=True if copy else None)
+
+
+def _as_values(values, dtype, copy: bool, where=lambda j: f"values[{j}]") -> np.ndarray:
+    """Rating values as ``dtype``; anything but real numbers (complex, text, None) is named by ``where(j)``."""
+    array = np.asarray(values)
+    if array.dtype.kind not in "iuf" or array.dtype == bool:
+        if not isinstance(values, np.ndarray):  # a list mixing numbers and text became text: look at the originals
+            array = np.asarray(values, dtype=object)
+        flat = array.ravel()
+        if array.dtype.kind == "c":
+            odd = np.flatnonzero(flat.imag != 0)
+            j = int(odd[0]) if odd.size else 0
+            raise ValueError(f"{where(j)} = {flat[j].item()!r} is not a real number (values have dtype {array.dtype})")
+        for j, value in enumerate(flat.tolist()):
+            if isinstance(value, (bool, complex, str, bytes)) or not isinstance(value, (int, float, np.number)):
+                raise ValueError(f"{where(j)} = {value!r} is not a real number")
+    return np.array(array, dtype=dtype, copy=True if copy else None)
+
+
+def _size(n, name: str) -> int:
+    """An explicit ``n_users``/``n_items``: an integer (not a float, a string or a bool)."""
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
+        raise ValueError(f"{name} must be an integer, got {n!r} ({type(n).__name__})")
+    return int(n)
 
 
 def _check_ids(ids: np.ndarray, name: str, n: int | None) -> int:
@@ -39,8 +75,17 @@ def _check_ids(ids: np.ndarray, name: str, n: int | None) -> int:
         j = negative[0]
         raise ValueError(f"{name}[{j}] = {ids[j]} is negative; ids are 0-based")
     if n is None:
-        return int(ids.max()) + 1
-    n = int(n)
+        n = int(ids.max()) + 1
+        used = len(ids) if n > 2 * len(ids) else len(np.unique(ids))  # (an upper bound suffices then)
+        if n > 1 and used < _SPARSE_IDS * n:
+            used = len(np.unique(ids))
+            warnings.warn(f"only {used} of the {n} {name[:-1]} ids 0..{n - 1} occur: ids are taken as 0-based indices, "
+                          f"so n_{name} = max id + 1 = {n} and every unused id below it is a {name[:-1]} without "
+                          "ratings (each costs a row of parameters). If these are raw ids, map them to contiguous "
+                          "indices with funksvd.data.Dataset.from_arrays(users, items, values) or "
+                          "Dataset.from_frame(df, user=..., item=..., rating=...)", UserWarning, stacklevel=3)
+        return n
+    n = _size(n, f"n_{name}")
     if n < 1:
         raise ValueError(f"n_{name} must be at least 1, got {n}")
     too_big = np.flatnonzero(ids >= n)
@@ -98,7 +143,7 @@ class Ratings:
             raise ValueError(f"dtype must be numpy.float32 or numpy.float64, got {dtype!r}")
         users = _as_index_array(users, "users", copy)
         items = _as_index_array(items, "items", copy)
-        values = np.array(values, dtype=dtype, copy=True if copy else None)
+        values = _as_values(values, dtype, copy)
         if values.ndim != 1:
             raise ValueError(f"values must be one-dimensional, got shape {values.shape}")
         if not (len(users) == len(items) == len(values)):
@@ -122,6 +167,10 @@ class Ratings:
 
     def __setattr__(self, name, value):
         raise AttributeError(f"Ratings is immutable; cannot set {name!r}")
+
+    def __reduce__(self):
+        # the default would restore the slots with setattr, which an immutable Ratings refuses
+        return (_restore, (self.users, self.items, self.values, self.n_users, self.n_items))
 
     def __len__(self) -> int:
         return len(self.values)
@@ -175,9 +224,15 @@ class Ratings:
             such as 0 for quuxlabs-style matrices. With a numeric marker a NaN in ``R`` is an
             error, not a missing entry.
         """
-        R = np.asarray(R, dtype=np.float64)
+        R = np.asarray(R)
         if R.ndim != 2:
             raise ValueError(f"R must be a 2-D matrix, got shape {R.shape}")
+        shape = R.shape
+        R = _as_values(R.ravel(), np.float64, True,
+                       where=lambda j: "R[{}, {}]".format(*np.unravel_index(j, shape))).reshape(shape)
+        if isinstance(missing, (bool, complex, str, bytes)) or not isinstance(missing, (int, float, np.number)) \
+                or isinstance(missing, np.complexfloating):
+            raise ValueError(f"missing must be a real number (NaN or a marker such as 0), got {missing!r}")
         if np.isnan(missing):
             observed = ~np.isnan(R)
         else:
@@ -220,3 +275,8 @@ class Ratings:
         M = np.zeros(self.shape, dtype=bool)
         M[self.users, self.items] = True
         return M
+
+
+def _restore(users, items, values, n_users, n_items) -> Ratings:
+    """Unpickle a :class:`Ratings` (validated again, read-only again)."""
+    return Ratings(users, items, values, n_users, n_items, dtype=values.dtype, copy=False)

@@ -162,3 +162,86 @@ def test_float32_values_and_no_copy():
     assert Ratings(users, items, values).values.dtype == np.float64
     with pytest.raises(ValueError, match="dtype"):
         Ratings([0], [0], [1.0], dtype=np.int64)
+
+
+# ---- Ratings: pickling, sizes, ids, values (issue 7) ------------------------------------------------
+
+
+def test_ratings_pickle_and_deepcopy_round_trip():
+    """Oracle: the original (==, dtype) and its immutability after pickle / deepcopy / copy."""
+    import copy
+    import pickle
+
+    for ratings in (Ratings([0, 2, 1], [1, 0, 1], [5.0, 3.5, 1.0], n_users=4, n_items=3),
+                    Ratings([0, 1], [1, 0], [4.0, 5.0], dtype=np.float32)):
+        for copied in (pickle.loads(pickle.dumps(ratings)), copy.deepcopy(ratings), copy.copy(ratings)):
+            assert copied == ratings and copied.shape == ratings.shape
+            assert copied.values.dtype == ratings.values.dtype
+            with pytest.raises(AttributeError, match="immutable"):
+                copied.n_users = 9
+            with pytest.raises(ValueError):
+                copied.values[0] = 0.0
+
+
+@pytest.mark.parametrize("n_users", [2.5, 3.0, "3", True])
+def test_sizes_must_be_integers(n_users):
+    """n_users=2.5 was truncated to 2, "3" parsed (oracle: the ValueError naming the argument)."""
+    with pytest.raises(ValueError, match=r"n_users must be an integer, got"):
+        Ratings([0, 1], [0, 1], [1.0, 2.0], n_users=n_users)
+    assert Ratings([0, 1], [0, 1], [1.0, 2.0], n_users=np.int32(3)).n_users == 3
+
+
+@pytest.mark.parametrize(
+    "users, message",
+    [
+        (np.array([0, 2**64 - 1], dtype=np.uint64), r"users\[1\] = 18446744073709551615 does not fit in int64"),
+        (np.array([0, 1e20]), r"users\[1\] = 1e\+20 does not fit in int64"),
+        (np.array([0, 2.0**63]), r"users\[1\] = 9.223372036854776e\+18 does not fit in int64"),
+    ],
+)
+def test_huge_ids_are_named_not_wrapped(users, message):
+    """A uint64 or 1e20 id was reported as a wrapped negative number (oracle: the message names it)."""
+    with pytest.raises(ValueError, match=message + r".*Dataset\.from_arrays"):
+        Ratings(users, [0, 1], [1.0, 2.0])
+
+
+@pytest.mark.parametrize(
+    "values, message",
+    [
+        ([1.0, 2 + 1j], r"values\[1\] = \(2\+1j\) is not a real number"),
+        (np.array([1.0, 2 + 1j]), r"values\[1\] = \(2\+1j\) is not a real number"),
+        ([1.0, "4"], r"values\[1\] = '4' is not a real number"),
+        ([1.0, None], r"values\[1\] = None is not a real number"),
+        (np.array([True, False]), r"values\[0\] = True is not a real number"),
+    ],
+)
+def test_values_must_be_real_numbers(values, message):
+    """Complex values gave a raw TypeError, text was parsed (oracle: a ValueError naming the entry)."""
+    with pytest.raises(ValueError, match=message):
+        Ratings([0, 1], [0, 1], values)
+
+
+def test_from_dense_rejects_non_real_input_and_markers():
+    """missing=None and complex cells gave raw TypeErrors (oracle: ValueErrors naming the marker or cell)."""
+    with pytest.raises(ValueError, match="missing must be a real number .* got None"):
+        Ratings.from_dense([[1.0, 0.0]], missing=None)
+    with pytest.raises(ValueError, match="missing must be a real number"):
+        Ratings.from_dense([[1.0, 0.0]], missing="0")
+    with pytest.raises(ValueError, match=r"R\[1, 0\] = \(2\+3j\) is not a real number"):
+        Ratings.from_dense(np.array([[1.0, 0.0], [2 + 3j, 1.0]]), missing=0)
+    with pytest.raises(ValueError, match=r"R\[0, 1\] = None is not a real number"):
+        Ratings.from_dense([[1.0, None]])
+
+
+def test_sparse_raw_ids_warn_and_name_the_fix():
+    """Ids 0 and 3e9 ask for 3e9 users; fewer than half of an inferred range used warns (oracle: the counts)."""
+    with pytest.warns(UserWarning, match=r"only 2 of the 3000000001 user ids .*Dataset\.from_frame"):
+        Ratings([0, 3_000_000_000], [0, 1], [1.0, 2.0])
+    with pytest.warns(UserWarning, match=r"only 1 of the 3 item ids"):
+        Ratings([0, 1, 2], [2, 2, 2], [1.0, 2.0, 3.0])
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        Ratings([0, 2], [0, 1], [1.0, 2.0])  # 2 of 3 users: at least half, no warning
+        Ratings([0], [0], [1.0], n_users=10, n_items=1)  # explicit sizes: the caller's choice

@@ -1,0 +1,368 @@
+r"""The :class:`Dataset`: ratings on contiguous indices, and the raw ids they stand for.
+
+A :class:`~funksvd.Ratings` holds 0-based indices :math:`u \in 0..n_u-1`, :math:`i \in
+0..n_i-1`; real data name users and items in their own terms (``196``, ``"alice"``,
+``"tt0076759"``). A ``Dataset`` keeps both, through one :class:`~funksvd.ids.IdMap` per side,
+so results can be reported in the data's own ids:
+
+.. code-block:: python
+
+    data = Dataset.from_frame(df, user="userId", item="movieId", rating="rating")
+    data.ratings                   # indices, ready for FunkSVD
+    data.item_index("tt0076759")   # raw id -> index; UnknownIdError names an unknown id
+"""
+
+from __future__ import annotations
+
+import types
+
+import numpy as np
+
+from ..ids import IdMap, _raw_array
+from ..ratings import Ratings
+
+__all__ = ["Dataset"]
+
+
+def _frozen(array: np.ndarray) -> np.ndarray:
+    array.flags.writeable = False
+    return array
+
+
+def _id_map(ids, kind: str) -> IdMap:
+    return ids if isinstance(ids, IdMap) and ids.kind == kind else IdMap(getattr(ids, "raw_ids", ids), kind)
+
+
+def _column(frame, name, what: str) -> np.ndarray:
+    """Column ``name`` of a DataFrame (or any mapping of columns) as a numpy array."""
+    columns = list(getattr(frame, "columns", frame))
+    if name not in columns:
+        raise ValueError(f"the frame has no {what} column {name!r} (columns: {columns}); pass {what}=<column name>")
+    column = frame[name]
+    return column.to_numpy() if hasattr(column, "to_numpy") else np.asarray(column)
+
+
+def _timestamps(values, n: int) -> np.ndarray:
+    """Timestamps as int64 (Unix seconds for datetime64 input), one per rating."""
+    array = np.asarray(values)
+    if array.shape != (n,):
+        raise ValueError(f"timestamps must have one entry per rating ({n}), got shape {array.shape}")
+    if array.dtype.kind == "M":
+        missing = np.flatnonzero(np.isnat(array))
+        if missing.size:
+            raise ValueError(f"timestamps[{missing[0]}] is NaT (a missing time)")
+        return array.astype("datetime64[s]").astype(np.int64)
+    if array.dtype.kind not in "iuf":
+        raise ValueError(f"timestamps must be integers (Unix time) or datetime64, got dtype {array.dtype}")
+    return _raw_array(array, "timestamps")
+
+
+class Dataset:
+    r"""Ratings with 0-based contiguous indices, and the raw ids they stand for.
+
+    Parameters
+    ----------
+    ratings : Ratings
+        The ratings, in source order; user ``u`` is raw user ``user_ids[u]``, item ``i`` is raw
+        item ``item_ids[i]``.
+    user_ids, item_ids : IdMap or array_like
+        The raw id of every index (distinct; ``int64`` or strings). Users or items listed in a
+        metadata table without any rating have an index too, so
+        ``len(user_ids) == ratings.n_users``.
+    timestamps : array_like of int, optional
+        Unix time of each rating (aligned with ``ratings``).
+    item_titles : array_like of str, optional
+        Title of each item index.
+    item_attributes, user_attributes : mapping of str to array_like, optional
+        Other columns of the item and user tables, aligned with the indices (MovieLens:
+        ``genres``, ``release_date``; ``age``, ``gender``, ``occupation``, ``zip_code``).
+    source : str
+        Where the data came from.
+
+    Attributes
+    ----------
+    user_map, item_map : IdMap
+        Raw ids <-> indices. ``user_ids``/``item_ids`` are their raw ids as arrays.
+
+    Notes
+    -----
+    A ``Dataset`` is immutable (read-only arrays, no assignment), compares equal field by
+    field, and survives :mod:`pickle` and :func:`copy.deepcopy` unchanged and still immutable.
+    Build one with :meth:`from_frame` or :meth:`from_arrays` from raw ids, or with a loader
+    (:func:`~funksvd.data.load_movielens`, :func:`~funksvd.data.load_triples`).
+
+    Examples
+    --------
+    >>> data = Dataset.from_arrays(["bob", "al", "bob"], [50, 50, 7], [4.0, 5.0, 3.0])
+    >>> data.ratings
+    Ratings(3 ratings, n_users=2, n_items=2)
+    >>> data.user_index("bob"), data.raw_item(1)
+    (1, 50)
+    """
+
+    __slots__ = ("ratings", "user_map", "item_map", "timestamps", "item_titles", "item_attributes",
+                 "user_attributes", "source")
+
+    def __init__(self, ratings, user_ids, item_ids, timestamps=None, item_titles=None, item_attributes=None,
+                 user_attributes=None, source=""):
+        if not isinstance(ratings, Ratings):
+            raise TypeError(f"ratings must be a funksvd.Ratings, got {type(ratings).__name__}")
+        set_ = object.__setattr__.__get__(self)  # noqa: E731 - the one place fields are written
+        set_("ratings", ratings)
+        for name, kind, n in (("user_map", "user", ratings.n_users), ("item_map", "item", ratings.n_items)):
+            ids = _id_map(user_ids if kind == "user" else item_ids, kind)
+            if len(ids) != n:
+                raise ValueError(f"{kind}_ids must hold one raw id per index ({n}), got {len(ids)}")
+            set_(name, ids)
+        set_("timestamps", None if timestamps is None else _frozen(_timestamps(timestamps, len(ratings)).copy()))
+        titles = None
+        if item_titles is not None:
+            titles = np.empty(ratings.n_items, dtype=object)
+            given = list(item_titles)
+            if len(given) != ratings.n_items:
+                raise ValueError(f"item_titles must have one title per item ({ratings.n_items}), got {len(given)}")
+            titles[:] = given
+            titles = _frozen(titles)
+        set_("item_titles", titles)
+        for name, n in (("item_attributes", ratings.n_items), ("user_attributes", ratings.n_users)):
+            columns = item_attributes if name == "item_attributes" else user_attributes
+            if columns is not None:
+                frozen = {}
+                for column, values in dict(columns).items():
+                    values = np.asarray(values)
+                    if values.shape != (n,):
+                        raise ValueError(f"{name}[{column!r}] has shape {values.shape}, expected ({n},)")
+                    frozen[str(column)] = _frozen(values.copy())
+                columns = types.MappingProxyType(frozen)
+            set_(name, columns)
+        set_("source", str(source))
+
+    # ---- construction from raw ids ---------------------------------------------------------------
+
+    @classmethod
+    def from_arrays(cls, users, items, values, *, timestamps=None, titles=None, dtype=np.float64,
+                    source="arrays") -> "Dataset":
+        r"""A dataset from parallel arrays of raw user ids, raw item ids and ratings.
+
+        Parameters
+        ----------
+        users, items : array_like
+            Raw ids of each rating: integers (any size up to int64, e.g. ``3_000_000_000``) or
+            strings. They are mapped to indices ``0..n-1`` in sorted id order, so no index is
+            wasted on an id that never occurs.
+        values : array_like of float
+            The ratings (finite real numbers).
+        timestamps : array_like of int or datetime64, optional
+            One per rating (datetime64 is stored as Unix seconds).
+        titles : mapping, optional
+            Raw item id -> title (a ``dict`` or a pandas ``Series`` indexed by item id); every
+            rated item needs one, and titled items without ratings get an index too.
+        dtype : {numpy.float64, numpy.float32}
+            Dtype of the stored rating values.
+        source : str
+            Where the data came from (shown in ``repr``).
+
+        Raises
+        ------
+        ValueError
+            Naming the first bad entry: an id that is neither an integer nor a string (or does
+            not fit in int64), a rating that is not a finite real number, arrays of different
+            lengths, or a rated item without a title.
+        """
+        item_table = None
+        if titles is not None:
+            pairs = list(titles.items()) if hasattr(titles, "items") else None
+            if pairs is None:
+                raise ValueError(f"titles must be a mapping from raw item id to title, got {type(titles).__name__}")
+            listed = np.empty(len(pairs), dtype=object)
+            listed[:] = [key for key, _ in pairs]
+            names = np.empty(len(pairs), dtype=object)
+            names[:] = [title for _, title in pairs]
+            item_table = (listed, names, {})
+        return assemble(users, items, values, timestamps, item_table=item_table, dtype=dtype, source=source)
+
+    @classmethod
+    def from_frame(cls, frame, user="user", item="item", rating="rating", *, timestamp=None, titles=None,
+                   items=None, title="title", dtype=np.float64, source="frame") -> "Dataset":
+        r"""A dataset from a pandas DataFrame with one rating per row.
+
+        Parameters
+        ----------
+        frame : pandas.DataFrame
+            The ratings (or any mapping from column name to a column).
+        user, item, rating : str, default "user", "item", "rating"
+            Column names of the raw user id, raw item id and rating (MovieLens csv:
+            ``user="userId", item="movieId"``).
+        timestamp : str, optional
+            Column of Unix times or datetimes, kept as :attr:`timestamps`.
+        titles : mapping, optional
+            Raw item id -> title (a ``dict`` or a ``Series`` indexed by item id).
+        items : pandas.DataFrame, optional
+            Item metadata, one row per item: the column named ``item`` holds the raw id, the
+            column ``title`` (if present) the title, the other columns become
+            :attr:`item_attributes`. Every rated item must be listed; listed items without
+            ratings get an index too.
+        title : str, default "title"
+            The title column of ``items``.
+        dtype, source
+            As in :meth:`from_arrays`.
+
+        Notes
+        -----
+        pandas is not imported by funksvd; the frame's columns are read with ``to_numpy()``.
+        Raw ids may be any integers or strings; see :meth:`from_arrays`.
+
+        Examples
+        --------
+        >>> import pandas as pd                                      # doctest: +SKIP
+        >>> df = pd.DataFrame({"user": ["ann", "bo"], "item": [3_000_000_000, 7],
+        ...                    "rating": [4.0, 2.5]})                # doctest: +SKIP
+        >>> Dataset.from_frame(df).item_ids                          # doctest: +SKIP
+        array([         7, 3000000000])
+        """
+        if titles is not None and items is not None:
+            raise ValueError("pass titles or an items frame, not both")
+        users = _column(frame, user, "user")
+        rated = _column(frame, item, "item")
+        values = _column(frame, rating, "rating")
+        stamps = None if timestamp is None else _column(frame, timestamp, "timestamp")
+        if items is None:
+            return cls.from_arrays(users, rated, values, timestamps=stamps, titles=titles, dtype=dtype, source=source)
+        listed = _column(items, item, "item")
+        names = [name for name in (items.columns if hasattr(items, "columns") else items) if name != item]
+        columns = {str(name): _column(items, name, "item attribute") for name in names if name != title}
+        item_titles = _column(items, title, "title") if title in names else None
+        return assemble(users, rated, values, stamps, item_table=(listed, item_titles, columns), dtype=dtype,
+                        source=source)
+
+    # ---- pickling, equality, repr ----------------------------------------------------------------
+
+    def __setattr__(self, name, value):
+        raise AttributeError(f"Dataset is immutable; cannot set {name!r}")
+
+    def __delattr__(self, name):
+        raise AttributeError(f"Dataset is immutable; cannot delete {name!r}")
+
+    def __reduce__(self):
+        mapping = lambda m: None if m is None else dict(m)  # noqa: E731 - a mappingproxy does not pickle
+        return (type(self), (self.ratings, self.user_map, self.item_map, self.timestamps, self.item_titles,
+                             mapping(self.item_attributes), mapping(self.user_attributes), self.source))
+
+    def __eq__(self, other) -> bool:
+        if not isinstance(other, Dataset):
+            return NotImplemented
+
+        def same(a, b):
+            return (a is None) == (b is None) and (a is None or np.array_equal(a, b))
+
+        def same_columns(a, b):
+            return (a is None) == (b is None) and (a is None or (
+                set(a) == set(b) and all(np.array_equal(a[k], b[k]) for k in a)))
+
+        return (self.ratings == other.ratings and self.user_map == other.user_map
+                and self.item_map == other.item_map and same(self.timestamps, other.timestamps)
+                and same(self.item_titles, other.item_titles)
+                and same_columns(self.item_attributes, other.item_attributes)
+                and same_columns(self.user_attributes, other.user_attributes) and self.source == other.source)
+
+    __hash__ = None
+
+    def __repr__(self) -> str:
+        extras = [name for name in ("timestamps", "item_titles", "item_attributes", "user_attributes")
+                  if getattr(self, name) is not None]
+        more = f", with {', '.join(extras)}" if extras else ""
+        where = f" from {self.source}" if self.source else ""
+        return f"Dataset({len(self.ratings)} ratings, {self.n_users} users, {self.n_items} items{more}{where})"
+
+    def __len__(self) -> int:
+        return len(self.ratings)
+
+    # ---- raw ids <-> indices ---------------------------------------------------------------------
+
+    @property
+    def user_ids(self) -> np.ndarray:
+        """The raw id of every user index (read-only; ``int64`` or an object array of ``str``)."""
+        return self.user_map.raw_ids
+
+    @property
+    def item_ids(self) -> np.ndarray:
+        """The raw id of every item index (read-only; ``int64`` or an object array of ``str``)."""
+        return self.item_map.raw_ids
+
+    @property
+    def n_users(self) -> int:
+        return self.ratings.n_users
+
+    @property
+    def n_items(self) -> int:
+        return self.ratings.n_items
+
+    def user_index(self, raw):
+        """Index of raw user id(s) ``raw`` (scalar or array); :class:`~funksvd.errors.UnknownIdError` names an unknown id."""
+        return self.user_map.index(raw)
+
+    def item_index(self, raw):
+        """Index of raw item id(s) ``raw`` (scalar or array); :class:`~funksvd.errors.UnknownIdError` names an unknown id."""
+        return self.item_map.index(raw)
+
+    def raw_user(self, index):
+        """Raw user id(s) of index(es) ``index`` (``IndexError`` out of range)."""
+        return self.user_map.raw(index)
+
+    def raw_item(self, index):
+        """Raw item id(s) of index(es) ``index`` (``IndexError`` out of range)."""
+        return self.item_map.raw(index)
+
+
+def _unlisted(kind: str, position: int, raw) -> ValueError:
+    return ValueError(f"rating {position}: {kind} id {raw!r} is not listed in the {kind} table")
+
+
+def assemble(users, items, values, timestamps=None, *, item_table=None, user_table=None, dtype=np.float64,
+             source="", unlisted=_unlisted) -> Dataset:
+    """Map raw ids to indices (sorted id order) and build the :class:`Dataset`.
+
+    ``item_table`` is ``(listed ids, titles or None, {column: values})`` and ``user_table``
+    ``(listed ids, None, {column: values})``, one row per listed id (distinct); every rated id
+    must be listed, else ``unlisted(kind, rating position, raw id)`` is raised. Listed ids
+    without ratings get an index too.
+    """
+    users, items = np.asarray(users), np.asarray(items)
+    n = len(users)
+    if not (len(items) == n == len(np.asarray(values))):
+        raise ValueError(f"users, items and values must have the same length, got {n}, {len(items)} and "
+                         f"{len(np.asarray(values))}")
+    maps, indices, metadata = {}, {}, {}
+    for kind, rated, table in (("user", users, user_table), ("item", items, item_table)):
+        rated = _raw_array(rated, f"{kind}s")
+        if table is None:
+            indices[kind], maps[kind] = IdMap.factorize(rated, kind)
+            continue
+        listed_raw, titles, columns = table
+        listed = _raw_array(np.asarray(listed_raw), f"listed {kind}s")
+        if listed.dtype != rated.dtype:  # one side numeric, the other text: compare as text
+            listed, rated = (np.array([str(x) for x in a.tolist()], dtype=object) for a in (listed, rated))
+        both, id_map = IdMap.factorize(np.concatenate([listed, rated]), kind)
+        listed_index, indices[kind] = both[: len(listed)], both[len(listed):]
+        if len(np.unique(listed_index)) != len(listed):
+            counts = np.bincount(listed_index, minlength=len(id_map))
+            repeated = id_map.raw(int(np.flatnonzero(counts > 1)[0]))
+            raise ValueError(f"{kind} id {repeated!r} is listed twice in the {kind} table")
+        if len(id_map) != len(listed):
+            is_listed = np.zeros(len(id_map), dtype=bool)
+            is_listed[listed_index] = True
+            j = int(np.flatnonzero(~is_listed[indices[kind]])[0])
+            raise unlisted(kind, j, id_map.raw(int(indices[kind][j])))
+        maps[kind] = id_map
+        aligned = {}
+        table_columns = dict(columns) if titles is None else {"__title__": titles, **columns}
+        for column, column_values in table_columns.items():
+            out = np.empty(len(id_map), dtype=object)
+            out[listed_index] = np.asarray(column_values, dtype=object)
+            aligned[column] = out
+        metadata[kind] = aligned
+    ratings = Ratings(indices["user"], indices["item"], values, len(maps["user"]), len(maps["item"]), dtype=dtype)
+    item_columns = metadata.get("item")
+    titles = item_columns.pop("__title__", None) if item_columns is not None else None
+    return Dataset(ratings, maps["user"], maps["item"], timestamps, titles, item_columns or None,
+                   metadata.get("user") or None, source)

@@ -1,0 +1,190 @@
+r"""Reading delimited text: decoding, fields and numbers, with errors naming the file and line.
+
+The one place a byte becomes text and a token becomes a number. Every error is a
+:class:`ValueError` ``"<file>, line <n>: <what is wrong>"`` (1-based physical lines), so a
+problem in a 25-million-line file can be found with an editor.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from pathlib import Path
+
+import numpy as np
+
+__all__ = []  # internal: used by the loaders of funksvd.data
+
+
+def decode(name: str, data: bytes, encoding: str) -> str:
+    """``data`` as text; a byte the encoding cannot read gives a ValueError naming file, line and byte."""
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        hint = ' (the MovieLens 100K and 1M files are Latin-1: pass encoding="latin-1")' if encoding != "latin-1" else ""
+        raise ValueError(f"{name}, line {line}: byte 0x{data[exc.start]:02x} (file offset {exc.start}) is not "
+                         f"valid {encoding}{hint}") from None
+    except LookupError:
+        raise ValueError(f"unknown encoding {encoding!r} for {name}") from None
+
+
+class Text:
+    """The text of one file (on disk or inside a zip) and the name used in error messages."""
+
+    def __init__(self, name: str, text: str):
+        self.name = name
+        self.text = text
+        self.header = False  # set once parsed with a header line, so line numbers can be recovered
+
+    @classmethod
+    def read(cls, path: Path, encoding: str) -> "Text":
+        return cls(str(path), decode(str(path), Path(path).read_bytes(), encoding))
+
+    def lines(self, skip_header: bool = False):
+        """``(line_number, line)`` pairs (1-based), blank lines skipped, header optionally skipped."""
+        self.header = skip_header
+        lines = self.text.splitlines()
+        if skip_header and not lines:
+            raise ValueError(f"{self.name}: the file is empty, expected a header line")
+        for number, line in enumerate(lines, start=1):
+            if (skip_header and number == 1) or not line.strip():
+                continue
+            yield number, line
+
+    def line_of(self, j: int) -> int:
+        """1-based line number of the ``j``-th (0-based) data line."""
+        for count, (number, _) in enumerate(self.lines(self.header)):
+            if count == j:
+                return number
+        raise IndexError(j)  # pragma: no cover - j comes from the parsed lines
+
+    def error(self, number: int, what: str) -> ValueError:
+        return ValueError(f"{self.name}, line {number}: {what}")
+
+
+def split(line: str, sep: str | None) -> list[str]:
+    return line.split() if sep is None else line.split(sep)
+
+
+def describe_sep(sep: str | None) -> str:
+    return {None: "whitespace", "\t": "tab", "|": "'|'", ",": "comma"}.get(sep, repr(sep))
+
+
+def parse_int(text: Text, number: int, token: str, what: str) -> int:
+    token = token.strip()
+    try:
+        value = int(token)
+    except ValueError:
+        try:
+            number_ = float(token)
+        except ValueError:
+            raise text.error(number, f"{what} {token!r} is not a number") from None
+        if not (math.isfinite(number_) and number_ == round(number_)):
+            raise text.error(number, f"{what} {token!r} is not an integer")
+        value = int(number_)
+    if not -(2**63) <= value < 2**63:
+        raise text.error(number, f"{what} {token!r} does not fit in int64")
+    return value
+
+
+def parse_rating(text: Text, number: int, token: str) -> float:
+    try:
+        value = float(token)
+    except ValueError:
+        raise text.error(number, f"rating {token.strip()!r} is not a number") from None
+    if not math.isfinite(value):
+        raise text.error(number, f"rating {token.strip()!r} is not finite")
+    return value
+
+
+def _fast_ratings(text: Text, sep, skip_header: bool, columns: dict[int, str]):
+    """numpy's C parser on well-formed files; None whenever anything needs a line-by-line look."""
+    body = text.text
+    if not body.strip():
+        return None
+    if sep is not None and len(sep) > 1:
+        if "\x1f" in body:
+            return None
+        body = body.replace(sep, "\x1f")
+        sep = "\x1f"
+    try:
+        table = np.loadtxt(io.StringIO(body), delimiter=sep, comments=None, skiprows=int(skip_header), ndmin=2,
+                           dtype=np.float64, encoding=None)
+    except ValueError:
+        return None
+    if table.shape[0] == 0 or table.shape[1] not in columns:
+        return None
+    if not np.all(np.isfinite(table)):
+        return None
+    ids = table[:, [0, 1, 3] if table.shape[1] == 4 else [0, 1]]
+    if not (np.all(ids == np.round(ids)) and np.all(np.abs(ids) < 2.0**53)):
+        return None  # not whole, or beyond exact float64 integers: the slow path decides
+    stamps = table[:, 3].astype(np.int64) if table.shape[1] == 4 else None
+    return table[:, 0].astype(np.int64), table[:, 1].astype(np.int64), table[:, 2].copy(), stamps
+
+
+def parse_ratings(text: Text, sep, skip_header: bool, columns: dict[int, str]):
+    """Parse ``user item rating [timestamp]`` lines; ``columns`` maps a field count to its layout name.
+
+    Well-formed files go through numpy's parser; any doubt falls back to the line-by-line parser
+    below, the single source of the error messages (and of the result on files it accepts).
+    """
+    fast = _fast_ratings(text, sep, skip_header, columns)
+    if fast is not None:
+        text.header = skip_header
+        return fast
+    users, items, values, stamps = [], [], [], []
+    expected = None
+    for number, line in text.lines(skip_header):
+        fields = split(line, sep)
+        if expected is None:
+            if len(fields) not in columns:
+                if len(columns) == 1:
+                    (n, layout), = columns.items()
+                    wanted = f"{n} {describe_sep(sep)}-separated fields ({layout})"
+                else:
+                    layouts = " or ".join(f"{n} ({columns[n]})" for n in sorted(columns))
+                    wanted = f"{layouts} {describe_sep(sep)}-separated fields"
+                raise text.error(number, f"expected {wanted}, got {len(fields)}")
+            expected = len(fields)
+        elif len(fields) != expected:
+            raise text.error(number, f"expected {expected} {describe_sep(sep)}-separated fields "
+                                     f"({columns[expected]}) like the first line, got {len(fields)}")
+        users.append(parse_int(text, number, fields[0], "user id"))
+        items.append(parse_int(text, number, fields[1], "item id"))
+        values.append(parse_rating(text, number, fields[2]))
+        if expected == 4:
+            stamps.append(parse_int(text, number, fields[3], "timestamp"))
+    if not values:
+        raise ValueError(f"{text.name}: no ratings in the file")
+    return (np.array(users, dtype=np.int64), np.array(items, dtype=np.int64), np.array(values, dtype=np.float64),
+            np.array(stamps, dtype=np.int64) if expected == 4 else None)
+
+
+def parse_table(text: Text, sep: str, n_fields: int | None, skip_header: bool, what: str, rows=None):
+    """Rows of a metadata file as ``(line number, fields)``, each with the expected number of fields.
+
+    ``rows`` may supply already split rows (e.g. from :mod:`csv`); they are checked the same way.
+    """
+    if rows is None:
+        rows = ((number, line.split(sep)) for number, line in text.lines(skip_header))
+    out = []
+    for number, fields in rows:
+        if n_fields is not None and len(fields) != n_fields:
+            raise text.error(number, f"expected {n_fields} {describe_sep(sep)}-separated fields ({what}), "
+                                     f"got {len(fields)}")
+        out.append((number, fields))
+    return out
+
+
+def table_ids(text: Text, rows, column: int, kind: str) -> np.ndarray:
+    """The integer ids in ``column`` of ``rows``; an id listed twice is an error naming both lines."""
+    ids, seen = [], {}
+    for number, fields in rows:
+        raw = parse_int(text, number, fields[column], f"{kind} id")
+        if raw in seen:
+            raise text.error(number, f"{kind} id {raw} is listed twice (first on line {seen[raw]})")
+        seen[raw] = number
+        ids.append(raw)
+    return np.array(ids, dtype=np.int64)

@@ -1,0 +1,91 @@
+"""Splits of :mod:`funksvd.data.splits`.
+
+Oracles: set arithmetic on rating positions (values that are their own positions); Surprise's
+own splitters on the same ratings (when installed); per-user expectations computed by hand.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from funksvd import Ratings
+from funksvd.data import Dataset, kfold, leave_k_out, load_movielens, train_test_split
+from tests.conftest import ML100K
+
+
+
+@pytest.fixture(scope="module")
+def movielens() -> Dataset:
+    if not (ML100K / "u.data").is_file():
+        pytest.skip(f"MovieLens 100K not found at {ML100K} (the shared data folder is absent)")
+    return load_movielens(ML100K)
+
+
+# ---- splits ------------------------------------------------------------------------------------------
+
+
+def positional(n: int, n_users=7, n_items=5) -> Ratings:
+    """Ratings whose value is their position, so a subset tells which ratings it holds."""
+    positions = np.arange(n)
+    return Ratings(positions % n_users, positions % n_items, positions.astype(float), n_users, n_items)
+
+
+@pytest.mark.parametrize("n, test_size, n_test", [(100, 0.2, 20), (101, 0.2, 21), (10, 3, 3), (10, 0.01, 1)])
+def test_train_test_split_sizes_and_disjointness(n, test_size, n_test):
+    """Oracle: set arithmetic on positions; Surprise's rounding ceil(test_size * n)."""
+    ratings = positional(n)
+    train, test = train_test_split(ratings, test_size=test_size, random_state=0)
+    assert len(test) == n_test and len(train) == n - n_test
+    assert not set(train.values) & set(test.values)
+    assert set(train.values) | set(test.values) == set(range(n))
+    assert train.shape == test.shape == ratings.shape  # id ranges kept
+    again, _ = train_test_split(ratings, test_size=test_size, random_state=0)
+    assert again == train  # same seed, same split
+
+
+@pytest.mark.parametrize("test_size", [0.0, 1.0, 10, 0, -1, "a", True])
+def test_train_test_split_rejects_bad_sizes(test_size):
+    """Both sets must be non-empty (oracle: the ValueError)."""
+    with pytest.raises(ValueError, match="test_size"):
+        train_test_split(positional(10), test_size=test_size, random_state=0)
+
+
+@pytest.mark.parametrize("n, n_splits", [(100, 5), (103, 5), (10, 10), (7, 2)])
+def test_kfold_covers_every_rating_once(n, n_splits):
+    """Oracle: set arithmetic; fold sizes n // k, the first n % k one larger (Surprise's KFold)."""
+    ratings = positional(n)
+    seen = []
+    for f, (train, test) in enumerate(kfold(ratings, n_splits=n_splits, random_state=0)):
+        assert len(test) == n // n_splits + (f < n % n_splits)
+        assert set(train.values) == set(range(n)) - set(test.values) and len(train) == n - len(test)
+        seen.extend(test.values)
+    assert sorted(seen) == list(range(n))
+
+
+def test_kfold_without_shuffle_is_contiguous():
+    """shuffle=False: fold f is positions [start, stop) in order (oracle: arange)."""
+    folds = [test.values for _, test in kfold(positional(7), n_splits=3, shuffle=False)]
+    assert [list(f) for f in folds] == [[0, 1, 2], [3, 4], [5, 6]]
+    with pytest.raises(ValueError, match="n_splits"):
+        next(kfold(positional(7), n_splits=8))
+
+
+def test_splits_equal_surprise_on_movielens(movielens):
+    """Oracle: Surprise's own train_test_split and KFold on u.data, same seed (skipped without Surprise)."""
+    surprise = pytest.importorskip("surprise")
+    from surprise.model_selection import KFold
+    from surprise.model_selection import train_test_split as surprise_split
+
+    data = surprise.Dataset.load_from_file(str(ML100K / "u.data"), surprise.Reader("ml-100k"))
+
+    def triples(r: Ratings):
+        return list(zip(movielens.raw_user(r.users).tolist(), movielens.raw_item(r.items).tolist(),
+                        r.values.tolist()))
+
+    _, test = train_test_split(movielens.ratings, test_size=0.2, random_state=0)
+    _, surprise_test = surprise_split(data, test_size=0.2, random_state=0)
+    assert triples(test) == [(int(u), int(i), r) for u, i, r in surprise_test]
+    ours = [triples(test) for _, test in kfold(movielens.ratings, n_splits=5, random_state=1)]
+    theirs = [[(int(u), int(i), r) for u, i, r in test] for _, test in KFold(5, random_state=1).split(data)]
+    assert ours == theirs
