@@ -14,6 +14,7 @@ import pytest
 
 from funksvd import Factors, FunkSVD, Ratings, rmse
 from funksvd.errors import UnknownIdError
+from funksvd.data import Dataset
 from funksvd.ids import IdMap
 
 
@@ -25,7 +26,7 @@ def problem(rng, n_users=30, n_items=20, n_ratings=300):
 def named(R, users=None, items=None):
     users = [f"u{j}" for j in range(R.n_users)] if users is None else users
     items = [f"i{j}" for j in range(R.n_items)] if items is None else items
-    return types.SimpleNamespace(ratings=R, user_ids=IdMap(users, "user"), item_ids=IdMap(items, "item"))
+    return Dataset(R, IdMap(users, "user"), IdMap(items, "item"))
 
 
 # ---- Factors.predict ------------------------------------------------------------------------------------
@@ -53,7 +54,7 @@ def test_rmse_on_wider_ratings_names_the_id():
     """Oracle: the documented UnknownIdError (before: an IndexError, or silently a wrapped row)."""
     f = Factors(np.ones((3, 2)), np.ones((2, 2)))
     with pytest.raises(UnknownIdError, match=r"users\[1\] = 5 is not a valid id"):
-        rmse(f, Ratings([0, 5], [0, 1], [1.0, 2.0]))
+        rmse(f, Ratings([0, 5], [0, 1], [1.0, 2.0], 6, 2))
 
 
 # ---- fitting on raw ids ---------------------------------------------------------------------------------
@@ -67,7 +68,7 @@ def test_fit_on_a_dataset_speaks_its_raw_ids(rng):
     model = FunkSVD(n_factors=3, n_epochs=3, random_state=0, engine="python").fit(data)
     plain = FunkSVD(n_factors=3, n_epochs=3, random_state=0, engine="python").fit(R)
     assert model.factors_.equals(plain.factors_)
-    assert model.user_ids_ == data.user_ids and model.item_ids_ == data.item_ids
+    assert model.user_ids_ == data.user_map and model.item_ids_ == data.item_map
     np.testing.assert_array_equal(model.predict(raw_users[[4, 0]], raw_items[[2, 19]]), plain.predict([4, 0], [2, 19]))
     with pytest.raises(UnknownIdError, match=r"unknown user id 4 \(users\[0\]\)"):
         model.predict([4], [0])  # an index is not a raw id here
@@ -86,7 +87,7 @@ def test_validation_with_ids_the_training_data_lacks(rng):
         FunkSVD(n_factors=2, n_epochs=1).fit(data, validation=held)
     with pytest.raises(TypeError, match="validation has raw ids"):
         FunkSVD(n_factors=2, n_epochs=1).fit(R, validation=held)
-    with pytest.raises(TypeError, match="ratings must be a funksvd.Ratings or a dataset"):
+    with pytest.raises(TypeError, match="ratings must be a funksvd.Ratings or a funksvd.data.Dataset"):
         FunkSVD().fit(types.SimpleNamespace(ratings=None))
 
 

@@ -10,7 +10,6 @@ import copy
 import json
 import multiprocessing
 import pickle
-import types
 from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
@@ -18,6 +17,7 @@ import pytest
 
 from funksvd import Factors, FunkSVD, Ratings
 from funksvd.estimator import persistence
+from funksvd.data import Dataset
 from funksvd.ids import IdMap
 
 
@@ -27,14 +27,13 @@ def problem(rng, n_users=30, n_items=20, n_ratings=300):
 
 
 def dataset(R, kind):
-    """A dataset of ``R`` with integer or string raw ids and titles (the duck type fit accepts)."""
+    """A dataset of ``R`` with integer or string raw ids and titles."""
     if kind == "int":
         users, items = 1000 + 7 * np.arange(R.n_users), 5 + np.arange(R.n_items) * 3
     else:
         users, items = [f"user-{j}" for j in range(R.n_users)], [f"é{j}" for j in range(R.n_items)]
     titles = np.array([f"Title {j} (1999)" for j in range(R.n_items)], dtype=object)
-    return types.SimpleNamespace(ratings=R, user_ids=IdMap(users, "user"), item_ids=IdMap(items, "item"),
-                                 item_titles=titles)
+    return Dataset(R, IdMap(users, "user"), IdMap(items, "item"), item_titles=titles)
 
 
 def assert_same_model(a: FunkSVD, b: FunkSVD):
@@ -87,7 +86,7 @@ def test_round_trip_is_exact(rng, tmp_path, dtype, ids):
     model.save(path)
     loaded = FunkSVD.load(path)
     assert_same_model(model, loaded)
-    user = data.user_ids.raw_ids[4]
+    user = data.user_ids[4]
     assert loaded.recommend(user, n=5).ids.tolist() == model.recommend(user, n=5).ids.tolist()
     assert loaded.recommend(user, n=5).titles.tolist() == model.recommend(user, n=5).titles.tolist()
     assert loaded.dtype is dtype and loaded.reg_pu == 0.05
@@ -210,7 +209,7 @@ def test_models_cross_a_process_pool(rng):
     """Oracle: the same predictions computed in this process (a spawned worker unpickles model and factors)."""
     data = dataset(problem(rng), "int")
     model = FunkSVD(n_factors=3, n_epochs=2, random_state=0, engine="python").fit(data)
-    users, items = data.user_ids.raw_ids[:5], data.item_ids.raw_ids[:5]
+    users, items = data.user_ids[:5], data.item_ids[:5]
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
         remote, remote_factors, remote_top = pool.submit(_predict_in_worker, model, users, items, model.factors_).result(
             timeout=120)

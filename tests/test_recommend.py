@@ -5,8 +5,6 @@ Every test names its oracle. float64 throughout.
 
 from __future__ import annotations
 
-import types
-
 import numpy as np
 import pytest
 
@@ -14,6 +12,7 @@ from funksvd import RULES, Factors, Ratings, gradients, loss
 from funksvd.errors import UnknownIdError
 from funksvd.estimator import FunkSVD
 from funksvd.estimator.recommend import NewUser, Ranking
+from funksvd.data import Dataset
 from funksvd.ids import IdMap
 
 REG = {"P": 0.07, "Q": 0.02, "bu": 0.03, "bi": 0.05}  # distinct per block, so a swapped block is seen
@@ -172,12 +171,12 @@ def test_recommend_a_folded_in_user(rng):
 
 
 def titled(rng):
-    """A dataset with string raw ids and titles (the duck type fit accepts)."""
+    """A dataset with string raw ids and titles."""
     R = problem(rng)
     users = IdMap([f"u{j}" for j in range(R.n_users)], "user")
     items = IdMap([f"tt{100 + j}" for j in range(R.n_items)], "item")
     titles = np.array([f"Film {j}" for j in range(R.n_items)], dtype=object)
-    return types.SimpleNamespace(ratings=R, user_ids=users, item_ids=items, item_titles=titles), R
+    return Dataset(R, users, items, item_titles=titles), R
 
 
 def test_results_carry_raw_ids_and_titles(rng):

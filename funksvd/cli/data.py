@@ -1,4 +1,5 @@
-"""The ``DATA`` argument of the commands: a MovieLens folder or zip, or a delimited file of ratings."""
+"""The ``DATA`` argument of the commands: MovieLens (a folder, a zip, a ratings file or a release
+name such as ``ml-1m``, downloaded once), or any delimited file of ``user item rating`` lines."""
 
 from __future__ import annotations
 
@@ -28,16 +29,34 @@ def sniff(path: Path) -> tuple[str | None, bool]:
     return sep, header
 
 
-def load_data(text: str):
-    """A dataset from the command line's ``DATA``: a MovieLens folder or zip, ``u.data``, or ``user item rating`` lines."""
-    from ..datasets import load_movielens, load_triples
+#: Ratings files of the MovieLens layouts (read with their titles by :func:`funksvd.data.load_movielens`).
+_MOVIELENS_FILES = ("u.data", "ratings.dat")
+
+
+def _movielens_file(path: Path) -> bool:
+    if path.name in _MOVIELENS_FILES or path.suffix == ".inter" or zipfile.is_zipfile(path):
+        return True
+    if path.name == "ratings.csv":
+        with open(path, encoding="utf-8", errors="replace") as lines:
+            return lines.readline().startswith("userId,movieId,rating")
+    return False
+
+
+def load_data(text: str, verbose: bool = True):
+    """A :class:`~funksvd.data.Dataset` from the command line's ``DATA``.
+
+    A folder, a zip, a MovieLens ratings file or a release name go to
+    :func:`~funksvd.data.load_movielens` (a release downloads once, with progress when
+    ``verbose``); any other file is read as ``user item rating [timestamp]`` lines with the
+    separator and header found by :func:`sniff`.
+    """
+    from ..data import RELEASES, load_movielens, load_triples
 
     path = Path(text)
-    if path.is_dir() or (path.is_file() and (zipfile.is_zipfile(path) or path.name == "u.data"
-                                             or path.suffix == ".inter")):
-        return load_movielens(path)
+    if path.is_dir() or (path.is_file() and _movielens_file(path)) or (not path.exists() and text in RELEASES):
+        return load_movielens(path if path.exists() else text, verbose=verbose)
     if path.is_file():
         sep, header = sniff(path)
         return load_triples(path, sep=sep, skip_header=header)
-    raise FileNotFoundError(f"{text}: no such file or folder (expected a MovieLens folder or zip, "
-                            "or a file of 'user item rating' lines)")
+    raise FileNotFoundError(f"{text}: no such file or folder (expected a MovieLens folder, zip or release name "
+                            f"{sorted(RELEASES)}, or a file of 'user item rating' lines)")

@@ -13,7 +13,8 @@ from .gradients import seed
 
 __all__ = ["register"]
 
-_DATA_HELP = "ratings: a MovieLens folder or zip (e.g. ml-100k/), u.data, or a file of 'user item rating' lines"
+_DATA_HELP = ("ratings: a MovieLens folder, zip or release name (ml-100k, ml-1m, ...; downloaded once), "
+              "or a file of 'user item rating' lines")
 
 
 def register(sub) -> None:
@@ -89,7 +90,7 @@ def _evaluate(args) -> int:
 
 
 def _cv(args) -> int:
-    from ..datasets import kfold
+    from ..data import kfold
     from ..metrics import mae, rmse
     from ..progress import progress_bar
 

@@ -346,7 +346,7 @@ class FunkSVD(Training, Recommending, Persistence):
         ----------
         ratings : Ratings or Dataset
             The training ratings; their ``n_users, n_items`` fix the model's shape. A dataset
-            with raw ids (``funksvd.datasets.Dataset``) makes the model speak its raw ids:
+            with raw ids (:class:`funksvd.data.Dataset`) makes the model speak its raw ids:
             ``predict``, ``recommend``, ``similar_items`` and ``fold_in`` take and return them,
             with the item titles when the dataset has them.
         validation : Ratings or Dataset, optional

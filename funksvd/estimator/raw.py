@@ -1,8 +1,8 @@
 r"""Raw ids in and out of :class:`~funksvd.FunkSVD`: what ``fit`` keeps of a dataset, and the
 look-ups of ``predict``, ``recommend``, ``similar_items`` and ``fold_in``.
 
-A model fitted on :class:`~funksvd.Ratings` speaks 0-based indices; a model fitted on a dataset
-(anything with ``.ratings`` and the raw id of every index, such as ``funksvd.datasets.Dataset``)
+A model fitted on :class:`~funksvd.Ratings` speaks 0-based indices; a model fitted on a
+:class:`~funksvd.data.Dataset` (or anything with ``.ratings`` and the raw id of every index)
 keeps the dataset's id maps as ``user_ids_`` and ``item_ids_`` (:class:`~funksvd.ids.IdMap`) and
 speaks the dataset's raw ids.
 """
@@ -16,7 +16,7 @@ from ..factors import check_indices, whole_numbers
 from ..ids import IdMap
 from ..ratings import Ratings
 
-__all__ = ["TrainingData", "as_training_data", "as_id_map", "Lookup"]
+__all__ = ["TrainingData", "as_training_data", "raw_triples", "Lookup"]
 
 UNKNOWN = ("raise", "baseline")
 
@@ -33,21 +33,20 @@ class TrainingData:
         self.item_titles = item_titles
 
 
-def as_id_map(ids, kind: str) -> IdMap:
-    """``ids`` as an :class:`IdMap` (a dataset may hold a map or the array of raw ids)."""
-    return ids if isinstance(ids, IdMap) else IdMap(ids, kind)
-
-
 def as_training_data(data, what: str = "ratings") -> TrainingData:
-    """:class:`TrainingData` of a ``Ratings`` or of a dataset (``.ratings``, ``.user_ids``, ``.item_ids``)."""
+    """:class:`TrainingData` of a ``Ratings`` or of a dataset.
+
+    A dataset (:class:`~funksvd.data.Dataset`) has ``.ratings``, its id maps ``.user_map``,
+    ``.item_map`` and ``.item_titles`` (or None).
+    """
     if isinstance(data, Ratings):
         return TrainingData(data)
     ratings = getattr(data, "ratings", None)
-    if isinstance(ratings, Ratings) and hasattr(data, "user_ids") and hasattr(data, "item_ids"):
+    maps = [getattr(data, f"{kind}_map", None) for kind in ("user", "item")]
+    if isinstance(ratings, Ratings) and all(isinstance(m, IdMap) for m in maps):
         titles = getattr(data, "item_titles", None)
-        return TrainingData(ratings, as_id_map(data.user_ids, "user"), as_id_map(data.item_ids, "item"),
-                            None if titles is None else np.asarray(titles, dtype=object))
-    raise TypeError(f"{what} must be a funksvd.Ratings or a dataset with raw ids (funksvd Dataset), "
+        return TrainingData(ratings, *maps, None if titles is None else np.asarray(titles, dtype=object))
+    raise TypeError(f"{what} must be a funksvd.Ratings or a funksvd.data.Dataset (raw ids), "
                     f"got {type(data).__name__}")
 
 
