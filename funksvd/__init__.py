@@ -11,6 +11,7 @@ Importing funksvd imports numpy only; TensorFlow lives in :mod:`funksvd.autodiff
 
 from .errors import DivergenceError, NotFittedError
 from .estimator import FunkSVD
+from .evaluation import cross_validate
 from .factors import BLOCKS, Factors
 from .metrics import mae, rmse
 from .objectives import OBJECTIVES, Objective, gradients, loss
@@ -31,6 +32,7 @@ __all__ = [
     "RULES",
     "Ratings",
     "Rule",
+    "cross_validate",
     "gradients",
     "loss",
     "mae",

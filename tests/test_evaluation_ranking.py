@@ -1,0 +1,156 @@
+"""Top-N recommendation from factors (:func:`funksvd.evaluation.top_n`).
+
+Oracles: literal hand computations of the scores :math:`\\mu + b_u + b_i + p_u^\\top q_i`
+written out below, and a brute-force full sort (Python ``sorted`` on ``(-score, item)``) of
+every item's :meth:`Factors.predict`, with integer factors so that both computations are
+exact and ties are plentiful.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from funksvd import Factors, Ratings
+from funksvd.evaluation import items_by_user, top_n
+
+
+def hand_factors() -> Factors:
+    """Two users, four items, one factor; scores worked out in the tests."""
+    return Factors(P=[[1.0], [2.0]], Q=[[1.0], [3.0], [-1.0], [0.5]], bu=[0.5, -1.0], bi=[0.0, -2.0, 1.0, 0.25], mu=3.0)
+
+
+def test_scores_and_order_match_a_hand_computation():
+    """Oracle: literal hand computation.
+
+    user 0: mu + bu = 3.5; s = 3.5 + bi + 1*q
+        item 0: 3.5 + 0    + 1    = 4.5
+        item 1: 3.5 - 2    + 3    = 4.5
+        item 2: 3.5 + 1    - 1    = 3.5
+        item 3: 3.5 + 0.25 + 0.5  = 4.25
+      -> order by score, ties by lower index: 0 (4.5), 1 (4.5), 3 (4.25), 2 (3.5)
+    user 1: mu + bu = 2.0; s = 2 + bi + 2*q
+        item 0: 2 + 0    + 2 = 4
+        item 1: 2 - 2    + 6 = 6
+        item 2: 2 + 1    - 2 = 1
+        item 3: 2 + 0.25 + 1 = 3.25
+      -> 1 (6), 0 (4), 3 (3.25), 2 (1)
+    """
+    items, scores = top_n(hand_factors(), [0, 1], n=3)
+    np.testing.assert_array_equal(items, [[0, 1, 3], [1, 0, 3]])
+    np.testing.assert_array_equal(scores, [[4.5, 4.5, 4.25], [6.0, 4.0, 3.25]])  # dyadic: exact
+    assert items.dtype == np.int64 and scores.dtype == np.float64
+
+
+def test_a_scalar_user_gives_one_list():
+    """Oracle: the hand computation above (user 1: items 1, 0 with scores 6, 4)."""
+    items, scores = top_n(hand_factors(), 1, n=2)
+    np.testing.assert_array_equal(items, [1, 0])
+    np.testing.assert_array_equal(scores, [6.0, 4.0])
+
+
+def test_ties_at_the_cut_go_to_the_lower_item_index():
+    """Oracle: hand computation. Unbiased, one factor, p = 1: the scores are q = [1, 2, 2, 2, 0, 2].
+
+    The best is item 1, 2, 3 or 5 (all 2); with n=2 the lower indices 1 and 2 must win, whatever
+    order argpartition leaves them in; n=5 takes all four 2s (1, 2, 3, 5) and then item 0 (1).
+    """
+    factors = Factors(P=[[1.0]], Q=[[1.0], [2.0], [2.0], [2.0], [0.0], [2.0]])
+    for n, expected in [(1, [1]), (2, [1, 2]), (3, [1, 2, 3]), (5, [1, 2, 3, 5, 0]), (6, [1, 2, 3, 5, 0, 4])]:
+        items, _ = top_n(factors, [0], n=n)
+        np.testing.assert_array_equal(items[0], expected, err_msg=f"n={n}")
+
+
+def test_excluded_items_never_appear_and_short_lists_are_padded():
+    """Oracle: hand computation on :func:`hand_factors`.
+
+    user 0 rated items 0 and 1 (item 0 twice: excluded once, not twice); left: 3 (4.25), 2 (3.5),
+    then padding (-1, -inf) up to n=4. user 1 rated nothing: 1, 0, 3, 2 as before.
+    """
+    train = Ratings([0, 0, 0], [0, 1, 0], [5.0, 4.0, 5.0], n_users=2, n_items=4)
+    items, scores = top_n(hand_factors(), [0, 1], n=4, exclude=train)
+    np.testing.assert_array_equal(items, [[3, 2, -1, -1], [1, 0, 3, 2]])
+    np.testing.assert_array_equal(scores, [[4.25, 3.5, -np.inf, -np.inf], [6.0, 4.0, 3.25, 1.0]])
+
+
+def test_n_beyond_the_catalogue_is_padded():
+    """Oracle: hand computation; 4 items, n=6 -> the 4 in order (user 1: 1, 0, 3, 2), then two pads."""
+    items, scores = top_n(hand_factors(), [1], n=6)
+    np.testing.assert_array_equal(items, [[1, 0, 3, 2, -1, -1]])
+    np.testing.assert_array_equal(scores[0, 4:], [-np.inf, -np.inf])
+
+
+def test_candidates_restrict_the_items():
+    """Oracle: hand computation; user 1 among items {2, 3, 0} (given unordered): 0 (4), 3 (3.25), 2 (1)."""
+    factors = hand_factors()
+    for candidates in ([2, 3, 0], np.array([True, False, True, True])):
+        items, scores = top_n(factors, [1], n=3, candidates=candidates)
+        np.testing.assert_array_equal(items, [[0, 3, 2]])
+        np.testing.assert_array_equal(scores, [[4.0, 3.25, 1.0]])
+    # user 0 with candidates {1, 2} and item 1 excluded: only item 2, then padding
+    train = Ratings([0], [1], [5.0], n_users=2, n_items=4)
+    items, _ = top_n(factors, [0], n=2, candidates=[1, 2], exclude=train)
+    np.testing.assert_array_equal(items, [[2, -1]])
+
+
+def brute_force(factors: Factors, user: int, n: int, banned=()) -> list[int]:
+    """Every item's predict(), sorted by (-score, item) in plain Python, banned items removed."""
+    scores = factors.predict(np.full(factors.n_items, user), np.arange(factors.n_items))
+    ranked = sorted((i for i in range(factors.n_items) if i not in banned), key=lambda i: (-scores[i], i))
+    return ranked[:n] + [-1] * max(0, n - len(ranked))
+
+
+@pytest.mark.parametrize("seed", range(5))
+@pytest.mark.parametrize("batch_size", [1, 3, None])
+def test_equals_a_brute_force_sort_with_many_ties(seed, batch_size):
+    """Oracle: brute-force full sort of Factors.predict with the tie rule written out.
+
+    Small integer factors make every score an exact small integer in both computations (so
+    equality is exact) and make ties common; batch sizes 1 and 3 (7 users) check that the
+    batching changes nothing.
+    """
+    rng = np.random.default_rng(seed)
+    n_users, n_items = 7, 11
+    factors = Factors(rng.integers(-2, 3, (n_users, 2)), rng.integers(-2, 3, (n_items, 2)),
+                      rng.integers(-1, 2, n_users), rng.integers(-1, 2, n_items), mu=3.0)
+    train = Ratings(rng.integers(0, n_users, 25), rng.integers(0, n_items, 25), np.ones(25), n_users, n_items)
+    users = np.array([6, 0, 3, 3, 5, 1, 2])  # unordered, with a repeat
+    for n in (1, 4, 11):
+        items, scores = top_n(factors, users, n=n, exclude=train, batch_size=batch_size)
+        for row, u in enumerate(users):
+            banned = set(train.items[train.users == u].tolist())
+            expected = brute_force(factors, u, n, banned)
+            assert items[row].tolist() == expected, (n, u)
+            real = np.array(expected) >= 0
+            np.testing.assert_array_equal(scores[row][real], factors.predict(u, np.array(expected)[real]))
+            assert np.all(scores[row][~real] == -np.inf)
+
+
+def test_items_by_user_is_a_csr_of_the_ratings():
+    """Oracle: literal. Ratings (u, i): (2,5) (0,1) (2,3) (0,4); user 1 has none, user 3 has none."""
+    ratings = Ratings([2, 0, 2, 0], [5, 1, 3, 4], np.ones(4), n_users=3, n_items=6)
+    indptr, items = items_by_user(ratings, n_users=4)
+    np.testing.assert_array_equal(indptr, [0, 2, 2, 4, 4])
+    np.testing.assert_array_equal(items, [1, 4, 5, 3])
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda f: top_n(f, [2]), "users\\[0\\] = 2 is out of range"),
+    (lambda f: top_n(f, [0.0]), "integer user indices"),
+    (lambda f: top_n(f, [0], n=0), "n must be a positive integer"),
+    (lambda f: top_n(f, [0], candidates=[1, 1]), "lists item 1 more than once"),
+    (lambda f: top_n(f, [0], candidates=[4]), "candidates\\[0\\] = 4 is out of range"),
+    (lambda f: top_n(f, [0], candidates=np.array([True, False])), "one entry per item"),
+    (lambda f: top_n(f, [0], exclude=Ratings([0], [7], [1.0])), "exclude.items\\[0\\] = 7 is out of range"),
+    (lambda f: top_n(f, [0], batch_size=0), "batch_size must be a positive integer"),
+])
+def test_bad_input_is_refused_with_a_clear_message(call, message):
+    """Oracle: the documented error messages."""
+    with pytest.raises(ValueError, match=message):
+        call(hand_factors())
+
+
+def test_overflowing_scores_are_refused():
+    """Oracle: 1e200 * 1e200 overflows float64 to inf; an inf score must not rank silently."""
+    with pytest.raises(ValueError, match="too large for float64"):
+        top_n(Factors([[1e200]], [[1e200], [1.0]]), [0])
