@@ -135,12 +135,15 @@ def test_fit_recommend_similar_evaluate_cv_on_a_file(capsys, tmp_path, ratings_f
     assert status == 0 and len(ids) == 2 and set(ids) <= {"101", "102", "103", "104"}
     status, out, _ = run(capsys, "evaluate", model, ratings_file)
     assert status == 0 and out.startswith("RMSE ") and "on 24 ratings" in out
+    assert "precision@10 0.0000" in out  # every rating of the file was a training rating: no discovery left
     other = tmp_path / "other.csv"
     other.write_text("user,item,rating\n10,100,3\n99,100,4\n")
     status, out, _ = run(capsys, "evaluate", model, other)
     assert status == 0 and "1 of them involve a user or item the model does not know" in out
-    status, out, err = run(capsys, "cv", ratings_file, "--folds", 2, "--factors", 2, "--epochs", 2, "--quiet")
-    assert status == 0 and out.count("fold ") == 2 and "mean:" in out, err
+    status, out, err = run(capsys, "cv", ratings_file, "--folds", 2, "--factors", 2, "--epochs", 2, "--quiet", "-k", 3)
+    assert status == 0 and out.splitlines()[0].split() == ["Fold", "1", "Fold", "2", "Mean", "Std"], err
+    assert [line.split()[0] for line in out.splitlines()[1:6]] == [
+        "test_rmse", "test_mae", "test_precision@3", "test_recall@3", "test_ndcg@3"]
 
 
 def test_user_mistakes_are_one_line(capsys, tmp_path, ratings_file):

@@ -234,3 +234,15 @@ def test_similar_items_bad_input(rng):
     with pytest.raises(ValueError, match="zero factor vector"):
         zero.similar_items(0)
     assert zero.similar_items(1).scores.tolist() == [0.0]  # the zero vector scores 0, not NaN
+
+
+def test_training_ratings_survive_save_and_load(rng, tmp_path):
+    """Oracle: the set of (user, item) pairs of the fitted Ratings, before and after a save/load."""
+    R = problem(rng)
+    model = FunkSVD(n_factors=2, n_epochs=1, engine="python").fit(R)
+    pairs = set(zip(R.users.tolist(), R.items.tolist()))
+    model.save(tmp_path / "m.npz")
+    for m in (model, FunkSVD.load(tmp_path / "m.npz")):
+        kept = m.training_ratings()
+        assert set(zip(kept.users.tolist(), kept.items.tolist())) == pairs
+        assert (kept.n_users, kept.n_items) == (R.n_users, R.n_items)

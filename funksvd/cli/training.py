@@ -25,18 +25,27 @@ def register(sub) -> None:
     _model_options(cmd)
     cmd.set_defaults(run=_fit)
 
-    text = "RMSE and MAE of the saved MODEL on the ratings in DATA (raw ids)"
+    text = ("RMSE and MAE of the saved MODEL on held-out ratings in DATA (raw ids), and its top-k lists "
+            "(items rated in training left out) against them")
     cmd = sub.add_parser("evaluate", help=text, description=text)
     cmd.add_argument("model", metavar="MODEL", help="a model saved by funksvd fit")
     cmd.add_argument("data", metavar="DATA", help=_DATA_HELP)
+    _ranking_options(cmd)
     cmd.set_defaults(run=_evaluate)
 
-    text = "k-fold cross-validated RMSE and MAE of a FunkSVD model on DATA"
+    text = "k-fold cross-validated RMSE, MAE and top-k measures of a FunkSVD model on DATA"
     cmd = sub.add_parser("cv", help=text, description=text)
     cmd.add_argument("data", metavar="DATA", help=_DATA_HELP)
     cmd.add_argument("--folds", type=int, default=5, help="number of folds (default 5)")
+    _ranking_options(cmd)
     _model_options(cmd)
     cmd.set_defaults(run=_cv)
+
+
+def _ranking_options(cmd) -> None:
+    cmd.add_argument("-k", type=int, default=10, help="length of the top-k lists (default 10)")
+    cmd.add_argument("--threshold", type=float, default=None,
+                     help="lowest held-out rating that counts as relevant (default: every held-out item)")
 
 
 def _model_options(cmd) -> None:
@@ -75,40 +84,37 @@ def _fit(args) -> int:
 def _evaluate(args) -> int:
     from ..estimator import FunkSVD
     from ..estimator.raw import raw_triples
+    from ..evaluation import evaluate_ranking
+    from ..ratings import Ratings
 
     model = FunkSVD.load(args.model)
-    users, items, values = raw_triples(load_data(args.data))
     if model.user_ids_ is None:
         raise ValueError(f"{args.model} was fitted on bare indices, not on a dataset with raw ids")
+    users, items, values = raw_triples(load_data(args.data))
     r_hat, known = model.predict(users, items, unknown="baseline", return_known=True)
     e = values - r_hat
     print(f"RMSE {np.sqrt(np.mean(e * e)):.4f}  MAE {np.mean(np.abs(e)):.4f}  on {len(values)} ratings")
     if not known.all():
         print(f"{int((~known).sum())} of them involve a user or item the model does not know: "
-              "predicted from the global mean and the known biases")
+              "predicted from the global mean and the known biases, left out of the top-k lists")
+    if known.any():
+        f = model.factors_
+        held = Ratings(model._users(users[known])[0], model._items(items[known])[0], values[known], f.n_users,
+                       f.n_items)
+        found = evaluate_ranking(model, model.training_ratings(), held, k=args.k, threshold=args.threshold)
+        print("  ".join(f"{name} {found[name]:.4f}" for name in found if "@" in name)
+              + f"  over {found['n_users']} users")
     return 0
 
 
 def _cv(args) -> int:
-    from ..data import kfold
-    from ..metrics import mae, rmse
-    from ..progress import progress_bar
+    from ..evaluation import cross_validate
 
     if args.folds < 2:
         raise ValueError(f"--folds must be at least 2, got {args.folds}")
-    ratings = load_data(args.data).ratings
-    scores = []
-    bar = progress_bar(args.folds, "cv", not args.quiet)
-    try:
-        for fold, (train, test) in enumerate(kfold(ratings, n_splits=args.folds, random_state=args.seed), start=1):
-            tic = time.perf_counter()
-            model = _model(args, verbose=False).fit(train)
-            scores.append((rmse(model, test), mae(model, test), time.perf_counter() - tic))
-            bar.update(1, rmse=scores[-1][0])
-    finally:
-        bar.close()
-    for fold, (r, m, seconds) in enumerate(scores, start=1):
-        print(f"fold {fold}: RMSE {r:.4f}  MAE {m:.4f}  fit {seconds:.1f} s")
-    r, m, _ = np.array(scores).T
-    print(f"mean:   RMSE {r.mean():.4f} +- {r.std():.4f}  MAE {m.mean():.4f} +- {m.std():.4f}")
+    k = args.k
+    results = cross_validate(_model(args, verbose=not args.quiet), load_data(args.data), cv=args.folds,
+                             measures=("rmse", "mae", f"precision@{k}", f"recall@{k}", f"ndcg@{k}"),
+                             random_state=args.seed, threshold=args.threshold)
+    print(results.summary())
     return 0

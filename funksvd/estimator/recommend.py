@@ -12,7 +12,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..evaluation.ranking import items_by_user, top_n
+from ..factors import Factors
 from ..objectives import as_objective
+from ..ratings import Ratings
 from ..rules import get_rule
 
 __all__ = ["Ranking", "NewUser", "Recommending", "METRICS"]
@@ -77,7 +80,7 @@ class NewUser:
 
 
 def _top(scores: np.ndarray, n: int, excluded) -> np.ndarray:
-    """Indices of the ``n`` highest scores, best first, skipping ``excluded``; ties broken by index."""
+    """Indices of the ``n`` highest similarities, best first, skipping ``excluded``; ties broken by index."""
     scores = scores.copy()
     scores[excluded] = -np.inf
     n = min(n, len(scores) - len(np.unique(excluded)))
@@ -97,20 +100,28 @@ class Recommending:
     """The recommending half of :class:`~funksvd.FunkSVD` (a mixin; needs a fitted estimator)."""
 
     def _ranking(self, index: np.ndarray, scores: np.ndarray) -> Ranking:
+        """The ranking of item indices ``index`` with their ``scores`` (aligned with ``index``)."""
         titles = None if self.item_titles_ is None else self.item_titles_[index]
-        return Ranking(self._items.raw(index), scores[index].astype(np.float64), titles, index)
+        return Ranking(self._items.raw(index), np.asarray(scores, np.float64), titles, index)
 
     def _rated_items(self, user: int) -> np.ndarray:
         """Item indices rated by user index ``user`` in the training data (a CSR built on first use)."""
         if getattr(self, "_rated", None) is None:
-            r = self._train_ratings
-            order = np.argsort(r.users, kind="stable")
-            indptr = np.zeros(r.n_users + 1, np.int64)
-            np.cumsum(np.bincount(r.users, minlength=r.n_users), out=indptr[1:])
-            item_dtype = np.int32 if r.n_items < 2**31 else np.int64
-            self._rated = (indptr, r.items[order].astype(item_dtype))
+            self._rated = items_by_user(self._train_ratings, self._train_ratings.n_users)
         indptr, items = self._rated
         return items[indptr[user]:indptr[user + 1]].astype(np.int64)
+
+    def training_ratings(self) -> Ratings:
+        """The (user, item) pairs the model was fitted on, as indices, values 1 (what ``recommend`` leaves out).
+
+        For :func:`funksvd.evaluation.evaluate_ranking` on a loaded model, whose training
+        ratings are not kept, only which items each user rated.
+        """
+        self._fitted()
+        self._rated_items(0)
+        indptr, items = self._rated
+        users = np.repeat(np.arange(len(indptr) - 1, dtype=np.int64), np.diff(indptr))
+        return Ratings(users, items, np.ones(len(items)), self.factors_.n_users, self.factors_.n_items)
 
     def recommend(self, user, n: int = 10, exclude_rated: bool = True) -> Ranking:
         r"""The ``n`` items with the highest predicted rating :math:`\hat r_{ui}` for ``user``.
@@ -128,7 +139,8 @@ class Recommending:
         Returns
         -------
         Ranking
-            Raw item ids, predicted ratings and titles, best first (ties by item index).
+            Raw item ids, predicted ratings and titles, best first (ties by item index), from
+            :func:`funksvd.evaluation.top_n`.
 
         Raises
         ------
@@ -138,17 +150,20 @@ class Recommending:
         factors = self._fitted()
         n = _check_n(n)
         if isinstance(user, NewUser):
-            p_u, b_u, rated = user.p_u, user.b_u, user.items
+            u, rated = 0, user.items
+            factors = Factors(user.p_u[None, :].astype(factors.dtype), factors.Q,
+                              [user.b_u] if factors.biased else None, factors.bi, factors.mu)
         else:
             u = self._users.one(user)
-            p_u = factors.P[u]
-            b_u = float(factors.bu[u]) if factors.biased else 0.0
-            rated = self._rated_items(u) if exclude_rated else None
-        scores = factors.Q @ p_u.astype(np.float64) + factors.mu + b_u
-        if factors.biased:
-            scores += factors.bi
-        excluded = rated if exclude_rated else np.zeros(0, np.int64)
-        return self._ranking(_top(scores, n, excluded), scores)
+            rated = self._rated_items(u)
+        candidates = np.ones(factors.n_items, bool)
+        if exclude_rated:
+            candidates[rated] = False
+        n = min(n, int(candidates.sum()))
+        if n == 0:
+            return self._ranking(np.zeros(0, np.int64), np.zeros(0))
+        items, scores = top_n(factors, u, n=n, candidates=candidates)
+        return self._ranking(items, scores)
 
     def similar_items(self, item, n: int = 10, metric: str = "cosine") -> Ranking:
         r"""The ``n`` items whose factor vectors :math:`q_j` are nearest to ``item``'s.
@@ -187,7 +202,8 @@ class Recommending:
                                  "(use metric='dot')")
             with np.errstate(invalid="ignore", divide="ignore"):
                 scores = np.where(norms > 0, scores / (norms * norms[i]), 0.0)
-        return self._ranking(_top(scores, n, np.array([i])), scores)
+        best = _top(scores, n, np.array([i]))
+        return self._ranking(best, scores[best])
 
     def fold_in(self, items, ratings) -> NewUser:
         r"""A new user's :math:`p_u` (and :math:`b_u`) from their ratings, :math:`Q, b_i, \mu` fixed.
