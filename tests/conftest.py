@@ -8,6 +8,7 @@ variable ``HYPOTHESIS_PROFILE``.
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -39,3 +40,20 @@ def ml100k_path() -> Path:
 @pytest.fixture
 def rng():
     return np.random.default_rng(20261121)
+
+
+@pytest.fixture
+def without_tensorflow(monkeypatch):
+    """TensorFlow and Keras unimportable for the duration of the test, as without ``funksvd[tf]``.
+
+    ``None`` in ``sys.modules`` makes ``import tensorflow`` raise ``ModuleNotFoundError`` even in a
+    process that has imported it already; ``funksvd.autodiff`` is forgotten so that it is imported
+    afresh (and fails). Everything is restored afterwards. A fresh interpreter can use
+    ``tests/block_tensorflow.py`` instead.
+    """
+    import funksvd
+
+    for name in ("tensorflow", "keras"):
+        monkeypatch.setitem(sys.modules, name, None)
+    monkeypatch.delitem(sys.modules, "funksvd.autodiff", raising=False)
+    monkeypatch.delattr(funksvd, "autodiff", raising=False)
