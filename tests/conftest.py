@@ -1,8 +1,9 @@
 """Shared fixtures and the hypothesis profiles.
 
-Profiles: ``default`` (quick, for local runs) and ``thorough`` (CI: at least 200 examples per
-property, derandomised so a CI run is reproducible, no deadline). Select with the environment
-variable ``HYPOTHESIS_PROFILE``.
+Profiles: ``default`` (quick, for local runs), ``thorough`` (CI: at least 200 examples per
+property, derandomised so a CI run is reproducible, no deadline) and ``smoke`` (3 examples: for a
+test that runs the property suite in a subprocess only to see what runs and what skips). Select
+with the environment variable ``HYPOTHESIS_PROFILE``.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow],
     print_blob=True,
 )
+settings.register_profile("smoke", max_examples=3, derandomize=True, deadline=None, database=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 #: MovieLens 100K, shared beside the repository (never copied into it).
