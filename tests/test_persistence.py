@@ -96,6 +96,20 @@ def test_round_trip_is_exact(rng, tmp_path, dtype, ids):
     assert [p.name for p in tmp_path.iterdir()] == ["model.npz"]  # no temporary left behind
 
 
+@pytest.mark.parametrize("params", [
+    dict(schedule="feature", feature_epochs=3, feature_min_epochs=1),
+    dict(patience=1, n_epochs=6, lr_all=0.05),
+    dict(biased=False, shuffle=False),
+])
+def test_round_trip_of_other_fits(rng, tmp_path, params):
+    """Oracle: the model that was saved (feature schedule with its per-stage history, early
+    stopping with a kept epoch, an unbiased model)."""
+    R = problem(rng)
+    model = FunkSVD(n_factors=2, random_state=0, engine="python", **params).fit(R, validation=R)
+    model.save(tmp_path / "m.npz")
+    assert_same_model(model, FunkSVD.load(tmp_path / "m.npz"))
+
+
 def test_save_is_atomic(rng, tmp_path, monkeypatch):
     """Oracle: a write that fails half way leaves the previous file intact and no temporary file."""
     model = FunkSVD(n_factors=2, n_epochs=1, engine="python").fit(problem(rng))

@@ -246,3 +246,18 @@ def test_training_ratings_survive_save_and_load(rng, tmp_path):
         kept = m.training_ratings()
         assert set(zip(kept.users.tolist(), kept.items.tolist())) == pairs
         assert (kept.n_users, kept.n_items) == (R.n_users, R.n_items)
+
+
+def test_a_dataframe_with_string_ids_fits_and_recommends_in_them():
+    """Oracle: the frame's own ids (the recommendations are among the items the user did not rate),
+    and a literal check of the fallback flag for an unknown user."""
+    pd = pytest.importorskip("pandas")
+    df = pd.DataFrame({"userId": ["ann", "ann", "bo", "bo", "cy", "cy"],
+                       "movieId": ["tt01", "tt02", "tt01", "tt03", "tt02", "tt04"],
+                       "rating": [5.0, 3.0, 4.0, 2.0, 4.5, 1.0]})
+    data = Dataset.from_frame(df, user="userId", item="movieId", rating="rating")
+    model = FunkSVD(n_factors=3, n_epochs=5, random_state=0, engine="python").fit(data)
+    assert sorted(model.recommend("ann", n=5).ids.tolist()) == ["tt03", "tt04"]
+    assert model.similar_items("tt01", n=1).ids[0] in {"tt02", "tt03", "tt04"}
+    _, known = model.predict(["ann", "zoe"], ["tt03", "tt03"], unknown="baseline", return_known=True)
+    assert known.tolist() == [True, False]

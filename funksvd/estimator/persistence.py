@@ -42,6 +42,13 @@ def _json_param(name: str, value):
     return value.item() if isinstance(value, np.generic) else value
 
 
+def _plain(value):
+    """JSON for the numpy scalars a history record may hold (``json.dumps(default=...)``)."""
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
 def _id_array(id_map: IdMap) -> np.ndarray:
     raw = id_map.raw_ids
     return raw if id_map.is_integer else raw.astype(str)  # unicode, not object: no pickle needed
@@ -87,7 +94,7 @@ class Persistence:
             "rating_range_": list(getattr(self, "rating_range_", (None, None))),
             "history_": self.history_,
         }
-        arrays[_META] = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
+        arrays[_META] = np.frombuffer(json.dumps(meta, default=_plain).encode("utf-8"), dtype=np.uint8)
         handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
         try:
             with os.fdopen(handle, "wb") as out:
