@@ -37,11 +37,11 @@ import time
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # before numpy loads its BLAS
 
-import _common  # noqa: E402
-import numpy as np  # noqa: E402
+import _common
+import numpy as np
 
-from funksvd import Factors, FunkSVD, Ratings  # noqa: E402
-from funksvd.evaluation import evaluate_ranking  # noqa: E402
+from funksvd import Factors, FunkSVD, Ratings
+from funksvd.evaluation import evaluate_ranking
 
 K = 10
 THRESHOLD = 4.0

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 from funksvd import Factors, FunkSVD, Ratings, rmse
-from funksvd.errors import UnknownIdError
 from funksvd.data import Dataset
+from funksvd.errors import UnknownIdError
 from funksvd.ids import IdMap
 
 
@@ -72,6 +72,8 @@ def test_fit_on_a_dataset_speaks_its_raw_ids(rng):
     np.testing.assert_array_equal(model.predict(raw_users[[4, 0]], raw_items[[2, 19]]), plain.predict([4, 0], [2, 19]))
     with pytest.raises(UnknownIdError, match=r"unknown user id 4 \(users\[0\]\)"):
         model.predict([4], [0])  # an index is not a raw id here
+    assert model.user_index(raw_users[7]) == 7 and model.item_index(raw_items[[3, 1]]).tolist() == [3, 1]
+    assert model.user_index(str(raw_users[7])) == 7  # as typed on a command line
     validation = named(Ratings([1, 2], [0, 1], [3.0, 4.0], R.n_users, R.n_items), raw_users, raw_items)
     model.fit(data, validation=validation)
     assert model.history_[-1]["val_rmse"] == pytest.approx(rmse(plain.fit(R, validation=validation.ratings),

@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 
 from funksvd import Factors, FunkSVD, Ratings
-from funksvd.estimator import persistence
 from funksvd.data import Dataset
+from funksvd.estimator import persistence
 from funksvd.ids import IdMap
 
 

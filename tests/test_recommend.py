@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from funksvd import RULES, Factors, Ratings, gradients, loss
+from funksvd.data import Dataset
 from funksvd.errors import UnknownIdError
 from funksvd.estimator import FunkSVD
 from funksvd.estimator.recommend import NewUser, Ranking
-from funksvd.data import Dataset
 from funksvd.ids import IdMap
 
 REG = {"P": 0.07, "Q": 0.02, "bu": 0.03, "bi": 0.05}  # distinct per block, so a swapped block is seen
@@ -78,7 +78,7 @@ def test_fold_in_is_a_minimum_by_finite_differences(rng, rule):
     h, noise = 0.5, 8 * np.finfo(float).eps * abs(L0) / 0.5
     for block, size in (("P", factors.n_factors), ("bu", 1)):
         for j in range(size):
-            def moved(step):
+            def moved(step, block=block, j=j):
                 theta = np.array(getattr(factors, block), dtype=float)
                 theta.reshape(-1)[j] += step
                 return loss(factors.replace(**{block: theta}), ratings, rule, reg=REG)

@@ -57,7 +57,7 @@ def _similar(args) -> int:
     model = _load(args.model)
     item = _id(model, args.item, "item")
     ranking = model.similar_items(item, n=args.n, metric=args.metric)
-    index = model._items.one(item)
+    index = model.item_index(item)
     print(f"nearest to item {args.item}{_title(model, index)} by {args.metric} similarity of the item factors:")
     print(ranking)
     return 0

@@ -99,8 +99,7 @@ def _evaluate(args) -> int:
               "predicted from the global mean and the known biases, left out of the top-k lists")
     if known.any():
         f = model.factors_
-        held = Ratings(model._users(users[known])[0], model._items(items[known])[0], values[known], f.n_users,
-                       f.n_items)
+        held = Ratings(model.user_index(users[known]), model.item_index(items[known]), values[known], f.n_users, f.n_items)
         found = evaluate_ranking(model, model.training_ratings(), held, k=args.k, threshold=args.threshold)
         print("  ".join(f"{name} {found[name]:.4f}" for name in found if "@" in name)
               + f"  over {found['n_users']} users")

@@ -471,6 +471,16 @@ class FunkSVD(Training, Recommending, Persistence):
     def _items(self) -> Lookup:
         return Lookup(self.item_ids_, self._fitted().n_items, "item")
 
+    def user_index(self, raw):
+        """The model's index of raw user id(s) ``raw`` (an int for a scalar); UnknownIdError names an unknown one."""
+        index, _ = self._users(raw)
+        return int(index) if np.ndim(index) == 0 else index
+
+    def item_index(self, raw):
+        """The model's index of raw item id(s) ``raw`` (an int for a scalar); UnknownIdError names an unknown one."""
+        index, _ = self._items(raw)
+        return int(index) if np.ndim(index) == 0 else index
+
     def predict(self, users, items, clip: bool = False, unknown: str = "raise", return_known: bool = False):
         r"""Predictions :math:`\hat r_{ui} = \mu + b_u + b_i + p_u^\top q_i` as float64.
 
