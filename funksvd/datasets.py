@@ -19,9 +19,9 @@ from .data import (
 )
 
 __all__ = [
-    "Dataset",
     "MOVIELENS_GENRES",
     "RELEASES",
+    "Dataset",
     "fetch_movielens",
     "kfold",
     "leave_k_out",

@@ -11,8 +11,6 @@ import pytest
 
 from funksvd.data import load_triples
 
-
-
 # ---- generic triples ---------------------------------------------------------------------------------
 
 
@@ -53,3 +51,30 @@ def test_load_triples_errors(tmp_path, text, kwargs, message):
     path.write_text(text)
     with pytest.raises(ValueError, match=rf"bad\.txt(, |: ).*{message}"):
         load_triples(path, **kwargs)
+
+
+def test_encoding_error_names_file_line_and_byte(tmp_path):
+    """A Latin-1 byte gave a UnicodeDecodeError without file or line (oracle: "usér": 0xe9 at offset 2, line 1)."""
+    path = tmp_path / "r.txt"
+    path.write_bytes("user item rating\n1 2 3\n".replace("user", "usér").encode("latin-1"))
+    with pytest.raises(ValueError, match=r"r\.txt, line 1: byte 0xe9 \(file offset 2\) is not valid utf-8 .*"
+                                         r'encoding="latin-1"'):
+        load_triples(path, skip_header=True)
+    data = load_triples(path, skip_header=True, encoding="latin-1")
+    np.testing.assert_array_equal(data.ratings.values, [3])
+    path.write_bytes(b"1 2 3\n4 5 6 \xff\n")
+    with pytest.raises(ValueError, match=r"r\.txt, line 2: byte 0xff \(file offset 12\)"):
+        load_triples(path)
+    with pytest.raises(ValueError, match="unknown encoding 'klingon'"):
+        load_triples(path, encoding="klingon")
+
+
+def test_large_and_float_written_ids(tmp_path):
+    """Ids up to int64 and whole floats ('7.0') are read exactly; beyond int64 is named (oracle: literals)."""
+    path = tmp_path / "r.txt"
+    path.write_text("9007199254740993 7.0 1\n5 7 2\n")  # 2**53 + 1: not exact in float64
+    data = load_triples(path)
+    assert data.user_ids.tolist() == [5, 9007199254740993] and data.item_ids.tolist() == [7]
+    path.write_text("1 2 3\n99999999999999999999 2 3\n")
+    with pytest.raises(ValueError, match=r"line 2: user id '99999999999999999999' does not fit in int64"):
+        load_triples(path)

@@ -17,7 +17,6 @@ from funksvd.data import MOVIELENS_GENRES, Dataset, load_movielens
 from tests.conftest import ML100K
 
 
-
 @pytest.fixture(scope="module")
 def movielens() -> Dataset:
     if not (ML100K / "u.data").is_file():
@@ -188,3 +187,164 @@ def test_movielens_100k_first_line_and_titles(movielens):
     assert (r.users[0], r.items[0], r.values[0], movielens.timestamps[0]) == (195, 241, 3.0, 881250949)
     assert movielens.item_titles[0] == "Toy Story" and movielens.item_titles[1] == "GoldenEye"
     assert movielens.user_attributes["age"][0] == "24" and movielens.user_attributes["gender"][0] == "M"
+
+
+# ---- MovieLens 1M ('::', Latin-1) ---------------------------------------------------------------------
+
+RATINGS_DAT = "2::20::5::978300760\n1::10::3::978302109\n\n2::10::4::978301968\n"
+MOVIES_DAT = "10::Amélie (2001)::Comedy|Romance\n20::Heat (1995)::Action|Crime|Thriller\n30::Never (1990)::Drama\n"
+USERS_DAT = "1::F::1::10::48067\n2::M::56::16::70072\n"
+
+
+def write_1m(folder: Path, ratings=RATINGS_DAT, movies=MOVIES_DAT, users=USERS_DAT) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "ratings.dat").write_text(ratings, encoding="ascii")
+    (folder / "movies.dat").write_bytes(movies.encode("latin-1"))
+    (folder / "users.dat").write_text(users, encoding="ascii")
+    return folder
+
+
+def check_1m(data: Dataset) -> None:
+    """Expectations read off RATINGS_DAT / MOVIES_DAT / USERS_DAT: users 1,2; items 10,20 rated, 30 listed."""
+    assert data.ratings.shape == (2, 3) and len(data) == 3
+    np.testing.assert_array_equal(data.ratings.users, [1, 0, 1])
+    np.testing.assert_array_equal(data.ratings.items, [1, 0, 0])
+    np.testing.assert_array_equal(data.ratings.values, [5, 3, 4])
+    np.testing.assert_array_equal(data.timestamps, [978300760, 978302109, 978301968])
+    assert data.item_titles.tolist() == ["Amélie (2001)", "Heat (1995)", "Never (1990)"]
+    assert data.item_attributes["genres"].tolist() == ["Comedy|Romance", "Action|Crime|Thriller", "Drama"]
+    assert data.user_attributes["gender"].tolist() == ["F", "M"] and data.user_attributes["age"].tolist() == ["1", "56"]
+    assert data.user_attributes["zip_code"].tolist() == ["48067", "70072"]
+
+
+def test_movielens_1m_folder_file_and_zip(tmp_path):
+    """The 1M layout from a folder, from ratings.dat, from ml-1m.zip (oracle: the literal files above)."""
+    check_1m(load_movielens(write_1m(tmp_path / "ml-1m")))
+    check_1m(load_movielens(tmp_path / "ml-1m" / "ratings.dat"))
+    check_1m(load_movielens(tmp_path))  # the sub-folder named after the release
+    with zipfile.ZipFile(tmp_path / "ml-1m.zip", "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("ml-1m/ratings.dat", RATINGS_DAT)
+        archive.writestr("ml-1m/movies.dat", MOVIES_DAT.encode("latin-1"))
+        archive.writestr("ml-1m/users.dat", USERS_DAT)
+    check_1m(load_movielens(tmp_path / "ml-1m.zip"))
+
+
+def test_movielens_1m_errors(tmp_path):
+    """A 3-field line, a short movies.dat line, an unlisted movie (oracle: file and line in the message)."""
+    write_1m(tmp_path, ratings="1::10::3::1\n1::20::4\n")
+    with pytest.raises(ValueError, match=r"ratings\.dat, line 2: expected 4 '::'-separated fields .* got 3"):
+        load_movielens(tmp_path)
+    write_1m(tmp_path, movies="10::Amélie (2001)\n")
+    with pytest.raises(ValueError, match=r"movies\.dat, line 1: expected 3 '::'-separated fields"):
+        load_movielens(tmp_path)
+    write_1m(tmp_path, movies="10::Amélie (2001)::Comedy\n")
+    with pytest.raises(ValueError, match=r"ratings\.dat, line 1: item id 20 is not listed in .*movies\.dat"):
+        load_movielens(tmp_path)
+
+
+# ---- the csv releases (ml-latest-small, 20M, 25M) ------------------------------------------------------
+
+RATINGS_CSV = "userId,movieId,rating,timestamp\n1,1,4.0,964982703\n1,3,4.5,964981247\n6,1,0.5,845553522\n"
+MOVIES_CSV = ('movieId,title,genres\n1,Toy Story (1995),Adventure|Animation\n'
+              '3,"Grumpier Old Men, The (1995)",Comedy|Romance\n')
+
+
+def write_csv_release(folder: Path, ratings=RATINGS_CSV, movies=MOVIES_CSV) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "ratings.csv").write_text(ratings, encoding="utf-8")
+    if movies is not None:
+        (folder / "movies.csv").write_text(movies, encoding="utf-8")
+    return folder
+
+
+def check_csv(data: Dataset) -> None:
+    """Expectations read off RATINGS_CSV / MOVIES_CSV: users 1,6; movies 1,3; a quoted comma kept."""
+    np.testing.assert_array_equal(data.ratings.users, [0, 0, 1])
+    np.testing.assert_array_equal(data.ratings.items, [0, 1, 0])
+    np.testing.assert_array_equal(data.ratings.values, [4.0, 4.5, 0.5])
+    np.testing.assert_array_equal(data.timestamps, [964982703, 964981247, 845553522])
+    assert data.user_ids.tolist() == [1, 6] and data.item_ids.tolist() == [1, 3]
+    assert data.item_titles.tolist() == ["Toy Story (1995)", "Grumpier Old Men, The (1995)"]
+    assert data.item_attributes["genres"].tolist() == ["Adventure|Animation", "Comedy|Romance"]
+
+
+def test_csv_release_folder_and_zip(tmp_path):
+    """ratings.csv + movies.csv in a folder and in ml-latest-small.zip (oracle: the literal files)."""
+    check_csv(load_movielens(write_csv_release(tmp_path / "ml-latest-small")))
+    with zipfile.ZipFile(tmp_path / "release.zip", "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("ml-latest-small/ratings.csv", RATINGS_CSV)
+        archive.writestr("ml-latest-small/movies.csv", MOVIES_CSV)
+        archive.writestr("ml-latest-small/README.txt", "MovieLens")
+    check_csv(load_movielens(tmp_path / "release.zip"))
+
+
+def test_csv_release_errors(tmp_path):
+    """Wrong header, a bad rating, a short movies.csv row (oracle: file and line in the message)."""
+    write_csv_release(tmp_path, ratings="user,item,rating,time\n1,1,4,1\n")
+    with pytest.raises(ValueError, match=r"ratings\.csv, line 1: expected the header userId,movieId,rating,timestamp"):
+        load_movielens(tmp_path)
+    write_csv_release(tmp_path, ratings=RATINGS_CSV + "7,1,good,1\n")
+    with pytest.raises(ValueError, match=r"ratings\.csv, line 5: rating 'good' is not a number"):
+        load_movielens(tmp_path)
+    write_csv_release(tmp_path, movies=MOVIES_CSV + "4,Heat (1995)\n")
+    with pytest.raises(ValueError, match=r"movies\.csv, line 4: expected 3 comma-separated fields"):
+        load_movielens(tmp_path)
+    write_csv_release(tmp_path, movies="id,title\n")
+    with pytest.raises(ValueError, match=r"movies\.csv, line 1: expected the header movieId,title,genres"):
+        load_movielens(tmp_path)
+
+
+# ---- damaged and foreign archives --------------------------------------------------------------------
+
+
+def test_truncated_archive_is_named(tmp_path):
+    """The first half of a zip was read as text before (oracle: an error naming the file)."""
+    whole = write_zip(tmp_path / "whole.zip").read_bytes()
+    (tmp_path / "ml-100k.zip").write_bytes(whole[: len(whole) // 2])
+    with pytest.raises(ValueError, match=r"ml-100k\.zip: not a readable zip archive .* truncated or corrupt"):
+        load_movielens(tmp_path / "ml-100k.zip")
+
+
+def test_corrupt_member_is_named(tmp_path):
+    """Flipped bytes inside the compressed u.data gave a bare zlib.error (oracle: archive:member named)."""
+    path = tmp_path / "ml-100k.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("ml-100k/u.data", U_DATA * 50)
+    data = bytearray(path.read_bytes())
+    start = 30 + len("ml-100k/u.data")  # the local header is 30 bytes plus the name; compressed data follows
+    for k in range(start + 5, start + 25):
+        data[k] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(ValueError, match=r"ml-100k\.zip:ml-100k/u\.data: the archive is damaged"):
+        load_movielens(path)
+
+
+def test_foreign_and_fake_archives_are_named(tmp_path):
+    """A zip without ratings, an HTML page saved as .zip (oracle: the messages name the file)."""
+    with zipfile.ZipFile(tmp_path / "other.zip", "w") as archive:
+        archive.writestr("hello.txt", "hello")
+    with pytest.raises(ValueError, match=r"other\.zip: a zip archive without MovieLens ratings .* hello\.txt"):
+        load_movielens(tmp_path / "other.zip")
+    (tmp_path / "ml-1m.zip").write_text("<html>moved</html>")
+    with pytest.raises(ValueError, match=r"ml-1m\.zip: not a zip archive \(it starts with b'<html>"):
+        load_movielens(tmp_path / "ml-1m.zip")
+
+
+def test_fast_parser_agrees_with_the_line_parser(monkeypatch):
+    """numpy's parser (used on well-formed files) gives what the line-by-line parser gives (oracle: the latter)."""
+    if not (ML100K / "u.data").is_file():
+        pytest.skip(f"MovieLens 100K not found at {ML100K}")
+    from funksvd.data import text
+
+    fast = load_movielens(ML100K / "u.data")
+    assert text._fast_ratings(text.Text.read(ML100K / "u.data", "latin-1"), "\t", False, {4: ""}) is not None
+    monkeypatch.setattr(text, "_fast_ratings", lambda *args: None)
+    assert load_movielens(ML100K / "u.data") == fast
+
+
+def test_latin1_control_bytes_stay_inside_their_line(tmp_path):
+    """Byte 0x85 (cp1252's ellipsis) in a Latin-1 title is not a line break (oracle: the title, byte for byte)."""
+    item = U_ITEM.replace("Heat (1995)", "Heat\x85 (1995)")
+    write_original(tmp_path, item=item, data=U_DATA.replace("\n", "\r\n"))
+    data = load_movielens(tmp_path)
+    assert data.item_titles[1] == "Heat\x85 (1995)" and len(data) == 4

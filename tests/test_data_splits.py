@@ -14,7 +14,6 @@ from funksvd.data import Dataset, kfold, leave_k_out, load_movielens, train_test
 from tests.conftest import ML100K
 
 
-
 @pytest.fixture(scope="module")
 def movielens() -> Dataset:
     if not (ML100K / "u.data").is_file():
@@ -89,3 +88,76 @@ def test_splits_equal_surprise_on_movielens(movielens):
     ours = [triples(test) for _, test in kfold(movielens.ratings, n_splits=5, random_state=1)]
     theirs = [[(int(u), int(i), r) for u, i, r in test] for _, test in KFold(5, random_state=1).split(data)]
     assert ours == theirs
+
+
+# ---- leave_k_out ----------------------------------------------------------------------------------
+
+
+def per_user() -> Ratings:
+    """Users 0 (3 ratings), 1 (2), 2 (1); each value is its position."""
+    return Ratings([0, 0, 0, 1, 1, 2], [0, 1, 2, 0, 1, 2], [0.0, 1, 2, 3, 4, 5], n_users=4, n_items=3)
+
+
+TIMES = [30, 10, 20, 5, 6, 1]
+
+
+@pytest.mark.parametrize(
+    "k, times, test_positions",
+    [
+        (1, TIMES, [0, 4]),  # user 0's latest is position 0 (30), user 1's position 4 (6); user 2 has only 1
+        (2, TIMES, [0, 2]),  # user 0: 30 and 20; user 1 has exactly k=2 ratings: kept whole
+        (1, [5, 5, 5, 7, 7, 0], [2, 4]),  # equal times: the later position counts as later
+        (3, TIMES, None),  # nobody has more than 3 ratings
+    ],
+)
+def test_leave_k_out_by_time(k, times, test_positions):
+    """Oracle: each user's k latest ratings, picked by hand from the literal times."""
+    if test_positions is None:
+        with pytest.raises(ValueError, match="no user has more than k=3 ratings"):
+            leave_k_out(per_user(), k=k, by="time", timestamps=times)
+        return
+    train, test = leave_k_out(per_user(), k=k, by="time", timestamps=times)
+    assert test.values.tolist() == test_positions
+    assert train.values.tolist() == sorted(set(range(6)) - set(test_positions))
+    assert train.shape == test.shape == (4, 3)
+
+
+def test_leave_k_out_uses_dataset_timestamps():
+    """A Dataset brings its own timestamps (oracle: the same hand-picked positions as above)."""
+    data = Dataset(per_user(), [10, 11, 12, 13], [7, 8, 9], timestamps=TIMES)
+    _, test = leave_k_out(data, k=1, by="time")
+    assert test.values.tolist() == [0, 4]
+
+
+def test_leave_k_out_random_holds_k_per_user_uniformly():
+    """Exactly k per user with more than k; same seed same split; every rating can be drawn (oracle: counts)."""
+    ratings = positional(60, n_users=6, n_items=5)  # 10 ratings per user
+    train, test = leave_k_out(ratings, k=3, random_state=0)
+    np.testing.assert_array_equal(np.bincount(test.users, minlength=6), [3] * 6)
+    assert set(train.values) | set(test.values) == set(range(60)) and not set(train.values) & set(test.values)
+    again_train, again_test = leave_k_out(ratings, k=3, random_state=0)
+    assert again_test == test and again_train == train
+    assert leave_k_out(ratings, k=3, random_state=np.random.default_rng(0))[1].shape == test.shape
+    drawn = set()
+    for seed in range(40):
+        drawn |= set(leave_k_out(per_user(), k=1, random_state=seed)[1].values.tolist())
+    assert drawn == {0, 1, 2, 3, 4}  # user 2 (one rating) is never held out; all others sometimes
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"k": 0}, "k must be a positive integer"),
+        ({"k": 1.5}, "k must be a positive integer"),
+        ({"k": True}, "k must be a positive integer"),
+        ({"by": "date"}, 'by must be "random" or "time"'),
+        ({"by": "time"}, "needs timestamps"),
+        ({"by": "time", "timestamps": [1, 2]}, r"one entry per rating \(6\)"),
+        ({"by": "time", "timestamps": ["a"] * 6}, "timestamps must be finite numbers"),
+        ({"by": "time", "timestamps": [1.0, 2, 3, 4, 5, np.nan]}, "timestamps must be finite numbers"),
+    ],
+)
+def test_leave_k_out_bad_arguments(kwargs, message):
+    """Oracle: the documented ValueError."""
+    with pytest.raises(ValueError, match=message):
+        leave_k_out(per_user(), **kwargs)

@@ -12,8 +12,6 @@ import pytest
 from funksvd import Ratings
 from funksvd.data import synthetic_netflix
 
-
-
 # ---- synthetic Netflix -------------------------------------------------------------------------------
 
 

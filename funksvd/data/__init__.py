@@ -22,9 +22,9 @@ from .splits import kfold, leave_k_out, train_test_split
 from .synthetic import synthetic_netflix
 
 __all__ = [
-    "Dataset",
     "MOVIELENS_GENRES",
     "RELEASES",
+    "Dataset",
     "fetch_movielens",
     "kfold",
     "leave_k_out",

@@ -107,7 +107,10 @@ class Dataset:
                  user_attributes=None, source=""):
         if not isinstance(ratings, Ratings):
             raise TypeError(f"ratings must be a funksvd.Ratings, got {type(ratings).__name__}")
-        set_ = object.__setattr__.__get__(self)  # noqa: E731 - the one place fields are written
+
+        def set_(name, value):  # the one place fields are written
+            object.__setattr__(self, name, value)
+
         set_("ratings", ratings)
         for name, kind, n in (("user_map", "user", ratings.n_users), ("item_map", "item", ratings.n_items)):
             ids = _id_map(user_ids if kind == "user" else item_ids, kind)
@@ -141,7 +144,7 @@ class Dataset:
 
     @classmethod
     def from_arrays(cls, users, items, values, *, timestamps=None, titles=None, dtype=np.float64,
-                    source="arrays") -> "Dataset":
+                    source="arrays") -> Dataset:
         r"""A dataset from parallel arrays of raw user ids, raw item ids and ratings.
 
         Parameters
@@ -183,7 +186,7 @@ class Dataset:
 
     @classmethod
     def from_frame(cls, frame, user="user", item="item", rating="rating", *, timestamp=None, titles=None,
-                   items=None, title="title", dtype=np.float64, source="frame") -> "Dataset":
+                   items=None, title="title", dtype=np.float64, source="frame") -> Dataset:
         r"""A dataset from a pandas DataFrame with one rating per row.
 
         Parameters
@@ -244,9 +247,11 @@ class Dataset:
         raise AttributeError(f"Dataset is immutable; cannot delete {name!r}")
 
     def __reduce__(self):
-        mapping = lambda m: None if m is None else dict(m)  # noqa: E731 - a mappingproxy does not pickle
+        def plain(columns):  # a mappingproxy does not pickle; a dict does
+            return None if columns is None else dict(columns)
+
         return (type(self), (self.ratings, self.user_map, self.item_map, self.timestamps, self.item_titles,
-                             mapping(self.item_attributes), mapping(self.user_attributes), self.source))
+                             plain(self.item_attributes), plain(self.user_attributes), self.source))
 
     def __eq__(self, other) -> bool:
         if not isinstance(other, Dataset):
@@ -298,11 +303,11 @@ class Dataset:
         return self.ratings.n_items
 
     def user_index(self, raw):
-        """Index of raw user id(s) ``raw`` (scalar or array); :class:`~funksvd.errors.UnknownIdError` names an unknown id."""
+        """Index of raw user id(s) ``raw`` (scalar or array); an unknown id raises ``UnknownIdError`` naming it."""
         return self.user_map.index(raw)
 
     def item_index(self, raw):
-        """Index of raw item id(s) ``raw`` (scalar or array); :class:`~funksvd.errors.UnknownIdError` names an unknown id."""
+        """Index of raw item id(s) ``raw`` (scalar or array); an unknown id raises ``UnknownIdError`` naming it."""
         return self.item_map.index(raw)
 
     def raw_user(self, index):

@@ -17,13 +17,15 @@ rather than silently accepted.
 from __future__ import annotations
 
 import hashlib
+import http.client
 import os
 import sys
 import tempfile
+import urllib.error
 import urllib.request
 from pathlib import Path
 
-__all__ = ["RELEASES", "DEFAULT_URL", "cache_directory", "fetch_movielens"]
+__all__ = ["DEFAULT_URL", "RELEASES", "cache_directory", "fetch_movielens"]
 
 #: Where GroupLens serves the archives (override with ``base_url=`` or ``$FUNKSVD_MOVIELENS_URL``).
 DEFAULT_URL = "https://files.grouplens.org/datasets/movielens"
@@ -103,7 +105,7 @@ def fetch_movielens(name, cache_dir=None, *, base_url=None, verbose=False) -> Pa
         For an unknown name, or a download whose size or SHA-256 differs (naming the URL and
         both digests); nothing is written to the cache then.
     OSError
-        If the server cannot be reached (``urllib.error.URLError``, naming the URL).
+        If the server cannot be reached or answers with an error (naming the URL).
 
     Notes
     -----
@@ -127,24 +129,39 @@ def fetch_movielens(name, cache_dir=None, *, base_url=None, verbose=False) -> Pa
     folder.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=f".{name}.", suffix=".part", dir=folder)
     try:
-        sha, got = hashlib.sha256(), 0
-        with os.fdopen(handle, "wb") as out, urllib.request.urlopen(url, timeout=60) as response:
-            length = response.headers.get("Content-Length")
-            update, close = _progress(int(length) if length else size, f"{name}.zip", verbose)
-            try:
-                while chunk := response.read(_CHUNK):
-                    out.write(chunk)
-                    sha.update(chunk)
-                    got += len(chunk)
-                    update(len(chunk))
-            finally:
-                close()
-        if (got, sha.hexdigest()) != (size, sha256):
-            raise ValueError(f"{url}: downloaded {got:,} bytes with SHA-256 {sha.hexdigest()}, but the published "
+        with os.fdopen(handle, "wb") as out:
+            got, digest = _download(url, name, out, size, verbose)
+        if (got, digest) != (size, sha256):
+            raise ValueError(f"{url}: downloaded {got:,} bytes with SHA-256 {digest}, but the published "
                              f"{name}.zip has {size:,} bytes and SHA-256 {sha256}; the download is truncated or "
                              "corrupt, or the server sent another file (nothing was cached)")
+        os.chmod(temporary, 0o644)  # mkstemp makes it private; a cached dataset is not
         os.replace(temporary, target)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
     return target
+
+
+def _download(url: str, name: str, out, size: int, verbose: bool) -> tuple[int, str]:
+    """Copy ``url`` into the open file ``out``; its length and SHA-256."""
+    try:
+        response = urllib.request.urlopen(url, timeout=60)
+    except urllib.error.URLError as exc:
+        raise OSError(f"{url}: cannot download {name}.zip ({exc}); check the network, or pass base_url= "
+                      "(or set FUNKSVD_MOVIELENS_URL) to a mirror") from exc
+    sha, got = hashlib.sha256(), 0
+    with response:
+        length = response.headers.get("Content-Length")
+        update, close = _progress(int(length) if length else size, f"{name}.zip", verbose)
+        try:
+            while chunk := response.read(_CHUNK):
+                out.write(chunk)
+                sha.update(chunk)
+                got += len(chunk)
+                update(len(chunk))
+        except (http.client.HTTPException, ConnectionError, TimeoutError) as exc:
+            raise OSError(f"{url}: the download broke off after {got:,} bytes ({type(exc).__name__}: {exc})") from exc
+        finally:
+            close()
+    return got, sha.hexdigest()

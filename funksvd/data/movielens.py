@@ -17,6 +17,7 @@ ships it; :func:`load_movielens` also downloads a release by name (see
 from __future__ import annotations
 
 import csv
+import io
 import zipfile
 import zlib
 from pathlib import Path
@@ -145,7 +146,7 @@ def _movies_dat(text: Text):
 
 def _movies_csv(text: Text):
     """``(raw ids, titles, {genres})`` of a csv release's ``movies.csv`` (quoted titles)."""
-    reader = csv.reader(text.text.splitlines())
+    reader = csv.reader(io.StringIO(text.text, newline=""))
     header = next(reader, None)
     if header != ["movieId", "title", "genres"]:
         raise text.error(1, f"expected the header movieId,title,genres, got {header}")
@@ -162,7 +163,7 @@ def _movies_csv(text: Text):
 
 def _recbole_header(text: Text) -> list[str]:
     """Column names of a RecBole atomic file (``name:type`` header; the type is dropped)."""
-    lines = text.text.splitlines()
+    lines = text.physical_lines()
     if not lines:
         raise ValueError(f"{text.name}: the file is empty, expected a header line like 'item_id:token\\t...'")
     return [column.split(":", 1)[0].strip() for column in lines[0].split("\t")]
@@ -251,7 +252,8 @@ def _load_layout(place, ratings_member: str) -> Dataset:
             user_member = _recbole_member(place, Path(ratings_member).stem, ".user")
             if user_member:
                 user_table = _recbole_table(place.read(user_member, "utf-8"), "user_id", "user")
-    listing = {"item": place.name(item_member) if item_member else "", "user": place.name(user_member) if user_member else ""}
+    listing = {kind: place.name(member) if member else "" for kind, member in (("item", item_member),
+                                                                              ("user", user_member))}
 
     def unlisted(kind, j, raw):
         return text.error(text.line_of(j), f"{kind} id {raw} is not listed in {listing[kind]}")
@@ -374,11 +376,10 @@ def load_movielens(name_or_path, cache_dir=None, *, base_url=None, verbose=False
 
     Examples
     --------
-    >>> data = load_movielens("../shared/data/ml-100k")   # doctest: +SKIP
-    >>> data.ratings
+    >>> load_movielens("../shared/data/ml-100k").ratings  # doctest: +SKIP
     Ratings(100000 ratings, n_users=943, n_items=1682)
-    >>> load_movielens("ml-1m").ratings                  # downloads 5.9 MB once  # doctest: +SKIP
-    Ratings(1000209 ratings, n_users=6040, n_items=3952)
+    >>> load_movielens("ml-1m").ratings  # downloads 5.9 MB once, then reads the cache  # doctest: +SKIP
+    Ratings(1000209 ratings, n_users=6040, n_items=3883)
     """
     path = Path(name_or_path)
     if path.is_dir():

@@ -9,7 +9,7 @@ import numpy as np
 from ..ratings import Ratings
 from .dataset import Dataset
 
-__all__ = ["train_test_split", "kfold", "leave_k_out"]
+__all__ = ["kfold", "leave_k_out", "train_test_split"]
 
 
 def _rng(random_state):

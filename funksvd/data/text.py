@@ -22,7 +22,8 @@ def decode(name: str, data: bytes, encoding: str) -> str:
         return data.decode(encoding)
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
-        hint = ' (the MovieLens 100K and 1M files are Latin-1: pass encoding="latin-1")' if encoding != "latin-1" else ""
+        hint = ' (the MovieLens 100K and 1M files are Latin-1: pass encoding="latin-1")'
+        hint = "" if encoding == "latin-1" else hint
         raise ValueError(f"{name}, line {line}: byte 0x{data[exc.start]:02x} (file offset {exc.start}) is not "
                          f"valid {encoding}{hint}") from None
     except LookupError:
@@ -38,19 +39,30 @@ class Text:
         self.header = False  # set once parsed with a header line, so line numbers can be recovered
 
     @classmethod
-    def read(cls, path: Path, encoding: str) -> "Text":
+    def read(cls, path: Path, encoding: str) -> Text:
         return cls(str(path), decode(str(path), Path(path).read_bytes(), encoding))
 
     def lines(self, skip_header: bool = False):
         """``(line_number, line)`` pairs (1-based), blank lines skipped, header optionally skipped."""
         self.header = skip_header
-        lines = self.text.splitlines()
+        lines = self.physical_lines()
         if skip_header and not lines:
             raise ValueError(f"{self.name}: the file is empty, expected a header line")
         for number, line in enumerate(lines, start=1):
             if (skip_header and number == 1) or not line.strip():
                 continue
             yield number, line
+
+    def physical_lines(self) -> list[str]:
+        """The lines between ``\n`` (a ``\r`` before it dropped), as an editor numbers them.
+
+        Not :meth:`str.splitlines`, which also breaks at ``\x85``, ``\x1c`` ... : a Latin-1
+        title holding byte 0x85 (an ellipsis in cp1252) would become two lines.
+        """
+        lines = self.text.split("\n")
+        if lines and lines[-1] == "":
+            lines.pop()
+        return [line[:-1] if line.endswith("\r") else line for line in lines]
 
     def line_of(self, j: int) -> int:
         """1-based line number of the ``j``-th (0-based) data line."""
