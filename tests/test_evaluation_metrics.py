@@ -259,3 +259,35 @@ def test_evaluate_ranking_takes_a_fitted_model():
         evaluate_ranking(FunkSVD(), ratings, test)
     with pytest.raises(ValueError, match="test.items\\[0\\] = 4 is out of range"):
         evaluate_ranking(hand_factors(), None, Ratings([0], [4], [5.0]))
+    with pytest.raises(ValueError, match="train.users\\[0\\] = 2 is out of range"):
+        evaluate_ranking(hand_factors(), Ratings([2], [0], [5.0]), TEST)
+    with pytest.raises(TypeError, match="test must be a funksvd.Ratings"):
+        evaluate_ranking(hand_factors(), None, [(0, 1, 5.0)])
+
+
+from hypothesis import example, given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@st.composite
+def ranking_cases(draw):
+    """Lists of distinct items (possibly empty or shorter than k) and relevant collections with repeats."""
+    n_users, n_items = draw(st.integers(1, 6)), draw(st.integers(1, 12))
+    lists = [draw(st.lists(st.integers(0, n_items - 1), unique=True, max_size=n_items)) for _ in range(n_users)]
+    relevant = [draw(st.lists(st.integers(0, n_items - 1), max_size=8)) for _ in range(n_users)]
+    relevant[draw(st.integers(0, n_users - 1))].append(0)  # at least one user is evaluated
+    return lists, relevant, draw(st.integers(1, 8))
+
+
+@given(case=ranking_cases())
+@example(case=([[0, 1, 2]], [[0, 1, 2]], 3))  # all hits
+@example(case=([[]], [[0]], 2))  # nothing recommended
+def test_metrics_equal_the_textbook_definitions(case):
+    """Oracle: ``reference`` (per-user Python loops over the definitions), per user and mean."""
+    lists, relevant, k = case
+    ref = reference(lists, relevant, k)
+    for m, metric in enumerate(METRICS):
+        per_user = metric(lists, relevant, k, per_user=True)
+        assert [None if np.isnan(v) else pytest.approx(v, abs=TOL) for v in per_user] == \
+            [None if r is None else r[m] for r in ref]
+        assert metric(lists, relevant, k) == pytest.approx(np.mean([r[m] for r in ref if r]), abs=TOL)

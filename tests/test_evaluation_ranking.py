@@ -49,6 +49,12 @@ def test_a_scalar_user_gives_one_list():
     np.testing.assert_array_equal(scores, [6.0, 4.0])
 
 
+def test_no_users_give_empty_lists():
+    """Oracle: shapes by definition: zero users -> a (0, n) array of each kind."""
+    items, scores = top_n(hand_factors(), [], n=3)
+    assert items.shape == scores.shape == (0, 3) and items.dtype == np.int64
+
+
 def test_ties_at_the_cut_go_to_the_lower_item_index():
     """Oracle: hand computation. Unbiased, one factor, p = 1: the scores are q = [1, 2, 2, 2, 0, 2].
 
@@ -154,3 +160,50 @@ def test_overflowing_scores_are_refused():
     """Oracle: 1e200 * 1e200 overflows float64 to inf; an inf score must not rank silently."""
     with pytest.raises(ValueError, match="too large for float64"):
         top_n(Factors([[1e200]], [[1e200], [1.0]]), [0])
+
+
+# ---- property: any shape, exclusions, candidates and batch size -------------------------------------
+
+from hypothesis import example, given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+from hypothesis.extra.numpy import arrays  # noqa: E402
+
+SMALL_INT = st.integers(-2, 2).map(float)  # exact scores, frequent ties
+
+
+@st.composite
+def cases(draw):
+    """Integer-valued factors, optional exclusions and candidates, a list length and a batch size."""
+    n_users, n_items, k = draw(st.integers(1, 6)), draw(st.integers(1, 9)), draw(st.integers(1, 3))
+    biased = draw(st.booleans())
+    factors = Factors(draw(arrays(np.float64, (n_users, k), elements=SMALL_INT)),
+                      draw(arrays(np.float64, (n_items, k), elements=SMALL_INT)),
+                      draw(arrays(np.float64, n_users, elements=SMALL_INT)) if biased else None,
+                      draw(arrays(np.float64, n_items, elements=SMALL_INT)) if biased else None,
+                      mu=draw(st.sampled_from([0.0, 3.0])))
+    pairs = draw(st.lists(st.tuples(st.integers(0, n_users - 1), st.integers(0, n_items - 1)), max_size=20))
+    exclude = Ratings(*zip(*pairs), np.ones(len(pairs)), n_users, n_items) if pairs else None
+    candidates = draw(st.none() | st.lists(st.integers(0, n_items - 1), unique=True))
+    return factors, exclude, candidates, draw(st.integers(1, 11)), draw(st.none() | st.integers(1, 4))
+
+
+@given(case=cases())
+@example(case=(Factors(np.zeros((3, 2)), np.zeros((5, 2))), None, None, 3, 2))  # every score ties
+@example(case=(Factors(np.ones((2, 1)), np.ones((3, 1))), Ratings([0, 0, 0, 1], [0, 1, 2, 1], np.ones(4)),
+               [], 2, None))  # no candidates at all
+def test_top_n_equals_the_brute_force_sort(case):
+    """Oracle: brute-force full sort of Factors.predict by (-score, item) in plain Python (exact
+    scores, as the factors are small integers), restricted to the candidates, exclusions removed."""
+    factors, exclude, candidates, n, batch_size = case
+    users = np.arange(factors.n_users)
+    items, scores = top_n(factors, users, n=n, exclude=exclude, candidates=candidates, batch_size=batch_size)
+    allowed = set(range(factors.n_items)) if candidates is None else set(candidates)
+    for u in users:
+        banned = set(range(factors.n_items)) - allowed
+        if exclude is not None:
+            banned |= set(exclude.items[exclude.users == u].tolist())
+        expected = brute_force(factors, u, n, banned)
+        assert items[u].tolist() == expected
+        real = np.array(expected) >= 0
+        np.testing.assert_array_equal(scores[u][real], factors.predict(u, np.array(expected)[real]))
+        assert np.all(scores[u][~real] == -np.inf)

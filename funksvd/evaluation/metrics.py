@@ -364,12 +364,15 @@ def evaluate_ranking(model, train: Ratings | None, test: Ratings, k: int = 10, t
     if not isinstance(factors, Factors):
         raise TypeError(f"model must be a funksvd.Factors or a fitted estimator with factors_, "
                         f"got {type(model).__name__}")
-    if not isinstance(test, Ratings):
-        raise TypeError(f"test must be a funksvd.Ratings, got {type(test).__name__}")
-    for name, ids, limit in (("users", test.users, factors.n_users), ("items", test.items, factors.n_items)):
-        if ids.max() >= limit:
-            j = int(np.argmax(ids >= limit))
-            raise ValueError(f"test.{name}[{j}] = {ids[j]} is out of range: the model has {limit} {name}")
+    for what, ratings in (("train", train), ("test", test)):
+        if ratings is None and what == "train":
+            continue
+        if not isinstance(ratings, Ratings):
+            raise TypeError(f"{what} must be a funksvd.Ratings, got {type(ratings).__name__}")
+        for name, ids, limit in (("users", ratings.users, factors.n_users), ("items", ratings.items, factors.n_items)):
+            if ids.max() >= limit:
+                j = int(np.argmax(ids >= limit))
+                raise ValueError(f"{what}.{name}[{j}] = {ids[j]} is out of range: the model has {limit} {name}")
     test_users = np.unique(test.users)
     if threshold is not None:
         if not np.any(test.values >= threshold):

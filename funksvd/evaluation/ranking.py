@@ -47,6 +47,8 @@ def _segments(indptr: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndar
 
 def _check_users(users, n_users: int) -> np.ndarray:
     array = np.asarray(users)
+    if array.size == 0 and array.ndim == 1:
+        return np.zeros(0, dtype=np.int64)
     if array.dtype == bool or not np.issubdtype(array.dtype, np.integer):
         raise ValueError(f"users must be integer user indices, got dtype {array.dtype}")
     if array.ndim > 1:
@@ -64,6 +66,8 @@ def _check_candidates(candidates, n_items: int) -> np.ndarray:
     if candidates is None:
         return np.arange(n_items, dtype=np.int64)
     array = np.asarray(candidates)
+    if array.ndim == 1 and array.size == 0:
+        return np.zeros(0, dtype=np.int64)  # no candidates: every list is all padding
     if array.dtype == bool:
         if array.shape != (n_items,):
             raise ValueError(f"a boolean candidates mask needs one entry per item ({n_items}), got shape {array.shape}")
@@ -85,18 +89,20 @@ def _check_candidates(candidates, n_items: int) -> np.ndarray:
 def _best_columns(scores: np.ndarray, n: int) -> np.ndarray:
     """Columns of the ``n`` largest scores of each row, best first; ties by lower column.
 
-    ``argpartition`` finds each row's ``n``-th largest score :math:`t`; all columns above
-    :math:`t` are kept, and those equal to :math:`t` are taken lowest column first until ``n``
-    are chosen (argpartition alone would pick among ties arbitrarily). Only those ``n`` are
-    sorted, stably, so equal scores stay in column order.
+    ``numpy.partition`` (introselect, linear time) finds each row's ``n``-th largest score
+    :math:`t`; all columns above :math:`t` are kept, and those equal to :math:`t` are taken
+    lowest column first until ``n`` are chosen (``argpartition`` alone would pick among ties
+    arbitrarily). Only those ``n`` are sorted, stably, so equal scores stay in column order.
     """
     rows, width = scores.shape
     if n < width:
-        t = -np.partition(-scores, n - 1, axis=1)[:, n - 1:n]
-        above = scores > t
+        t = np.partition(scores, width - n, axis=1)[:, width - n:width - n + 1]
+        chosen = scores > t
         tied = scores == t
-        room = n - above.sum(axis=1, keepdims=True)
-        chosen = above | (tied & (np.cumsum(tied, axis=1) <= room))
+        room = n - chosen.sum(axis=1)
+        crowded = np.flatnonzero(tied.sum(axis=1) > room)  # more ties than places: rare, so only these rows
+        tied[crowded] &= np.cumsum(tied[crowded], axis=1) <= room[crowded, None]
+        chosen |= tied
         columns = np.nonzero(chosen)[1].reshape(rows, n)  # row-major: ascending columns per row
     else:
         columns = np.broadcast_to(np.arange(width, dtype=np.int64), (rows, width))
@@ -155,7 +161,7 @@ def top_n(factors: Factors, users, n: int = 10, exclude: Ratings | None = None, 
     :mod:`funksvd.evaluation` read ``-1`` as "no item here".
 
     Cost: :math:`O(n_\text{users}\, n_\text{items}\, k)` to score, plus a partial selection
-    (``argpartition``) per user and a sort of only the ``n`` selected.
+    (``numpy.partition``) per user and a sort of only the ``n`` selected.
 
     Examples
     --------
