@@ -32,7 +32,9 @@ MU_RANGE = (0.5, 4.0)
 REG_RANGE = (0.05, 1.0)
 LR_RANGE = (0.001, 0.3)
 
-SEEDS = st.integers(0, 2**32 - 1)
+#: Seeds for numpy's generator. Four bytes rather than ``st.integers(0, 2**32 - 1)``: hypothesis draws
+#: small integers (0, 1, ...) again and again, bytes far less (measured in tests/test_strategies.py).
+SEEDS = st.binary(min_size=4, max_size=4).map(lambda b: int.from_bytes(b, "little"))
 
 #: Every combination of the Objective options (with unusual weights), the classics, and the rules' losses.
 GRID_OBJECTIVES = [
@@ -41,8 +43,17 @@ GRID_OBJECTIVES = [
     for d, r, e, p, lk in itertools.product(DATA_TERMS, REDUCTIONS, ENTRIES, PENALTIES, LINKS)
 ]
 ALL_OBJECTIVES = GRID_OBJECTIVES + list(OBJECTIVES.values()) + [rule.objective for rule in RULES.values()]
-objectives = st.sampled_from(ALL_OBJECTIVES)
 rules = st.sampled_from(sorted(RULES))
+
+
+def uniform_from(options):
+    """One of ``options``, uniformly (chosen by a drawn seed: ``sampled_from`` favours the first ones)."""
+    options = list(options)
+    return SEEDS.map(lambda seed: options[np.random.default_rng(seed).integers(len(options))])
+
+
+#: An objective of ALL_OBJECTIVES, uniformly, so that every option is drawn about as often as it is listed.
+objectives = uniform_from(ALL_OBJECTIVES)
 
 
 def generic(rng: np.random.Generator, shape, low: float, high: float, signed: bool = True) -> np.ndarray:
