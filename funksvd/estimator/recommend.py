@@ -79,17 +79,6 @@ class NewUser:
     items: np.ndarray
 
 
-def _top(scores: np.ndarray, n: int, excluded) -> np.ndarray:
-    """Indices of the ``n`` highest similarities, best first, skipping ``excluded``; ties broken by index."""
-    scores = scores.copy()
-    scores[excluded] = -np.inf
-    n = min(n, len(scores) - len(np.unique(excluded)))
-    if n <= 0:
-        return np.zeros(0, np.int64)
-    head = np.argpartition(-scores, n - 1)[:n]
-    return head[np.lexsort((head, -scores[head]))].astype(np.int64)
-
-
 def _check_n(n) -> int:
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise ValueError(f"n must be a positive integer, got {n!r}")
@@ -180,7 +169,8 @@ class Recommending:
         Returns
         -------
         Ranking
-            The item itself left out; ties by item index.
+            The item itself left out; ties by item index (:func:`funksvd.evaluation.top_n` of
+            the one-user model :math:`p = q_i`).
 
         Notes
         -----
@@ -194,16 +184,20 @@ class Recommending:
             raise ValueError(f"metric must be one of {METRICS}, got {metric!r}")
         i = self._items.one(item)
         Q = factors.Q.astype(np.float64)
-        scores = Q @ Q[i]
         if metric == "cosine":
-            norms = np.linalg.norm(Q, axis=1)
-            if norms[i] == 0.0:
+            norms = np.linalg.norm(Q, axis=1, keepdims=True)
+            if norms[i, 0] == 0.0:
                 raise ValueError(f"item {item!r} has a zero factor vector: it has no direction to compare "
                                  "(use metric='dot')")
-            with np.errstate(invalid="ignore", divide="ignore"):
-                scores = np.where(norms > 0, scores / (norms * norms[i]), 0.0)
-        best = _top(scores, n, np.array([i]))
-        return self._ranking(best, scores[best])
+            Q = np.divide(Q, norms, out=np.zeros_like(Q), where=norms > 0)  # unit rows; a zero row stays 0
+        # the similarities are the predictions of a one-user, unbiased model with p = q_i
+        candidates = np.ones(len(Q), bool)
+        candidates[i] = False
+        n = min(n, len(Q) - 1)
+        if n == 0:
+            return self._ranking(np.zeros(0, np.int64), np.zeros(0))
+        best, scores = top_n(Factors(Q[i:i + 1], Q), 0, n=n, candidates=candidates)
+        return self._ranking(best, scores)
 
     def fold_in(self, items, ratings) -> NewUser:
         r"""A new user's :math:`p_u` (and :math:`b_u`) from their ratings, :math:`Q, b_i, \mu` fixed.
