@@ -183,6 +183,18 @@ class FunkSVD(Training, Recommending, Persistence):
     naming the epoch, the rule and a smaller learning rate to try; the estimator is then left
     unfitted (``history_`` holds the epochs run), so ``factors_`` never holds NaN.
 
+    **Raw ids.** Fitted on a :class:`~funksvd.data.Dataset`, the model keeps its id maps and
+    titles and speaks its raw ids everywhere (``predict``, ``recommend``, ``similar_items``,
+    ``fold_in``); an id it was not fitted on raises :class:`~funksvd.errors.UnknownIdError`, or
+    falls back to Surprise's baseline with ``predict(..., unknown="baseline")``.
+
+    **Saving, pickling, threads.** :meth:`save` / :meth:`load` write and read an ``.npz``
+    archive with JSON metadata (no pickle); ``pickle`` and ``copy.deepcopy`` work too, so a
+    model crosses a process pool. A fitted model is only read by ``predict`` and the
+    recommendations, which may run in several threads at once; ``fit`` refuses to run twice
+    at once on the same estimator (``RuntimeError``), since the two would interleave their
+    epochs in one ``history_``.
+
     **Feature schedule.** Funk used ``lr_all=0.001, reg_all=0.015, feature_init=0.1`` and
     about 100 epochs per feature; the estimator keeps Surprise's defaults, pass Funk's values
     (with ``feature_min_epochs=100``) to reproduce him. Only ``rule="funk"`` is defined
