@@ -173,6 +173,10 @@ def test_load_rejects_newer_and_damaged_models(rng, tmp_path):
     with pytest.raises(ValueError, match="not a funksvd model"):
         FunkSVD.load(path)
     model.save(path)
+    _rewrite_meta(path, lambda meta: meta["params"].update(warp_drive=True))
+    with pytest.raises(ValueError, match=r"written by funksvd .* with parameter\(s\) \['warp_drive'\]"):
+        FunkSVD.load(path)
+    model.save(path)
     with np.load(path) as archive:
         arrays = {name: archive[name] for name in archive.files if name != "Q"}
     np.savez(path, **arrays)

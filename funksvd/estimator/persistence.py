@@ -142,6 +142,10 @@ class Persistence:
     @classmethod
     def _from_saved(cls, meta: dict, arrays: dict):
         params = dict(meta["params"])
+        unknown = sorted(set(params) - set(cls._param_names()))
+        if unknown:  # parameters missing from the file keep their defaults; unknown ones cannot be honoured
+            raise ValueError(f"it was written by funksvd {meta.get('funksvd_version')} with parameter(s) {unknown} "
+                             "that this version does not have")
         params["dtype"] = getattr(np, params["dtype"])
         model = cls(**params)
         fitted = meta["fitted"]
