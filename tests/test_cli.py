@@ -161,6 +161,9 @@ def test_user_mistakes_are_one_line(capsys, tmp_path, ratings_file):
     assert_one_line_error(*run(capsys, "fit", bad, "--out", model)[::2], "bad.csv", "line 3")
     assert_one_line_error(*run(capsys, "fit", tmp_path / "missing", "--out", model)[::2], "no such file or folder")
     assert_one_line_error(*run(capsys, "fit", ratings_file, "--out", model, "--lr", 50, "-q")[::2], "learning rate")
+    assert_one_line_error(*run(capsys, "fit", ratings_file, "--out", tmp_path / "no" / "m.npz", "-q")[::2],
+                          "cannot save the model", "does not exist")
+    assert_one_line_error(*run(capsys, "fit", ratings_file, "--out", tmp_path, "-q")[::2], "it is a folder")
 
 
 def test_movielens_as_a_new_user_would(capsys, tmp_path, ml100k_path):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -67,6 +68,10 @@ def _model(args, verbose: bool):
 
 
 def _fit(args) -> int:
+    out = Path(args.out)
+    if out.is_dir() or not out.parent.is_dir():  # say so before a long fit, not after it
+        raise FileNotFoundError(f"cannot save the model to {out}: "
+                                + ("it is a folder" if out.is_dir() else f"the folder {out.parent} does not exist"))
     data = load_data(args.data)
     model = _model(args, verbose=not args.quiet)
     tic = time.perf_counter()

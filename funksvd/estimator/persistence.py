@@ -75,6 +75,10 @@ class Persistence:
         """
         factors = self._fitted()
         path = Path(path)
+        if not path.parent.is_dir():
+            raise FileNotFoundError(f"cannot save the model to {path}: the folder {path.parent} does not exist")
+        if path.is_dir():
+            raise IsADirectoryError(f"cannot save the model to {path}: it is a folder")
         arrays = {"P": factors.P, "Q": factors.Q}
         if factors.biased:
             arrays.update(bu=factors.bu, bi=factors.bi)
@@ -95,7 +99,7 @@ class Persistence:
             "history_": self.history_,
         }
         arrays[_META] = np.frombuffer(json.dumps(meta, default=_plain).encode("utf-8"), dtype=np.uint8)
-        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
+        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         try:
             with os.fdopen(handle, "wb") as out:
                 np.savez(out, **arrays)
