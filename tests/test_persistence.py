@@ -184,6 +184,15 @@ def test_load_rejects_newer_and_damaged_models(rng, tmp_path):
         FunkSVD.load(path)
 
 
+def test_save_to_a_missing_folder_or_a_folder(rng, tmp_path):
+    """Oracle: the documented errors naming the target (not a temporary file's name)."""
+    model = FunkSVD(n_factors=2, n_epochs=1, engine="python").fit(problem(rng))
+    with pytest.raises(FileNotFoundError, match=r"cannot save the model to .*m.npz: the folder .*no does not exist"):
+        model.save(tmp_path / "no" / "m.npz")
+    with pytest.raises(IsADirectoryError, match="it is a folder"):
+        model.save(tmp_path)
+
+
 def test_save_before_fit(tmp_path):
     """Oracle: scikit-learn's NotFittedError convention."""
     from funksvd import NotFittedError
