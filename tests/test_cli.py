@@ -185,3 +185,25 @@ def test_movielens_as_a_new_user_would(capsys, tmp_path, ml100k_path):
             rated_by_196.add(item)
     shown = {line.split()[1] for line in out.splitlines()[1:]}
     assert not shown & rated_by_196
+
+
+def test_data_argument_routes(monkeypatch, tmp_path, ratings_file):
+    """Oracle: which loader gets what (a release name goes to load_movielens as a name, a csv to
+    load_triples with its sniffed separator and header); no download is made."""
+    import funksvd.data as data
+    from funksvd.cli.data import load_data, sniff
+
+    calls = []
+    monkeypatch.setattr(data, "load_movielens", lambda what, verbose=True: calls.append(("movielens", what)))
+    load_data("ml-1m")
+    load_data(str(tmp_path))
+    assert calls == [("movielens", "ml-1m"), ("movielens", tmp_path)]
+    assert sniff(ratings_file) == (",", True)
+    plain = tmp_path / "plain.txt"
+    plain.write_text("\n1 2 3.5\n")
+    assert sniff(plain) == (None, False)
+    ml1m = tmp_path / "ratings.dat"
+    ml1m.write_text("1::2::5::978300760\n")
+    assert sniff(ml1m) == ("::", False)
+    with pytest.raises(FileNotFoundError, match="ml-2m: no such file or folder"):
+        load_data("ml-2m")
