@@ -27,8 +27,8 @@ from ..factors import BLOCKS, Factors
 from ..ratings import Ratings
 from ..rules import get_rule
 from .persistence import Persistence
-from .prediction import check_within, factor_arrays, predict_arrays
-from .raw import Lookup, as_training_data
+from .prediction import factor_arrays, predict_arrays
+from .raw import Lookup, as_training_data, validation_ratings
 from .recommend import Recommending
 from .training import Training
 
@@ -404,7 +404,7 @@ class FunkSVD(Training, Recommending, Persistence):
         data = as_training_data(ratings)
         ratings = data.ratings
         if validation is not None:
-            validation = self._validation(validation, data)
+            validation = validation_ratings(validation, data)
         if self.patience is not None and validation is None:
             raise ValueError("patience (early stopping) needs validation ratings: fit(ratings, validation=...)")
         for name in _FITTED:
@@ -437,20 +437,6 @@ class FunkSVD(Training, Recommending, Persistence):
         self.user_ids_, self.item_ids_, self.item_titles_ = data.user_ids, data.item_ids, data.item_titles
         self._train_ratings = ratings  # a reference (no copy): the rated items of recommend(exclude_rated=True)
         return self
-
-    @staticmethod
-    def _validation(validation, data) -> Ratings:
-        """Validation ratings as training indices: ``Ratings`` as they are, a dataset through the training maps."""
-        held = as_training_data(validation, "validation")
-        r = held.ratings
-        if held.user_ids is None:
-            check_within(r, data.ratings.n_users, data.ratings.n_items, "validation")
-            return r
-        if data.user_ids is None:
-            raise TypeError("validation has raw ids but the training ratings do not: pass validation as Ratings")
-        users = Lookup(data.user_ids, data.ratings.n_users, "user")(held.user_ids.raw_ids[r.users])[0]
-        items = Lookup(data.item_ids, data.ratings.n_items, "item")(held.item_ids.raw_ids[r.items])[0]
-        return Ratings(users, items, r.values, data.ratings.n_users, data.ratings.n_items)
 
     def _check_init(self, init: Factors, ratings: Ratings) -> Factors:
         if not isinstance(init, Factors):

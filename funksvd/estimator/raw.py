@@ -15,8 +15,9 @@ from ..errors import UnknownIdError
 from ..factors import check_indices, whole_numbers
 from ..ids import IdMap
 from ..ratings import Ratings
+from .prediction import check_within
 
-__all__ = ["TrainingData", "as_training_data", "raw_triples", "Lookup"]
+__all__ = ["TrainingData", "as_training_data", "validation_ratings", "raw_triples", "Lookup"]
 
 UNKNOWN = ("raise", "baseline")
 
@@ -48,6 +49,20 @@ def as_training_data(data, what: str = "ratings") -> TrainingData:
         return TrainingData(ratings, *maps, None if titles is None else np.asarray(titles, dtype=object))
     raise TypeError(f"{what} must be a funksvd.Ratings or a funksvd.data.Dataset (raw ids), "
                     f"got {type(data).__name__}")
+
+
+def validation_ratings(validation, data: TrainingData) -> Ratings:
+    """Validation ratings as training indices: ``Ratings`` as they are, a dataset through the training maps."""
+    held = as_training_data(validation, "validation")
+    r = held.ratings
+    if held.user_ids is None:
+        check_within(r, data.ratings.n_users, data.ratings.n_items, "validation")
+        return r
+    if data.user_ids is None:
+        raise TypeError("validation has raw ids but the training ratings do not: pass validation as Ratings")
+    users = Lookup(data.user_ids, data.ratings.n_users, "user")(held.user_ids.raw_ids[r.users])[0]
+    items = Lookup(data.item_ids, data.ratings.n_items, "item")(held.item_ids.raw_ids[r.items])[0]
+    return Ratings(users, items, r.values, data.ratings.n_users, data.ratings.n_items)
 
 
 def raw_triples(data) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
