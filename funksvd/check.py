@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ._optional import require_tensorflow
 from .factors import Factors
 from .finite_differences import fd_noise, kink_mask
 from .objectives import as_objective
@@ -24,7 +25,7 @@ ORACLES = ("tensorflow", "finite_differences")
 
 @dataclass(frozen=True)
 class GradientCheck:
-    """One block compared with one oracle."""
+    """One block compared with one oracle (``status`` "ok" or "FAIL"), or not compared ("skipped")."""
 
     block: str
     oracle: str
@@ -39,34 +40,68 @@ class GradientCheck:
 
     @property
     def ok(self) -> bool:
-        return self.status != "FAIL"
+        """True if this block was compared and agrees (a skipped row is not ok: it proves nothing)."""
+        return self.status == "ok"
+
+    @property
+    def failed(self) -> bool:
+        return self.status == "FAIL"
 
 
 @dataclass(frozen=True)
 class GradientReport:
-    """Result of :func:`check_gradients`: ``.ok``, ``.rows`` and a readable ``str()`` table."""
+    """Result of :func:`check_gradients`: ``.ok``, ``.rows`` and a readable ``str()`` table.
+
+    ``skipped`` maps each oracle that could not run to the reason (e.g. TensorFlow is not
+    installed, and how to install it); its rows have status ``"skipped"``.
+    """
 
     objective: str
     rows: tuple[GradientCheck, ...]
     rtol: float
     atol: float
-    notes: tuple[str, ...] = field(default=())
+    skipped: dict[str, str] = field(default_factory=dict)
 
     @property
-    def ok(self) -> bool:
-        return all(row.ok for row in self.rows)
+    def compared(self) -> tuple[str, ...]:
+        """The oracles that were compared with the gradient."""
+        return tuple(dict.fromkeys(row.oracle for row in self.rows if row.status != "skipped"))
 
     @property
     def failures(self) -> tuple[GradientCheck, ...]:
-        return tuple(row for row in self.rows if not row.ok)
+        return tuple(row for row in self.rows if row.failed)
+
+    @property
+    def ok(self) -> bool:
+        """True if no block disagrees and at least one oracle compared every block."""
+        return not self.failures and bool(self.compared)
 
     def __bool__(self) -> bool:
         return self.ok
 
+    def summary(self, reasons: bool = True) -> str:
+        """One line: agreed, failed, or compared with nothing, and what was not compared (and why)."""
+        not_compared = "; ".join(f"{oracle} skipped" + (f" ({why})" if reasons else "")
+                                 for oracle, why in self.skipped.items())
+        if self.failures:
+            line = "GRADIENT CHECK FAILED"
+        elif not self.compared:
+            return f"NOTHING COMPARED: {not_compared}"
+        else:
+            line = "all blocks agree" + (f" with {', '.join(self.compared)}" if self.skipped else "")
+        return line + (f"; {not_compared}" if not_compared else "")
+
     def __str__(self) -> str:
+        return self.format()
+
+    def format(self, reasons: bool = True) -> str:
+        """The table; ``reasons=False`` leaves out why an oracle was skipped (said once elsewhere)."""
         head = f"{'block':<6}{'oracle':<20}{'max abs err':>13}{'max rel err':>13}  {'worst entry':<13}{'status':<8}"
         lines = [f"gradient check: {self.objective}  (rtol={self.rtol:g}, atol={self.atol:g})", head, "-" * len(head)]
         for row in self.rows:
+            if row.status == "skipped":
+                lines.append(f"{row.block:<6}{row.oracle:<20}{'-':>13}{'-':>13}  {'-':<13}skipped")
+                continue
             where = f"{row.block}[{', '.join(map(str, row.worst_index))}]" if row.worst_index else "-"
             status = row.status + (f" ({row.kinks} at kink)" if row.kinks else "")
             lines.append(
@@ -79,8 +114,7 @@ class GradientReport:
                 f"FAIL {where}: manual {row.manual_value:.6g} vs {row.oracle} {row.oracle_value:.6g}"
                 + (f" -- {row.hint}" if row.hint else "")
             )
-        lines.extend(self.notes)
-        lines.append("all blocks agree" if self.ok else "GRADIENT CHECK FAILED")
+        lines.append(self.summary(reasons))
         return "\n".join(lines)
 
 
@@ -143,21 +177,25 @@ def check_gradients(
         returning a dict with keys ``"P", "Q"`` (and ``"bu", "bi"`` for a biased model).
         Default: funksvd's own hand-derived :meth:`Objective.gradients`.
     oracles : sequence of {"tensorflow", "finite_differences"}
-        What to compare against. TensorFlow needs ``pip install funksvd[tf]``; without it that
-        oracle's rows say ``skipped``.
+        What to compare against. TensorFlow needs ``pip install 'funksvd[tf]'``; without it that
+        oracle's rows say ``skipped``, ``report.skipped`` says why, and the report is only ok if
+        another oracle compared every block.
     rtol, atol : float
         Entry ``j`` passes when :math:`|m_j - o_j| \le \mathrm{atol} + \mathrm{rtol}\,|o_j| + n_j`,
         where :math:`n_j` is the oracle's own rounding noise (zero for TensorFlow, which computes
         the same float64 sums in another order; :func:`~funksvd.finite_differences.numerical_gradients`
         for finite differences). The defaults catch any derivation slip (those are O(1)
-        relative errors) and pass on rounding (O(1e-13)).
+        relative errors, and even a relative error of 1e-4 fails by a factor 100) and pass on
+        rounding (O(1e-13)).
     reg : float or mapping
         :math:`\lambda` of the objective.
 
     Returns
     -------
     GradientReport
-        ``.ok`` is False if any block disagrees with any oracle; ``str(report)`` is a table
+        ``.ok`` is False if any block disagrees with any oracle, or if no oracle could be
+        compared (e.g. only ``"tensorflow"`` was asked for and it is not installed);
+        ``str(report)`` is a table
         that names the worst entry of each block and, for failures, a likely cause.
         Coordinates whose finite-difference stencil crosses a kink of an absolute loss or an
         L1 penalty (:func:`~funksvd.finite_differences.kink_mask`) are not compared with finite
@@ -192,14 +230,15 @@ def check_gradients(
 
     _, penalty_grads = objective.penalty_terms(factors, reg, _counts(objective, factors, ratings))
     n_entries = len(objective.select_entries(factors, ratings)[0])
-    rows, notes = [], []
+    rows, skipped = [], {}
     for oracle in oracles:
         if oracle == "tensorflow":
             try:
-                from . import autodiff
+                autodiff = require_tensorflow("the tensorflow oracle")
             except ImportError as exc:
-                notes.append(f"tensorflow oracle skipped: {exc}")
-                rows.extend(GradientCheck(b, oracle, 0.0, 0.0, (), 0.0, 0.0, "skipped") for b in expected_shapes)
+                skipped[oracle] = str(exc)
+                nan = float("nan")
+                rows.extend(GradientCheck(b, oracle, nan, nan, (), nan, nan, "skipped") for b in expected_shapes)
                 continue
             reference = autodiff.gradients(factors, ratings, objective, reg)
             noise = dict.fromkeys(reference, 0.0)
@@ -233,7 +272,7 @@ def check_gradients(
                 kinks=int(kinks[block].sum()),
                 hint=hint,
             ))
-    return GradientReport(str(objective), tuple(rows), rtol, atol, tuple(notes))
+    return GradientReport(str(objective), tuple(rows), rtol, atol, skipped)
 
 
 def _counts(objective, factors, ratings):

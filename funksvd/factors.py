@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .errors import UnknownIdError
+
 __all__ = ["Factors", "BLOCKS"]
 
 #: Names of the parameter blocks, in the order used everywhere (gradients, step scales, lr/reg tuples).
@@ -32,6 +34,39 @@ def _param_array(value, name: str, ndim: int, dtype=None) -> np.ndarray:
         raise ValueError(f"{name}[{where}] = {array[tuple(bad[0])]} is not finite")
     array = array.copy()
     array.flags.writeable = False
+    return array
+
+
+def whole_numbers(values, name: str) -> np.ndarray:
+    """``values`` as int64, or a ``ValueError`` naming the first entry that is not a whole number."""
+    array = np.asarray(values)
+    if array.dtype == bool or array.dtype.kind not in "iuf":
+        raise ValueError(f"{name} must be integer ids, got dtype {array.dtype}")
+    if array.dtype.kind == "f":
+        flat = array.ravel()
+        bad = np.flatnonzero(~np.isfinite(flat) | (flat != np.round(flat)))
+        if bad.size:
+            j = bad[0]
+            raise ValueError(f"{name}[{j}] = {flat[j].item()!r} is not a valid id: ids are whole numbers")
+    if array.dtype.kind == "u" and array.size and array.max() > np.iinfo(np.int64).max:
+        array = np.minimum(array, np.iinfo(np.int64).max)  # out of every range anyway
+    return array.astype(np.int64)
+
+
+def check_indices(values, name: str, n: int) -> np.ndarray:
+    """0-based indices in ``[0, n)`` as int64.
+
+    ``ValueError`` for values that are not whole numbers, :class:`~funksvd.errors.UnknownIdError`
+    (a ``KeyError`` and ``ValueError``) for whole numbers out of range; both name the first bad
+    entry, e.g. ``users[1] = 30 is not a valid id: there are 30 users, ids 0..29``.
+    """
+    array = whole_numbers(values, name)
+    flat = array.ravel()
+    outside = np.flatnonzero((flat < 0) | (flat >= n))
+    if outside.size:
+        j = outside[0]
+        raise UnknownIdError(f"{name}[{j}] = {flat[j].item()!r} is not a valid id: there are {n} {name}, "
+                             f"ids 0..{n - 1}")
     return array
 
 
@@ -87,6 +122,11 @@ class Factors:
     def __setattr__(self, name, value):
         raise AttributeError(f"Factors is immutable; use .replace({name}=...) for a modified copy")
 
+    def __reduce__(self):
+        # pickle and copy.deepcopy rebuild through __init__ (the default slot-by-slot restore would
+        # hit __setattr__), which also makes the restored arrays read-only again
+        return (type(self), (self.P, self.Q, self.bu, self.bi, self.mu))
+
     def __repr__(self) -> str:
         kind = "biased" if self.biased else "unbiased"
         return (
@@ -134,9 +174,18 @@ class Factors:
         return Factors(**values)
 
     def predict(self, users, items) -> np.ndarray:
-        r"""Raw predictions :math:`\hat r_{ui} = \mu + b_u + b_i + p_u^\top q_i`, vectorised over pairs."""
-        users = np.asarray(users, dtype=np.int64)
-        items = np.asarray(items, dtype=np.int64)
+        r"""Raw predictions :math:`\hat r_{ui} = \mu + b_u + b_i + p_u^\top q_i`, vectorised over pairs.
+
+        Raises
+        ------
+        UnknownIdError
+            For an index outside ``0..n_users-1`` (or ``n_items``): a negative index would
+            otherwise wrap around to the last rows. The message names the index and its position.
+        ValueError
+            For ids that are not whole numbers (``0.7`` is no index).
+        """
+        users = check_indices(users, "users", self.n_users)
+        items = check_indices(items, "items", self.n_items)
         r_hat = np.einsum("...k,...k->...", self.P[users], self.Q[items]) + self.mu
         if self.biased:
             r_hat = r_hat + self.bu[users] + self.bi[items]

@@ -1,13 +1,15 @@
 """Shared fixtures and the hypothesis profiles.
 
-Profiles: ``default`` (quick, for local runs) and ``thorough`` (CI: at least 200 examples per
-property, derandomised so a CI run is reproducible, no deadline). Select with the environment
-variable ``HYPOTHESIS_PROFILE``.
+Profiles: ``default`` (quick, for local runs), ``thorough`` (CI: at least 200 examples per
+property, derandomised so a CI run is reproducible, no deadline) and ``smoke`` (3 examples: for a
+test that runs the property suite in a subprocess only to see what runs and what skips). Select
+with the environment variable ``HYPOTHESIS_PROFILE``.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +25,7 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow],
     print_blob=True,
 )
+settings.register_profile("smoke", max_examples=3, derandomize=True, deadline=None, database=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 #: MovieLens 100K, shared beside the repository (never copied into it).
@@ -39,3 +42,20 @@ def ml100k_path() -> Path:
 @pytest.fixture
 def rng():
     return np.random.default_rng(20261121)
+
+
+@pytest.fixture
+def without_tensorflow(monkeypatch):
+    """TensorFlow and Keras unimportable for the duration of the test, as without ``funksvd[tf]``.
+
+    ``None`` in ``sys.modules`` makes ``import tensorflow`` raise ``ModuleNotFoundError`` even in a
+    process that has imported it already; ``funksvd.autodiff`` is forgotten so that it is imported
+    afresh (and fails). Everything is restored afterwards. A fresh interpreter can use
+    ``tests/block_tensorflow.py`` instead.
+    """
+    import funksvd
+
+    for name in ("tensorflow", "keras"):
+        monkeypatch.setitem(sys.modules, name, None)
+    monkeypatch.delitem(sys.modules, "funksvd.autodiff", raising=False)
+    monkeypatch.delattr(funksvd, "autodiff", raising=False)

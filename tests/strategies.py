@@ -1,7 +1,15 @@
-"""Hypothesis strategies: small factorisation problems of every shape the library accepts.
+"""Hypothesis strategies: small, *generic* factorisation problems of every shape the library accepts.
 
-1-8 users and items, 1-5 factors, arbitrary masks of observed cells (at least one), optional
-repeated (u, i) pairs, bounded floats drawn independently for every parameter, biased or not.
+Hypothesis draws the structure -- 1-8 users and items, 1-5 factors, biased or not (half and
+half), how many pairs repeat -- and a seed. The numbers are then built from that seed so that
+they are generic: every factor, bias and rating is drawn from its own stratum of a range bounded
+away from zero (:func:`generic`), so within a block no two are equal and none is near 0; the
+observed cells are a random subset of the matrix at a random density; the regularisation and the
+learning rates are drawn per block from ranges bounded away from 0. Hypothesis alone would shrink
+numbers towards 0 and repeat them (zero factors, constant ratings, ``reg == 0`` in about half of
+its draws), which lets a slip that only shows on generic input pass; the degenerate cases are
+pinned explicitly with ``@example`` instead (:func:`degenerate_examples`, ``reg=0.0``).
+``tests/test_strategies.py`` measures the share of degenerate draws.
 """
 
 from __future__ import annotations
@@ -10,16 +18,23 @@ import itertools
 
 import numpy as np
 from hypothesis import strategies as st
-from hypothesis.extra.numpy import arrays
 
-from funksvd import OBJECTIVES, RULES, Factors, Objective, Ratings
+from funksvd import BLOCKS, OBJECTIVES, RULES, Factors, Objective, Ratings
 from funksvd.classics import QUUXLABS_R, TF2018_R
 from funksvd.objectives import DATA_TERMS, ENTRIES, LINKS, PENALTIES, REDUCTIONS
 
-FACTOR = st.floats(-2.0, 2.0, allow_nan=False, allow_subnormal=False)
-BIAS = st.floats(-1.0, 1.0, allow_nan=False, allow_subnormal=False)
-RATING = st.floats(0.0, 5.0, allow_nan=False, allow_subnormal=False)
-REG = st.floats(0.0, 1.0, allow_nan=False, allow_subnormal=False)
+#: Magnitude ranges: factors, biases; ratings and the global offset mu are positive.
+FACTOR_RANGE = (0.2, 2.0)
+BIAS_RANGE = (0.1, 1.0)
+RATING_RANGE = (0.5, 5.0)
+MU_RANGE = (0.5, 4.0)
+#: Per-block regularisation and learning rates, bounded away from 0 (reg = 0 is an ``@example``).
+REG_RANGE = (0.05, 1.0)
+LR_RANGE = (0.001, 0.3)
+
+#: Seeds for numpy's generator. Four bytes rather than ``st.integers(0, 2**32 - 1)``: hypothesis draws
+#: small integers (0, 1, ...) again and again, bytes far less (measured in tests/test_strategies.py).
+SEEDS = st.binary(min_size=4, max_size=4).map(lambda b: int.from_bytes(b, "little"))
 
 #: Every combination of the Objective options (with unusual weights), the classics, and the rules' losses.
 GRID_OBJECTIVES = [
@@ -28,40 +43,76 @@ GRID_OBJECTIVES = [
     for d, r, e, p, lk in itertools.product(DATA_TERMS, REDUCTIONS, ENTRIES, PENALTIES, LINKS)
 ]
 ALL_OBJECTIVES = GRID_OBJECTIVES + list(OBJECTIVES.values()) + [rule.objective for rule in RULES.values()]
-objectives = st.sampled_from(ALL_OBJECTIVES)
 rules = st.sampled_from(sorted(RULES))
 
 
-@st.composite
-def factors_for(draw, n_users: int, n_items: int, biased=None, k=None) -> Factors:
-    """Random factors for the given shape; ``biased``/``k`` drawn when None."""
-    k = draw(st.integers(1, 5)) if k is None else k
-    biased = draw(st.booleans()) if biased is None else biased
-    P = draw(arrays(np.float64, (n_users, k), elements=FACTOR))
-    Q = draw(arrays(np.float64, (n_items, k), elements=FACTOR))
+def uniform_from(options):
+    """One of ``options``, uniformly (chosen by a drawn seed: ``sampled_from`` favours the first ones)."""
+    options = list(options)
+    return SEEDS.map(lambda seed: options[np.random.default_rng(seed).integers(len(options))])
+
+
+#: An objective of ALL_OBJECTIVES, uniformly, so that every option is drawn about as often as it is listed.
+objectives = uniform_from(ALL_OBJECTIVES)
+
+
+def generic(rng: np.random.Generator, shape, low: float, high: float, signed: bool = True) -> np.ndarray:
+    r"""Distinct values with magnitudes in ``[low, high)``, randomly signed when ``signed``.
+
+    Stratified: the :math:`n` entries take the :math:`n` strata
+    :math:`[low + j\,w, low + (j+1)\,w)`, :math:`w = (high - low)/n`, in random order, each at a
+    uniform point of its stratum. So no two magnitudes are equal, none is below ``low``, and
+    the values spread over the whole range whatever :math:`n`.
+    """
+    n = int(np.prod(shape))
+    width = (high - low) / max(n, 1)
+    magnitude = low + width * (rng.permutation(n) + rng.uniform(0.0, 1.0, n))
+    sign = rng.choice([-1.0, 1.0], n) if signed else 1.0
+    return (sign * magnitude).reshape(shape)
+
+
+def generic_factors(rng: np.random.Generator, n_users: int, n_items: int, k: int, biased: bool) -> Factors:
+    """Generic factors (see :func:`generic`): every entry of ``P``, ``Q``, ``bu``, ``bi`` distinct and nonzero."""
+    P = generic(rng, (n_users, k), *FACTOR_RANGE)
+    Q = generic(rng, (n_items, k), *FACTOR_RANGE)
     if not biased:
         return Factors(P, Q)
-    bu = draw(arrays(np.float64, n_users, elements=BIAS))
-    bi = draw(arrays(np.float64, n_items, elements=BIAS))
-    return Factors(P, Q, bu, bi, mu=draw(st.floats(0.0, 4.0)))
+    bu = generic(rng, n_users, *BIAS_RANGE)
+    bi = generic(rng, n_items, *BIAS_RANGE)
+    return Factors(P, Q, bu, bi, mu=float(rng.uniform(*MU_RANGE)))
 
 
 @st.composite
 def problems(draw, duplicates=True, biased=None, k=None):
-    """``(factors, ratings)``: an arbitrary mask of observed cells, plus repeated pairs when allowed."""
+    """``(factors, ratings)``: a random set of observed cells (at least one), repeated pairs when
+    ``duplicates``, generic factors and ratings; ``biased`` and ``k`` drawn when None."""
     n_users = draw(st.integers(1, 8))
     n_items = draw(st.integers(1, 8))
-    mask = draw(arrays(bool, (n_users, n_items)))
+    k = draw(st.integers(1, 5)) if k is None else k
+    biased = draw(st.sampled_from([True, False])) if biased is None else biased
+    n_repeats = draw(st.integers(0, 3)) if duplicates else 0
+    rng = np.random.default_rng(draw(SEEDS))
+    mask = rng.random((n_users, n_items)) < rng.uniform(0.2, 1.0)
     if not mask.any():
-        mask[draw(st.integers(0, n_users - 1)), draw(st.integers(0, n_items - 1))] = True
+        mask[rng.integers(n_users), rng.integers(n_items)] = True
     users, items = np.nonzero(mask)
-    if duplicates:
-        repeat = draw(st.lists(st.integers(0, len(users) - 1), max_size=3))
-        users = np.concatenate([users, users[repeat]])
-        items = np.concatenate([items, items[repeat]])
-    values = draw(arrays(np.float64, len(users), elements=RATING))
+    repeat = rng.integers(0, len(users), n_repeats)
+    users = np.concatenate([users, users[repeat]])
+    items = np.concatenate([items, items[repeat]])
+    values = generic(rng, len(users), *RATING_RANGE, signed=False)
     ratings = Ratings(users, items, values, n_users, n_items)
-    return draw(factors_for(n_users, n_items, biased=biased, k=k)), ratings
+    return generic_factors(rng, n_users, n_items, k, biased), ratings
+
+
+def one_per_block(range_):
+    """A dict ``{"P", "Q", "bu", "bi"} -> float``, each drawn uniformly from ``range_`` (distinct a.s.)."""
+    return SEEDS.map(lambda seed: dict(zip(BLOCKS, np.random.default_rng(seed).uniform(*range_, len(BLOCKS)))))
+
+
+#: lambda per block, bounded away from 0; pin ``reg=0.0`` with ``@example``.
+regs = one_per_block(REG_RANGE)
+#: Learning rate per block.
+lrs = one_per_block(LR_RANGE)
 
 
 def classic_examples():
@@ -74,3 +125,23 @@ def classic_examples():
                                      mu=ratings.mean() if biased else 0.0, init_std_dev=0.5, random_state=1)
             out.append((factors, ratings))
     return out
+
+
+def degenerate_examples():
+    """The degenerate cases that the generic draws avoid, pinned with ``@example``.
+
+    One rating; zero factors; constant factors and ratings (every cell of a 3x2 matrix
+    observed, so dense objectives apply); a zero column of ``P`` and zero biases.
+    """
+    one = Ratings([0], [0], [3.0], 1, 1)
+    users, items = np.indices((3, 2))
+    full = Ratings(users.ravel(), items.ravel(), np.full(6, 4.0), 3, 2)
+    rng = np.random.default_rng(7)
+    zero_column = generic_factors(rng, 3, 2, 2, biased=True)
+    zero_column = zero_column.replace(P=zero_column.P * [1.0, 0.0], bu=np.zeros(3), bi=np.zeros(2))
+    return [
+        (Factors([[0.5]], [[-1.5]], [0.2], [-0.3], mu=3.0), one),
+        (Factors(np.zeros((3, 2)), np.zeros((2, 2))), full),
+        (Factors(np.full((3, 2), 0.7), np.full((2, 2), 0.7), np.full(3, 0.1), np.full(2, 0.1), mu=3.0), full),
+        (zero_column, full),
+    ]

@@ -6,10 +6,15 @@ wrong gradients below are distortions of funksvd's hand gradient whose effect is
 
 from __future__ import annotations
 
+import re
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
-from funksvd import Factors, Objective, Ratings
+from funksvd import RULES, Factors, Objective, Ratings
+from funksvd._optional import require_tensorflow
 from funksvd.check import check_gradients
 from funksvd.classics import quuxlabs_ratings
 
@@ -45,45 +50,101 @@ def test_right_gradient_passes(case, oracle):
 
 
 def _distorted(objective, how, reg=0.1):
-    """A user's gradient function with one classic slip."""
+    """A user's gradient function with one classic slip, as a distortion of funksvd's hand gradient."""
     def manual(factors, ratings):
         g = objective.gradients(factors, ratings, reg)
+        if how == "extra factor 2":
+            return {k: 2.0 * v for k, v in g.items()}
         if how == "missing factor 2":
             return {k: 0.5 * v for k, v in g.items()}
         if how == "sign slip":
             return {k: -v for k, v in g.items()}
         if how == "dropped regulariser":
             return objective.gradients(factors, ratings, 0.0)
+        if how == "regulariser twice":  # g + (g - g without the penalty): the penalty gradient added twice
+            g0 = objective.gradients(factors, ratings, 0.0)
+            return {k: 2.0 * v - g0[k] for k, v in g.items()}
         if how == "mean for sum":
             return {k: v / len(ratings) for k, v in g.items()}
+        if how == "sum for mean":
+            return {k: v * len(ratings) for k, v in g.items()}
+        if how == "factor 3":
+            return {k: 3.0 * v for k, v in g.items()}
         raise AssertionError(how)
     return manual
 
 
+FROBENIUS = Objective(penalty="frobenius")
+MEAN = Objective(reduction="mean", penalty="none")  # the 2021 tutorial's MSE: a mean, no penalty
+
+
+def _slip(objective, how, hint):
+    return pytest.param(objective, how, hint, id=how)
+
+
+# The quuxlabs toy has 13 ratings, hence "13x" and "1/13".
+SLIPS = [
+    _slip(FROBENIUS, "extra factor 2", "twice the true gradient: a factor 2 too many"),
+    _slip(FROBENIUS, "missing factor 2", "half the true gradient: a missing factor 2"),
+    _slip(FROBENIUS, "sign slip", "the negated gradient: a sign slip (e = r - r_hat, so d e / d r_hat = -1)"),
+    _slip(FROBENIUS, "dropped regulariser", "differs by exactly the penalty gradient: the regulariser was dropped"),
+    _slip(FROBENIUS, "regulariser twice", "differs by exactly the penalty gradient: the regulariser is counted twice"),
+    _slip(FROBENIUS, "mean for sum", "1/13 of the true gradient: a mean where the loss takes a sum"),
+    _slip(MEAN, "sum for mean", "13x the true gradient: a sum where the loss takes a mean"),
+    _slip(FROBENIUS, "factor 3", "proportional to the true gradient (x3): a constant factor is off"),
+]
+
+
 @pytest.mark.parametrize("oracle", ORACLES)
-@pytest.mark.parametrize(
-    "how, hint",
-    [
-        ("missing factor 2", "missing factor 2"),
-        ("sign slip", "sign slip"),
-        ("dropped regulariser", "regulariser was dropped"),
-        ("mean for sum", "a mean where the loss takes a sum"),
-    ],
-)
-def test_wrong_gradient_fails_with_pointed_message(case, how, hint, oracle):
-    """Oracle: the check itself; each slip is caught, the block and entry named, the cause guessed."""
+@pytest.mark.parametrize("objective, how, hint", SLIPS)
+def test_wrong_gradient_fails_with_pointed_message(case, objective, how, hint, oracle):
+    """Oracle: the slip made on purpose; it is caught, the block and entry named, the cause named in full.
+
+    Every hint of the diagnosis appears here, with the slip that must produce it.
+    """
     if oracle == "tensorflow" and not _tf_available():
         pytest.skip("TensorFlow not installed")
     factors, ratings = case
-    objective = Objective(penalty="frobenius")
+    assert len(ratings) == 13
     report = check_gradients(objective, factors, ratings, manual=_distorted(objective, how), oracles=(oracle,),
                              reg=0.1)
     assert not report.ok and not bool(report)
     text = str(report)
-    assert "GRADIENT CHECK FAILED" in text and hint in text
+    assert "GRADIENT CHECK FAILED" in text and f" -- {hint}" in text
     failed = report.failures[0]
     assert f"FAIL {failed.block}[" in text
     assert failed.max_rel_error > 1e-3
+
+
+@pytest.mark.parametrize("oracle", ORACLES)
+def test_default_tolerance_fails_a_relative_error_of_1e_4(case, oracle):
+    """A gradient wrong by a relative 1e-4 in one entry fails with the default tolerances.
+
+    Oracle: the entry we distorted. Numbers: the defaults allow |m - o| <= 1e-9 + 1e-6 |o| plus
+    the oracle's noise (0 for TensorFlow; 8 eps max|L| / h ~ 1e-13 for finite differences at
+    h = 1 on this loss of ~41). The distorted entry is the largest of dL/dQ, |o| ~ 10, so its
+    error is 1e-4 |o| ~ 1e-3 against an allowance of ~1e-5: a factor ~100 too large. A default
+    rtol of 1e-4 or more, or an atol of ~1e-3 or more, would let it pass.
+    """
+    if oracle == "tensorflow" and not _tf_available():
+        pytest.skip("TensorFlow not installed")
+    factors, ratings = case
+    objective = RULES["quuxlabs"].objective
+    right = objective.gradients(factors, ratings, 0.1)
+    worst = np.unravel_index(np.argmax(np.abs(right["Q"])), right["Q"].shape)
+    assert np.abs(right["Q"][worst]) > 5.0  # the premise of the numbers above
+
+    def slightly_wrong(factors, ratings):
+        g = {k: v.copy() for k, v in right.items()}
+        g["Q"][worst] *= 1.0 + 1e-4
+        return g
+
+    assert check_gradients(objective, factors, ratings, oracles=(oracle,), reg=0.1).ok  # the control
+    report = check_gradients(objective, factors, ratings, manual=slightly_wrong, oracles=(oracle,), reg=0.1)
+    assert not report.ok
+    (failed,) = report.failures
+    assert (failed.block, failed.worst_index) == ("Q", tuple(int(j) for j in worst))
+    assert failed.max_rel_error == pytest.approx(1e-4, rel=1e-6)  # rel 1e-6: the oracle's rounding
 
 
 def test_transposed_gradient_is_refused(case):
@@ -145,3 +206,107 @@ def test_unknown_oracle(case):
     factors, ratings = case
     with pytest.raises(ValueError, match="unknown oracle"):
         check_gradients("funk", factors, ratings, oracles=("sympy",))
+
+
+# ---- without TensorFlow ---------------------------------------------------------------------------
+
+INSTALL = "pip install 'funksvd[tf]'"
+
+
+def test_tensorflow_alone_without_tensorflow_compares_nothing_and_is_not_ok(case, without_tensorflow):
+    """Only the tensorflow oracle, and it is missing: the report says nothing was compared and is not ok.
+
+    Oracle: the fact that no comparison ran; skipped rows show no error (not 0.0e+00, which would
+    read as a match) and the reason says what to install.
+    """
+    factors, ratings = case
+    report = check_gradients("quuxlabs", factors, ratings, oracles=("tensorflow",))
+    assert not report.ok and not report.failures and report.compared == ()
+    assert {row.status for row in report.rows} == {"skipped"} and not any(row.ok for row in report.rows)
+    assert INSTALL in report.skipped["tensorflow"]
+    text = str(report)
+    assert "NOTHING COMPARED: tensorflow skipped" in text and INSTALL in text
+    assert "e+00" not in text and "keras" not in text
+
+
+def test_other_oracle_covers_a_missing_tensorflow(case, without_tensorflow):
+    """Finite differences compared every block: ok, and the summary says what was not compared and why.
+
+    Oracle: the oracles that ran; a wrong gradient still fails on finite differences alone.
+    """
+    factors, ratings = case
+    report = check_gradients("quuxlabs", factors, ratings, reg=0.1)
+    assert report.ok and report.compared == ("finite_differences",)
+    assert report.summary() == (f"all blocks agree with finite_differences; tensorflow skipped (the tensorflow "
+                                f"oracle needs TensorFlow, which is not installed: {INSTALL})")
+    wrong = check_gradients(FROBENIUS, factors, ratings, manual=_distorted(FROBENIUS, "sign slip"), reg=0.1)
+    assert not wrong.ok and {row.oracle for row in wrong.failures} == {"finite_differences"}
+    assert wrong.summary(reasons=False) == "GRADIENT CHECK FAILED; tensorflow skipped"
+
+
+def test_require_tensorflow_says_what_to_install(without_tensorflow):
+    """Oracle: the ImportError's message names the purpose and the pip command, not Keras."""
+    with pytest.raises(ImportError, match=r"engine='tensorflow' needs TensorFlow, which is not installed: "
+                                          r"pip install 'funksvd\[tf\]'$") as caught:
+        require_tensorflow("engine='tensorflow'")
+    assert isinstance(caught.value.__cause__, ModuleNotFoundError)  # the original error is chained
+
+
+def test_require_tensorflow_reraises_other_import_errors(monkeypatch):
+    """A missing module that is not TensorFlow is a bug, not a missing extra: re-raised unchanged.
+
+    Oracle: the original ModuleNotFoundError (here funksvd.autodiff itself made unimportable).
+    """
+    import funksvd
+
+    monkeypatch.setitem(sys.modules, "funksvd.autodiff", None)
+    monkeypatch.delattr(funksvd, "autodiff", raising=False)
+    with pytest.raises(ModuleNotFoundError) as caught:
+        require_tensorflow()
+    assert caught.value.name == "funksvd.autodiff" and "pip install" not in str(caught.value)
+
+
+def test_require_tensorflow_returns_the_twin():
+    """Oracle: the module object that a plain import gives."""
+    if not _tf_available():
+        pytest.skip("TensorFlow not installed")
+    import funksvd.autodiff
+
+    assert require_tensorflow() is funksvd.autodiff
+
+
+def _run_without_tensorflow(*argv):
+    """``python -m funksvd *argv`` in a fresh interpreter where TensorFlow cannot be imported."""
+    code = ("import runpy, sys, tests.block_tensorflow; sys.argv = ['funksvd', *sys.argv[1:]]; "
+            "runpy.run_module('funksvd', run_name='__main__', alter_sys=True)")
+    return subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, timeout=300)
+
+
+def test_cli_check_with_only_a_missing_tensorflow_fails():
+    """``funksvd check --oracle tensorflow`` without TensorFlow compared nothing: exit 1, and says so once.
+
+    Oracle: the exit status and the printed text of a fresh interpreter whose TensorFlow import is blocked.
+    """
+    done = _run_without_tensorflow("check", "--oracle", "tensorflow")
+    assert done.returncode == 1, done.stdout + done.stderr
+    out = done.stdout
+    assert out.count(INSTALL) == 1 and "No module named" not in out
+    assert "ALL GRADIENT CHECKS PASSED" not in out and "e+00" not in out
+    assert out.rstrip().splitlines()[-1] == "NO GRADIENT WAS CHECKED: tensorflow NOT compared (see above)"
+
+
+def test_cli_demo_without_tensorflow_says_once_what_is_missing():
+    """``funksvd demo`` without TensorFlow: one note with the pip command, rows marked skipped, and a
+    summary line that names what was not compared; exit 0 since finite differences compared everything.
+
+    Oracle: the exit status and the printed text of a fresh interpreter whose TensorFlow import is blocked.
+    """
+    done = _run_without_tensorflow("demo")
+    assert done.returncode == 0, done.stdout + done.stderr
+    out = done.stdout
+    assert out.count(INSTALL) == 1 and "No module named" not in out
+    tf_rows = [line for line in out.splitlines() if re.match(r"\w+ \((un)?biased\) +tensorflow ", line)]
+    assert len(tf_rows) == 18 and all(line.endswith(" -  skipped") for line in tf_rows)
+    assert "ALL GRADIENT CHECKS PASSED" not in out
+    assert out.rstrip().splitlines()[-1] == (
+        "GRADIENT CHECKS PASSED against finite_differences only; tensorflow NOT compared (see above)")

@@ -1,13 +1,39 @@
-"""The command line: ``funksvd demo`` and ``funksvd check`` (oracle: exit status and printed text)."""
+"""The command line (oracle: exit status and printed text, as a user sees them).
+
+In-process through ``funksvd.cli.main`` where possible; as a subprocess where the process
+itself matters (``python -m funksvd``, a pipe closed by ``head``).
+"""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 
+import pytest
 
-from funksvd import Objective
+from funksvd import Objective, __version__
 from funksvd.cli import main
+
+
+def run(capsys, *argv):
+    """``funksvd argv``: (exit status, stdout, stderr); argparse's SystemExit becomes a status."""
+    try:
+        status = main([str(a) for a in argv])
+    except SystemExit as exit_:
+        status = exit_.code
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def assert_one_line_error(status, err, *fragments):
+    """Exit 1, one line on stderr naming the problem, no traceback."""
+    assert status == 1, err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    for fragment in fragments:
+        assert fragment in err, err
+
+
+# ---- the gradient commands ---------------------------------------------------------------------------
 
 
 def test_demo_runs_as_module():
@@ -36,3 +62,148 @@ def test_check_fails_on_a_wrong_gradient(monkeypatch, capsys):
     assert main(["check", "--oracle", "finite_differences"]) == 1
     out = capsys.readouterr().out
     assert "FAIL" in out and "missing factor 2" in out
+
+
+def test_demo_seed_changes_the_run(capsys):
+    """Oracle: two seeds print different training errors (before: --seed was ignored)."""
+    outputs = []
+    for seed in (0, 1):
+        status, out, _ = run(capsys, "demo", "--oracle", "finite_differences", "--seed", seed)
+        assert status == 0
+        outputs.append([line for line in out.splitlines() if line.startswith("Error sqrt(SSE)")])
+    assert outputs[0] != outputs[1]
+
+
+def test_negative_seed_is_a_usage_error(capsys):
+    """Oracle: argparse's usage error, status 2 (before: a ValueError traceback from numpy)."""
+    status, _, err = run(capsys, "check", "--seed", "-5")
+    assert status == 2 and "argument --seed: must be a whole number >= 0, got -5" in err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("command", [["check", "--oracle", "finite_differences"], ["demo", "--oracle", "finite_differences"]])
+def test_a_closed_pipe_ends_quietly(command):
+    """Oracle: what ``funksvd check | head -3`` shows on stderr: nothing (before: a BrokenPipeError traceback)."""
+    process = subprocess.Popen([sys.executable, "-m", "funksvd", *command], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    for _ in range(2):
+        process.stdout.readline()
+    process.stdout.close()  # as head does after its lines
+    err = process.stderr.read()
+    process.wait(timeout=300)
+    assert "Traceback" not in err and "BrokenPipe" not in err, err
+    assert process.returncode in (0, 141)
+
+
+def test_version_and_help(capsys):
+    """Oracle: argparse's --version and --help of every command (status 0, the command's usage)."""
+    status, out, _ = run(capsys, "--version")
+    assert status == 0 and out.strip() == f"funksvd {__version__}"
+    for command in ("demo", "check", "fit", "evaluate", "cv", "recommend", "similar"):
+        status, out, _ = run(capsys, command, "--help")
+        assert status == 0 and out.startswith(f"usage: funksvd {command}"), command
+
+
+# ---- models on data -----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def ratings_file(tmp_path):
+    """A small comma-separated file with a header: 6 users x 5 items, every user rates 4 items."""
+    lines = ["user,item,rating"]
+    for u in range(6):
+        for i in range(5):
+            if (u + i) % 5 != 4:
+                lines.append(f"{10 + u},{100 + i},{1 + (u * 3 + i * 2) % 5}")
+    path = tmp_path / "ratings.csv"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_fit_recommend_similar_evaluate_cv_on_a_file(capsys, tmp_path, ratings_file):
+    """Oracle: the printed raw ids of the file (users 10..15, items 100..104), never indices;
+    the rated items left out of the recommendations."""
+    model = tmp_path / "model.npz"
+    status, out, err = run(capsys, "fit", ratings_file, "--out", model, "--factors", 2, "--epochs", 3, "--quiet")
+    assert status == 0, err
+    assert "on 24 ratings (6 users, 5 items)" in out and f"saved to {model}" in out and model.is_file()
+    status, out, _ = run(capsys, "recommend", model, "--user", 10, "-n", 3)
+    assert status == 0 and out.startswith("top 1 for user 10")  # user 10 rated 4 of the 5 items
+    assert out.splitlines()[1].split()[1] == "104"  # (10 - 10 + 4) % 5 == 4: the one item 10 did not rate
+    status, out, _ = run(capsys, "similar", model, "--item", 100, "-n", 2, "--metric", "dot")
+    ids = [line.split()[1] for line in out.splitlines()[1:]]
+    assert status == 0 and len(ids) == 2 and set(ids) <= {"101", "102", "103", "104"}
+    status, out, _ = run(capsys, "evaluate", model, ratings_file)
+    assert status == 0 and out.startswith("RMSE ") and "on 24 ratings" in out
+    assert "precision@10 0.0000" in out  # every rating of the file was a training rating: no discovery left
+    other = tmp_path / "other.csv"
+    other.write_text("user,item,rating\n10,100,3\n99,100,4\n")
+    status, out, _ = run(capsys, "evaluate", model, other)
+    assert status == 0 and "1 of them involve a user or item the model does not know" in out
+    status, out, err = run(capsys, "cv", ratings_file, "--folds", 2, "--factors", 2, "--epochs", 2, "--quiet", "-k", 3)
+    assert status == 0 and out.splitlines()[0].split() == ["Fold", "1", "Fold", "2", "Mean", "Std"], err
+    assert [line.split()[0] for line in out.splitlines()[1:6]] == [
+        "test_rmse", "test_mae", "test_precision@3", "test_recall@3", "test_ndcg@3"]
+
+
+def test_user_mistakes_are_one_line(capsys, tmp_path, ratings_file):
+    """Oracle: exit 1 and one stderr line naming the problem (file and line for a malformed file)."""
+    model = tmp_path / "model.npz"
+    assert run(capsys, "fit", ratings_file, "--out", model, "--factors", 2, "--epochs", 1, "-q")[0] == 0
+    assert_one_line_error(*run(capsys, "recommend", model, "--user", 99)[::2], "unknown user id '99'")
+    assert_one_line_error(*run(capsys, "similar", model, "--item", "abc")[::2], "unknown item id 'abc'")
+    assert_one_line_error(*run(capsys, "recommend", tmp_path / "nope.npz", "--user", 10)[::2],
+                          "no model file at", "nope.npz")
+    assert_one_line_error(*run(capsys, "recommend", ratings_file, "--user", 10)[::2], "is not a funksvd model")
+    assert_one_line_error(*run(capsys, "recommend", model, "--user", 10, "-n", 0)[::2], "n must be a positive integer")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("user,item,rating\n1,2,3\n1,2,x\n")
+    assert_one_line_error(*run(capsys, "fit", bad, "--out", model)[::2], "bad.csv", "line 3")
+    assert_one_line_error(*run(capsys, "fit", tmp_path / "missing", "--out", model)[::2], "no such file or folder")
+    assert_one_line_error(*run(capsys, "fit", ratings_file, "--out", model, "--lr", 50, "-q")[::2], "learning rate")
+    assert_one_line_error(*run(capsys, "fit", ratings_file, "--out", tmp_path / "no" / "m.npz", "-q")[::2],
+                          "cannot save the model", "does not exist")
+    assert_one_line_error(*run(capsys, "fit", ratings_file, "--out", tmp_path, "-q")[::2], "it is a folder")
+
+
+def test_movielens_as_a_new_user_would(capsys, tmp_path, ml100k_path):
+    """Oracle: the films themselves: The Empire Strikes Back (172) is nearest to the other Star Wars
+    films; user 196's recommendations are titled and leave out the films 196 rated."""
+    model = tmp_path / "model.npz"
+    status, out, err = run(capsys, "fit", ml100k_path, "--out", model, "--factors", 40)
+    assert status == 0 and "100000 ratings (943 users, 1682 items)" in out
+    assert "epoch" in err  # the progress bar, on stderr
+    status, out, _ = run(capsys, "similar", model, "--item", 172, "-n", 10)
+    assert status == 0 and "Empire Strikes Back" in out.splitlines()[0]
+    assert "Star Wars" in out and "Return of the Jedi" in out
+    status, out, _ = run(capsys, "recommend", model, "--user", 196, "-n", 5)
+    assert status == 0 and len(out.splitlines()) == 6
+    rated_by_196 = set()
+    for line in (ml100k_path / "u.data").read_text().splitlines():
+        user, item, *_ = line.split("\t")
+        if user == "196":
+            rated_by_196.add(item)
+    shown = {line.split()[1] for line in out.splitlines()[1:]}
+    assert not shown & rated_by_196
+
+
+def test_data_argument_routes(monkeypatch, tmp_path, ratings_file):
+    """Oracle: which loader gets what (a release name goes to load_movielens as a name, a csv to
+    load_triples with its sniffed separator and header); no download is made."""
+    import funksvd.data as data
+    from funksvd.cli.data import load_data, sniff
+
+    calls = []
+    monkeypatch.setattr(data, "load_movielens", lambda what, verbose=True: calls.append(("movielens", what)))
+    load_data("ml-1m")
+    load_data(str(tmp_path))
+    assert calls == [("movielens", "ml-1m"), ("movielens", tmp_path)]
+    assert sniff(ratings_file) == (",", True)
+    plain = tmp_path / "plain.txt"
+    plain.write_text("\n1 2 3.5\n")
+    assert sniff(plain) == (None, False)
+    ml1m = tmp_path / "ratings.dat"
+    ml1m.write_text("1::2::5::978300760\n")
+    assert sniff(ml1m) == ("::", False)
+    with pytest.raises(FileNotFoundError, match="ml-2m: no such file or folder"):
+        load_data("ml-2m")

@@ -119,12 +119,21 @@ def test_sigmoid_link_matches_hand_computation():
     assert grads["P"][0, 0] == pytest.approx(-4.0, rel=1e-14)
 
 
-def test_rule_name_resolves_to_its_per_rating_loss():
-    """funksvd.loss(..., "funk") is the funk rule's loss (oracle: RULES registry)."""
-    assert funksvd.loss(HAND_FACTORS, HAND_RATINGS, "funk", reg=0.1) == RULES["funk"].objective.loss(
-        HAND_FACTORS, HAND_RATINGS, 0.1)
+def test_names_resolve_to_their_losses():
+    """funksvd.loss and funksvd.gradients by name, against literal hand computations on HAND_*.
+
+    Oracle: by hand. Observed errors e = 3, 0, 4 at (0, 0), (1, 0), (1, 1) (see HAND_FACTORS).
+    "funk": 1/2 sum e^2 + 0.1/2 sum over ratings (p_u^2 + q_i^2) = 12.5 + 0.05 (2 + 5 + 4.25) = 13.0625;
+    "quuxlabs" (e^2 + beta/2 (|p|^2 + |q|^2) per rating) = 25 + 0.05 * 11.25 = 25.5625;
+    "tf_masked_2018" (sum e^2): dL/dP = -2 sum_i e q_i = (-2 * 3 * 1, -2 * (0 * 1 + 4 * 0.5)) = (-6, -4)
+    and dL/dQ = -2 sum_u e p_u = (-2 * (3 * 1 + 0 * 2), -2 * 4 * 2) = (-6, -16).
+    """
+    assert funksvd.loss(HAND_FACTORS, HAND_RATINGS, "funk", reg=0.1) == pytest.approx(13.0625, rel=1e-14)
+    assert funksvd.loss(HAND_FACTORS, HAND_RATINGS, "quuxlabs", reg=0.1) == pytest.approx(25.5625, rel=1e-14)
     g = funksvd.gradients(HAND_FACTORS, HAND_RATINGS, "tf_masked_2018")
     assert set(g) == {"P", "Q"}
+    np.testing.assert_allclose(g["P"], [[-6.0], [-4.0]], rtol=1e-14)
+    np.testing.assert_allclose(g["Q"], [[-6.0], [-16.0]], rtol=1e-14)
 
 
 def test_surprise_documented_loss_is_twice_the_funk_loss(rng):

@@ -141,9 +141,22 @@ def test_listing_is_its_block_steps(biased, rng):
                 np.testing.assert_allclose(stepped.params()[block], state.params()[block], rtol=1e-12, atol=1e-12)
 
 
-def test_listing_differs_from_simultaneous(rng):
-    """The order matters: the listing's Q differs from funk's (oracle: HAND, worked by hand)."""
-    assert not np.allclose(HAND["funk"]["Q"], HAND["quuxlabs_listing"]["Q"])
+def test_listing_differs_from_simultaneous_by_the_updated_p():
+    r"""On one rating with k = 1, the listing's q differs from funk's by exactly lr e (p' - p).
+
+    Oracle: REFERENCE.md section 1 worked by hand on a 1x1, k = 1 unbiased model: p = 1, q = 0.5,
+    r = 3, lr = 0.1, reg = 0.2. Then e = 3 - 0.5 = 2.5 and both rules move p the same way,
+    p' = 1 + 0.1 (2.5 * 0.5 - 0.2 * 1) = 1.105. Funk moves q from the old p,
+    q' = 0.5 + 0.1 (2.5 * 1 - 0.2 * 0.5) = 0.74; the listing from the updated p',
+    q' = 0.5 + 0.1 (2.5 * 1.105 - 0.2 * 0.5) = 0.76625: a difference of 0.1 * 2.5 * 0.105 = 0.02625.
+    Tolerance 1e-12: a handful of float64 operations on O(1) numbers.
+    """
+    factors = Factors([[1.0]], [[0.5]])
+    funk = sgd_step(factors, 0, 0, 3.0, rule="funk", lr=0.1, reg=0.2)
+    listing = sgd_step(factors, 0, 0, 3.0, rule="quuxlabs_listing", lr=0.1, reg=0.2)
+    np.testing.assert_allclose([funk.P[0, 0], listing.P[0, 0]], [1.105, 1.105], rtol=0, atol=1e-12)
+    np.testing.assert_allclose([funk.Q[0, 0], listing.Q[0, 0]], [0.74, 0.76625], rtol=0, atol=1e-12)
+    assert listing.Q[0, 0] - funk.Q[0, 0] == pytest.approx(0.02625, abs=1e-12)
 
 
 def test_sgd_step_leaves_input_untouched(rng):

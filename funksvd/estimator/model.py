@@ -17,6 +17,8 @@ tests compare it with. ``schedule="feature"`` trains one feature at a time as Si
 from __future__ import annotations
 
 import inspect
+import threading
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -24,7 +26,10 @@ from ..errors import NotFittedError
 from ..factors import BLOCKS, Factors
 from ..ratings import Ratings
 from ..rules import get_rule
-from .prediction import check_ids, check_within, factor_arrays, predict_arrays
+from .persistence import Persistence
+from .prediction import factor_arrays, predict_arrays
+from .raw import Lookup, as_training_data, validation_ratings
+from .recommend import Recommending
 from .training import Training
 
 __all__ = ["FunkSVD", "ENGINES", "SCHEDULES"]
@@ -33,7 +38,15 @@ ENGINES = ("python", "compiled", "tensorflow")
 SCHEDULES = ("joint", "feature")
 
 
-class FunkSVD(Training):
+#: Guards the "being fitted" flag of every estimator (see :meth:`FunkSVD.fit`).
+_FIT_GUARD = threading.Lock()
+
+#: Fitted attributes, cleared when ``fit`` starts again.
+_FITTED = ("factors_", "mu_", "global_mean_", "n_epochs_", "best_epoch_", "stopped_early_", "rating_range_",
+           "user_ids_", "item_ids_", "item_titles_", "_train_ratings", "_rated")
+
+
+class FunkSVD(Training, Recommending, Persistence):
     r"""Biased matrix factorisation trained by SGD with one of the classic rules.
 
     Parameters
@@ -125,6 +138,13 @@ class FunkSVD(Training):
         True when early stopping ended training.
     rating_range_ : (float, float)
         Lowest and highest training rating (for ``predict(..., clip=True)``).
+    global_mean_ : float
+        Mean of the training ratings (the fallback prediction of an unbiased model).
+    user_ids_, item_ids_ : IdMap or None
+        The raw id of every user and item index when fitted on a dataset; None when fitted on
+        bare :class:`~funksvd.Ratings` (ids are then the 0-based indices).
+    item_titles_ : numpy.ndarray of str or None
+        The title of every item index, when the dataset had titles.
 
     Notes
     -----
@@ -162,6 +182,18 @@ class FunkSVD(Training):
     ``DIVERGENCE_FACTOR`` times the first epoch's, raises :class:`~funksvd.DivergenceError`
     naming the epoch, the rule and a smaller learning rate to try; the estimator is then left
     unfitted (``history_`` holds the epochs run), so ``factors_`` never holds NaN.
+
+    **Raw ids.** Fitted on a :class:`~funksvd.data.Dataset`, the model keeps its id maps and
+    titles and speaks its raw ids everywhere (``predict``, ``recommend``, ``similar_items``,
+    ``fold_in``); an id it was not fitted on raises :class:`~funksvd.errors.UnknownIdError`, or
+    falls back to Surprise's baseline with ``predict(..., unknown="baseline")``.
+
+    **Saving, pickling, threads.** :meth:`save` / :meth:`load` write and read an ``.npz``
+    archive with JSON metadata (no pickle); ``pickle`` and ``copy.deepcopy`` work too, so a
+    model crosses a process pool. A fitted model is only read by ``predict`` and the
+    recommendations, which may run in several threads at once; ``fit`` refuses to run twice
+    at once on the same estimator (``RuntimeError``), since the two would interleave their
+    epochs in one ``history_``.
 
     **Feature schedule.** Funk used ``lr_all=0.001, reg_all=0.015, feature_init=0.1`` and
     about 100 epochs per feature; the estimator keeps Surprise's defaults, pass Funk's values
@@ -319,16 +351,20 @@ class FunkSVD(Training):
 
     # ---- fitting -------------------------------------------------------------------------------
 
-    def fit(self, ratings: Ratings, validation: Ratings | None = None, init: Factors | None = None) -> "FunkSVD":
+    def fit(self, ratings, validation=None, init: Factors | None = None) -> "FunkSVD":
         r"""Train on ``ratings``.
 
         Parameters
         ----------
-        ratings : Ratings
-            The training ratings; their ``n_users, n_items`` fix the model's shape.
-        validation : Ratings, optional
+        ratings : Ratings or Dataset
+            The training ratings; their ``n_users, n_items`` fix the model's shape. A dataset
+            with raw ids (:class:`funksvd.data.Dataset`) makes the model speak its raw ids:
+            ``predict``, ``recommend``, ``similar_items`` and ``fold_in`` take and return them,
+            with the item titles when the dataset has them.
+        validation : Ratings or Dataset, optional
             Held-out ratings: their RMSE is recorded per epoch, and drives early stopping when
-            ``patience`` is set. Ids must be within the training ranges.
+            ``patience`` is set. Indices (``Ratings``) must be within the training ranges; raw ids
+            (a dataset) must be known to the training data.
         init : Factors, optional
             Starting parameters instead of the random initialisation; must match the shape,
             ``n_factors`` and ``biased``. Its ``mu`` is used as :math:`\mu`.
@@ -343,15 +379,35 @@ class FunkSVD(Training):
             Invalid parameters or inputs.
         DivergenceError
             Training blew up (see the class Notes); the estimator is left unfitted.
+        RuntimeError
+            The same estimator is already being fitted, in another thread: two fits would
+            interleave their epochs in one ``history_``. Fit one estimator per thread
+            (``copy.deepcopy(model)`` makes one).
         """
+        with self._exclusive():
+            return self._fit(ratings, validation, init)
+
+    @contextmanager
+    def _exclusive(self):
+        with _FIT_GUARD:
+            if self.__dict__.get("_fitting"):
+                raise RuntimeError("this FunkSVD is already being fitted (in another thread); fit one estimator "
+                                   "per thread, e.g. copy.deepcopy(model)")
+            self._fitting = True
+        try:
+            yield
+        finally:
+            self.__dict__.pop("_fitting", None)
+
+    def _fit(self, ratings, validation, init) -> "FunkSVD":
         self._check_params()
-        if not isinstance(ratings, Ratings):
-            raise TypeError(f"ratings must be a funksvd.Ratings, got {type(ratings).__name__}")
+        data = as_training_data(ratings)
+        ratings = data.ratings
         if validation is not None:
-            check_within(validation, ratings.n_users, ratings.n_items, "validation")
+            validation = validation_ratings(validation, data)
         if self.patience is not None and validation is None:
             raise ValueError("patience (early stopping) needs validation ratings: fit(ratings, validation=...)")
-        for name in ("factors_", "mu_", "n_epochs_", "best_epoch_", "stopped_early_", "rating_range_"):
+        for name in _FITTED:
             self.__dict__.pop(name, None)
         self.history_ = []
 
@@ -370,12 +426,16 @@ class FunkSVD(Training):
                 )
         rating_range = (float(ratings.values.min()), float(ratings.values.max()))
         if self.engine == "tensorflow":
-            return self._fit_tensorflow(start, ratings, validation, rng, rating_range)
-        epochs, arrays = (self._joint if self.schedule == "joint" else self._feature)(
-            start, mu, ratings, rng, rating_range)
-        total = self.n_epochs if self.schedule == "joint" else None
-        self._train(epochs, arrays, mu, ratings, validation, total)
-        self.rating_range_ = rating_range
+            self._fit_tensorflow(start, ratings, validation, rng, rating_range)
+        else:
+            epochs, arrays = (self._joint if self.schedule == "joint" else self._feature)(
+                start, mu, ratings, rng, rating_range)
+            total = self.n_epochs if self.schedule == "joint" else None
+            self._train(epochs, arrays, mu, ratings, validation, total)
+            self.rating_range_ = rating_range
+        self.global_mean_ = float(ratings.mean())
+        self.user_ids_, self.item_ids_, self.item_titles_ = data.user_ids, data.item_ids, data.item_titles
+        self._train_ratings = ratings  # a reference (no copy): the rated items of recommend(exclude_rated=True)
         return self
 
     def _check_init(self, init: Factors, ratings: Ratings) -> Factors:
@@ -401,24 +461,69 @@ class FunkSVD(Training):
             raise NotFittedError("this FunkSVD is not fitted yet: call fit(ratings) first")
         return self.factors_
 
-    def predict(self, users, items, clip: bool = False) -> np.ndarray:
+    @property
+    def _users(self) -> Lookup:
+        return Lookup(self.user_ids_, self._fitted().n_users, "user")
+
+    @property
+    def _items(self) -> Lookup:
+        return Lookup(self.item_ids_, self._fitted().n_items, "item")
+
+    def user_index(self, raw):
+        """The model's index of raw user id(s) ``raw`` (an int for a scalar); UnknownIdError names an unknown one."""
+        index, _ = self._users(raw)
+        return int(index) if np.ndim(index) == 0 else index
+
+    def item_index(self, raw):
+        """The model's index of raw item id(s) ``raw`` (an int for a scalar); UnknownIdError names an unknown one."""
+        index, _ = self._items(raw)
+        return int(index) if np.ndim(index) == 0 else index
+
+    def predict(self, users, items, clip: bool = False, unknown: str = "raise", return_known: bool = False):
         r"""Predictions :math:`\hat r_{ui} = \mu + b_u + b_i + p_u^\top q_i` as float64.
 
         Parameters
         ----------
-        users, items : array_like of int
-            0-based ids within the training ranges (broadcast together).
+        users, items : array_like
+            Raw ids of a model fitted on a dataset, else 0-based indices (broadcast together).
         clip : bool, default False
             Clip to the lowest and highest training rating (``rating_range_``).
+        unknown : {"raise", "baseline"}, default "raise"
+            An id the model was not fitted on: ``"raise"`` raises
+            :class:`~funksvd.errors.UnknownIdError` (a ``KeyError``) naming it; ``"baseline"``
+            predicts what is known of the pair, as Surprise does: :math:`\mu` plus the bias of
+            the known user or item (or both, without :math:`p_u^\top q_i`); an unbiased model
+            predicts ``global_mean_``. The other pairs of the batch are predicted as usual.
+        return_known : bool, default False
+            Also return a boolean array, False where the prediction is such a fallback.
+
+        Returns
+        -------
+        r_hat : numpy.ndarray of float64
+            Shaped as the broadcast ``users, items``.
+        known : numpy.ndarray of bool
+            Only with ``return_known=True``: both ids known.
 
         Raises
         ------
+        UnknownIdError
+            With ``unknown="raise"``, for an unknown id (or an index out of range).
         ValueError
-            On an id out of range or not a whole number (the message names it).
+            For ids that cannot be ids at all (``0.5`` for a model fitted on indices).
         """
         factors = self._fitted()
-        users, items = np.broadcast_arrays(check_ids(users, "users", factors.n_users), check_ids(items, "items", factors.n_items))
+        users, known_users = self._users(users, unknown)
+        items, known_items = self._items(items, unknown)
+        users, items, known_users, known_items = np.broadcast_arrays(users, items, known_users, known_items)
         r_hat = predict_arrays(factor_arrays(factors), factors.mu, users.ravel(), items.ravel()).reshape(users.shape)
+        known = known_users & known_items
+        if not known.all():
+            if factors.biased:
+                fallback = (factors.mu + np.where(known_users, factors.bu[users], 0.0)
+                            + np.where(known_items, factors.bi[items], 0.0))
+            else:
+                fallback = np.full(users.shape, self.global_mean_)
+            r_hat = np.where(known, r_hat, fallback)
         if clip:
             r_hat = np.clip(r_hat, *self.rating_range_)
-        return r_hat
+        return (r_hat, known) if return_known else r_hat

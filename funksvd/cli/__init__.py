@@ -1,0 +1,66 @@
+"""The ``funksvd`` command line, one module per group of commands.
+
+* :mod:`.gradients`: ``funksvd demo``, ``funksvd check`` (the derivations, verified);
+* :mod:`.training`: ``funksvd fit``, ``funksvd evaluate``, ``funksvd cv`` (models on real data);
+* :mod:`.recommending`: ``funksvd recommend``, ``funksvd similar`` (what a saved model suggests).
+
+A user's mistake (an unknown id, a malformed file, a missing model) ends in one line on stderr
+naming the problem and exit status 1, never a traceback; a wrong option is a usage error
+(status 2). Output piped into ``head`` ends quietly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from ..errors import DivergenceError, UnknownIdError
+from . import gradients, recommending, training
+
+__all__ = ["main", "build_parser"]
+
+#: Errors that a user's input causes: reported in one line, without a traceback.
+USER_ERRORS = (UnknownIdError, FileNotFoundError, IsADirectoryError, PermissionError, DivergenceError,
+               ValueError, TypeError)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .. import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="funksvd",
+        description="Matrix factorisation for recommender systems: hand-derived gradients, proved.",
+    )
+    parser.add_argument("--version", action="version", version=f"funksvd {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for group in (gradients, training, recommending):
+        group.register(sub)
+    return parser
+
+
+def main(argv=None) -> int:
+    """Run ``funksvd`` with ``argv`` (default: the process arguments); return the exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        status = args.run(args)
+        sys.stdout.flush()
+        return status
+    except BrokenPipeError:  # e.g. funksvd check | head -3: the reader left, nothing is wrong
+        _silence_stdout()
+        return 141  # 128 + SIGPIPE, what a shell reports for a process ended by a closed pipe
+    except KeyboardInterrupt:
+        print(f"funksvd {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except USER_ERRORS as error:
+        print(f"funksvd {args.command}: error: {error}", file=sys.stderr)
+        return 1
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so the interpreter's final flush does not fail again (Python docs, SIGPIPE)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # stdout replaced by an object without a descriptor
+        pass

@@ -1,0 +1,124 @@
+"""``funksvd fit``, ``funksvd evaluate`` and ``funksvd cv``: models on real data."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ..estimator import ENGINES
+from ..rules import RULES
+from .data import load_data
+from .gradients import seed
+
+__all__ = ["register"]
+
+_DATA_HELP = ("ratings: a MovieLens folder, zip or release name (ml-100k, ml-1m, ...; downloaded once), "
+              "or a file of 'user item rating' lines")
+
+
+def register(sub) -> None:
+    text = "fit a FunkSVD model to DATA and save it to MODEL (.npz)"
+    cmd = sub.add_parser("fit", help=text, description=text)
+    cmd.add_argument("data", metavar="DATA", help=_DATA_HELP)
+    cmd.add_argument("--out", "-o", metavar="MODEL", required=True, help="where to save the model (.npz)")
+    _model_options(cmd)
+    cmd.set_defaults(run=_fit)
+
+    text = ("RMSE and MAE of the saved MODEL on held-out ratings in DATA (raw ids), and its top-k lists "
+            "(items rated in training left out) against them")
+    cmd = sub.add_parser("evaluate", help=text, description=text)
+    cmd.add_argument("model", metavar="MODEL", help="a model saved by funksvd fit")
+    cmd.add_argument("data", metavar="DATA", help=_DATA_HELP)
+    _ranking_options(cmd)
+    cmd.set_defaults(run=_evaluate)
+
+    text = "k-fold cross-validated RMSE, MAE and top-k measures of a FunkSVD model on DATA"
+    cmd = sub.add_parser("cv", help=text, description=text)
+    cmd.add_argument("data", metavar="DATA", help=_DATA_HELP)
+    cmd.add_argument("--folds", type=int, default=5, help="number of folds (default 5)")
+    _ranking_options(cmd)
+    _model_options(cmd)
+    cmd.set_defaults(run=_cv)
+
+
+def _ranking_options(cmd) -> None:
+    cmd.add_argument("-k", type=int, default=10, help="length of the top-k lists (default 10)")
+    cmd.add_argument("--threshold", type=float, default=None,
+                     help="lowest held-out rating that counts as relevant (default: every held-out item)")
+
+
+def _model_options(cmd) -> None:
+    cmd.add_argument("--factors", type=int, default=100, help="latent factors k (default 100)")
+    cmd.add_argument("--epochs", type=int, default=20, help="epochs (default 20)")
+    cmd.add_argument("--lr", type=float, default=0.005, help="learning rate of every block (default 0.005)")
+    cmd.add_argument("--reg", type=float, default=0.02, help="regularisation of every block (default 0.02)")
+    cmd.add_argument("--rule", choices=sorted(RULES), default="funk", help="per-rating update rule (default funk)")
+    cmd.add_argument("--engine", choices=ENGINES, default="compiled", help="training engine (default compiled)")
+    cmd.add_argument("--seed", type=seed, default=0, help="random_state of the model (default 0)")
+    cmd.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+
+
+def _model(args, verbose: bool):
+    from ..estimator import FunkSVD
+
+    return FunkSVD(n_factors=args.factors, n_epochs=args.epochs, lr_all=args.lr, reg_all=args.reg, rule=args.rule,
+                   engine=args.engine, random_state=args.seed, verbose=verbose)
+
+
+def _fit(args) -> int:
+    out = Path(args.out)
+    if out.is_dir() or not out.parent.is_dir():  # say so before a long fit, not after it
+        raise FileNotFoundError(f"cannot save the model to {out}: "
+                                + ("it is a folder" if out.is_dir() else f"the folder {out.parent} does not exist"))
+    data = load_data(args.data)
+    model = _model(args, verbose=not args.quiet)
+    tic = time.perf_counter()
+    model.fit(data)
+    seconds = time.perf_counter() - tic
+    model.verbose = False  # saved and shown without the progress bar
+    model.save(args.out)
+    last = model.history_[-1]
+    print(f"fitted {model!r} on {len(data.ratings)} ratings ({data.ratings.n_users} users, "
+          f"{data.ratings.n_items} items) in {seconds:.1f} s; training RMSE {last['train_rmse']:.4f}")
+    print(f"saved to {args.out}")
+    return 0
+
+
+def _evaluate(args) -> int:
+    from ..estimator import FunkSVD
+    from ..estimator.raw import raw_triples
+    from ..evaluation import evaluate_ranking
+    from ..ratings import Ratings
+
+    model = FunkSVD.load(args.model)
+    if model.user_ids_ is None:
+        raise ValueError(f"{args.model} was fitted on bare indices, not on a dataset with raw ids")
+    users, items, values = raw_triples(load_data(args.data))
+    r_hat, known = model.predict(users, items, unknown="baseline", return_known=True)
+    e = values - r_hat
+    print(f"RMSE {np.sqrt(np.mean(e * e)):.4f}  MAE {np.mean(np.abs(e)):.4f}  on {len(values)} ratings")
+    if not known.all():
+        print(f"{int((~known).sum())} of them involve a user or item the model does not know: "
+              "predicted from the global mean and the known biases, left out of the top-k lists")
+    if known.any():
+        f = model.factors_
+        held = Ratings(model.user_index(users[known]), model.item_index(items[known]), values[known], f.n_users, f.n_items)
+        found = evaluate_ranking(model, model.training_ratings(), held, k=args.k, threshold=args.threshold)
+        print("  ".join(f"{name} {found[name]:.4f}" for name in found if "@" in name)
+              + f"  over {found['n_users']} users")
+    return 0
+
+
+def _cv(args) -> int:
+    from ..evaluation import cross_validate
+
+    if args.folds < 2:
+        raise ValueError(f"--folds must be at least 2, got {args.folds}")
+    k = args.k
+    results = cross_validate(_model(args, verbose=not args.quiet), load_data(args.data), cv=args.folds,
+                             measures=("rmse", "mae", f"precision@{k}", f"recall@{k}", f"ndcg@{k}"),
+                             random_state=args.seed, threshold=args.threshold)
+    print(results.summary())
+    return 0
