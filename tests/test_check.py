@@ -6,9 +6,11 @@ wrong gradients below are distortions of funksvd's hand gradient whose effect is
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -279,9 +281,12 @@ def test_require_tensorflow_returns_the_twin():
 
 def _run_without_tensorflow(*argv):
     """``python -m funksvd *argv`` in a fresh interpreter where TensorFlow cannot be imported."""
+    root = Path(__file__).resolve().parents[1]
     code = ("import runpy, sys, tests.block_tensorflow; sys.argv = ['funksvd', *sys.argv[1:]]; "
             "runpy.run_module('funksvd', run_name='__main__', alter_sys=True)")
-    return subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, timeout=300)
+    env = os.environ | {"PYTHONPATH": str(root)}
+    return subprocess.run([sys.executable, "-c", code, *argv], cwd=root, env=env, capture_output=True, text=True,
+                          timeout=300)
 
 
 def test_cli_check_with_only_a_missing_tensorflow_fails():
