@@ -25,7 +25,7 @@ ORACLES = ("tensorflow", "finite_differences")
 
 @dataclass(frozen=True)
 class GradientCheck:
-    """One block compared with one oracle (``status`` "ok" or "FAIL"), or not compared ("skipped")."""
+    """One block compared with one oracle (``status`` "ok" or "FAIL"), or not compared ("skipped", errors NaN)."""
 
     block: str
     oracle: str
@@ -45,6 +45,7 @@ class GradientCheck:
 
     @property
     def failed(self) -> bool:
+        """True if the block disagrees with the oracle."""
         return self.status == "FAIL"
 
 
@@ -69,6 +70,7 @@ class GradientReport:
 
     @property
     def failures(self) -> tuple[GradientCheck, ...]:
+        """The rows where a block disagrees with an oracle."""
         return tuple(row for row in self.rows if row.failed)
 
     @property

@@ -4,8 +4,8 @@ Oracle: counts over 400 draws of the strategies, taken the way the properties ta
 (hypothesis' generation phase, derandomised, so the count is the same on every run). Before
 tests/strategies.py built its numbers from a seed, the same count gave: P identically zero in 55%
 of draws, constant in 51%, a zero or near-zero factor in 89%, ratings constant in 25%, some
-``reg == 0`` in 64%, biased in 33%; and ``sampled_from`` drew the objectives with a mean over
-observed entries, where most masked-form slips show, in 10% of draws (now 21%).
+``reg == 0`` in 64%, biased in 33%; and ``sampled_from`` drew an objective with a mean over
+observed entries in 10% of draws (uniform: 21%).
 """
 
 from __future__ import annotations
@@ -102,8 +102,8 @@ def test_draws_differ_from_one_another(draws):
 
 
 def test_every_objective_option_is_drawn_often():
-    """Each value of each Objective option in at least 15% of the draws that the masked-form property
-    sees (uniform over ALL_OBJECTIVES gives 19-89%; measured minimum: frobenius, 22%)."""
+    """Each value of each Objective option in at least 15% of the draws that the gradient properties
+    see (uniform over ALL_OBJECTIVES gives 19-89%; measured minimum: frobenius, 22%)."""
     drawn = [objective for _, objective in sample(st.tuples(problems(duplicates=False), objectives))]
     for option, values in (("data", DATA_TERMS), ("reduction", REDUCTIONS), ("entries", ENTRIES),
                            ("penalty", PENALTIES), ("link", LINKS)):
