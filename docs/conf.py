@@ -105,6 +105,39 @@ def check_every_tutorial_has_a_figure(app):
             )
 
 
+#: Longest code line of a tutorial that shows whole in the theme's code column (furo's 46em
+#: content width holds about 95 characters of code; a longer line scrolls sideways).
+CODE_WIDTH = 88
+
+
+def code_lines(text):
+    """``(line number, line)`` of the code of a sphinx-gallery script: not the module
+    docstring, not the ``# %%`` text blocks (those become paragraphs and wrap)."""
+    lines = text.splitlines()
+    start = 0
+    if lines and lines[0].lstrip("r").startswith('"""'):
+        start = next(n for n in range(1, len(lines)) if '"""' in lines[n]) + 1
+    in_text = False
+    for n in range(start, len(lines)):
+        line = lines[n]
+        if line.startswith("# %%"):
+            in_text = True
+        elif not (in_text and line.startswith("#")):
+            in_text = False
+            yield n + 1, line
+
+
+def check_tutorial_code_width(app):
+    """Warn (an error under ``-W``) for a tutorial code line too long to show whole."""
+    source = Path(app.config.sphinx_gallery_conf["examples_dirs"])
+    for script in sorted(source.rglob("plot_*.py")):
+        for n, line in code_lines(script.read_text(encoding="utf-8")):
+            if len(line) > CODE_WIDTH:
+                logging.getLogger(__name__).warning(
+                    "%s:%d: code line of %d characters (at most %d show whole on the page)",
+                    script.relative_to(ROOT), n, len(line), CODE_WIDTH)
+
+
 REMOTE = re.compile(r"""<(?:script|link|img)\b[^>]*?\b(?:src|href)=["'](?:https?:)?//""")
 
 
@@ -123,4 +156,5 @@ def setup(app):
     app.config.mathjax_path = MATHJAX_PATH  # after sphinx-mathjax-offline's own setup
     # after sphinx-gallery's generate_gallery_rst (default priority 500)
     app.connect("builder-inited", check_every_tutorial_has_a_figure, priority=900)
+    app.connect("builder-inited", check_tutorial_code_width)
     app.connect("build-finished", check_no_remote_assets)

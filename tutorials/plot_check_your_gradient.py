@@ -24,7 +24,7 @@ factors = funksvd.Factors.random(ratings.n_users, ratings.n_items, 2, biased=Fal
 
 
 def my_gradient(factors, ratings):
-    """dL/dP and dL/dQ, scattered over the observed ratings (forgot the 2 of d(e^2)/de)."""
+    """dL/dP and dL/dQ, over the observed ratings (forgot the 2 of d(e^2)/de)."""
     e = ratings.values - factors.predict(ratings.users, ratings.items)
     dLdP = np.zeros_like(factors.P)
     dLdQ = np.zeros_like(factors.Q)
@@ -64,8 +64,10 @@ from funksvd.finite_differences import numerical_gradients
 objective = funksvd.OBJECTIVES["tf_masked_2018"]
 hand = objective.gradients(factors, ratings)
 params = factors.params()
-direction = {b: np.random.default_rng(1).normal(size=v.shape) for b, v in params.items()}
-slope = sum(float((hand[b] * direction[b]).sum()) for b in params)  # exact, by the chain rule
+rng = np.random.default_rng(1)
+direction = {b: rng.normal(size=v.shape) for b, v in params.items()}
+# the exact directional derivative, by the chain rule
+slope = sum(float((hand[b] * direction[b]).sum()) for b in params)
 
 
 def along(t):
@@ -85,7 +87,8 @@ for h in steps:
 fig, ax = plt.subplots(figsize=(6.4, 3.6))
 ax.loglog(steps, np.maximum(coordinate, 1e-17), "o-", ms=4,
           label="one coordinate at a time: max |hand - fd|")
-ax.loglog(steps, bound, ":", color="C0", label=r"rounding bound $8\varepsilon \max|L| / h$")
+ax.loglog(steps, bound, ":", color="C0",
+          label=r"rounding bound $8\varepsilon \max|L| / h$")
 ax.loglog(steps, np.maximum(random_dir, 1e-17), "s-", ms=4,
           label="random direction: |directional derivative - fd|")
 ax.set(xlabel="step h", ylabel="error", title="central differences on tf_masked_2018")

@@ -36,7 +36,7 @@ from funksvd.datasets import load_movielens, synthetic_netflix, train_test_split
 
 
 def find_ml100k():
-    """``$FUNKSVD_ML100K`` if set, else ``shared/data/ml-100k`` here or in a folder above."""
+    """``$FUNKSVD_ML100K`` if set, else ``shared/data/ml-100k`` here or above."""
     if os.environ.get("FUNKSVD_ML100K"):
         places = [Path(os.environ["FUNKSVD_ML100K"])]
     else:
@@ -67,7 +67,8 @@ def stage_ends(model):
 def trend(values, labels):
     """One sentence describing a sequence of RMSEs, from the numbers themselves."""
     best = int(np.argmin(values))
-    text = f"falls from {values[0]:.4f} ({labels[0]}) to {values[best]:.4f} ({labels[best]})"
+    text = (f"falls from {values[0]:.4f} ({labels[0]}) "
+            f"to {values[best]:.4f} ({labels[best]})")
     if best == 0:
         text = f"is lowest at the start, {values[0]:.4f} ({labels[0]})"
     if best < len(values) - 1 and values[-1] - values[best] > 5e-4:
@@ -118,7 +119,8 @@ print("the test RMSE",
       trend([ends[f]["val_rmse"] for f in keys], [label(f) for f in keys]) + ".")
 gains = -np.diff([ends[f]["train_rmse"] for f in keys])
 flat = [str(f + 1) for f, g in zip(keys[1:], gains) if g < 1e-3]
-print(f"Features that lowered the training RMSE by less than 0.001: {', '.join(flat) or 'none'}.")
+print("Features that lowered the training RMSE by less than 0.001:",
+      ", ".join(flat) or "none")
 
 # %%
 # What to look for: the training error can only go down as features are added if each
@@ -133,7 +135,8 @@ print(f"Features that lowered the training RMSE by less than 0.001: {', '.join(f
 # The remedy in Funk's post is regularisation (his :math:`K`, here :math:`\lambda`). The
 # same schedule with :math:`\lambda = 0.1` and :math:`\gamma = 0.01`, against the run above,
 # measured at the end of each stage:
-strong = FunkSVD(n_factors=10, schedule="feature", reg_all=0.1, lr_all=0.01, random_state=0)
+strong = FunkSVD(n_factors=10, schedule="feature", reg_all=0.1, lr_all=0.01,
+                 random_state=0)
 strong.fit(train, validation=test)
 
 fig, ax = plt.subplots(figsize=(6.4, 3.6))
@@ -144,15 +147,16 @@ for fitted, name in ((model, "lr 0.005, reg 0.02"), (strong, "lr 0.01, reg 0.1")
                     label=f"test, {name}")
     ax.plot(x, [e[f]["train_rmse"] for f in e], ls="--", color=line.get_color(),
             label=f"training, {name}")
-ax.set(xlabel="features trained (0 = biases only)", ylabel="RMSE at the end of the stage",
-       xticks=range(11))
+ax.set(xlabel="features trained (0 = biases only)",
+       ylabel="RMSE at the end of the stage", xticks=range(11))
 ax.legend(fontsize=8)
 fig.tight_layout()
 
 e = stage_ends(strong)
 print("With reg 0.1 the test RMSE",
       trend([e[f]["val_rmse"] for f in e], [label(f) for f in e]) + ";")
-print(f"final test RMSE {rmse(strong, test):.4f} against {rmse(model, test):.4f} with reg 0.02.")
+print(f"final test RMSE {rmse(strong, test):.4f}, "
+      f"against {rmse(model, test):.4f} with reg 0.02.")
 
 # %%
 # Early stopping counts stages
@@ -165,4 +169,5 @@ stopped = FunkSVD(n_factors=10, schedule="feature", patience=2, random_state=0)
 stopped.fit(train, validation=test)
 kept = stopped.history_[stopped.best_epoch_ - 1]["feature"]
 print(f"ran {len(stage_ends(stopped)) - 1} features, kept the model after "
-      f"{label(kept)} (epoch {stopped.best_epoch_}): test RMSE {rmse(stopped, test):.4f}")
+      f"{label(kept)} (epoch {stopped.best_epoch_}): "
+      f"test RMSE {rmse(stopped, test):.4f}")

@@ -27,7 +27,7 @@ from funksvd.datasets import load_movielens, synthetic_netflix, train_test_split
 
 
 def find_ml100k():
-    """``$FUNKSVD_ML100K`` if set, else ``shared/data/ml-100k`` here or in a folder above."""
+    """``$FUNKSVD_ML100K`` if set, else ``shared/data/ml-100k`` here or above."""
     if os.environ.get("FUNKSVD_ML100K"):
         places = [Path(os.environ["FUNKSVD_ML100K"])]
     else:
@@ -42,7 +42,7 @@ if folder is not None:
     print(f"MovieLens 100K: {ratings}")
 else:
     ratings = synthetic_netflix(943, 1682, 100_000, random_state=0)
-    print(f"MovieLens 100K not found; synthetic data of the same shape instead: {ratings}")
+    print(f"MovieLens 100K not found; synthetic data of its shape: {ratings}")
 train, test = train_test_split(ratings, test_size=0.2, random_state=0)
 
 # %%
@@ -53,7 +53,8 @@ train, test = train_test_split(ratings, test_size=0.2, random_state=0)
 model = FunkSVD(n_epochs=60, random_state=0).fit(train, validation=test)
 epochs = [h["epoch"] for h in model.history_]
 fig, ax = plt.subplots(figsize=(6, 3.5))
-ax.plot(epochs, [h["train_rmse"] for h in model.history_], label="training (running) RMSE")
+ax.plot(epochs, [h["train_rmse"] for h in model.history_],
+        label="training (running) RMSE")
 ax.plot(epochs, [h["val_rmse"] for h in model.history_], label="test RMSE")
 ax.axvline(20, color="grey", ls=":", label="Surprise's 20 epochs")
 ax.set(xlabel="epoch", ylabel="RMSE", title="FunkSVD, k = 100, lr 0.005, reg 0.02")
@@ -62,11 +63,14 @@ fig.tight_layout()
 train_curve = [h["train_rmse"] for h in model.history_]
 test_curve = [h["val_rmse"] for h in model.history_]
 best = int(np.argmin(test_curve))
-print(f"training RMSE: {train_curve[0]:.4f} after epoch 1, {train_curve[-1]:.4f} after 60")
+print(f"training RMSE: {train_curve[0]:.4f} after epoch 1, "
+      f"{train_curve[-1]:.4f} after 60")
 print(f"test RMSE: {test_curve[0]:.4f} after epoch 1, lowest {test_curve[best]:.4f} "
-      f"after epoch {epochs[best]}, {test_curve[19]:.4f} after 20, {test_curve[-1]:.4f} after 60")
+      f"after epoch {epochs[best]}, {test_curve[19]:.4f} after 20, "
+      f"{test_curve[-1]:.4f} after 60")
 if test_curve[-1] > test_curve[best] + 5e-4:
-    print(f"so the test RMSE turns: it rises by {test_curve[-1] - test_curve[best]:.4f} "
+    rise = test_curve[-1] - test_curve[best]
+    print(f"so the test RMSE turns: it rises by {rise:.4f} "
           f"after epoch {epochs[best]} while the training RMSE keeps falling")
 else:
     print("so the test RMSE has not turned within 60 epochs")

@@ -55,8 +55,8 @@ for ax, (title, M) in zip(axes, panels):
 fig.colorbar(im, ax=axes, shrink=0.8)
 for name, f in fits.items():
     R_hat = f.P @ f.Q.T
-    print(f"{name:>22}: mean prediction {R_hat[missing].mean():.2f} on the missing cells, "
-          f"RMSE {funksvd.rmse(f, ratings):.2f} on the observed ones")
+    print(f"{name}: mean prediction {R_hat[missing].mean():.2f} on the missing "
+          f"cells, RMSE {funksvd.rmse(f, ratings):.2f} on the observed ones")
 
 # %%
 # The bold numbers are the model's guesses for the missing cells. Fitted to the dense
@@ -91,7 +91,9 @@ print(f"{'(u, i)':>18} {'int64 index':>15} {'int32 index':>15}  int32 reads cell
 for cell in [(100_000, 5), (first_bad, 0), (300_000, 123), (n_users - 1, n_items - 1)]:
     i32 = (np.int32([cell[0]]) * np.int32(n_items) + np.int32(cell[1]))[0]  # wraps
     i64 = cell[0] * n_items + cell[1]
-    read = "(negative: an error)" if i32 < 0 else str(tuple(map(int, divmod(int(i32), n_items))))
+    read = "(negative: an error)"
+    if i32 >= 0:
+        read = str(tuple(map(int, divmod(int(i32), n_items))))
     print(f"{str(cell):>18} {i64:>15,} {int(i32):>15,}  {read}")
 
 # %%
@@ -173,7 +175,8 @@ for lr in (0.005, 0.05, 0.1, 0.2):
     except funksvd.DivergenceError as error:
         outcome = f"DivergenceError: {error}"
     curve = [h["train_rmse"] for h in model.history_]
-    line, = ax.plot(range(1, len(curve) + 1), curve, marker=".", label=f"lr_all = {lr:g}")
+    line, = ax.plot(range(1, len(curve) + 1), curve, marker=".",
+                    label=f"lr_all = {lr:g}")
     if len(curve) < 20:
         ax.plot(len(curve) + 1, 1.0, "x", ms=10, mew=2, color=line.get_color())
         ax.annotate("diverged", (len(curve) + 1, 1.0), xytext=(6, -3),
@@ -211,8 +214,8 @@ for block in factors.blocks:
 lim = np.abs(np.concatenate([g.ravel() for g in true.values()])).max() * 1.1
 ax.plot([-lim, lim], [-lim, lim], color="grey", ls=":", label="y = x (correct)")
 ax.plot([-lim, lim], [-lim / 2, lim / 2], color="C3", lw=0.8, label="y = x / 2")
-ax.set(xlabel="finite differences of the documented loss", ylabel="the gradient handed in",
-       title="every entry on the half line")
+ax.set(xlabel="finite differences of the documented loss",
+       ylabel="the gradient handed in", title="every entry on the half line")
 ax.legend(fontsize=8)
 fig.tight_layout()
 
