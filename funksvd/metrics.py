@@ -21,7 +21,16 @@ def errors(model, ratings: Ratings) -> np.ndarray:
 
 
 def rmse(model, ratings: Ratings) -> float:
-    r"""Root mean squared error :math:`\sqrt{\frac{1}{|\mathcal K|}\sum e_{ui}^2}`."""
+    r"""Root mean squared error :math:`\sqrt{\frac{1}{|\mathcal K|}\sum e_{ui}^2}`.
+
+    Examples
+    --------
+    >>> from funksvd import Factors, Ratings, rmse
+    >>> F = Factors(P=[[1.0]], Q=[[2.0], [3.0]])  # predicts 2 and 3 for user 0
+    >>> R = Ratings([0, 0], [0, 1], [2.0, 5.0])
+    >>> rmse(F, R)  # errors 0 and 2: sqrt((0 + 4) / 2)
+    1.4142135623730951
+    """
     e = errors(model, ratings)
     return float(np.sqrt(np.mean(e * e)))
 
