@@ -87,4 +87,4 @@ def _balanced_groups(ids: np.ndarray, n: int, p: int) -> np.ndarray:
     """Group of each id in ``[0, n)``: ``p`` contiguous ranges holding about equal numbers of ratings."""
     counts = np.bincount(ids, minlength=n)
     before = np.cumsum(counts) - counts  # ratings of the ids below each id
-    return np.minimum(p * before // max(int(counts.sum()), 1), p - 1).astype(np.int16)
+    return np.minimum(p * before // max(int(counts.sum()), 1), p - 1).astype(np.int64)
