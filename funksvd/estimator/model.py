@@ -159,7 +159,8 @@ class FunkSVD(Training):
     reports its own loss instead.
 
     **Divergence.** After each epoch, a non-finite parameter or loss, or a loss above
-    ``DIVERGENCE_FACTOR`` times the first epoch's, raises :class:`~funksvd.DivergenceError`
+    ``DIVERGENCE_FACTOR`` (1000) times the loss at the start values (computed exactly before the
+    first epoch; the same guard on every engine and schedule), raises :class:`~funksvd.DivergenceError`
     naming the epoch, the rule and a smaller learning rate to try; the estimator is then left
     unfitted (``history_`` holds the epochs run), so ``factors_`` never holds NaN.
 
