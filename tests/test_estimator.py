@@ -74,7 +74,7 @@ def test_per_block_overrides_and_shuffling_reach_the_kernel(rng):
     R = problem(rng)
     F0 = start(R)
     over = dict(lr_pu=0.011, lr_qi=0.007, lr_bu=0.02, lr_bi=0.003, reg_pu=0.05, reg_qi=0.01, reg_bu=0.1, reg_bi=0.0)
-    model = FunkSVD(n_factors=4, n_epochs=3, engine="python", random_state=11, **over).fit(R, init=F0)
+    model = FunkSVD(n_factors=4, n_epochs=3, engine="python", random_state=11, shuffle=True, **over).fit(R, init=F0)
     lr = {"P": 0.011, "Q": 0.007, "bu": 0.02, "bi": 0.003}
     reg = {"P": 0.05, "Q": 0.01, "bu": 0.1, "bi": 0.0}
     gen = np.random.default_rng(11)
@@ -96,7 +96,7 @@ def test_unset_overrides_fall_back_to_lr_all_and_reg_all(rng):
 def test_random_init_is_drawn_first_then_one_permutation_per_epoch(rng):
     """Oracle: ``Factors.random`` then ``sgd_epoch`` per epoch, all from one ``default_rng(seed)`` (documented order)."""
     R = problem(rng)
-    model = FunkSVD(n_factors=4, n_epochs=2, engine="python", random_state=5).fit(R)
+    model = FunkSVD(n_factors=4, n_epochs=2, engine="python", random_state=5, shuffle=True).fit(R)
     gen = np.random.default_rng(5)
     expected = Factors.random(R.n_users, R.n_items, 4, mu=R.mean(), random_state=gen)
     for _ in range(2):

@@ -14,6 +14,8 @@ import numpy as np
 from ..errors import DivergenceError
 from ..factors import BLOCKS, Factors
 from ..feature import train_features
+from ..grid import Grid
+from ..loops import typed_scalars
 from ..parallel import Strata
 from ..progress import progress_bar
 from ..rules import RULES, get_rule
@@ -34,10 +36,17 @@ class Training:
     """The training half of :class:`~funksvd.FunkSVD` (its parameters live on the estimator)."""
 
     def _order(self, rng, n: int):
-        """The visiting order of the next epoch: a fresh permutation, stored order, or shuffled blocks."""
+        """The visiting order of the next epoch as an index array (the joint schedule's ``"grid"`` is :class:`~funksvd.grid.Grid`).
+
+        A fresh permutation, stored order, shuffled runs, or (``"grid"`` on the feature
+        schedule) one permutation drawn now and kept for every epoch.
+        """
         buffer = _arange_into(np.empty(n, dtype=np.int32 if n < 2**31 else np.int64))
-        if isinstance(self.shuffle, str):  # "blocks", checked in _check_params
+        if self.shuffle == "blocks":
             return lambda: _block_order(buffer, SHUFFLE_BLOCK, rng)
+        if self.shuffle == "grid":
+            rng.shuffle(buffer)
+            return lambda: buffer
         if not self.shuffle:
             return lambda: buffer
 
@@ -53,12 +62,23 @@ class Training:
         run = epoch_function(self.rule, self.engine)
         lr, reg = self._hyper("lr"), self._hyper("reg")
         lr, reg = tuple(lr[b] for b in BLOCKS), tuple(reg[b] for b in BLOCKS)
+        mu, lr, reg = typed_scalars(P.dtype, mu, lr, reg)  # float32 end to end for a float32 model
+        if self.n_jobs == 1 and self.shuffle == "grid":
+            grid = Grid(ratings, P.shape[1], P.dtype, rng)
+
+            def epochs():
+                for _ in range(self.n_epochs):
+                    yield None, float(grid.run(run, arrays, mu, lr, reg, rng)), True
+
+            return epochs(), arrays
+
+        values = ratings.values.astype(P.dtype, copy=False)
         if self.n_jobs == 1:
             next_order = self._order(rng, len(ratings))
 
             def epochs():
                 for _ in range(self.n_epochs):
-                    yield None, float(run(P, Q, bu, bi, mu, ratings.users, ratings.items, ratings.values,
+                    yield None, float(run(P, Q, bu, bi, mu, ratings.users, ratings.items, values,
                                           next_order(), lr, reg)), True
 
             return epochs(), arrays
@@ -73,7 +93,7 @@ class Training:
                 for _ in range(self.n_epochs):
                     if self.shuffle:
                         strata.shuffle(rng)
-                    yield None, float(strata.run(run, arrays, mu, ratings, lr, reg, pool)), True
+                    yield None, float(strata.run(run, arrays, mu, ratings, lr, reg, pool, values)), True
 
         return epochs(), arrays
 
