@@ -17,9 +17,7 @@ Compiler options (measured on MovieLens 100K, k = 100, 2-core AMD EPYC; ``benchm
   1e-12), and stay bit-identical from run to run on one machine. No ``nnan``/``ninf``: a
   diverging run still produces the ``inf``/``NaN`` that the divergence guard looks for.
 
-The on-disk cache
------------------
-numba keys a cached function on the file that *defines* it, but the epoch loop is defined in
+**The on-disk cache.** numba keys a cached function on the file that *defines* it, but the epoch loop is defined in
 :mod:`funksvd.loops` while the rule it inlines lives in :mod:`funksvd.rules` (or
 :mod:`funksvd.feature`): an edited rule would run its old compiled code. So every compiled
 function is named after a hash of its own source and of the sources of every compiled
