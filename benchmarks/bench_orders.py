@@ -64,13 +64,13 @@ def main() -> None:
     from funksvd.estimator import FunkSVD
 
     FunkSVD(n_factors=4, n_epochs=1).fit(synthetic_netflix(50, 20, 400, random_state=1))  # compile
-    parts = []
     if not args.skip_ml100k:
         train, test = train_test_split(_common.load_ml100k(args.data).ratings, test_size=0.2, random_state=0)
         print("MovieLens 100K", flush=True)
         rows = compare(train, test, dict(n_factors=100, n_epochs=20), args.seeds, ORDERS)
-        parts.append(table("MovieLens 100K, 80/20 split, `FunkSVD()` defaults (k=100, 20 epochs, float64), "
-                           "one thread:", rows, args.seeds))
+        _common.report("bench_orders_ml100k", table(
+            "MovieLens 100K, 80/20 split, `FunkSVD()` defaults (k=100, 20 epochs, float64), one thread:",
+            rows, args.seeds), args.write)
     if args.n_ratings:
         ratings = synthetic_netflix(480_189, 17_770, args.n_ratings, random_state=0, dtype=np.float32)
         train, test = train_test_split(ratings, test_size=0.2, random_state=0)
@@ -78,10 +78,9 @@ def main() -> None:
         label = f"{args.n_ratings / 1e6:g}M"
         print(label, flush=True)
         rows = compare(train, test, dict(n_factors=40, n_epochs=20, dtype=np.float32), args.seeds, ("grid", True))
-        parts.append(table(f"{label} synthetic Netflix-shaped ratings (`synthetic_netflix`, 480,189 x 17,770, "
-                           "stored grouped by user), 80/20 split, k=40, float32, 20 epochs, one thread:",
-                           rows, args.seeds))
-    _common.report("bench_orders", "\n\n".join(parts), args.write)
+        _common.report(f"bench_orders_{label}", table(
+            f"{label} synthetic Netflix-shaped ratings (`synthetic_netflix`, 480,189 x 17,770), 80/20 split, "
+            "k=40, float32, 20 epochs, one thread:", rows, args.seeds), args.write)
 
 
 if __name__ == "__main__":
