@@ -60,9 +60,12 @@ class Grid:
         itemsize = np.dtype(dtype).itemsize
         n_user_groups = _groups(ratings.n_users, n_factors * itemsize, USER_CELL_BYTES)
         n_item_groups = _groups(ratings.n_items, n_factors * itemsize, ITEM_CELL_BYTES)
-        user_group = _balanced_groups(ratings.users, ratings.n_users, n_user_groups)
-        item_group = _balanced_groups(ratings.items, ratings.n_items, n_item_groups)
-        cell = user_group[ratings.users] * n_item_groups + item_group[ratings.items]
+        # cell ids in the narrowest integer type: int16 keys are radix-sorted (O(n)) by argsort
+        key = np.int16 if n_user_groups * n_item_groups <= 2**15 else np.int32
+        user_group = (_balanced_groups(ratings.users, ratings.n_users, n_user_groups) * n_item_groups).astype(key)
+        item_group = _balanced_groups(ratings.items, ratings.n_items, n_item_groups).astype(key)
+        cell = user_group[ratings.users]
+        cell += item_group[ratings.items]
         counts = np.bincount(cell, minlength=n_user_groups * n_item_groups)
         index = np.argsort(cell, kind="stable")
         del cell
