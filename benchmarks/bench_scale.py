@@ -11,8 +11,8 @@ are pure training. Peak RSS is ``resource.getrusage(RUSAGE_SELF).ru_maxrss`` of 
 
 Goals (issue 10), float32, default visiting order: 10M ratings <= 0.5 s per epoch; 100M
 ratings <= 5 s per epoch and <= 3 GB peak RSS. Per epoch: wall-clock seconds of each epoch
-(``history_``) and, since the machine is shared, the CPU seconds of the whole fit (setup
-included) divided by the epochs.
+(``history_``) and, since the machine is shared, CPU seconds: a fit of ``--epochs`` epochs
+minus a fit of one epoch (the setup: the grid, the start loss), divided by ``--epochs - 1``.
 """
 
 from __future__ import annotations
@@ -71,9 +71,13 @@ def main() -> None:
     after_data = _common.peak_rss_bytes()
     data_bytes = ratings.users.nbytes + ratings.items.nbytes + ratings.values.nbytes
 
+    cpu = time.process_time()
+    FunkSVD(n_epochs=1, **params).fit(ratings)  # setup + one epoch, to take the setup out of the CPU figure
+    one_epoch_cpu = time.process_time() - cpu
     tic, cpu = time.perf_counter(), time.process_time()
     model = FunkSVD(n_epochs=args.epochs, **params).fit(ratings)
     fit_seconds, cpu_seconds = time.perf_counter() - tic, time.process_time() - cpu
+    cpu_per_epoch = (cpu_seconds - one_epoch_cpu) / max(args.epochs - 1, 1)
     peak = _common.peak_rss_bytes()
     epochs = [record["seconds"] for record in model.history_]
     per_epoch = _common.median(epochs)
@@ -85,8 +89,10 @@ def main() -> None:
         ("data generation", f"{generate_seconds:.1f} s"),
         (f"seconds per epoch (median of {len(epochs)})", f"**{per_epoch:.2f} s**  ({', '.join(f'{s:.2f}' for s in epochs)})"),
         ("ns per rating update", f"{per_epoch / len(ratings) * 1e9:.0f}"),
+        ("CPU seconds per epoch (fit of all epochs minus a fit of one, over the epochs between)",
+         f"**{cpu_per_epoch:.2f} s**"),
         ("whole fit (incl. setup)", f"{fit_seconds:.1f} s wall, {cpu_seconds:.1f} s CPU "
-                                    f"({cpu_seconds / args.epochs:.2f} s CPU per epoch, setup included)"),
+                                    f"(setup about {one_epoch_cpu - cpu_per_epoch:.1f} s CPU)"),
         ("training RMSE after the last epoch", f"{model.history_[-1]['train_rmse']:.4f}"),
         ("peak RSS", f"**{gb(peak)}**"),
         ("peak RSS after generating the data (before fit)", gb(after_data)),
@@ -104,7 +110,7 @@ def main() -> None:
         _common.table(("", label), rows),
         "",
         (f"Goal <= {goal:g} s/epoch: **{'met' if per_epoch <= goal else 'not met'}** (wall, median), "
-         f"**{'met' if cpu_seconds / args.epochs <= goal else 'not met'}** (CPU, setup included)"
+         f"**{'met' if cpu_per_epoch <= goal else 'not met'}** (CPU)"
          + (f"; <= 3 GB peak RSS: **{'met' if peak <= GOAL_BYTES else 'not met'}**." if args.n_ratings >= 10**8 else ".")
          if goal else f"(No goal stated for {label} ratings.)"),
     ])

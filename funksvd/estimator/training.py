@@ -162,7 +162,8 @@ class Training:
         """The rule's loss at the start values ``arrays``, exactly: the reference of the divergence guard."""
         if counts is None:
             counts = (_counts(ratings.users, ratings.n_users), _counts(ratings.items, ratings.n_items))
-        sse = rmse_of(arrays, mu, ratings) ** 2 * len(ratings)  # numpy: nothing more to compile on a cold start
+        engine = "compiled" if self.engine == "compiled" else "python"  # compiled: 0.1 s at 10M ratings, numpy 1.1 s
+        sse = rmse_of(arrays, mu, ratings, engine) ** 2 * len(ratings)
         return _running_loss(self.rule, sse, arrays, self._hyper("reg"), counts)
 
     def _guard(self, epoch: int, loss: float, start_loss: float, arrays) -> None:
