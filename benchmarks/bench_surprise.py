@@ -276,7 +276,7 @@ def main() -> None:
         "Warm fit times (s): " + "; ".join(f"{name}: " + ", ".join(f"{t:.3f}" for t in values)
                                            for name, values in times.items()) + ".",
     ])
-    _common.report("bench_surprise", body, args.write,
+    _common.report("engine_defaults", body, args.write,
                    packages=("numpy", "numba", "scikit-surprise", "cornac"))
 
 

@@ -56,7 +56,7 @@ class FunkSVD(Training):
         cells in a fresh random order (:class:`funksvd.grid.Grid`, as LibMF and LensKit do);
         with ``schedule="feature"`` one permutation drawn at the start serves every epoch.
         Measured: test RMSE within 0.002 of a fresh permutation per epoch (MovieLens 100K and
-        10M Netflix-shaped ratings, 3 seeds), at the cost of stored order or less
+        10M Netflix-shaped ratings, 3 seeds), at about the cost of stored order
         (``benchmarks/RESULTS.md``, "Engine (issue 10)"). ``True``: a fresh permutation every
         epoch, the textbook order (about 2x slower at 100K ratings, 10x at 10M: every rating a
         random memory access). ``False``: stored order, as Surprise does. ``"blocks"``: runs
