@@ -113,3 +113,27 @@ def test_float32_engines_agree(ratings):
     assert a.dtype == b.dtype == np.float32
     for block in a.blocks:
         np.testing.assert_allclose(a.params()[block], b.params()[block], rtol=1e-5, atol=1e-5)
+
+
+def test_feature_schedule_default_order_is_one_permutation_for_every_epoch(ratings, monkeypatch):
+    """With schedule="feature" the default order is drawn once and kept (Funk's ~2,000 short
+    epochs would otherwise pay a shuffle each). Oracle: numpy's ``default_rng(seed).permutation(n)``
+    (nothing else is drawn before it in this schedule), compared with every order the schedule asks for."""
+    from funksvd.estimator import training
+
+    seen = []
+    original = training.train_features
+
+    def spy(*args, next_order, **kwargs):
+        def recorded():
+            seen.append(np.array(next_order()))
+            return seen[-1]
+
+        return original(*args, next_order=recorded, **kwargs)
+
+    monkeypatch.setattr(training, "train_features", spy)
+    FunkSVD(n_factors=2, schedule="feature", feature_epochs=3, random_state=4, engine="python").fit(ratings)
+    expected = np.random.default_rng(4).permutation(len(ratings))
+    assert len(seen) >= 3
+    for order in seen:
+        assert np.array_equal(order, expected)
