@@ -9,7 +9,10 @@ are pure training. Peak RSS is ``resource.getrusage(RUSAGE_SELF).ru_maxrss`` of 
     .venv/bin/python benchmarks/bench_scale.py --n-ratings 10000000 [--epochs 3] [--write]
     .venv/bin/python benchmarks/bench_scale.py --n-ratings 100000000 --epochs 2 --write
 
-Goal at 100M ratings: <= 10 s per epoch and <= 3 GB peak RSS.
+Goals (issue 10), float32, default visiting order: 10M ratings <= 0.5 s per epoch; 100M
+ratings <= 5 s per epoch and <= 3 GB peak RSS. Per epoch: wall-clock seconds of each epoch
+(``history_``) and, since the machine is shared, CPU seconds: a fit of ``--epochs`` epochs
+minus a fit of one epoch (the setup: the grid, the start loss), divided by ``--epochs - 1``.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import numpy as np
 
 import _common
 
-GOAL_SECONDS = 10.0
+GOAL_SECONDS = {10_000_000: 0.5, 100_000_000: 5.0}
 GOAL_BYTES = 3 * 10**9
 
 
@@ -46,10 +49,10 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--k", type=int, default=40, help="factors fitted (default 40)")
     parser.add_argument("--dtype", choices=("float32", "float64"), default="float32")
-    parser.add_argument("--shuffle", choices=("true", "false", "blocks"), default="true",
-                        help="FunkSVD's shuffle: a fresh permutation (true), stored order grouped by user as "
-                             "Surprise does (false), or runs of consecutive ratings in random order (blocks); "
-                             "each is written to its own RESULTS.md section")
+    parser.add_argument("--shuffle", choices=("grid", "true", "false", "blocks"), default="grid",
+                        help="FunkSVD's shuffle: the default grid, a fresh permutation (true), stored order "
+                             "grouped by user as Surprise does (false), or runs of consecutive ratings in random "
+                             "order (blocks); each is written to its own RESULTS.md section")
     parser.add_argument("--n-jobs", type=int, default=1, help="threads (DSGD strata; default 1)")
     args = parser.parse_args()
 
@@ -57,7 +60,7 @@ def main() -> None:
     from funksvd.estimator import FunkSVD
 
     dtype = np.dtype(args.dtype).type
-    params = dict(n_factors=args.k, lr_all=0.005, reg_all=0.02, dtype=dtype, shuffle={"true": True, "false": False, "blocks": "blocks"}[args.shuffle],
+    params = dict(n_factors=args.k, lr_all=0.005, reg_all=0.02, dtype=dtype, shuffle={"grid": "grid", "true": True, "false": False, "blocks": "blocks"}[args.shuffle],
                   random_state=0, engine="compiled", n_jobs=args.n_jobs)
     FunkSVD(n_epochs=1, **params).fit(synthetic_netflix(50, 20, 400, random_state=1))  # compile
     baseline = current_rss_bytes()
@@ -68,9 +71,13 @@ def main() -> None:
     after_data = _common.peak_rss_bytes()
     data_bytes = ratings.users.nbytes + ratings.items.nbytes + ratings.values.nbytes
 
-    tic = time.perf_counter()
+    cpu = time.process_time()
+    FunkSVD(n_epochs=1, **params).fit(ratings)  # setup + one epoch, to take the setup out of the CPU figure
+    one_epoch_cpu = time.process_time() - cpu
+    tic, cpu = time.perf_counter(), time.process_time()
     model = FunkSVD(n_epochs=args.epochs, **params).fit(ratings)
-    fit_seconds = time.perf_counter() - tic
+    fit_seconds, cpu_seconds = time.perf_counter() - tic, time.process_time() - cpu
+    cpu_per_epoch = (cpu_seconds - one_epoch_cpu) / max(args.epochs - 1, 1)
     peak = _common.peak_rss_bytes()
     epochs = [record["seconds"] for record in model.history_]
     per_epoch = _common.median(epochs)
@@ -82,7 +89,10 @@ def main() -> None:
         ("data generation", f"{generate_seconds:.1f} s"),
         (f"seconds per epoch (median of {len(epochs)})", f"**{per_epoch:.2f} s**  ({', '.join(f'{s:.2f}' for s in epochs)})"),
         ("ns per rating update", f"{per_epoch / len(ratings) * 1e9:.0f}"),
-        ("whole fit (incl. setup)", f"{fit_seconds:.1f} s"),
+        ("CPU seconds per epoch (fit of all epochs minus a fit of one, over the epochs between)",
+         f"**{cpu_per_epoch:.2f} s**"),
+        ("whole fit (incl. setup)", f"{fit_seconds:.1f} s wall, {cpu_seconds:.1f} s CPU "
+                                    f"(setup about {one_epoch_cpu - cpu_per_epoch:.1f} s CPU)"),
         ("training RMSE after the last epoch", f"{model.history_[-1]['train_rmse']:.4f}"),
         ("peak RSS", f"**{gb(peak)}**"),
         ("peak RSS after generating the data (before fit)", gb(after_data)),
@@ -91,6 +101,7 @@ def main() -> None:
          gb(data_bytes)),
         (f"model ({args.dtype} P, Q, bu, bi)", gb(model_bytes)),
     ]
+    goal = GOAL_SECONDS.get(args.n_ratings)
     body = "\n".join([
         f"{label} synthetic Netflix-shaped ratings, FunkSVD(n_factors={args.k}, dtype={args.dtype}, "
         f"shuffle={params['shuffle']!r}, engine='compiled', n_jobs={args.n_jobs}), {args.epochs} epochs; "
@@ -98,13 +109,12 @@ def main() -> None:
         "",
         _common.table(("", label), rows),
         "",
-        (f"Goal (at 100M) <= {GOAL_SECONDS:g} s/epoch: **{'met' if per_epoch <= GOAL_SECONDS else 'not met'}**; "
-         f"<= 3 GB peak RSS: **{'met' if peak <= GOAL_BYTES else 'not met'}**."
-         if args.n_ratings >= 100_000_000 else
-         f"(The goals, <= {GOAL_SECONDS:g} s/epoch and <= 3 GB peak RSS, are stated for 100M ratings; "
-         f"scaled linearly this run projects {per_epoch * 1e8 / len(ratings):.0f} s/epoch.)"),
+        (f"Goal <= {goal:g} s/epoch: **{'met' if per_epoch <= goal else 'not met'}** (wall, median), "
+         f"**{'met' if cpu_per_epoch <= goal else 'not met'}** (CPU)"
+         + (f"; <= 3 GB peak RSS: **{'met' if peak <= GOAL_BYTES else 'not met'}**." if args.n_ratings >= 10**8 else ".")
+         if goal else f"(No goal stated for {label} ratings.)"),
     ])
-    section = f"bench_scale_{label}" + ({"true": "", "false": "_stored_order", "blocks": "_blocks"}[args.shuffle]) + (
+    section = f"bench_scale_{label}" + ({"grid": "_grid", "true": "", "false": "_stored_order", "blocks": "_blocks"}[args.shuffle]) + (
         f"_jobs{args.n_jobs}" if args.n_jobs != 1 else "")
     _common.report(section, body, args.write)
 

@@ -1,7 +1,7 @@
-"""The compiled engine: the Python kernels of :mod:`funksvd.rules` and :mod:`funksvd.sgd`, compiled by numba.
+"""The compiled engine: the Python kernels of :mod:`funksvd.rules` and :mod:`funksvd.loops`, compiled by numba.
 
 Nothing is rewritten here. Each function is copied with its globals rebound to compiled
-callees (:func:`funksvd.sgd.bind`) and handed to ``numba.njit``; compilation is cached on disk.
+callees (:func:`funksvd.loops.bind`) and handed to ``numba.njit``; compilation is cached on disk.
 numba is imported only when this module is, i.e. on first use of ``engine="compiled"``.
 
 Compiler options (measured on MovieLens 100K, k = 100, 2-core AMD EPYC; ``benchmarks/``):
@@ -11,37 +11,83 @@ Compiler options (measured on MovieLens 100K, k = 100, 2-core AMD EPYC; ``benchm
   passed (atomic operations): 160 ns per rating. Off: 55 ns. A kernel that tried to allocate
   would now fail to compile, which keeps them honest.
 * ``inline="always"`` for the per-rating kernels (the rule and its prediction), so the loop of
-  :func:`funksvd.sgd.run_epoch` is one function the optimiser sees whole.
+  :func:`funksvd.loops.run_epoch` is one function the optimiser sees whole.
 * ``fastmath={"reassoc", "contract"}``: the dot product may be reassociated (vectorised) and
   multiply-adds fused. Results then differ from the Python engine by rounding only (tested to
   1e-12), and stay bit-identical from run to run on one machine. No ``nnan``/``ninf``: a
   diverging run still produces the ``inf``/``NaN`` that the divergence guard looks for.
+
+**The on-disk cache.** numba keys a cached function on the file that *defines* it, but the epoch loop is defined in
+:mod:`funksvd.loops` while the rule it inlines lives in :mod:`funksvd.rules` (or
+:mod:`funksvd.feature`): an edited rule would run its old compiled code. So every compiled
+function is named after a hash of its own source and of the sources of every compiled
+function bound into it (:func:`source_key`); any edit to any of them gives a new name, hence a
+fresh compilation.
+
+Where the cache lives is numba's choice: ``$NUMBA_CACHE_DIR`` if set, else ``__pycache__``
+next to the package, else the user's cache directory (``~/.cache/numba``). Set
+``NUMBA_CACHE_DIR`` to a writable directory for a read-only install. When none of them is
+writable, the kernels are compiled in memory for this process only (one ``RuntimeWarning``):
+correct, but each new process pays the compilation again.
 """
 
 from __future__ import annotations
 
+import hashlib
+import inspect
+import warnings
 from functools import lru_cache
 
 import numba
 
 from . import rules
-from .sgd import bind, run_epoch
+from .loops import bind, run_epoch
 
-__all__ = ["compiled_epoch", "compiled_step", "jit", "OPTIONS"]
+__all__ = ["compiled_epoch", "compiled_step", "jit", "source_key", "OPTIONS"]
 
 #: Options of every compiled kernel (see the module notes).
 OPTIONS = {"cache": True, "nogil": True, "_nrt": False, "fastmath": frozenset({"reassoc", "contract"})}
+
+_SOURCE_KEY = "_funksvd_source_key"
+_uncached = False  # set once no cache directory was writable (warned once)
+
+
+def source_key(fn, **names) -> str:
+    """A hash of ``fn``'s source and of the source keys of the compiled functions in ``names``."""
+    digest = hashlib.sha256(inspect.getsource(fn).encode())
+    for name in sorted(names):
+        value = names[name]
+        digest.update(f"\0{name}=".encode())
+        digest.update(getattr(value, _SOURCE_KEY, repr(value)).encode())
+    return digest.hexdigest()[:16]
 
 
 def jit(fn, name=None, inline=False, **names):
     """``numba.njit`` a copy of ``fn`` with globals ``names`` rebound (cached compilation).
 
     ``inline=True`` for a kernel called once per rating, so that it is compiled into its caller.
+    The copy's name carries :func:`source_key`, so the on-disk cache follows every source it
+    compiles.
     """
-    options = dict(OPTIONS, fastmath=set(OPTIONS["fastmath"]))
+    global _uncached
+    key = source_key(fn, **names)
+    options = dict(OPTIONS, fastmath=set(OPTIONS["fastmath"]), cache=not _uncached)
     if inline:
         options["inline"] = "always"
-    return numba.njit(**options)(bind(fn, name, **names))
+    clone = bind(fn, f"{name or fn.__qualname__}_{key}", **names)
+    try:
+        compiled = numba.njit(**options)(clone)
+    except RuntimeError as error:  # numba: "cannot cache function ...: no locator available"
+        if "no locator" not in str(error):
+            raise
+        _uncached = True
+        warnings.warn(
+            f"funksvd.compiled: no writable cache directory for numba ({error}); compiling in memory "
+            "for this process only. Set NUMBA_CACHE_DIR to a writable directory to keep the compiled "
+            "kernels between runs.", RuntimeWarning, stacklevel=2)
+        compiled = numba.njit(**dict(options, cache=False))(clone)
+    setattr(compiled, _SOURCE_KEY, key)
+    return compiled
 
 
 _predict_one = jit(rules.predict_one, inline=True)

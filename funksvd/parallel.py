@@ -64,16 +64,19 @@ class Strata:
         """The sequential visiting order that one parallel epoch is equivalent to."""
         return np.concatenate([self.blocks[b] for stratum in self.strata for b in stratum])
 
-    def run(self, epoch, arrays, mu, ratings: Ratings, lr, reg, pool: ThreadPoolExecutor | None = None) -> float:
+    def run(self, epoch, arrays, mu, ratings: Ratings, lr, reg, pool: ThreadPoolExecutor | None = None,
+            values=None) -> float:
         """One epoch: the strata in turn, the blocks of a stratum on ``pool`` (or one by one).
 
         ``epoch`` is the loop of :func:`funksvd.sgd.epoch_function`; returns the sum of squared
-        errors, added in block order so that it too does not depend on thread timing.
+        errors, added in block order so that it too does not depend on thread timing. ``values``
+        replaces ``ratings.values`` (the values in the parameters' dtype).
         """
         P, Q, bu, bi = arrays
+        values = ratings.values if values is None else values
         sse = 0.0
         for stratum in self.strata:
-            args = [(P, Q, bu, bi, mu, ratings.users, ratings.items, ratings.values, self.blocks[b], lr, reg)
+            args = [(P, Q, bu, bi, mu, ratings.users, ratings.items, values, self.blocks[b], lr, reg)
                     for b in stratum]
             if pool is None:
                 parts = [epoch(*a) for a in args]
@@ -87,4 +90,4 @@ def _balanced_groups(ids: np.ndarray, n: int, p: int) -> np.ndarray:
     """Group of each id in ``[0, n)``: ``p`` contiguous ranges holding about equal numbers of ratings."""
     counts = np.bincount(ids, minlength=n)
     before = np.cumsum(counts) - counts  # ratings of the ids below each id
-    return np.minimum(p * before // max(int(counts.sum()), 1), p - 1).astype(np.int16)
+    return np.minimum(p * before // max(int(counts.sum()), 1), p - 1).astype(np.int64)

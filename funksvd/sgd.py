@@ -1,18 +1,17 @@
 r"""Stochastic gradient descent with the per-rating rules: one step, one epoch.
 
-Both engines run the *same source*: :func:`run_epoch` below and the rule kernels of
-:mod:`funksvd.rules`. ``engine="python"`` calls them as plain Python (the readable reference);
+Both engines run the *same source*: the loop :func:`funksvd.loops.run_epoch` and the rule
+kernels of :mod:`funksvd.rules`. ``engine="python"`` calls them as plain Python (the readable reference);
 ``engine="compiled"`` hands the identical functions to numba (:mod:`funksvd.compiled`).
 """
 
 from __future__ import annotations
 
-import types
-
 import numpy as np
 
 from .errors import DivergenceError
 from .factors import BLOCKS, Factors
+from .loops import bind, run_epoch, typed_scalars
 from .objectives import per_block
 from .ratings import Ratings
 from .rules import get_rule
@@ -20,29 +19,6 @@ from .rules import get_rule
 __all__ = ["sgd_step", "sgd_epoch", "run_epoch", "bind", "ENGINES"]
 
 ENGINES = ("python", "compiled")
-
-step = None  # the rule kernel; bound per rule by bind(run_epoch, step=...)
-
-
-def run_epoch(P, Q, bu, bi, mu, users, items, values, order, lr, reg):
-    """Visit the ratings in ``order``, applying ``step`` to each; return the sum of squared errors.
-
-    ``step`` is a global bound per rule by :func:`bind`, so that numba can compile this loop
-    with the rule inlined, from this very source.
-    """
-    sse = 0.0
-    for j in order:
-        err = step(P, Q, bu, bi, mu, users[j], items[j], values[j], lr, reg)
-        sse += err * err
-    return sse
-
-
-def bind(fn, name=None, **names):
-    """A copy of function ``fn`` whose global ``names`` are replaced (e.g. ``step=rules.funk``)."""
-    clone = types.FunctionType(fn.__code__, {**fn.__globals__, **names}, fn.__name__, fn.__defaults__)
-    clone.__qualname__ = name or fn.__qualname__
-    clone.__doc__ = fn.__doc__
-    return clone
 
 
 def hyper_tuple(value, name: str) -> tuple[float, float, float, float]:
@@ -110,8 +86,9 @@ def sgd_step(factors: Factors, u, i, r, rule="funk", lr=0.005, reg=0.02) -> Fact
     rule = get_rule(rule)
     u, i, r = _check_pair(factors, u, i, r)
     P, Q, bu, bi = arrays = factors.mutable_copy()
+    mu, lr, reg = typed_scalars(P.dtype, factors.mu, hyper_tuple(lr, "lr"), hyper_tuple(reg, "reg"))
     with np.errstate(all="ignore"):  # overflow is caught below, as a DivergenceError
-        rule.step(P, Q, bu, bi, factors.mu, u, i, r, hyper_tuple(lr, "lr"), hyper_tuple(reg, "reg"))
+        rule.step(P, Q, bu, bi, mu, u, i, P.dtype.type(r), lr, reg)
     return _finish(arrays, factors.mu, f"the {rule.name} step on (u={u}, i={i})")
 
 
@@ -160,7 +137,8 @@ def sgd_epoch(factors: Factors, ratings: Ratings, rule="funk", lr=0.005, reg=0.0
     order = np.arange(n, dtype=np.int64) if order is None else check_order(order, n)
     epoch = epoch_function(rule, engine)
     P, Q, bu, bi = arrays = factors.mutable_copy()
+    mu, lr, reg = typed_scalars(P.dtype, factors.mu, hyper_tuple(lr, "lr"), hyper_tuple(reg, "reg"))
     with np.errstate(all="ignore"):  # overflow is caught below, as a DivergenceError
-        epoch(P, Q, bu, bi, factors.mu, ratings.users, ratings.items, ratings.values, order,
-              hyper_tuple(lr, "lr"), hyper_tuple(reg, "reg"))
+        epoch(P, Q, bu, bi, mu, ratings.users, ratings.items, ratings.values.astype(P.dtype, copy=False),
+              order, lr, reg)
     return _finish(arrays, factors.mu, f"a {rule.name} epoch")

@@ -15,6 +15,7 @@ import pytest
 import funksvd
 from funksvd import RULES, DivergenceError, Factors, Ratings, loss, rmse, sgd_epoch
 from funksvd.estimator import DIVERGENCE_FACTOR, FunkSVD, NotFittedError
+from funksvd.estimator.prediction import factor_arrays
 from funksvd.progress import TQDM_HINT
 
 ENGINE_TOL = 1e-12  # python vs compiled: same operations in the same order; rounding differences only
@@ -73,7 +74,7 @@ def test_per_block_overrides_and_shuffling_reach_the_kernel(rng):
     R = problem(rng)
     F0 = start(R)
     over = dict(lr_pu=0.011, lr_qi=0.007, lr_bu=0.02, lr_bi=0.003, reg_pu=0.05, reg_qi=0.01, reg_bu=0.1, reg_bi=0.0)
-    model = FunkSVD(n_factors=4, n_epochs=3, engine="python", random_state=11, **over).fit(R, init=F0)
+    model = FunkSVD(n_factors=4, n_epochs=3, engine="python", random_state=11, shuffle=True, **over).fit(R, init=F0)
     lr = {"P": 0.011, "Q": 0.007, "bu": 0.02, "bi": 0.003}
     reg = {"P": 0.05, "Q": 0.01, "bu": 0.1, "bi": 0.0}
     gen = np.random.default_rng(11)
@@ -95,7 +96,7 @@ def test_unset_overrides_fall_back_to_lr_all_and_reg_all(rng):
 def test_random_init_is_drawn_first_then_one_permutation_per_epoch(rng):
     """Oracle: ``Factors.random`` then ``sgd_epoch`` per epoch, all from one ``default_rng(seed)`` (documented order)."""
     R = problem(rng)
-    model = FunkSVD(n_factors=4, n_epochs=2, engine="python", random_state=5).fit(R)
+    model = FunkSVD(n_factors=4, n_epochs=2, engine="python", random_state=5, shuffle=True).fit(R)
     gen = np.random.default_rng(5)
     expected = Factors.random(R.n_users, R.n_items, 4, mu=R.mean(), random_state=gen)
     for _ in range(2):
@@ -215,7 +216,7 @@ def test_divergence_names_the_largest_block_learning_rate(rng):
 
 
 def test_divergence_guard_on_growth():
-    """Oracle: the documented threshold ``DIVERGENCE_FACTOR`` times the first epoch's loss (guard called directly)."""
+    """Oracle: the documented threshold ``DIVERGENCE_FACTOR`` times the start loss (guard called directly)."""
     model = FunkSVD(lr_all=0.3)
     arrays = (np.ones((2, 2)),)
     model._guard(3, 0.999 * DIVERGENCE_FACTOR, 1.0, arrays)  # below the threshold: fine
@@ -223,6 +224,37 @@ def test_divergence_guard_on_growth():
         model._guard(3, 2 * DIVERGENCE_FACTOR, 1.0, arrays)
     with pytest.raises(DivergenceError, match="non-finite"):
         model._guard(3, 1.0, 1.0, (np.array([1.0, np.nan]),))
+
+
+ENGINE_SCHEDULES = [("python", "joint"), ("compiled", "joint"), ("python", "feature"), ("compiled", "feature"),
+                    ("tensorflow", "joint")]
+
+
+@pytest.mark.parametrize("engine, schedule", ENGINE_SCHEDULES)
+def test_every_engine_guards_divergence_against_the_start_loss(rng, engine, schedule):
+    """lr_all=100 diverges on every engine and schedule; each raises the same DivergenceError.
+
+    Oracle: the documented message (epoch 1, a ten times smaller lr). The TensorFlow engine (Adam)
+    used to pass: its loss stays finite, and the old guard compared it with the first epoch's,
+    which had already exploded (test RMSE 9e3 on MovieLens 100K).
+    """
+    R = problem(rng, n_ratings=300)
+    kwargs = dict(n_factors=4, n_epochs=5, engine=engine, schedule=schedule, random_state=0)
+    with pytest.raises(DivergenceError, match=r"epoch 1: .*lr_all=100 .*try lr_all <= 10\b"):
+        FunkSVD(lr_all=100.0, **kwargs).fit(R)
+    healthy = FunkSVD(lr_all=0.005, **kwargs).fit(R)  # the defaults' lr: no false alarm
+    assert healthy.history_ and np.all(np.isfinite(healthy.factors_.P))
+
+
+def test_start_loss_is_the_exact_loss(rng):
+    """Oracle: funksvd.loss (the full-batch objective) at the start factors, to 1e-12 relative."""
+    R = problem(rng, n_ratings=300)
+    model = FunkSVD(n_factors=4, random_state=0, reg_all=0.05)
+    start = Factors.random(R.n_users, R.n_items, 4, mu=R.mean(), random_state=1)
+    for engine in ("python", "compiled"):
+        model.engine = engine
+        got = model._start_loss(factor_arrays(start), start.mu, R)
+        assert got == pytest.approx(funksvd.loss(start, R, "funk", 0.05), rel=1e-12)
 
 
 # ---- float32 ----------------------------------------------------------------------------------------

@@ -77,3 +77,50 @@ def test_n_jobs_validation(ratings):
         FunkSVD(n_jobs=0).fit(ratings)
     with pytest.raises(ValueError, match="joint schedule"):
         FunkSVD(n_jobs=2, schedule="feature").fit(ratings)
+
+
+def _visits(ratings, strata) -> np.ndarray:
+    """How often one epoch visits each rating, counted by an instrumented kernel run by the strata.
+
+    The kernel is a stand-in for a rule: it counts ``values[j]`` visits by rating index, so the
+    count comes from what :meth:`Strata.run` executes, not from :meth:`Strata.order`.
+    """
+    counts = np.zeros(len(ratings), dtype=np.int64)
+
+    def counting_epoch(P, Q, bu, bi, mu, users, items, values, order, lr, reg):
+        np.add.at(counts, np.asarray(order, dtype=np.int64), 1)
+        return 0.0
+
+    strata.run(counting_epoch, (None, None, None, None), 0.0, ratings, None, None)
+    return counts
+
+
+@pytest.mark.parametrize("n_jobs", [2, 3, 5])
+def test_an_epoch_visits_every_rating_once_and_every_block_in_one_stratum(ratings, n_jobs):
+    """Oracles independent of Strata.order: visit counts of an instrumented kernel (each rating
+    exactly once per epoch); the p x p grid enumerated by hand (each block in exactly one
+    stratum); set intersections (blocks of one stratum share no user and no item).
+
+    Kills the mutant that builds ``range(p - 1)`` strata (at p = 2 half the ratings unvisited).
+    """
+    strata = Strata(ratings, n_jobs)
+    assert np.array_equal(_visits(ratings, strata), np.ones(len(ratings), dtype=np.int64))
+    grid = sorted(b for stratum in strata.strata for b in stratum)
+    assert grid == list(range(n_jobs * n_jobs))
+    for stratum in strata.strata:
+        users = [set(ratings.users[strata.blocks[b]].tolist()) for b in stratum]
+        items = [set(ratings.items[strata.blocks[b]].tolist()) for b in stratum]
+        assert sum(map(len, users)) == len(set().union(*users))
+        assert sum(map(len, items)) == len(set().union(*items))
+
+
+@pytest.mark.parametrize("n_jobs", [200, 500])
+def test_more_jobs_than_users_or_items(ratings, n_jobs):
+    """n_jobs >= 182 overflowed int16 group ids (``user_group * p`` wrapped); n_jobs above the
+    number of users (121) and items (80) leaves groups empty. Oracle: visit counts of an
+    instrumented kernel, every rating once; the sequential python engine on the same order."""
+    strata = Strata(ratings, n_jobs)
+    assert np.array_equal(_visits(ratings, strata), np.ones(len(ratings), dtype=np.int64))
+    model = FunkSVD(n_factors=3, n_epochs=1, random_state=2, shuffle=False, n_jobs=n_jobs, engine="python")
+    model.fit(ratings)
+    assert np.isfinite(model.history_[0]["loss"])

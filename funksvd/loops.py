@@ -1,0 +1,50 @@
+r"""The epoch loop both engines run, and :func:`bind`, which plugs a rule kernel into it.
+
+:func:`run_epoch` calls a global ``step``; :func:`bind` copies the function with that global
+replaced by a rule of :mod:`funksvd.rules`. The Python engine (:mod:`funksvd.sgd`) runs the
+copy as it stands; the compiled engine (:mod:`funksvd.compiled`) hands the same copy to numba,
+with the kernel compiled and inlined. Both import this module; neither imports the other
+eagerly.
+
+The loop is dtype-generic: it computes in the type of the arrays and scalars it is given. The
+callers hand it :math:`\mu`, ``lr``, ``reg`` and the ratings' values in the parameters' dtype
+(:func:`typed_scalars`), so a float32 model is float32 end to end; only the sum of squared
+errors is accumulated in float64.
+"""
+
+from __future__ import annotations
+
+import types
+
+import numpy as np
+
+__all__ = ["run_epoch", "bind", "typed_scalars"]
+
+step = None  # the rule kernel; bound per rule by bind(run_epoch, step=...)
+
+
+def run_epoch(P, Q, bu, bi, mu, users, items, values, order, lr, reg):
+    """Visit the ratings in ``order``, applying ``step`` to each; return the sum of squared errors.
+
+    ``step`` is a global bound per rule by :func:`bind`, so that numba can compile this loop
+    with the rule inlined, from this very source.
+    """
+    sse = 0.0
+    for j in order:
+        err = step(P, Q, bu, bi, mu, users[j], items[j], values[j], lr, reg)
+        sse += err * err
+    return sse
+
+
+def bind(fn, name=None, **names):
+    """A copy of function ``fn`` whose global ``names`` are replaced (e.g. ``step=rules.funk``)."""
+    clone = types.FunctionType(fn.__code__, {**fn.__globals__, **names}, fn.__name__, fn.__defaults__)
+    clone.__qualname__ = name or fn.__qualname__
+    clone.__doc__ = fn.__doc__
+    return clone
+
+
+def typed_scalars(dtype, mu, lr, reg):
+    """:math:`\\mu` and the ``lr``, ``reg`` tuples as scalars of ``dtype`` (numpy scalars, which numba types exactly)."""
+    kind = np.dtype(dtype).type
+    return kind(mu), tuple(kind(x) for x in lr), tuple(kind(x) for x in reg)
