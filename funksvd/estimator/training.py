@@ -77,23 +77,25 @@ class Training:
         return epochs(), arrays
 
     def _feature(self, start: Factors | None, mu, ratings, rng, rating_range):
-        """Funk's schedule (:func:`funksvd.feature.train_features`); columns start at 0."""
+        """Funk's schedule (:func:`funksvd.feature.train_features`): columns start at 0, each one contiguous
+        (Fortran order), and one visiting order drawn for the whole fit."""
         dtype = np.dtype(self.dtype)
         shape = (ratings.n_users, ratings.n_items)
         nb = shape if self.biased else (0, 0)
-        P = np.zeros((shape[0], self.n_factors), dtype)
-        Q = np.zeros((shape[1], self.n_factors), dtype)
+        P = np.zeros((shape[0], self.n_factors), dtype, order="F")
+        Q = np.zeros((shape[1], self.n_factors), dtype, order="F")
         bu = np.zeros(nb[0], dtype) if start is None or not self.biased else start.bu.copy()
         bi = np.zeros(nb[1], dtype) if start is None or not self.biased else start.bi.copy()
         lr, reg = self._hyper("lr"), self._hyper("reg")
+        order = self._order(rng, len(ratings))()
         epochs = train_features(
-            P, Q, bu, bi, np.full(len(ratings), mu, dtype), ratings.users, ratings.items, ratings.values,
-            next_order=self._order(rng, len(ratings)),
-            lr=tuple(lr[b] for b in BLOCKS), reg=tuple(reg[b] for b in BLOCKS),
+            P, Q, bu, bi, np.full(len(ratings), mu, dtype), ratings.users[order], ratings.items[order],
+            ratings.values[order], lr=tuple(lr[b] for b in BLOCKS), reg=tuple(reg[b] for b in BLOCKS),
             rating_range=rating_range, max_epochs=self.feature_epochs,
             min_improvement=self.feature_min_improvement, min_epochs=self.feature_min_epochs,
             feature_init=self.feature_init,
             start=None if start is None else (start.P, start.Q), engine=self.engine,
+            guard=lambda epoch, loss, reference: self._guard(epoch, loss, reference, ()),
         )
         return epochs, (P, Q, bu, bi)
 
@@ -107,10 +109,13 @@ class Training:
         try:
             tic = time.perf_counter()
             with np.errstate(over="ignore", invalid="ignore"):
-                for epoch, (feature, sse, stage_done) in enumerate(epochs, start=1):
-                    loss = _running_loss(self.rule, sse, arrays, reg, counts)
-                    self._guard(epoch, loss, first_loss, arrays)
-                    first_loss = loss if first_loss is None else first_loss
+                for epoch, (feature, sse, stage_done, *checked) in enumerate(epochs, start=1):
+                    if checked:  # schedule="feature": loss and guard per stage in funksvd.feature
+                        loss = checked[0]
+                    else:
+                        loss = _running_loss(self.rule, sse, arrays, reg, counts)
+                        self._guard(epoch, loss, first_loss, arrays)
+                        first_loss = loss if first_loss is None else first_loss
                     val = None if validation is None else rmse_of(arrays, mu, validation, self.engine)
                     record = {"epoch": epoch, "loss": loss, "train_rmse": float(np.sqrt(sse / len(ratings))),
                               "val_rmse": val, "seconds": 0.0, "kept": False}
