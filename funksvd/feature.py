@@ -22,7 +22,8 @@ from epoch ``min_epochs`` on, once an epoch improves the training RMSE by less t
 ``min_improvement`` (relative), i.e.
 :math:`\mathrm{RMSE}_{t-1} - \mathrm{RMSE}_t < \text{min\_improvement}\cdot\mathrm{RMSE}_{t-1}`.
 The RMSE is the running one of the epoch (errors before each update), as the kernels return it.
-``min_epochs`` may not exceed ``max_epochs`` (``ValueError``). The floor ``min_epochs`` matters. A feature starts from constant columns, and once the biases
+``min_epochs`` may not exceed ``max_epochs`` (``ValueError``).
+The floor ``min_epochs`` matters. A feature starts from constant columns, and once the biases
 (and earlier features) are fitted the residuals of each user and each item sum to about 0, so
 the gradient :math:`\sum_i e_{ui}\, q_{if} \approx 0.1 \sum_i e_{ui}` nearly vanishes: the start
 is close to a saddle point. The feature escapes along the leading singular vectors of the
@@ -67,13 +68,15 @@ weights :math:`c, w`):
 
 with :math:`n_u, n_i` the numbers of ratings of user :math:`u` and item :math:`i`.
 
-**Divergence** is judged stage by stage: the loss of an epoch may not exceed
-``DIVERGENCE_FACTOR`` times the loss of its stage's first epoch. A stage's first loss is 0 only
-when its data term and its penalty are both 0 (all errors 0, e.g. all ratings equal, so that
-every clipped prediction is exact, and no regularisation); then no gradient moves anything and
-the loss stays 0. A reference taken from the first epoch of the whole fit would be wrong: with
-all ratings equal the bias stage ends at loss 0, and the first feature's penalty,
-:math:`\lambda\,0.1^2` per rating, would look like an explosion.
+**Divergence** is judged stage by stage: ``guard(epoch, loss, reference)`` is called after
+every epoch with the loss of its stage's first epoch as ``reference`` (the estimator raises
+when the loss exceeds ``DIVERGENCE_FACTOR`` times it, :class:`~funksvd.estimator.FunkSVD`
+Notes). A stage's first loss is 0 only when its data term and its penalty are both 0 (all
+errors 0, e.g. all ratings equal, so that every clipped prediction is exact, and no
+regularisation); then no gradient moves anything and the loss stays 0. A reference taken
+from the first epoch of the whole fit would be wrong: with all ratings equal the bias stage
+ends at loss 0, and the first feature's penalty, :math:`\lambda\,0.1^2` per rating, would
+look like an explosion.
 
 The kernels are plain Python over scalars, in the style of :mod:`funksvd.rules`: the
 ``"python"`` engine runs them as written and the ``"compiled"`` engine hands the same source
@@ -102,12 +105,8 @@ __all__ = [
     "residual_cache",
     "feature_functions",
     "train_features",
-    "divergence_check",
-    "DIVERGENCE_FACTOR",
+    "non_finite_check",
 ]
-
-#: A stage's loss may not exceed this multiple of its first epoch's (see the module Notes).
-DIVERGENCE_FACTOR = 1e6
 
 
 def clip(x, lo, hi):
@@ -283,18 +282,15 @@ def _weighted_squares(x, counts) -> float:
     return float(counts @ np.square(x, dtype=np.float64))
 
 
-def divergence_check(epoch: int, loss: float, reference: float) -> None:
-    """The default ``guard`` of :func:`train_features`: raise :class:`~funksvd.DivergenceError` on a bad epoch."""
+def non_finite_check(epoch: int, loss: float, reference: float) -> None:
+    """The default ``guard`` of :func:`train_features`: :class:`~funksvd.DivergenceError` on a non-finite loss."""
     if not math.isfinite(loss):
         raise DivergenceError(f"epoch {epoch}: training loss became {loss}; the learning rate is too large")
-    if loss > DIVERGENCE_FACTOR * reference:
-        raise DivergenceError(f"epoch {epoch}: training loss grew from {reference:.4g} to {loss:.4g} (over "
-                              f"{DIVERGENCE_FACTOR:g} times its stage's first epoch); the learning rate is too large")
 
 
 def train_features(P, Q, bu, bi, cache, users, items, values, *, lr, reg, rating_range,
                    max_epochs=100, min_improvement=1e-4, min_epochs=1, feature_init=0.1, start=None, engine="python",
-                   guard=divergence_check):
+                   guard=non_finite_check):
     r"""Funk's schedule on mutable arrays, one epoch per ``next()``: yields ``(feature, sse, done, loss)``.
 
     Parameters
@@ -325,9 +321,10 @@ def train_features(P, Q, bu, bi, cache, users, items, values, *, lr, reg, rating
     start : (ndarray, ndarray), optional
         Starting columns taken from these arrays instead of ``feature_init``.
     engine : {"python", "compiled"}
-    guard : callable, default :func:`divergence_check`
+    guard : callable, default :func:`non_finite_check`
         ``guard(epoch, loss, reference)`` after every epoch (numbered from 1 over the whole fit),
         ``reference`` being the loss of the first epoch of the stage; raises to stop training.
+        The estimator's guard also raises when the loss outgrows ``reference``.
 
     Returns
     -------

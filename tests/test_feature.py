@@ -104,8 +104,8 @@ def test_cached_residuals_equal_recomputation(rng, biased):
     P, Q = np.zeros((R.n_users, k)), np.zeros((R.n_items, k))
     bu, bi = (np.zeros(R.n_users), np.zeros(R.n_items)) if biased else (np.zeros(0), np.zeros(0))
     cache = np.full(len(R), mu)
-    epochs = train_features(P, Q, bu, bi, cache, R.users, R.items, R.values, lr=(0.01,) * 4, reg=(0.02,) * 4, rating_range=(1.0, 5.0), max_epochs=20,
-                            min_epochs=3, engine="compiled")
+    epochs = train_features(P, Q, bu, bi, cache, R.users, R.items, R.values, lr=(0.01,) * 4, reg=(0.02,) * 4,
+                            rating_range=(1.0, 5.0), max_epochs=20, min_epochs=3, engine="compiled")
     previous, checked = "start", 0
     for feature, *_ in epochs:
         if feature != previous:
@@ -308,3 +308,15 @@ def test_same_seed_bit_identical(rng):
     R = low_rank(rng)
     kw = dict(schedule="feature", n_factors=3, feature_epochs=10, feature_min_epochs=2, random_state=7)
     assert FunkSVD(**kw).fit(R).factors_.equals(FunkSVD(**kw).fit(R).factors_)
+
+
+def test_train_features_default_guard_stops_a_non_finite_loss(rng):
+    """Oracle: IEEE arithmetic. With lr = 1000 the column grows by orders of magnitude per epoch and
+    overflows to inf (then NaN) within the stage; the default guard raises before the stage ends."""
+    R = low_rank(rng)
+    P, Q = np.zeros((R.n_users, 1), order="F"), np.zeros((R.n_items, 1), order="F")
+    epochs = train_features(P, Q, np.zeros(0), np.zeros(0), np.zeros(len(R)), R.users, R.items, R.values,
+                            lr=(1e3,) * 4, reg=(0.02,) * 4, rating_range=(1, 5), max_epochs=100, min_epochs=100)
+    with pytest.raises(DivergenceError, match="training loss became (inf|nan)"), np.errstate(over="ignore"):
+        for _ in epochs:
+            pass
