@@ -19,8 +19,7 @@ LensKit's damped-mean biases). Rows:
 
 Times: **cold** = the first fit in a fresh process (numba compiling from an empty cache for
 funksvd; LensKit compiles its kernels in every process); **warm** = the median of ``--repeats``
-fits, the systems of this venv alternating round by round (LensKit's fits run in its own
-process, one after another). Building a peer's own data structure (Surprise's trainset, cornac's
+fits, the systems alternating round by round (LensKit's process waits for its turn). Building a peer's own data structure (Surprise's trainset, cornac's
 Dataset, LensKit's DataFrame) is outside the timings. CPU time (``time.process_time``) is shown
 beside the wall time because the machine is shared. Test RMSE: predictions clipped to [1, 5];
 a test pair whose item is absent from training is predicted :math:`\\mu + b_u` by the peers
@@ -188,8 +187,13 @@ def run_cold(name: str, data_path: Path) -> tuple[float, float]:
 # ---- LensKit: its own venv, its own process ------------------------------------------------------
 
 
-def lenskit_child(path: Path, repeats: int) -> None:
-    """Runs in LensKit's venv (numpy and pandas only from there): cold fit, warm fits, test RMSE."""
+def lenskit_child(path: Path) -> None:
+    """Runs in LensKit's venv (numpy and pandas only from there), driven by lines on stdin.
+
+    Prints LensKit's version, then answers ``fit`` with ``[wall, cpu]`` seconds of a fresh fit
+    (the first one compiles LensKit's kernels: the cold fit) and ``rmse`` with the last model's
+    test RMSE. The parent sends ``fit`` between its own fits, so the two venvs alternate.
+    """
     import logging
     import warnings
 
@@ -202,40 +206,50 @@ def lenskit_child(path: Path, repeats: int) -> None:
 
     d = np.load(path)
     train = pd.DataFrame({"user": d["train_users"], "item": d["train_items"], "rating": d["train_values"]})
-
-    def make():
-        return FunkSVD(K, iterations=EPOCHS, lrate=LR, reg=REG, range=(1, 5), random_state=0)
-
-    algo = make()
-    cold = timed(lambda: algo.fit(train))  # the first fit of this process: numba compiles LensKit's kernels
-    walls, cpus = [], []
-    for _ in range(repeats):
-        algo = make()
-        wall, cpu = timed(lambda: algo.fit(train))
-        walls.append(wall)
-        cpus.append(cpu)
     test = pd.DataFrame({"user": d["test_users"], "item": d["test_items"], "rating": d["test_values"]})
-    predictions = pd.Series(np.nan, index=test.index)
-    for user, rows in test.groupby("user"):
-        scores = algo.predict_for_user(user, rows["item"].values)
-        fallback = algo.bias.predict_for_user(user, rows["item"].values)  # mu + b_u (+ b_i where known)
-        predictions[rows.index] = scores.fillna(fallback).values
-    errors = test["rating"].values - np.clip(predictions.values, 1, 5)
-    print(json.dumps({"version": lenskit.__version__, "cold": cold, "walls": walls, "cpus": cpus,
-                      "rmse": float(np.sqrt(np.mean(errors ** 2)))}))
+    print(json.dumps(lenskit.__version__), flush=True)
+    algo = None
+    for line in sys.stdin:
+        if line.strip() == "fit":
+            algo = FunkSVD(K, iterations=EPOCHS, lrate=LR, reg=REG, range=(1, 5), random_state=0)
+            print(json.dumps(timed(lambda: algo.fit(train))), flush=True)
+        elif line.strip() == "rmse":
+            predictions = pd.Series(np.nan, index=test.index)
+            for user, rows in test.groupby("user"):
+                scores = algo.predict_for_user(user, rows["item"].values)
+                fallback = algo.bias.predict_for_user(user, rows["item"].values)  # mu + b_u (+ b_i where known)
+                predictions[rows.index] = scores.fillna(fallback).values
+            errors = test["rating"].values - np.clip(predictions.values, 1, 5)
+            print(json.dumps(float(np.sqrt(np.mean(errors ** 2)))), flush=True)
 
 
-def run_lenskit(train, test, python: Path, repeats: int):
-    """LensKit's results (a dict), or None when its venv is missing."""
-    if not python.exists():
-        return None
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "split.npz"
+class LensKitProcess:
+    """LensKit's FunkSVD in its own venv and process (``lenskit_child``), fed the split in a temporary file."""
+
+    def __init__(self, python: Path, train, test):
+        self.folder = tempfile.TemporaryDirectory()
+        path = Path(self.folder.name) / "split.npz"
         np.savez(path, train_users=train.users, train_items=train.items, train_values=train.values,
                  test_users=test.users, test_items=test.items, test_values=test.values)
-        out = subprocess.run([str(python), __file__, "--lenskit-child", str(path), "--repeats", str(repeats)],
-                             capture_output=True, text=True, check=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+        self.process = subprocess.Popen([str(python), __file__, "--lenskit-child", str(path)], stdin=subprocess.PIPE,
+                                        stdout=subprocess.PIPE, text=True)
+        self.version = self._read()
+
+    def _read(self):
+        line = self.process.stdout.readline()
+        if not line:
+            raise RuntimeError(f"LensKit's process ended (exit code {self.process.wait()})")
+        return json.loads(line)
+
+    def ask(self, command: str):
+        self.process.stdin.write(command + "\n")
+        self.process.stdin.flush()
+        return self._read()
+
+    def close(self):
+        self.process.stdin.close()
+        self.process.wait(timeout=60)
+        self.folder.cleanup()
 
 
 # ---- the run -------------------------------------------------------------------------------------
@@ -251,7 +265,7 @@ def main() -> None:
     parser.add_argument("--lenskit-child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.lenskit_child:
-        return lenskit_child(args.lenskit_child, args.repeats)
+        return lenskit_child(args.lenskit_child)
     if args.cold_child:
         return cold_child(args.cold_child, args.data)
 
@@ -259,6 +273,10 @@ def main() -> None:
     missing = [name for name in systems() if name not in runs]
     train, test = split(args.data)
     cold = {name: run_cold(name, args.data) for name in runs}
+    lenskit = None
+    if args.lenskit_python.exists():
+        process = LensKitProcess(args.lenskit_python, train, test)
+        lenskit = {"version": process.version, "cold": process.ask("fit"), "walls": [], "cpus": []}
     for run in runs.values():
         run.prepare(train)
         run.fit()  # numba compiles (or loads its cache) outside the timings
@@ -269,8 +287,14 @@ def main() -> None:
             wall, cpu = timed(run.fit)
             walls[name].append(wall)
             cpus[name].append(cpu)
+        if lenskit:
+            wall, cpu = process.ask("fit")
+            lenskit["walls"].append(wall)
+            lenskit["cpus"].append(cpu)
     scores = {name: rmse(run.predict(test), test) for name, run in runs.items()}
-    lenskit = run_lenskit(train, test, args.lenskit_python, args.repeats)
+    if lenskit:
+        lenskit["rmse"] = process.ask("rmse")
+        process.close()
 
     rows, base = [], _common.median(walls["funksvd"])
     for name, run in runs.items():
