@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 JOBS   ?= 2
 
-.PHONY: demo test pytest docs check bench clean
+.PHONY: demo test pytest docs check bench bench-peers clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,9 +43,22 @@ $(VENV)/.bench-installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[bench]"
 	touch $@
 
-## make bench: the benchmarks against Surprise, accuracy, scale (10M) and TensorFlow; see benchmarks/RESULTS.md
-bench: $(VENV)/.bench-installed
+# LensKit 0.14 needs numba < 0.59 and numpy < 2: its own venv, run by bench_peers.py as a subprocess
+LENSKIT_VENV := benchmarks/.venv-lenskit
+$(LENSKIT_VENV)/.installed: benchmarks/requirements-lenskit.txt
+	$(PYTHON) -m venv $(LENSKIT_VENV)
+	$(LENSKIT_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(LENSKIT_VENV)/bin/python -m pip install --quiet -r benchmarks/requirements-lenskit.txt
+	touch $@
+
+## make bench-peers: funksvd against Surprise, cornac and LensKit in one run (benchmarks/bench_peers.py)
+bench-peers: $(VENV)/.bench-installed $(LENSKIT_VENV)/.installed
+	$(BIN)/python benchmarks/bench_peers.py
+
+## make bench: the benchmarks against Surprise, the peers, accuracy, scale (10M) and TensorFlow; see benchmarks/RESULTS.md
+bench: $(VENV)/.bench-installed $(LENSKIT_VENV)/.installed
 	$(BIN)/python benchmarks/bench_surprise.py
+	$(BIN)/python benchmarks/bench_peers.py
 	$(BIN)/python benchmarks/bench_accuracy.py
 	$(BIN)/python benchmarks/bench_scale.py --n-ratings 10000000 --shuffle blocks
 	$(BIN)/python benchmarks/bench_tensorflow.py

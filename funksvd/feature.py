@@ -22,6 +22,7 @@ from epoch ``min_epochs`` on, once an epoch improves the training RMSE by less t
 ``min_improvement`` (relative), i.e.
 :math:`\mathrm{RMSE}_{t-1} - \mathrm{RMSE}_t < \text{min\_improvement}\cdot\mathrm{RMSE}_{t-1}`.
 The RMSE is the running one of the epoch (errors before each update), as the kernels return it.
+``min_epochs`` may not exceed ``max_epochs`` (``ValueError``).
 The floor ``min_epochs`` matters. A feature starts from constant columns, and once the biases
 (and earlier features) are fitted the residuals of each user and each item sum to about 0, so
 the gradient :math:`\sum_i e_{ui}\, q_{if} \approx 0.1 \sum_i e_{ui}` nearly vanishes: the start
@@ -38,6 +39,45 @@ features are 0.
 Funk's hyperparameters were ``lr = 0.001``, ``reg = 0.015`` (0.015 to 0.02), ``feature_init =
 0.1``; pass them explicitly to :class:`~funksvd.estimator.FunkSVD` with ``schedule="feature"``.
 
+**Speed.** The schedule runs many short epochs (100 features x 20 epochs is 2,000 passes over
+the ratings), so everything outside the per-rating loop is kept out of the epoch:
+
+* the ratings are visited in **one order for the whole fit**, handed in already arranged in it
+  (the estimator draws it once, as LensKit's ``FunkSVD`` does; Funk visited his data in stored
+  order), so that an epoch streams through ``users, items, values`` and the cache instead of
+  jumping through a permutation, and no permutation is drawn per epoch;
+* ``P`` and ``Q`` are best passed in Fortran order: column :math:`f`, the only one a stage
+  touches, is then contiguous (a few kB for MovieLens, in the L1 cache);
+* the **loss** of an epoch costs :math:`O(n_u + n_i)`, not :math:`O((n_u + n_i)\,k)`: during the
+  stage of feature :math:`f` only column :math:`f` moves, so the penalty of the finished stages
+  is summed once, when they finish, and only that of column :math:`f` per epoch;
+* the **divergence check** is one comparison of that loss per epoch. A non-finite entry of
+  column :math:`f` makes its penalty non-finite even where the regularisation is 0 or the
+  row has no rating (:math:`0 \cdot \infty` is NaN), and the data term of a clipped prediction
+  is bounded, so a finite loss means finite parameters.
+
+**The loss** (``loss`` in the records the generator yields) is the estimator's running loss
+(:class:`~funksvd.estimator.FunkSVD` Notes) for Funk's objective (``RULES["funk"].objective``,
+weights :math:`c, w`):
+
+.. math::
+
+    \tilde L = c \sum_{\text{epoch}} e^2 + w \sum_u n_u \bigl(\lambda_P \lVert p_u\rVert^2
+    + \lambda_{b_u} b_u^2\bigr) + w \sum_i n_i \bigl(\lambda_Q \lVert q_i\rVert^2
+    + \lambda_{b_i} b_i^2\bigr)
+
+with :math:`n_u, n_i` the numbers of ratings of user :math:`u` and item :math:`i`.
+
+**Divergence** is judged stage by stage: ``guard(epoch, loss, reference)`` is called after
+every epoch with the loss of its stage's first epoch as ``reference`` (the estimator raises
+when the loss exceeds ``DIVERGENCE_FACTOR`` times it, :class:`~funksvd.estimator.FunkSVD`
+Notes). A stage's first loss is 0 only when its data term and its penalty are both 0 (all
+errors 0, e.g. all ratings equal, so that every clipped prediction is exact, and no
+regularisation); then no gradient moves anything and the loss stays 0. A reference taken
+from the first epoch of the whole fit would be wrong: with all ratings equal the bias stage
+ends at loss 0, and the first feature's penalty, :math:`\lambda\,0.1^2` per rating, would
+look like an explosion.
+
 The kernels are plain Python over scalars, in the style of :mod:`funksvd.rules`: the
 ``"python"`` engine runs them as written and the ``"compiled"`` engine hands the same source
 to numba (:func:`funksvd.compiled.jit`).
@@ -45,10 +85,14 @@ to numba (:func:`funksvd.compiled.jit`).
 
 from __future__ import annotations
 
+import math
 import types
 from functools import lru_cache
 
 import numpy as np
+
+from .errors import DivergenceError
+from .rules import RULES
 
 __all__ = [
     "clip",
@@ -61,6 +105,7 @@ __all__ = [
     "residual_cache",
     "feature_functions",
     "train_features",
+    "non_finite_check",
 ]
 
 
@@ -145,19 +190,19 @@ def feature_step(P, Q, cache, f, u, i, j, r, lr, reg, lo, hi):
     return err
 
 
-def run_bias_epoch(bu, bi, cache, users, items, values, order, lr, reg, lo, hi):
-    """Visit the ratings in ``order`` with :func:`bias_step`; return the sum of squared errors."""
+def run_bias_epoch(bu, bi, cache, users, items, values, lr, reg, lo, hi):
+    """Visit the ratings in stored order with :func:`bias_step`; return the sum of squared errors."""
     sse = 0.0
-    for j in order:
+    for j in range(values.shape[0]):
         err = bias_step(bu, bi, cache, users[j], items[j], j, values[j], lr, reg, lo, hi)
         sse += err * err
     return sse
 
 
-def run_feature_epoch(P, Q, cache, f, users, items, values, order, lr, reg, lo, hi):
-    """Visit the ratings in ``order`` with :func:`feature_step` on feature ``f``; return the SSE."""
+def run_feature_epoch(P, Q, cache, f, users, items, values, lr, reg, lo, hi):
+    """Visit the ratings in stored order with :func:`feature_step` on feature ``f``; return the SSE."""
     sse = 0.0
-    for j in order:
+    for j in range(values.shape[0]):
         err = feature_step(P, Q, cache, f, users[j], items[j], j, values[j], lr, reg, lo, hi)
         sse += err * err
     return sse
@@ -223,7 +268,7 @@ def _stage(run, n: int, max_epochs: int, min_improvement: float, min_epochs: int
     previous = None
     for epoch in range(1, max_epochs + 1):
         sse = float(run())
-        rmse = np.sqrt(sse / n)
+        rmse = math.sqrt(sse / n)
         done = epoch == max_epochs or (
             epoch >= min_epochs and previous is not None and previous - rmse < min_improvement * previous)
         yield sse, done
@@ -232,23 +277,34 @@ def _stage(run, n: int, max_epochs: int, min_improvement: float, min_epochs: int
         previous = rmse
 
 
-def train_features(P, Q, bu, bi, cache, users, items, values, *, next_order, lr, reg, rating_range,
-                   max_epochs=100, min_improvement=1e-4, min_epochs=1, feature_init=0.1, start=None, engine="python"):
-    r"""Funk's schedule on mutable arrays, one epoch per ``next()``: yields ``(feature, sse, done)``.
+def _weighted_squares(x, counts) -> float:
+    r""":math:`\sum_u n_u\, x_u^2` in float64 (NaN if any :math:`x_u` is not finite, even where :math:`n_u = 0`)."""
+    return float(counts @ np.square(x, dtype=np.float64))
+
+
+def non_finite_check(epoch: int, loss: float, reference: float) -> None:
+    """The default ``guard`` of :func:`train_features`: :class:`~funksvd.DivergenceError` on a non-finite loss."""
+    if not math.isfinite(loss):
+        raise DivergenceError(f"epoch {epoch}: training loss became {loss}; the learning rate is too large")
+
+
+def train_features(P, Q, bu, bi, cache, users, items, values, *, lr, reg, rating_range,
+                   max_epochs=100, min_improvement=1e-4, min_epochs=1, feature_init=0.1, start=None, engine="python",
+                   guard=non_finite_check):
+    r"""Funk's schedule on mutable arrays, one epoch per ``next()``: yields ``(feature, sse, done, loss)``.
 
     Parameters
     ----------
     P, Q : ndarray, shape (n_users, k) and (n_items, k)
-        Updated in place. Columns not started yet should be 0 (see the module Notes).
+        Updated in place. Columns not started yet should be 0 (see the module Notes). Fortran
+        order keeps the column being trained contiguous.
     bu, bi : ndarray
         Biases, updated in place; empty arrays for an unbiased model (no bias stage).
     cache : ndarray, shape (n_ratings,)
         :math:`\mu` for every rating on entry; updated in place as stages finish, so that after
         the stage of feature :math:`f` it equals ``residual_cache(..., f + 1)``.
     users, items, values : ndarray
-        The ratings (int64 ids, float values).
-    next_order : callable
-        ``next_order()`` returns the visiting order of the next epoch (int64 sample indices).
+        The ratings (int ids, float values), in the order every epoch visits them.
     lr, reg : tuple of 4 floats
         Per block ``(P, Q, bu, bi)``, as the kernels of :mod:`funksvd.rules` take them.
     rating_range : (float, float)
@@ -258,40 +314,92 @@ def train_features(P, Q, bu, bi, cache, users, items, values, *, next_order, lr,
     min_improvement : float, default 1e-4
         A stage ends after the first epoch whose relative training-RMSE improvement is below it.
     min_epochs : int, default 1
-        Epochs per stage at least: the test above is applied from this epoch on.
+        Epochs per stage at least: the test above is applied from this epoch on. At most
+        ``max_epochs``.
     feature_init : float, default 0.1
         Starting value of :math:`p_{uf}` and :math:`q_{if}` (Funk's 0.1).
     start : (ndarray, ndarray), optional
         Starting columns taken from these arrays instead of ``feature_init``.
     engine : {"python", "compiled"}
+    guard : callable, default :func:`non_finite_check`
+        ``guard(epoch, loss, reference)`` after every epoch (numbered from 1 over the whole fit),
+        ``reference`` being the loss of the first epoch of the stage; raises to stop training.
+        The estimator's guard also raises when the loss outgrows ``reference``.
 
-    Yields
+    Returns
+    -------
+    generator
+        Its items are ``(feature, sse, done, loss)``:
+
+        feature : int or None
+            The feature trained in this epoch; ``None`` for the bias stage.
+        sse : float
+            The epoch's sum of squared (clipped-prediction) errors, before each update.
+        done : bool
+            True on the last epoch of a stage (the arrays then hold the finished stage; the
+            cache is updated when the generator resumes).
+        loss : float
+            The running loss of the module Notes, already passed to ``guard``.
+
+    Raises
     ------
-    feature : int or None
-        The feature trained in this epoch; ``None`` for the bias stage.
-    sse : float
-        The epoch's sum of squared (clipped-prediction) errors, before each update.
-    done : bool
-        True on the last epoch of a stage (the arrays then hold the finished stage; the cache
-        is updated when the generator resumes).
+    ValueError
+        ``min_epochs > max_epochs`` (checked at once, not at the first epoch).
     """
+    if min_epochs > max_epochs:
+        raise ValueError(f"min_epochs={min_epochs} is above max_epochs={max_epochs} (FunkSVD: feature_min_epochs "
+                         "must not exceed feature_epochs): a stage cannot run more epochs at least than at most")
     fns = feature_functions(engine)
+    return _epochs(fns, P, Q, bu, bi, cache, users, items, values, lr, reg, rating_range, max_epochs,
+                   min_improvement, min_epochs, feature_init, start, guard)
+
+
+def _epochs(fns, P, Q, bu, bi, cache, users, items, values, lr, reg, rating_range, max_epochs, min_improvement,
+            min_epochs, feature_init, start, guard):
+    """The generator of :func:`train_features` (its arguments checked)."""
     lo, hi = (float(b) for b in rating_range)
     n = len(values)
+    objective = RULES["funk"].objective
+    c, w = objective.data_weight, objective.factor_reg_weight
+    assert objective.bias_reg_weight == w, objective
+    counts_u = np.bincount(users, minlength=P.shape[0]).astype(np.float64)
+    counts_i = np.bincount(items, minlength=Q.shape[0]).astype(np.float64)
+    reg_p, reg_q, reg_bu, reg_bi = reg
+    epoch = 0
+    frozen = 0.0  # w * the penalty of the finished stages
+
+    def stage(run, penalty):
+        nonlocal epoch
+        reference = None
+        for sse, done in _stage(run, n, max_epochs, min_improvement, min_epochs):
+            epoch += 1
+            loss = c * sse + frozen + penalty()
+            reference = loss if reference is None else reference
+            guard(epoch, loss, reference)
+            yield sse, done, loss
+
     if len(bu):
         def run_biases():
-            return fns.run_bias_epoch(bu, bi, cache, users, items, values, next_order(), lr, reg, lo, hi)
+            return fns.run_bias_epoch(bu, bi, cache, users, items, values, lr, reg, lo, hi)
 
-        for sse, done in _stage(run_biases, n, max_epochs, min_improvement, min_epochs):
-            yield None, sse, done
+        def bias_penalty():
+            return w * (reg_bu * _weighted_squares(bu, counts_u) + reg_bi * _weighted_squares(bi, counts_i))
+
+        for sse, done, loss in stage(run_biases, bias_penalty):
+            yield None, sse, done, loss
+        frozen += bias_penalty()
         fns.add_biases(cache, bu, bi, users, items)
     for f in range(P.shape[1]):
         P[:, f] = feature_init if start is None else start[0][:, f]
         Q[:, f] = feature_init if start is None else start[1][:, f]
 
         def run_feature():
-            return fns.run_feature_epoch(P, Q, cache, f, users, items, values, next_order(), lr, reg, lo, hi)
+            return fns.run_feature_epoch(P, Q, cache, f, users, items, values, lr, reg, lo, hi)
 
-        for sse, done in _stage(run_feature, n, max_epochs, min_improvement, min_epochs):
-            yield f, sse, done
+        def feature_penalty():
+            return w * (reg_p * _weighted_squares(P[:, f], counts_u) + reg_q * _weighted_squares(Q[:, f], counts_i))
+
+        for sse, done, loss in stage(run_feature, feature_penalty):
+            yield f, sse, done, loss
+        frozen += feature_penalty()
         fns.add_feature(cache, P, Q, f, users, items)

@@ -409,7 +409,8 @@ from funksvd import Ratings
 from funksvd.estimator import FunkSVD
 R = Ratings([0, 1, 1, 2], [0, 0, 1, 1], [5.0, 3.0, 4.0, 1.0])
 FunkSVD(n_factors=2, n_epochs=2, engine="python", random_state=0).fit(R, validation=R).predict([0], [1])
-FunkSVD(n_factors=2, schedule="feature", engine="python", feature_epochs=3, random_state=0).fit(R)
+FunkSVD(n_factors=2, schedule="feature", engine="python", feature_epochs=3, feature_min_epochs=1,
+        random_state=0).fit(R)
 print(json.dumps(sorted(m for m in ("numba", "tensorflow", "keras", "tqdm") if m in sys.modules)))
 """
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from funksvd import Factors, Ratings, rmse
+from funksvd import DivergenceError, Factors, Ratings, rmse
 from funksvd.estimator import FunkSVD
 from funksvd.feature import bias_step, feature_functions, feature_step, residual_cache, train_features
 
@@ -40,7 +40,7 @@ def test_feature_step_by_hand(engine):
     P, Q = np.array([[9.0, 0.5]]), np.array([[9.0, 0.2]])
     cache = np.array([3.0])
     run = feature_functions(engine).run_feature_epoch
-    sse = run(P, Q, cache, 1, np.array([0]), np.array([0]), np.array([4.0]), np.array([0]), LR, REG, 1.0, 5.0)
+    sse = run(P, Q, cache, 1, np.array([0]), np.array([0]), np.array([4.0]), LR, REG, 1.0, 5.0)
     assert sse == pytest.approx(0.81, abs=1e-15)
     assert P[0, 1] == pytest.approx(0.5013, abs=1e-15) and Q[0, 1] == pytest.approx(0.2082, abs=1e-15)
     assert P[0, 0] == Q[0, 0] == 9.0 and cache[0] == 3.0  # other features and the cache untouched
@@ -104,12 +104,10 @@ def test_cached_residuals_equal_recomputation(rng, biased):
     P, Q = np.zeros((R.n_users, k)), np.zeros((R.n_items, k))
     bu, bi = (np.zeros(R.n_users), np.zeros(R.n_items)) if biased else (np.zeros(0), np.zeros(0))
     cache = np.full(len(R), mu)
-    order = np.arange(len(R))
-    epochs = train_features(P, Q, bu, bi, cache, R.users, R.items, R.values, next_order=lambda: order,
-                            lr=(0.01,) * 4, reg=(0.02,) * 4, rating_range=(1.0, 5.0), max_epochs=20,
-                            min_epochs=3, engine="compiled")
+    epochs = train_features(P, Q, bu, bi, cache, R.users, R.items, R.values, lr=(0.01,) * 4, reg=(0.02,) * 4,
+                            rating_range=(1.0, 5.0), max_epochs=20, min_epochs=3, engine="compiled")
     previous, checked = "start", 0
-    for feature, _, _ in epochs:
+    for feature, *_ in epochs:
         if feature != previous:
             finished = 0 if feature is None else feature
             expected = residual_cache(P, Q, bu if feature is not None else np.zeros(0),
@@ -193,3 +191,132 @@ def test_feature_schedule_on_movielens_100k(ml100k_path):
     train, test = load_ml100k(ml100k_path)
     model = FunkSVD(schedule="feature", n_factors=20, random_state=0).fit(train)
     assert rmse(model, test) < 0.97
+
+
+# ---- the cap, the parameters, the loss and the divergence guard ---------------------------------------------
+
+
+def literal_funk_schedule(R, k, epochs, lr, reg, init=0.1):
+    """Funk's schedule written out as plain loops (the oracle of the cap test): biases, then each
+    feature, each stage exactly ``epochs`` epochs in stored order, clipped predictions, cached residuals."""
+    lo, hi = float(R.values.min()), float(R.values.max())
+    mu = float(np.mean(R.values))
+    P, Q = np.zeros((R.n_users, k)), np.zeros((R.n_items, k))
+    bu, bi = np.zeros(R.n_users), np.zeros(R.n_items)
+    cache = [mu] * len(R)
+    for _ in range(epochs):
+        for j, (u, i, r) in enumerate(zip(R.users, R.items, R.values)):
+            e = r - min(max(cache[j] + bu[u] + bi[i], lo), hi)
+            bu[u] += lr * (e - reg * bu[u])
+            bi[i] += lr * (e - reg * bi[i])
+    cache = [c + bu[u] + bi[i] for c, u, i in zip(cache, R.users, R.items)]
+    for f in range(k):
+        P[:, f] = Q[:, f] = init
+        for _ in range(epochs):
+            for j, (u, i, r) in enumerate(zip(R.users, R.items, R.values)):
+                p, q = P[u, f], Q[i, f]
+                e = r - min(max(cache[j] + p * q, lo), hi)
+                P[u, f] = p + lr * (e * q - reg * p)
+                Q[i, f] = q + lr * (e * p - reg * q)
+        cache = [c + P[u, f] * Q[i, f] for c, u, i in zip(cache, R.users, R.items)]
+    return P, Q, bu, bi
+
+
+def test_a_stage_reaches_the_cap(rng):
+    """Oracle: a literal loop (``literal_funk_schedule``) running exactly ``feature_epochs`` epochs per
+    stage, and a count of the epochs per stage in ``history_``.
+
+    ``feature_min_epochs = feature_epochs`` and ``feature_min_improvement = 0``: only the cap can end
+    a stage. Kills the mutant whose stage loop stops one epoch short (``range(1, max_epochs)``).
+    """
+    R = low_rank(rng, n_ratings=200)
+    cap = 6
+    model = FunkSVD(schedule="feature", n_factors=3, feature_epochs=cap, feature_min_epochs=cap,
+                    feature_min_improvement=0.0, lr_all=0.02, reg_all=0.05, shuffle=False, engine="python",
+                    random_state=0).fit(R)
+    stages = [h["feature"] for h in model.history_]
+    assert stages == [None] * cap + [0] * cap + [1] * cap + [2] * cap
+    P, Q, bu, bi = literal_funk_schedule(R, 3, cap, lr=0.02, reg=0.05)
+    # the same operations in the same order, but the literal cache sums in another order: 1e-12
+    for name, expected in zip(("P", "Q", "bu", "bi"), (P, Q, bu, bi)):
+        np.testing.assert_allclose(getattr(model.factors_, name), expected, rtol=0, atol=1e-12, err_msg=name)
+
+
+def test_min_epochs_above_the_cap_is_rejected(rng):
+    """Oracle: the documented contract: ``feature_min_epochs > feature_epochs`` is a ValueError naming both."""
+    R = low_rank(rng)
+    with pytest.raises(ValueError, match=r"min_epochs=8 .*max_epochs=5 .*feature_min_epochs.*feature_epochs"):
+        FunkSVD(schedule="feature", n_factors=2, feature_epochs=5, feature_min_epochs=8).fit(R)
+    P, Q = np.zeros((R.n_users, 1)), np.zeros((R.n_items, 1))
+    with pytest.raises(ValueError, match="min_epochs=3"):  # at the call, before any epoch
+        train_features(P, Q, np.zeros(0), np.zeros(0), np.zeros(len(R)), R.users, R.items, R.values,
+                       lr=(0.01,) * 4, reg=(0.0,) * 4, rating_range=(1, 5), max_epochs=2, min_epochs=3)
+    FunkSVD(schedule="feature", n_factors=2, feature_epochs=5, feature_min_epochs=5, random_state=0).fit(R)
+
+
+@pytest.mark.parametrize("biased", [True, False])
+def test_history_loss_is_the_running_loss(rng, biased):
+    """Oracle: the running-loss formula of the FunkSVD Notes, evaluated with numpy on ``factors_`` and
+    the last epoch's ``train_rmse``: :math:`\\tfrac12 \\sum e^2 + \\tfrac12 \\sum_u n_u (\\lambda_P
+    \\lVert p_u\\rVert^2 + \\lambda_{b_u} b_u^2) + \\tfrac12 \\sum_i n_i (\\lambda_Q \\lVert q_i\\rVert^2
+    + \\lambda_{b_i} b_i^2)`.
+
+    Distinct per-block regularisation, so a block with the wrong weight or a finished feature
+    missing from the penalty shows. Sums in another order: relative 1e-12.
+    """
+    R = low_rank(rng)
+    model = FunkSVD(schedule="feature", n_factors=3, biased=biased, feature_epochs=8, feature_min_epochs=8,
+                    lr_all=0.02, reg_pu=0.1, reg_qi=0.2, reg_bu=0.3, reg_bi=0.4, random_state=0).fit(R)
+    F, last = model.factors_, model.history_[-1]
+    n_u, n_i = np.bincount(R.users, minlength=R.n_users), np.bincount(R.items, minlength=R.n_items)
+    sse = last["train_rmse"] ** 2 * len(R)
+    penalty = 0.1 * n_u @ np.sum(F.P ** 2, axis=1) + 0.2 * n_i @ np.sum(F.Q ** 2, axis=1)
+    if biased:
+        penalty += 0.3 * n_u @ F.bu ** 2 + 0.4 * n_i @ F.bi ** 2
+    assert last["loss"] == pytest.approx(0.5 * sse + 0.5 * penalty, rel=1e-12)
+
+
+@pytest.mark.parametrize("engine", ["python", "compiled"])
+@pytest.mark.parametrize("values", [[4.0] * 30, [3.0]], ids=["all-equal", "one-rating"])
+def test_zero_first_loss_is_not_divergence(engine, values):
+    """Oracle: hand analysis. All ratings equal (or a single one): mu is that rating, the clip range
+    is [r, r], so every clipped prediction is r and every error 0; the bias stage's loss is exactly 0.
+
+    The first feature's loss is then its penalty, lambda/2 * 0.1^2 per rating and factor, which
+    only decays. A guard comparing it with the first epoch's 0 raised "loss grew from 0 to ..." at
+    any learning rate. Predictions stay r.
+    """
+    n = len(values)
+    R = Ratings(np.arange(n) % 5, np.arange(n) % 6, values, 5, 6)
+    model = FunkSVD(schedule="feature", n_factors=2, feature_epochs=40, engine=engine, random_state=0).fit(R)
+    assert [h["loss"] for h in model.history_ if h["feature"] is None] == [0.0] * 40
+    losses = [h["loss"] for h in model.history_ if h["feature"] == 0]
+    assert losses[0] > 0 and all(b < a for a, b in zip(losses, losses[1:]))
+    np.testing.assert_array_equal(model.predict(R.users, R.items, clip=True), values)
+
+
+def test_a_diverging_learning_rate_still_raises(rng):
+    """Oracle: the documented DivergenceError (epoch, learning rate, a smaller one to try); nothing fitted."""
+    model = FunkSVD(schedule="feature", n_factors=3, lr_all=5.0, random_state=0)
+    with pytest.raises(DivergenceError, match=r"epoch \d+: .*lr_all=5 .*'feature'.*try lr_all <= 0.5\b"):
+        model.fit(low_rank(rng))
+    assert not hasattr(model, "factors_")
+
+
+def test_same_seed_bit_identical(rng):
+    """Oracle: a second fit with the same ``random_state`` (one shuffled order per fit): bit-identical."""
+    R = low_rank(rng)
+    kw = dict(schedule="feature", n_factors=3, feature_epochs=10, feature_min_epochs=2, random_state=7)
+    assert FunkSVD(**kw).fit(R).factors_.equals(FunkSVD(**kw).fit(R).factors_)
+
+
+def test_train_features_default_guard_stops_a_non_finite_loss(rng):
+    """Oracle: IEEE arithmetic. With lr = 1000 the column grows by orders of magnitude per epoch and
+    overflows to inf (then NaN) within the stage; the default guard raises before the stage ends."""
+    R = low_rank(rng)
+    P, Q = np.zeros((R.n_users, 1), order="F"), np.zeros((R.n_items, 1), order="F")
+    epochs = train_features(P, Q, np.zeros(0), np.zeros(0), np.zeros(len(R)), R.users, R.items, R.values,
+                            lr=(1e3,) * 4, reg=(0.02,) * 4, rating_range=(1, 5), max_epochs=100, min_epochs=100)
+    with pytest.raises(DivergenceError, match="training loss became (inf|nan)"), np.errstate(over="ignore"):
+        for _ in epochs:
+            pass

@@ -17,6 +17,7 @@ from ..feature import train_features
 from ..grid import Grid
 from ..loops import typed_scalars
 from ..parallel import Strata
+from .._optional import require_tensorflow
 from ..progress import progress_bar
 from ..rules import RULES, get_rule
 from ..sgd import epoch_function
@@ -98,23 +99,25 @@ class Training:
         return epochs(), arrays
 
     def _feature(self, start: Factors | None, mu, ratings, rng, rating_range):
-        """Funk's schedule (:func:`funksvd.feature.train_features`); columns start at 0."""
+        """Funk's schedule (:func:`funksvd.feature.train_features`): columns start at 0, each one contiguous
+        (Fortran order), and one visiting order drawn for the whole fit."""
         dtype = np.dtype(self.dtype)
         shape = (ratings.n_users, ratings.n_items)
         nb = shape if self.biased else (0, 0)
-        P = np.zeros((shape[0], self.n_factors), dtype)
-        Q = np.zeros((shape[1], self.n_factors), dtype)
+        P = np.zeros((shape[0], self.n_factors), dtype, order="F")
+        Q = np.zeros((shape[1], self.n_factors), dtype, order="F")
         bu = np.zeros(nb[0], dtype) if start is None or not self.biased else start.bu.copy()
         bi = np.zeros(nb[1], dtype) if start is None or not self.biased else start.bi.copy()
         lr, reg = self._hyper("lr"), self._hyper("reg")
+        order = self._order(rng, len(ratings))()
         epochs = train_features(
-            P, Q, bu, bi, np.full(len(ratings), mu, dtype), ratings.users, ratings.items, ratings.values,
-            next_order=self._order(rng, len(ratings)),
-            lr=tuple(lr[b] for b in BLOCKS), reg=tuple(reg[b] for b in BLOCKS),
+            P, Q, bu, bi, np.full(len(ratings), mu, dtype), ratings.users[order], ratings.items[order],
+            ratings.values[order], lr=tuple(lr[b] for b in BLOCKS), reg=tuple(reg[b] for b in BLOCKS),
             rating_range=rating_range, max_epochs=self.feature_epochs,
             min_improvement=self.feature_min_improvement, min_epochs=self.feature_min_epochs,
             feature_init=self.feature_init,
             start=None if start is None else (start.P, start.Q), engine=self.engine,
+            guard=lambda epoch, loss, reference: self._guard(epoch, loss, reference, ()),
         )
         return epochs, (P, Q, bu, bi)
 
@@ -123,14 +126,17 @@ class Training:
         counts = (_counts(ratings.users, ratings.n_users), _counts(ratings.items, ratings.n_items))
         reg = self._hyper("reg")
         stopper = _EarlyStopping(self.patience, self.min_improvement)
-        start_loss = self._start_loss(arrays, mu, ratings, counts)
+        start_loss = self._start_loss(arrays, mu, ratings, counts) if self.schedule == "joint" else None
         bar = progress_bar(total, f"FunkSVD[{self.engine}, {self.schedule}]", self.verbose)
         try:
             tic = time.perf_counter()
             with np.errstate(over="ignore", invalid="ignore"):
-                for epoch, (feature, sse, stage_done) in enumerate(epochs, start=1):
-                    loss = _running_loss(self.rule, sse, arrays, reg, counts)
-                    self._guard(epoch, loss, start_loss, arrays)
+                for epoch, (feature, sse, stage_done, *checked) in enumerate(epochs, start=1):
+                    if checked:  # schedule="feature": loss and guard per stage in funksvd.feature
+                        loss = checked[0]
+                    else:
+                        loss = _running_loss(self.rule, sse, arrays, reg, counts)
+                        self._guard(epoch, loss, start_loss, arrays)
                     val = None if validation is None else rmse_of(arrays, mu, validation, self.engine)
                     record = {"epoch": epoch, "loss": loss, "train_rmse": float(np.sqrt(sse / len(ratings))),
                               "val_rmse": val, "seconds": 0.0, "kept": False}
@@ -169,9 +175,12 @@ class Training:
     def _guard(self, epoch: int, loss: float, start_loss: float, arrays) -> None:
         """Raise :class:`DivergenceError` on a non-finite epoch, or a loss above ``DIVERGENCE_FACTOR`` times the start loss.
 
-        Every engine and schedule runs this same guard, against the same reference: the loss at
-        the start values. (Measured against the first epoch's, a run that had already exploded
-        in its first epoch would pass.)
+        Every engine runs this same guard. The joint schedule measures against the loss at the
+        start values (measured against the first epoch's, a run that had already exploded in its
+        first epoch would pass). The feature schedule calls it stage by stage from
+        :func:`funksvd.feature.train_features`, against the loss of the stage's first epoch: the
+        start values of a feature-wise fit can fit the data exactly (all ratings equal, or one
+        rating: a loss of 0), and a new feature then adds its small penalty.
         """
         finite = np.isfinite(loss) and all(np.isfinite(a).all() for a in arrays)
         exploded = finite and loss > DIVERGENCE_FACTOR * max(start_loss, 1e-300)
@@ -190,7 +199,7 @@ class Training:
 
     def _fit_tensorflow(self, start: Factors, ratings, validation, rng, rating_range):
         """Hand the model to :func:`funksvd.autodiff.train`; our callback records, guards and stops."""
-        from .. import autodiff  # TensorFlow is imported on first use only
+        autodiff = require_tensorflow("engine='tensorflow'")  # imported on first use only
 
         stopper = _EarlyStopping(self.patience, self.min_improvement)
         start_loss = self._start_loss(factor_arrays(start), start.mu, ratings)
