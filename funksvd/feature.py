@@ -68,15 +68,9 @@ weights :math:`c, w`):
 
 with :math:`n_u, n_i` the numbers of ratings of user :math:`u` and item :math:`i`.
 
-**Divergence** is judged stage by stage: ``guard(epoch, loss, reference)`` is called after
-every epoch with the loss of its stage's first epoch as ``reference`` (the estimator raises
-when the loss exceeds ``DIVERGENCE_FACTOR`` times it, :class:`~funksvd.estimator.FunkSVD`
-Notes). A stage's first loss is 0 only when its data term and its penalty are both 0 (all
-errors 0, e.g. all ratings equal, so that every clipped prediction is exact, and no
-regularisation); then no gradient moves anything and the loss stays 0. A reference taken
-from the first epoch of the whole fit would be wrong: with all ratings equal the bias stage
-ends at loss 0, and the first feature's penalty, :math:`\lambda\,0.1^2` per rating, would
-look like an explosion.
+**Divergence** is judged after every epoch: ``guard(epoch, loss)`` is called with the running
+loss below (the estimator's guard raises when it is non-finite or exceeds ``DIVERGENCE_FACTOR``
+times its reference, the same for every schedule: :class:`~funksvd.estimator.FunkSVD` Notes).
 
 The kernels are plain Python over scalars, in the style of :mod:`funksvd.rules`: the
 ``"python"`` engine runs them as written and the ``"compiled"`` engine hands the same source
@@ -282,7 +276,7 @@ def _weighted_squares(x, counts) -> float:
     return float(counts @ np.square(x, dtype=np.float64))
 
 
-def non_finite_check(epoch: int, loss: float, reference: float) -> None:
+def non_finite_check(epoch: int, loss: float) -> None:
     """The default ``guard`` of :func:`train_features`: :class:`~funksvd.DivergenceError` on a non-finite loss."""
     if not math.isfinite(loss):
         raise DivergenceError(f"epoch {epoch}: training loss became {loss}; the learning rate is too large")
@@ -322,9 +316,8 @@ def train_features(P, Q, bu, bi, cache, users, items, values, *, lr, reg, rating
         Starting columns taken from these arrays instead of ``feature_init``.
     engine : {"python", "compiled"}
     guard : callable, default :func:`non_finite_check`
-        ``guard(epoch, loss, reference)`` after every epoch (numbered from 1 over the whole fit),
-        ``reference`` being the loss of the first epoch of the stage; raises to stop training.
-        The estimator's guard also raises when the loss outgrows ``reference``.
+        ``guard(epoch, loss)`` after every epoch (numbered from 1 over the whole fit); raises to
+        stop training. The estimator's guard also raises when the loss outgrows its reference.
 
     Returns
     -------
@@ -370,12 +363,10 @@ def _epochs(fns, P, Q, bu, bi, cache, users, items, values, lr, reg, rating_rang
 
     def stage(run, penalty):
         nonlocal epoch
-        reference = None
         for sse, done in _stage(run, n, max_epochs, min_improvement, min_epochs):
             epoch += 1
             loss = c * sse + frozen + penalty()
-            reference = loss if reference is None else reference
-            guard(epoch, loss, reference)
+            guard(epoch, loss)
             yield sse, done, loss
 
     if len(bu):

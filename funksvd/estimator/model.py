@@ -184,7 +184,8 @@ class FunkSVD(Training, Recommending, Persistence):
 
     **Divergence.** After each epoch, a non-finite parameter or loss, or a loss above
     ``DIVERGENCE_FACTOR`` (1000) times the loss at the start values (computed exactly before the
-    first epoch; the same guard on every engine and schedule), raises :class:`~funksvd.DivergenceError`
+    first epoch, and at least the loss of predicting 0, so that a start with loss 0 is no false
+    alarm; the same guard on every engine and schedule), raises :class:`~funksvd.DivergenceError`
     naming the epoch, the rule and a smaller learning rate to try; the estimator is then left
     unfitted (``history_`` holds the epochs run), so ``factors_`` never holds NaN.
 

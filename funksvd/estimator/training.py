@@ -110,6 +110,7 @@ class Training:
         bi = np.zeros(nb[1], dtype) if start is None or not self.biased else start.bi.copy()
         lr, reg = self._hyper("lr"), self._hyper("reg")
         order = self._order(rng, len(ratings))()
+        reference = self._reference_loss((P, Q, bu, bi), mu, ratings)
         epochs = train_features(
             P, Q, bu, bi, np.full(len(ratings), mu, dtype), ratings.users[order], ratings.items[order],
             ratings.values[order], lr=tuple(lr[b] for b in BLOCKS), reg=tuple(reg[b] for b in BLOCKS),
@@ -117,7 +118,7 @@ class Training:
             min_improvement=self.feature_min_improvement, min_epochs=self.feature_min_epochs,
             feature_init=self.feature_init,
             start=None if start is None else (start.P, start.Q), engine=self.engine,
-            guard=lambda epoch, loss, reference: self._guard(epoch, loss, reference, ()),
+            guard=lambda epoch, loss: self._guard(epoch, loss, reference, ()),
         )
         return epochs, (P, Q, bu, bi)
 
@@ -126,7 +127,7 @@ class Training:
         counts = (_counts(ratings.users, ratings.n_users), _counts(ratings.items, ratings.n_items))
         reg = self._hyper("reg")
         stopper = _EarlyStopping(self.patience, self.min_improvement)
-        start_loss = self._start_loss(arrays, mu, ratings, counts) if self.schedule == "joint" else None
+        reference = self._reference_loss(arrays, mu, ratings, counts) if self.schedule == "joint" else None
         bar = progress_bar(total, f"FunkSVD[{self.engine}, {self.schedule}]", self.verbose)
         try:
             tic = time.perf_counter()
@@ -136,7 +137,7 @@ class Training:
                         loss = checked[0]
                     else:
                         loss = _running_loss(self.rule, sse, arrays, reg, counts)
-                        self._guard(epoch, loss, start_loss, arrays)
+                        self._guard(epoch, loss, reference, arrays)
                     val = None if validation is None else rmse_of(arrays, mu, validation, self.engine)
                     record = {"epoch": epoch, "loss": loss, "train_rmse": float(np.sqrt(sse / len(ratings))),
                               "val_rmse": val, "seconds": 0.0, "kept": False}
@@ -172,18 +173,28 @@ class Training:
         sse = rmse_of(arrays, mu, ratings, engine) ** 2 * len(ratings)
         return _running_loss(self.rule, sse, arrays, self._hyper("reg"), counts)
 
-    def _guard(self, epoch: int, loss: float, start_loss: float, arrays) -> None:
-        """Raise :class:`DivergenceError` on a non-finite epoch, or a loss above ``DIVERGENCE_FACTOR`` times the start loss.
+    def _reference_loss(self, arrays, mu, ratings, counts=None) -> float:
+        r"""The divergence guard's reference: the loss at the start values, at least the loss of predicting 0.
 
-        Every engine runs this same guard. The joint schedule measures against the loss at the
-        start values (measured against the first epoch's, a run that had already exploded in its
-        first epoch would pass). The feature schedule calls it stage by stage from
-        :func:`funksvd.feature.train_features`, against the loss of the stage's first epoch: the
-        start values of a feature-wise fit can fit the data exactly (all ratings equal, or one
-        rating: a loss of 0), and a new feature then adds its small penalty.
+        The floor :math:`c \sum r^2` (the data term of :math:`\hat r = 0`) is positive for any
+        real ratings, so a start that fits the data exactly (all ratings equal, or one rating:
+        loss 0) does not make the first small penalty look like an explosion.
+        """
+        c = RULES[get_rule(self.rule).name].objective.data_weight
+        values = ratings.values
+        floor = c * float(np.einsum("i,i->", values, values, dtype=np.float64))
+        return max(self._start_loss(arrays, mu, ratings, counts), floor)
+
+    def _guard(self, epoch: int, loss: float, reference: float, arrays) -> None:
+        """Raise :class:`DivergenceError` on a non-finite epoch, or a loss above ``DIVERGENCE_FACTOR`` times ``reference``.
+
+        Every engine and both schedules run this same guard against the same reference,
+        :meth:`_reference_loss`: the loss at the start values (at least that of predicting 0),
+        computed once, exactly, before the first epoch. Measured against the first epoch's
+        loss instead, a run that had already exploded in its first epoch would pass.
         """
         finite = np.isfinite(loss) and all(np.isfinite(a).all() for a in arrays)
-        exploded = finite and loss > DIVERGENCE_FACTOR * max(start_loss, 1e-300)
+        exploded = finite and loss > DIVERGENCE_FACTOR * max(reference, 1e-300)
         if finite and not exploded:
             return
         lr = self._hyper("lr")
@@ -191,7 +202,8 @@ class Training:
         name = "lr_all" if len(set(lr.values())) == 1 else {"P": "lr_pu", "Q": "lr_qi"}.get(block, f"lr_{block}")
         what = (f"training loss became {loss}" if not np.isfinite(loss) else
                 "a parameter became non-finite" if not finite else
-                f"training loss grew from {start_loss:.4g} at the start values to {loss:.4g} (over {DIVERGENCE_FACTOR:g} times)")
+                f"training loss grew to {loss:.4g}, over {DIVERGENCE_FACTOR:g} times its reference {reference:.4g} "
+                "(the loss at the start values)")
         raise DivergenceError(
             f"epoch {epoch}: {what} with {name}={lr[block]:g} (rule {get_rule(self.rule).name!r}, "
             f"schedule {self.schedule!r}); the learning rate is too large for this data: try {name} <= {lr[block] / 10:g}"
@@ -202,14 +214,14 @@ class Training:
         autodiff = require_tensorflow("engine='tensorflow'")  # imported on first use only
 
         stopper = _EarlyStopping(self.patience, self.min_improvement)
-        start_loss = self._start_loss(factor_arrays(start), start.mu, ratings)
+        reference = self._reference_loss(factor_arrays(start), start.mu, ratings)
         state = {"tic": time.perf_counter(), "best_factors": None}
         bar = progress_bar(self.n_epochs, "FunkSVD[tensorflow]", self.verbose)
 
         def callback(epoch, loss, get_factors):
             epoch = len(self.history_) + 1
             loss = float(loss)
-            self._guard(epoch, loss, start_loss, ())
+            self._guard(epoch, loss, reference, ())
             factors = get_factors() if validation is not None else None
             val = None if validation is None else rmse_of(factor_arrays(factors), factors.mu, validation)
             stop = stopper.update(epoch, val, None)
