@@ -336,13 +336,13 @@ def test_one_shuffled_batch_of_everything_is_the_full_batch():
 def test_the_step_function_never_retraces(monkeypatch):
     """Oracle: tf.function's own tracing counter. Batches of 50 and a shorter last one share one trace."""
     captured = []
-    make_step = autodiff._make_step
+    make_step = autodiff.trainer._make_step
 
     def capturing(*args, **kwargs):
         captured.append(make_step(*args, **kwargs))
         return captured[-1]
 
-    monkeypatch.setattr(autodiff, "_make_step", capturing)
+    monkeypatch.setattr(autodiff.trainer, "_make_step", capturing)
     start, train, test = low_rank_problem()
     assert len(train) % 50 != 0  # the last batch is shorter
     autodiff.train(start, train, n_epochs=4, batch_size=50, validation=test, random_state=0)
