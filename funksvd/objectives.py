@@ -368,12 +368,12 @@ class Objective:
         """
         R, M = entries.dense()
         P, Q = _float64(factors.P), _float64(factors.Q)
-        Z = P @ Q.T
+        Z, E = entries.buffers()  # two n_users x n_items work arrays, reused from call to call
+        np.matmul(P, Q.T, out=Z)
         Z += factors.mu
         if factors.biased:
             Z += factors.bu[:, None]
             Z += factors.bi[None, :]
-        E = np.empty_like(Z)
         if self.link == "identity":
             np.subtract(R, Z, out=E)  # E = R - Z; Z is now free
             dH = None
@@ -384,7 +384,8 @@ class Objective:
             T *= 0.5
             np.tanh(T, out=T)
             np.multiply(T, -half, out=E)
-            E += R - (lo + half)  # E = R - h(Z)
+            E += R
+            E -= lo + half  # E = R - h(Z)
             np.square(T, out=T)  # h'(z) = (hi - lo) sigma (1 - sigma) = (hi - lo) (1 - tanh^2(z/2)) / 4
             np.subtract(1.0, T, out=T)
             T *= 0.5 * half
@@ -440,7 +441,8 @@ class Entries:
     :meth:`dense`, built on first use.
     """
 
-    __slots__ = ("users", "items", "values", "n", "counts", "shape", "kind", "_dense", "_cells_checked", "_source")
+    __slots__ = ("users", "items", "values", "n", "counts", "shape", "kind", "_dense", "_buffers", "_cells_checked",
+                 "_source")
 
     def __init__(self, users, items, values, shape, kind="observed", source=None):
         self.users = np.asarray(users, dtype=np.int64)
@@ -452,6 +454,7 @@ class Entries:
         self.counts = (np.bincount(self.users, minlength=self.shape[0]).astype(np.float64),
                        np.bincount(self.items, minlength=self.shape[1]).astype(np.float64))
         self._dense = None
+        self._buffers = None
         self._cells_checked = False
         self._source = source
 
@@ -490,6 +493,12 @@ class Entries:
             else:
                 Ratings(self.users, self.items, self.values, *self.shape, copy=False).to_dense()
             self._cells_checked = True
+
+    def buffers(self):
+        """Two ``n_users x n_items`` float64 work arrays for the matrix form, allocated once."""
+        if self._buffers is None:
+            self._buffers = (np.empty(self.shape), np.empty(self.shape))
+        return self._buffers
 
     def dense(self):
         """``(R, M)``: the values as a matrix (0 elsewhere) and the float mask, ``None`` when every cell is an entry."""
