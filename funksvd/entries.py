@@ -25,8 +25,8 @@ class Entries:
     :meth:`dense`, built on first use.
     """
 
-    __slots__ = ("users", "items", "values", "n", "counts", "shape", "kind", "_dense", "_buffers", "_cells_checked",
-                 "_source")
+    __slots__ = ("users", "items", "values", "n", "counts", "shape", "kind", "_dense", "_shifted", "_buffers",
+                 "_cells_checked", "_source")
 
     def __init__(self, users, items, values, shape, kind="observed", source=None):
         self.users = np.asarray(users, dtype=np.int64)
@@ -38,6 +38,7 @@ class Entries:
         self.counts = (np.bincount(self.users, minlength=self.shape[0]).astype(np.float64),
                        np.bincount(self.items, minlength=self.shape[1]).astype(np.float64))
         self._dense = None
+        self._shifted = None
         self._buffers = None
         self._cells_checked = False
         self._source = source
@@ -83,6 +84,12 @@ class Entries:
         if self._buffers is None:
             self._buffers = (np.empty(self.shape), np.empty(self.shape))
         return self._buffers
+
+    def dense_shifted(self, offset: float) -> np.ndarray:
+        """The dense values minus ``offset`` (the sigmoid's centre), cached for the last offset asked."""
+        if self._shifted is None or self._shifted[0] != offset:
+            self._shifted = (offset, self.dense()[0] - offset)
+        return self._shifted[1]
 
     def dense(self):
         """``(R, M)``: the values as a matrix (0 elsewhere) and the float mask, ``None`` when every cell is an entry."""

@@ -364,58 +364,63 @@ class Objective:
             \frac{\partial L}{\partial \mu} = 1^\top G\, 1
 
         For the squared loss, sum reduction and identity link, :math:`G = -2\,M \circ E`.
-        With every cell an entry (``entries="dense"``, or all observed) :math:`M = 1` is skipped;
-        the operations run in place on two ``n_users x n_items`` buffers.
+
+        Computed with few passes over the ``n_users x n_items`` arrays (two work arrays, reused):
+        the offsets ride along in the products, with :math:`A = [P,\ b_u,\ 1]` and
+        :math:`B = [Q,\ 1,\ b_i + \mu]`,
+
+        .. math:: Z = A B^\top, \qquad G B = [G Q,\ G 1,\ \cdot\,], \qquad G^\top A = [G^\top P,\ \cdot\,,\ G^\top 1],
+
+        the sigmoid as :math:`\sigma(z) = \tfrac12(1 + \tanh(z/2))` with
+        :math:`h'(z) = \tfrac{r_{\max} - r_{\min}}{4}(1 - \tanh^2(z/2))`, and the scalar factor of
+        :math:`G` applied to the small products instead of the matrix. :math:`M = 1` (every cell
+        an entry) is skipped.
         """
         R, M = entries.dense()
         P, Q = _float64(factors.P), _float64(factors.Q)
+        n_users, n_items = entries.shape
+        bu = _float64(factors.bu) if factors.biased else np.zeros(n_users)
+        bi = _float64(factors.bi) if factors.biased else np.zeros(n_items)
+        A = np.column_stack([P, bu, np.ones(n_users)])
+        B = np.column_stack([Q, np.ones(n_items), bi + factors.mu])
         Z, E = entries.buffers()  # two n_users x n_items work arrays, reused from call to call
-        np.matmul(P, Q.T, out=Z)
-        Z += factors.mu
-        if factors.biased:
-            Z += factors.bu[:, None]
-            Z += factors.bi[None, :]
+        factor = -self.data_weight / self._n(entries.n)  # G = factor * rho'(E) * h'(Z), rho' = 2E or sign(E)
         if self.link == "identity":
-            np.subtract(R, Z, out=E)  # E = R - Z; Z is now free
-            dH = None
-        else:  # h(z) = lo + (hi - lo) sigma(z), sigma(z) = (1 + tanh(z/2)) / 2
+            np.matmul(A, B.T, out=Z)
+            np.subtract(R, Z, out=E)  # E = R - Z
+            T = None
+        else:  # h(z) = lo + (hi - lo) sigma(z) = lo + half (1 + tanh(z/2))
             lo, hi = self.rating_range
             half = 0.5 * (hi - lo)
-            T = Z
-            T *= 0.5
-            np.tanh(T, out=T)
+            np.matmul(0.5 * A, B.T, out=Z)  # z/2
+            T = np.tanh(Z, out=Z)
             np.multiply(T, -half, out=E)
-            E += R
-            E -= lo + half  # E = R - h(Z)
-            np.square(T, out=T)  # h'(z) = (hi - lo) sigma (1 - sigma) = (hi - lo) (1 - tanh^2(z/2)) / 4
-            np.subtract(1.0, T, out=T)
-            T *= 0.5 * half
-            dH = T
+            E += entries.dense_shifted(lo + half)  # E = (R - lo - half) - half tanh(z/2) = R - h(Z)
+            factor *= 0.5 * half  # h'(z) = (half / 2) (1 - tanh^2(z/2))
         if M is not None:
             E *= M
-        n = self._n(entries.n)
         if self.data == "squared":
             data_sum = float(np.vdot(E, E))
+            factor *= 2.0
         else:
             data_sum = float(np.abs(E).sum())
+            np.sign(E, out=E)
         if not want_gradients:
-            return self._finish(factors, data_sum, None, None, reg, entries.counts, n)
-        G = E  # G = -(c / N) M rho'(E) h'(Z), built in place of E
-        if self.data == "squared":
-            G *= -2.0 * self.data_weight / n
-        else:
-            np.sign(G, out=G)
-            G *= -self.data_weight / n
-        if dH is not None:
-            G *= dH
-        grads = {"P": G @ Q, "Q": G.T @ P}
-        if factors.biased or self.learn_mu:
-            row_sums = G.sum(axis=1)
+            return self._finish(factors, data_sum, None, None, reg, entries.counts, self._n(entries.n))
+        G = E  # G / factor = rho'(E) / rho-constant, times (1 - tanh^2) for the sigmoid, built in place
+        if T is not None:
+            np.square(T, out=T)
+            np.subtract(1.0, T, out=T)
+            G *= T
+        GB = G @ B  # [G Q, G 1, G (b_i + mu)] / factor
+        GA = G.T @ A  # [G^T P, G^T b_u, G^T 1] / factor
+        k = P.shape[1]
+        grads = {"P": factor * GB[:, :k], "Q": factor * GA[:, :k]}
         if factors.biased:
-            grads["bu"] = row_sums
-            grads["bi"] = G.sum(axis=0)
-        g_sum = float(row_sums.sum()) if self.learn_mu else None
-        return self._finish(factors, data_sum, g_sum, grads, reg, entries.counts, n)
+            grads["bu"] = factor * GB[:, k]
+            grads["bi"] = factor * GA[:, k + 1]
+        g_sum = factor * float(GB[:, k].sum()) if self.learn_mu else None
+        return self._finish(factors, data_sum, g_sum, grads, reg, entries.counts, self._n(entries.n))
 
 
 def _float64(array: np.ndarray) -> np.ndarray:
