@@ -117,6 +117,10 @@ class Objective:
     (``"frobenius"``) or with :math:`\lVert\cdot\rVert_1` (``"l1"``). Each block may carry its
     own :math:`\lambda` (``reg={"P": ..., "Q": ..., "bu": ..., "bi": ...}``).
 
+    Update: a full-batch step :math:`\theta \leftarrow \theta - \gamma\,\partial L/\partial\theta`
+    (or Adam, RMSprop on the same gradient), :func:`funksvd.train`; the per-rating rules of
+    :data:`funksvd.RULES` are SGD steps on one entry's term.
+
     The per-rating penalty summed over entries is a count-weighted Frobenius penalty,
     :math:`\sum_u n_u\,\lambda\,w_f \lVert p_u\rVert^2`, which is how it is computed here.
 
