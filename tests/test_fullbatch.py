@@ -236,7 +236,7 @@ def test_float32_start_and_unbiased_model():
 
 def test_bad_arguments_raise():
     """Oracle: the documented TypeError / ValueError naming the argument."""
-    start, train, test = low_rank_problem()
+    start, train, _ = low_rank_problem()
     for kwargs, error, match in (
         (dict(n_epochs=0), ValueError, "n_epochs"),
         (dict(batch_size=0), ValueError, "batch_size"),

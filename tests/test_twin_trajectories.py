@@ -83,8 +83,8 @@ def test_the_keras_2019_model_with_a_trained_global_bias():
     RMSprop 1e-3 with momentum 0.9): 100 steps agree, and mu moved."""
     objective = OBJECTIVES["keras_sigmoid_2019"].replace(learn_mu=True)
     start, ratings = problem(objective)
-    hand, tape = assert_same_trajectory(start, ratings, objective=objective, reg=0.0,
-                                        optimizer=optimizers.RMSprop(1e-3, momentum=0.9), n_epochs=N_STEPS)
+    hand, _ = assert_same_trajectory(start, ratings, objective=objective, reg=0.0,
+                                     optimizer=optimizers.RMSprop(1e-3, momentum=0.9), n_epochs=N_STEPS)
     assert abs(hand.mu - start.mu) > 1e-3
 
 
