@@ -4,7 +4,8 @@ r"""funksvd: matrix factorisation for recommender systems, derived by hand and p
 
 The classic per-rating update rules (:data:`RULES`), full-batch objectives with hand-derived
 gradients (:class:`Objective`), SGD that runs them (:func:`sgd_step`, :func:`sgd_epoch`) and an
-estimator that trains at compiled speed (:class:`FunkSVD`).
+estimator that trains at compiled speed (:class:`FunkSVD`); full-batch training on the hand
+gradients with SGD, Adam or RMSprop (:func:`train`).
 Importing funksvd imports numpy only; TensorFlow lives in :mod:`funksvd.autodiff` and numba in
 :mod:`funksvd.compiled`, both loaded on first use.
 """
@@ -13,6 +14,7 @@ from .errors import DivergenceError, NotFittedError
 from .estimator import FunkSVD
 from .evaluation import cross_validate
 from .factors import BLOCKS, Factors
+from .fullbatch import train
 from .metrics import mae, rmse
 from .objectives import OBJECTIVES, Objective, gradients, loss
 from .ratings import Ratings
@@ -39,4 +41,5 @@ __all__ = [
     "rmse",
     "sgd_epoch",
     "sgd_step",
+    "train",
 ]

@@ -9,6 +9,8 @@ from __future__ import annotations
 import numpy as np
 
 from .factors import Factors
+from .fullbatch import train
+from .objectives import OBJECTIVES
 from .ratings import Ratings
 from .sgd import sgd_epoch
 
@@ -19,6 +21,10 @@ __all__ = [
     "quuxlabs_ratings",
     "tf2018_ratings",
     "run_quuxlabs_article",
+    "completed_matrix",
+    "harmonic_problem",
+    "plateau",
+    "harmonic_experiment",
 ]
 
 #: Albert Au Yeung's toy matrix (quuxlabs, 2010/2017); 0 means missing.
@@ -57,12 +63,24 @@ def tf2018_ratings() -> Ratings:
 
 
 def run_quuxlabs_article(K: int = 2, alpha: float = 0.1, beta: float = 0.01, iterations: int = 20,
-                         random_state=0, rule: str = "quuxlabs_listing", engine: str = "python"):
+                         random_state=0, rule: str = "quuxlabs_listing", engine: str = "python", init=None):
     r"""The article's training run on its toy matrix, as its code listing does it.
 
     Initialisation :math:`P, Q \sim \mathcal N(0, (1/K)^2)`, biases 0,
     :math:`\mu` = mean of the observed (non-zero) entries; each iteration shuffles the observed
     samples and applies ``rule`` (the listing's by default) once to each.
+
+    Parameters
+    ----------
+    K, alpha, beta, iterations
+        The article's names: factors, learning rate, regularisation, passes.
+    random_state : int or numpy Generator, default 0
+        Seed of the initialisation (when ``init`` is not given) and of the shuffles.
+    rule : str, default "quuxlabs_listing"
+    engine : {"python", "compiled"}
+    init : Factors, optional
+        Start from these values (5 users x 4 items, ``K`` factors; e.g. the article's own random
+        draw) instead of drawing them; no draw is made, the shuffles use ``random_state`` alone.
 
     Returns
     -------
@@ -74,9 +92,17 @@ def run_quuxlabs_article(K: int = 2, alpha: float = 0.1, beta: float = 0.01, ite
     """
     ratings = quuxlabs_ratings()
     rng = np.random.default_rng(random_state)
-    factors = Factors.random(
-        ratings.n_users, ratings.n_items, K, mu=ratings.mean(), init_std_dev=1.0 / K, random_state=rng
-    )
+    if init is None:
+        factors = Factors.random(
+            ratings.n_users, ratings.n_items, K, mu=ratings.mean(), init_std_dev=1.0 / K, random_state=rng
+        )
+    else:
+        if not isinstance(init, Factors):
+            raise TypeError(f"init must be a funksvd.Factors, got {type(init).__name__}")
+        if (init.n_users, init.n_items, init.n_factors) != (ratings.n_users, ratings.n_items, K):
+            raise ValueError(f"init is {init.n_users} x {init.n_items} with {init.n_factors} factors; the article "
+                             f"needs {ratings.n_users} x {ratings.n_items} with K={K}")
+        factors = init
     errors = []
     for _ in range(iterations):
         factors = sgd_epoch(factors, ratings, rule, lr=alpha, reg=beta, order=rng.permutation(len(ratings)),
@@ -90,3 +116,129 @@ def completed_matrix(factors: Factors) -> np.ndarray:
     """Every cell's prediction, ``n_users x n_items`` (for toy sizes)."""
     users, items = np.indices((factors.n_users, factors.n_items))
     return factors.predict(users, items)
+
+
+# ---- the 2021 "Funk SVD with GradientTape" tutorial ------------------------------------------------
+
+
+def harmonic_problem(n: int = 500, k: int = 30, random_state=0, init_std_dev: float = 1.0) -> dict:
+    r"""The 2021 tutorial's data: a harmonic-spectrum matrix, its random mask, and the start factors.
+
+    Returns a dict: ``U``, ``V`` (the generating :math:`n \times n` Gaussian matrices),
+    ``spectrum`` (:math:`1/(j+1)`), ``M``, ``train`` (boolean mask of the kept cells) and
+    ``start`` (unbiased :class:`~funksvd.Factors`, :math:`P, Q \sim \mathcal N(0, \text{init\_std\_dev}^2)`),
+    all drawn in that order from ``numpy.random.default_rng(random_state)``. Both
+    :func:`harmonic_experiment` and its TensorFlow twin start from it.
+
+    Notes
+    -----
+    .. math:: M = \sum_{j=0}^{n-1} \frac{1}{j+1}\, u_j v_j^\top = U \operatorname{diag}\Big(\frac{1}{j+1}\Big) V^\top
+
+    :math:`0.7\,n^2` cells are drawn with replacement; the distinct cells drawn (about
+    :math:`1 - e^{-0.7} \approx 50\%`) are kept for training, the others are the validation set.
+    """
+    rng = np.random.default_rng(random_state)
+    U = rng.standard_normal((n, n))
+    V = rng.standard_normal((n, n))
+    spectrum = 1.0 / np.arange(1, n + 1)
+    M = (U * spectrum) @ V.T
+    drawn = np.zeros((n, n), dtype=bool)
+    n_draws = int(0.7 * n * n)
+    drawn[rng.integers(0, n, n_draws), rng.integers(0, n, n_draws)] = True
+    start = Factors.random(n, n, k, biased=False, init_std_dev=init_std_dev, random_state=rng)
+    return {"U": U, "V": V, "spectrum": spectrum, "M": M, "train": drawn, "start": start}
+
+
+def plateau(checks, window: int = 5, tolerance: float = 0.01) -> bool:
+    r"""The tutorial's stopping rule: the mean of the previous ``window`` checks minus the last is below ``tolerance`` of that mean.
+
+    .. math:: \bar c - c_{\mathrm{last}} < \text{tolerance}\cdot\bar c, \qquad
+              \bar c = \frac{1}{w}\sum_{j=1}^{w} c_{\mathrm{last}-j}
+
+    False until ``window + 1`` checks exist.
+    """
+    if len(checks) <= window:
+        return False
+    previous = float(np.mean(checks[-window - 1:-1]))
+    return previous - checks[-1] < tolerance * previous
+
+
+def masked_mse(factors: Factors, M: np.ndarray, W: np.ndarray) -> float:
+    r""":math:`\frac{1}{\sum W}\sum_{u,i} W_{ui}\,(M - P Q^\top)_{ui}^2`: the MSE over the cells where :math:`W` is true."""
+    E = (M - factors.P @ factors.Q.T)[W]
+    return float(np.mean(E * E))
+
+
+def harmonic_experiment(n=500, k=30, random_state=0, max_steps=40_000, optimizer="adam", learning_rate=0.01,
+                        check_every=1000, window=5, tolerance=0.01, init_std_dev=1.0, monitor="validation",
+                        verbose=False):
+    r"""The 2021 "Funk SVD with GradientTape" tutorial, run on the hand-derived gradients (:func:`funksvd.train`).
+
+    Parameters
+    ----------
+    n, k : int, default 500 and 30
+        :math:`M` is :math:`n \times n`; :math:`k` factors are fitted.
+    random_state : int, default 0
+        Seed of :func:`harmonic_problem` (data and start).
+    max_steps : int, default 40000
+        Cap on the number of full-batch steps.
+    optimizer : {"adam", "sgd", "rmsprop"} or funksvd.optimizers.Optimizer, default "adam"
+        The tutorial compares plain gradient descent (``"sgd"``, learning rate 0.001) with Adam
+        (learning rate 0.01).
+    learning_rate : float, default 0.01
+    check_every, window, tolerance : default 1000, 5, 0.01
+        Every ``check_every`` steps record the monitored MSE; stop on :func:`plateau`.
+    init_std_dev : float, default 1.0
+    monitor : {"validation", "train"}, default "validation"
+        The tutorial stops on the validation MSE (the held-out cells).
+    verbose : bool, default False
+
+    Returns
+    -------
+    dict
+        ``val_mse`` (the tutorial reports about 0.032), ``train_mse``, ``full_mse`` (every cell),
+        ``steps``, ``seconds``, ``n_train``, ``n_validation``, ``tail`` (see Notes), ``checks``
+        (the recorded MSEs), the fitted ``factors`` and the generating ``U``, ``V``.
+
+    Notes
+    -----
+    The objective is ``OBJECTIVES["tf2_mse_2021"]``,
+    :math:`L = \frac{1}{|\mathcal K|}\sum_{(u,i)\in\mathcal K}(M_{ui} - p_u^\top q_i)^2`. The terms
+    :math:`j \ge k` of :math:`M` carry a per-cell variance :math:`\tau = \sum_{j=k}^{n-1}(j+1)^{-2}
+    \approx 1/k` (``tail``): noise to a rank-:math:`k` model, a floor for the validation MSE. The
+    learned :math:`P, Q` are not :math:`U, V`: only :math:`P Q^\top` is determined, up to an
+    invertible change of basis. :func:`funksvd.autodiff.harmonic_experiment` is the TensorFlow twin.
+    """
+    if monitor not in ("validation", "train"):
+        raise ValueError(f"monitor={monitor!r}; expected 'validation' or 'train'")
+    problem = harmonic_problem(n, k, random_state, init_std_dev)
+    M, kept = problem["M"], problem["train"]
+    users, items = np.nonzero(kept)
+    ratings = Ratings(users, items, M[users, items], n, n)
+    watched = kept if monitor == "train" else ~kept
+    checks = []
+
+    def stop(epoch, loss, get_factors):
+        if epoch % check_every:
+            return False
+        checks.append(masked_mse(get_factors(), M, watched))
+        if verbose:
+            print(f"step {epoch}: {monitor} mse {checks[-1]:.5f}")
+        return plateau(checks, window, tolerance)
+
+    factors, history = train(problem["start"], ratings, objective=OBJECTIVES["tf2_mse_2021"], reg=0.0,
+                             optimizer=optimizer, learning_rate=learning_rate, n_epochs=max_steps, callback=stop)
+    return {
+        "val_mse": masked_mse(factors, M, ~kept),
+        "train_mse": masked_mse(factors, M, kept),
+        "full_mse": masked_mse(factors, M, np.ones_like(kept)),
+        "steps": len(history),
+        "seconds": float(sum(h["seconds"] for h in history)),
+        "n_train": int(kept.sum()),
+        "n_validation": int((~kept).sum()),
+        "tail": float(np.sum(problem["spectrum"][k:] ** 2)),
+        "checks": checks,
+        "factors": factors,
+        "U": problem["U"],
+        "V": problem["V"],
+    }

@@ -19,6 +19,9 @@ __all__ = ["Factors", "BLOCKS"]
 #: Names of the parameter blocks, in the order used everywhere (gradients, step scales, lr/reg tuples).
 BLOCKS = ("P", "Q", "bu", "bi")
 
+#: The start distributions of :meth:`Factors.random`.
+INITS = ("normal", "truncated_normal", "uniform", "glorot")
+
 
 def _param_array(value, name: str, ndim: int, dtype=None) -> np.ndarray:
     array = np.asarray(value)
@@ -236,13 +239,41 @@ class Factors:
         *,
         biased: bool = True,
         mu: float = 0.0,
+        init: str = "normal",
         init_mean: float = 0.0,
         init_std_dev: float = 0.1,
+        init_range: tuple[float, float] = (0.0, 1.0),
         random_state=None,
         dtype=np.float64,
     ) -> "Factors":
-        r"""Gaussian initialisation :math:`P, Q \sim \mathcal N(\text{init\_mean}, \text{init\_std\_dev}^2)`, biases 0.
+        r"""Random start values for :math:`P, Q`; biases 0.
 
+        Parameters
+        ----------
+        n_users, n_items, n_factors : int
+        biased : bool, default True
+        mu : float, default 0.0
+        init : {"normal", "truncated_normal", "uniform", "glorot"}, default "normal"
+            The distribution of every entry of :math:`P` and :math:`Q`:
+
+            * ``"normal"``: :math:`\mathcal N(m, s^2)` with :math:`m` = ``init_mean``,
+              :math:`s` = ``init_std_dev`` (Surprise; ``tf.random.normal``);
+            * ``"truncated_normal"``: the same, redrawn while more than :math:`2s` from :math:`m`
+              (``tf.random.truncated_normal``, the 2016 TensorFlow tutorial);
+            * ``"uniform"``: :math:`\mathcal U(a, b)`, ``init_range`` :math:`= (a, b)`
+              (``tf.random.uniform``'s default :math:`(0, 1)`, the 2018 tutorial);
+            * ``"glorot"``: Glorot-uniform, :math:`\mathcal U(-l, l)` with
+              :math:`l = \sqrt{6 / (n_{\mathrm{rows}} + k)}` per matrix (Keras' default
+              ``add_weight`` initializer, the 2019 Keras tutorial).
+        init_mean, init_std_dev : float, default 0.0 and 0.1
+            For the normal draws.
+        init_range : (float, float), default (0.0, 1.0)
+            For ``"uniform"``.
+        random_state : int or numpy Generator, optional
+        dtype : numpy dtype, default float64
+
+        Notes
+        -----
         ``P`` is drawn before ``Q`` from ``numpy.random.default_rng(random_state)``, so the same
         ``random_state`` gives bit-identical factors.
         """
@@ -251,9 +282,30 @@ class Factors:
                 raise ValueError(f"{name} must be a positive integer, got {n!r}")
         if not init_std_dev >= 0:
             raise ValueError(f"init_std_dev must be >= 0, got {init_std_dev!r}")
+        if init not in INITS:
+            raise ValueError(f"init={init!r}; expected one of {INITS}")
+        low, high = init_range
+        if init == "uniform" and not low < high:
+            raise ValueError(f"init_range must be (low, high) with low < high, got {init_range!r}")
         rng = np.random.default_rng(random_state)
-        P = rng.normal(init_mean, init_std_dev, size=(n_users, n_factors)).astype(dtype)
-        Q = rng.normal(init_mean, init_std_dev, size=(n_items, n_factors)).astype(dtype)
+
+        def draw(n_rows: int) -> np.ndarray:
+            shape = (n_rows, n_factors)
+            if init == "uniform":
+                return rng.uniform(low, high, size=shape)
+            if init == "glorot":
+                limit = np.sqrt(6.0 / (n_rows + n_factors))  # fan_in + fan_out of an n_rows x k weight
+                return rng.uniform(-limit, limit, size=shape)
+            values = rng.normal(init_mean, init_std_dev, size=shape)
+            if init == "truncated_normal":
+                far = np.abs(values - init_mean) > 2.0 * init_std_dev
+                while far.any():  # redraw the entries beyond two standard deviations
+                    values[far] = rng.normal(init_mean, init_std_dev, size=int(far.sum()))
+                    far = np.abs(values - init_mean) > 2.0 * init_std_dev
+            return values
+
+        P = draw(n_users).astype(dtype)
+        Q = draw(n_items).astype(dtype)
         bu = np.zeros(n_users, dtype) if biased else None
         bi = np.zeros(n_items, dtype) if biased else None
         return cls(P, Q, bu, bi, mu)

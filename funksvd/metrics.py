@@ -4,24 +4,35 @@ from __future__ import annotations
 
 import numpy as np
 
+from .objectives import as_objective
 from .ratings import Ratings
 
 __all__ = ["errors", "rmse", "mae"]
 
 
-def errors(model, ratings: Ratings) -> np.ndarray:
+def errors(model, ratings: Ratings, *, objective=None) -> np.ndarray:
     r"""Errors :math:`e_{ui} = r_{ui} - \hat r_{ui}` of ``model`` on ``ratings``.
 
-    ``model`` is anything with ``predict(users, items)``: :class:`~funksvd.Factors`, a fitted
-    estimator.
+    Parameters
+    ----------
+    model
+        Anything with ``predict(users, items)``: :class:`~funksvd.Factors`, a fitted estimator.
+    ratings : Ratings
+    objective : Objective or str, optional
+        The objective the model was fitted with: its link turns the model's scores into
+        ratings, :math:`\hat r_{ui} = h(z_{ui})` (e.g. the sigmoid of ``"keras_sigmoid_2019"``).
+        Without it the predictions are used as they come (the identity link).
     """
     if not isinstance(ratings, Ratings):
         raise TypeError(f"ratings must be a funksvd.Ratings, got {type(ratings).__name__}")
-    return ratings.values - np.asarray(model.predict(ratings.users, ratings.items), dtype=np.float64)
+    r_hat = np.asarray(model.predict(ratings.users, ratings.items), dtype=np.float64)
+    if objective is not None:
+        r_hat = as_objective(objective).apply_link(r_hat)[0]
+    return ratings.values - r_hat
 
 
-def rmse(model, ratings: Ratings) -> float:
-    r"""Root mean squared error :math:`\sqrt{\frac{1}{|\mathcal K|}\sum e_{ui}^2}`.
+def rmse(model, ratings: Ratings, *, objective=None) -> float:
+    r"""Root mean squared error :math:`\sqrt{\frac{1}{|\mathcal K|}\sum e_{ui}^2}` (``objective``: see :func:`errors`).
 
     Examples
     --------
@@ -31,10 +42,10 @@ def rmse(model, ratings: Ratings) -> float:
     >>> rmse(F, R)  # errors 0 and 2: sqrt((0 + 4) / 2)
     1.4142135623730951
     """
-    e = errors(model, ratings)
+    e = errors(model, ratings, objective=objective)
     return float(np.sqrt(np.mean(e * e)))
 
 
-def mae(model, ratings: Ratings) -> float:
-    r"""Mean absolute error :math:`\frac{1}{|\mathcal K|}\sum |e_{ui}|`."""
-    return float(np.mean(np.abs(errors(model, ratings))))
+def mae(model, ratings: Ratings, *, objective=None) -> float:
+    r"""Mean absolute error :math:`\frac{1}{|\mathcal K|}\sum |e_{ui}|` (``objective``: see :func:`errors`)."""
+    return float(np.mean(np.abs(errors(model, ratings, objective=objective))))

@@ -19,10 +19,12 @@ from typing import Mapping
 
 import numpy as np
 
+from .entries import Entries
 from .factors import BLOCKS, Factors
 from .ratings import Ratings
 
-__all__ = ["Objective", "OBJECTIVES", "as_objective", "loss", "gradients", "per_block", "sigmoid"]
+__all__ = ["Objective", "OBJECTIVES", "RULE_OBJECTIVES", "Entries", "as_objective", "loss", "gradients",
+           "per_block", "sigmoid"]
 
 DATA_TERMS = ("squared", "absolute")
 REDUCTIONS = ("sum", "mean")
@@ -83,6 +85,10 @@ class Objective:
         :math:`h(z) = z`, or :math:`h(z) = r_{\min} + (r_{\max} - r_{\min})\,\sigma(z)`.
     rating_range : (float, float), default (1.0, 5.0)
         :math:`(r_{\min}, r_{\max})` of the sigmoid link.
+    learn_mu : bool, default False
+        Train the global offset :math:`\mu` too (the Keras model's ``bg``): :meth:`gradients`
+        then returns :math:`\partial L/\partial\mu` under the key ``"mu"``. By default
+        :math:`\mu` is a constant (the classics set it to the training mean).
     name : str, optional
         A label for reports.
 
@@ -111,8 +117,27 @@ class Objective:
     (``"frobenius"``) or with :math:`\lVert\cdot\rVert_1` (``"l1"``). Each block may carry its
     own :math:`\lambda` (``reg={"P": ..., "Q": ..., "bu": ..., "bi": ...}``).
 
+    Update: a full-batch step :math:`\theta \leftarrow \theta - \gamma\,\partial L/\partial\theta`
+    (or Adam, RMSprop on the same gradient), :func:`funksvd.train`; the per-rating rules of
+    :data:`funksvd.RULES` are SGD steps on one entry's term.
+
     The per-rating penalty summed over entries is a count-weighted Frobenius penalty,
     :math:`\sum_u n_u\,\lambda\,w_f \lVert p_u\rVert^2`, which is how it is computed here.
+
+    **A trainable global bias** (``learn_mu=True``). :math:`\mu` enters every score with
+    coefficient 1, :math:`\partial z_{ui}/\partial\mu = 1`, and no penalty term contains it, so
+    by the chain rule through :math:`z_{ui}` alone
+
+    .. math::
+
+        \frac{\partial L}{\partial \mu} = \sum_{(u,i) \in \mathcal E} \frac{\partial L}{\partial z_{ui}}
+        = \sum_{(u,i) \in \mathcal E} g_{ui}
+        = -\frac{c}{N^{[\mathrm{mean}]}} \sum_{(u,i) \in \mathcal E} \rho'(e_{ui})\,h'(z_{ui}),
+
+    the sum of the :math:`b_u` gradients' data parts over the users (:math:`1^\top G\,1` in the
+    matrix form). For the squared loss with the identity link and sum reduction,
+    :math:`\partial L/\partial\mu = -2c\sum e_{ui}`: a gradient step moves :math:`\mu` towards
+    the mean residual.
     """
 
     data: str = "squared"
@@ -124,6 +149,7 @@ class Objective:
     bias_reg_weight: float = 0.5
     link: str = "identity"
     rating_range: tuple[float, float] = (1.0, 5.0)
+    learn_mu: bool = False
     name: str = ""
 
     def __post_init__(self):
@@ -143,12 +169,18 @@ class Objective:
     def with_name(self, name: str) -> "Objective":
         return replace(self, name=name)
 
+    def replace(self, **options) -> "Objective":
+        """A copy with some options changed, e.g. ``OBJECTIVES["keras_sigmoid_2019"].replace(learn_mu=True)``."""
+        return replace(self, **options)
+
     def __str__(self) -> str:
         if self.name:
             return self.name
         parts = [f"{self.data_weight:g}*{self.data}", self.reduction, self.entries, f"penalty={self.penalty}"]
         if self.link != "identity":
             parts.append(f"link={self.link}")
+        if self.learn_mu:
+            parts.append("learn_mu")
         return "Objective(" + ", ".join(parts) + ")"
 
     # ---- the pieces of the formula -------------------------------------------------------
@@ -167,7 +199,7 @@ class Objective:
             return e * e, 2.0 * e
         return np.abs(e), np.sign(e)
 
-    def penalty_terms(self, factors: Factors, reg, counts):
+    def penalty_terms(self, factors: Factors, reg, counts, gradients: bool = True):
         """Penalty value and gradients. ``counts`` = (entries per user, entries per item) for per-rating."""
         lam = per_block(reg)
         missing = [block for block in factors.blocks if block not in lam]
@@ -178,59 +210,59 @@ class Objective:
         value, grads = 0.0, {}
         for block, theta in factors.params().items():
             coef = lam[block] * weight[block]
-            theta = theta.astype(np.float64)
+            theta = theta.astype(np.float64, copy=False)
             if self.penalty == "none" or coef == 0.0:
-                grads[block] = np.zeros_like(theta)
+                grads[block] = np.zeros_like(theta) if gradients else None
                 continue
             if self.penalty == "l1":
-                value += coef * np.abs(theta).sum()
-                grads[block] = coef * np.sign(theta)
+                value += coef * float(np.abs(theta).sum())
+                grads[block] = coef * np.sign(theta) if gradients else None
                 continue
             n = 1.0
             if self.penalty == "per_rating":
                 n = counts[0] if block in ("P", "bu") else counts[1]
                 n = n.reshape((-1,) + (1,) * (theta.ndim - 1))
             value += coef * float((n * theta * theta).sum())
-            grads[block] = 2.0 * coef * n * theta
+            grads[block] = 2.0 * coef * n * theta if gradients else None
         return value, grads
 
     def _n(self, n_entries: int) -> float:
         return float(n_entries) if self.reduction == "mean" else 1.0
 
-    # ---- sparse form ---------------------------------------------------------------------
+    # ---- predictions ---------------------------------------------------------------------
+
+    def predict(self, factors: Factors, users, items) -> np.ndarray:
+        r"""Predictions :math:`\hat r_{ui} = h(z_{ui})` of this objective's link, in float64.
+
+        :meth:`Factors.predict <funksvd.Factors.predict>` returns the raw score :math:`z_{ui}`;
+        for a sigmoid model the rating is :math:`h(z_{ui})`.
+        """
+        z = _scores(factors, np.asarray(users, dtype=np.int64), np.asarray(items, dtype=np.int64))
+        return self.apply_link(z)[0]
+
+    # ---- the entries ---------------------------------------------------------------------
 
     def select_entries(self, factors: Factors, ratings: Ratings):
         """The (users, items, values) the data term runs over."""
+        entries = self.prepare(factors, ratings)
+        return entries.users, entries.items, entries.values
+
+    def prepare(self, factors: Factors, ratings: Ratings, cache: bool = False) -> "Entries":
+        """The :class:`Entries` of ``ratings`` this objective runs over.
+
+        A trainer prepares them once and keeps them. With ``cache`` (what the matrix form of
+        :meth:`loss` and :meth:`gradients` asks for) they are also kept for the last two
+        ``ratings`` objects seen -- a ``Ratings`` never changes -- so that repeated calls on the
+        same data do not rebuild the dense matrix, the mask and the duplicate check.
+        """
         if (ratings.n_users, ratings.n_items) != (factors.n_users, factors.n_items):
             raise ValueError(
                 f"ratings are {ratings.n_users} users x {ratings.n_items} items but the factors are "
                 f"{factors.n_users} x {factors.n_items}"
             )
-        if self.entries == "observed":
-            return ratings.users, ratings.items, ratings.values
-        R = ratings.to_dense(missing=0.0)
-        users = np.repeat(np.arange(ratings.n_users, dtype=np.int64), ratings.n_items)
-        items = np.tile(np.arange(ratings.n_items, dtype=np.int64), ratings.n_users)
-        return users, items, R[users, items]
+        return Entries.of(ratings, self.entries, cache)
 
-    def _sparse_terms(self, factors: Factors, ratings: Ratings):
-        users, items, values = self.select_entries(factors, ratings)
-        z = np.einsum("nk,nk->n", factors.P[users], factors.Q[items]).astype(np.float64) + factors.mu
-        if factors.biased:
-            z = z + factors.bu[users] + factors.bi[items]
-        r_hat, dh = self.apply_link(z)
-        rho, drho = self._rho(values - r_hat)
-        counts = (
-            np.bincount(users, minlength=factors.n_users).astype(np.float64),
-            np.bincount(items, minlength=factors.n_items).astype(np.float64),
-        )
-        return users, items, rho, -self.data_weight * drho * dh, counts
-
-    def _total(self, data_sum, penalty_value, n):
-        """Assemble L from the data sum and the penalty, applying the reduction."""
-        if self.penalty == "per_rating":
-            return (self.data_weight * data_sum + penalty_value) / n
-        return self.data_weight * data_sum / n + penalty_value
+    # ---- loss and gradients --------------------------------------------------------------
 
     def loss(self, factors: Factors, ratings: Ratings, reg=0.02, form: str = "sparse") -> float:
         r"""The loss :math:`L(\theta)` (see the class Notes).
@@ -244,43 +276,87 @@ class Objective:
         form : {"sparse", "matrix"}
             Scatter over triples, or dense matrices with a mask. Equal up to rounding.
         """
-        if form == "matrix":
-            return self._matrix(factors, ratings, reg, want_gradients=False)
-        _check_form(form)
-        users, items, rho, _, counts = self._sparse_terms(factors, ratings)
-        penalty, _ = self.penalty_terms(factors, reg, counts)
-        return self._total(float(rho.sum()), penalty, self._n(len(rho)))
+        return self.evaluate(factors, self._entries_for(factors, ratings, form), reg, form, gradients=False)[0]
 
     def gradients(self, factors: Factors, ratings: Ratings, reg=0.02, form: str = "sparse") -> dict[str, np.ndarray]:
         r"""Hand-derived :math:`\partial L/\partial\theta` for each block, as float64 arrays.
 
-        Keys ``"P", "Q"`` and, for a biased model, ``"bu", "bi"``. Same parameters as :meth:`loss`.
+        Keys ``"P", "Q"``, for a biased model ``"bu", "bi"``, and ``"mu"`` (a 0-d array) when
+        ``learn_mu``. Same parameters as :meth:`loss`.
         """
-        if form == "matrix":
-            return self._matrix(factors, ratings, reg, want_gradients=True)
+        return self.evaluate(factors, self._entries_for(factors, ratings, form), reg, form)[1]
+
+    def value_and_gradients(self, factors: Factors, ratings: Ratings, reg=0.02, form: str = "sparse"):
+        """``(loss, gradients)`` in one pass: the loss is a by-product of the gradient's errors."""
+        return self.evaluate(factors, self._entries_for(factors, ratings, form), reg, form)
+
+    def _entries_for(self, factors, ratings, form):
         _check_form(form)
-        users, items, _, g, counts = self._sparse_terms(factors, ratings)
-        n = self._n(len(g))
-        g = g / n
-        P = factors.P.astype(np.float64)
-        Q = factors.Q.astype(np.float64)
-        dLdP = np.zeros_like(P)
-        dLdQ = np.zeros_like(Q)
-        np.add.at(dLdP, users, g[:, None] * Q[items])  # dL/dp_u = sum_i g_ui q_i
-        np.add.at(dLdQ, items, g[:, None] * P[users])  # dL/dq_i = sum_u g_ui p_u
+        entries = self.prepare(factors, ratings, cache=form == "matrix")
+        if form == "matrix":
+            entries.check_cells()
+        return entries
+
+    def evaluate(self, factors: Factors, entries: "Entries", reg=0.02, form: str = "sparse", gradients=True):
+        """``(L, gradients or None)`` on prepared :class:`Entries` (a training step's batch, say).
+
+        The per-rating penalty counts and :math:`N` are those of ``entries``; a whole-model
+        penalty enters in full whatever the entries.
+        """
+        _check_form(form)
+        if form == "matrix":
+            return self._matrix(factors, entries, reg, gradients)
+        return self._sparse(factors, entries, reg, gradients)
+
+    def _finish(self, factors, data_sum, g_sum, grads, reg, counts, n):
+        """Add the penalty to the data part: value and gradients (the per-rating one divided by N)."""
+        penalty, penalty_grads = self.penalty_terms(factors, reg, counts, gradients=grads is not None)
+        if self.penalty == "per_rating":
+            value = (self.data_weight * data_sum + penalty) / n
+        else:
+            value = self.data_weight * data_sum / n + penalty
+        if grads is None:
+            return value, None
+        per_entry = n if self.penalty == "per_rating" else 1.0
+        for block in factors.blocks:
+            grads[block] += penalty_grads[block] / per_entry
+        if self.learn_mu:
+            grads["mu"] = np.array(g_sum)  # dL/dmu = sum of g_ui: mu carries no penalty
+        return value, grads
+
+    # ---- sparse form ---------------------------------------------------------------------
+
+    def _sparse(self, factors: Factors, entries: "Entries", reg, want_gradients: bool):
+        r"""Scatter form: gather :math:`p_u, q_i` per entry, scatter-add :math:`g_{ui}\,q_i` back.
+
+        Products are taken in float64 whatever the dtype of the factors, as the matrix form does.
+        """
+        users, items = entries.users, entries.items
+        P, Q = _float64(factors.P), _float64(factors.Q)
+        z = _scores(factors, users, items, P, Q)
+        r_hat, dh = self.apply_link(z)
+        rho, drho = self._rho(entries.values - r_hat)
+        n = self._n(entries.n)
+        if not want_gradients:
+            return self._finish(factors, float(rho.sum()), None, None, reg, entries.counts, n)
+        g = -self.data_weight * drho * dh / n  # g_ui = dL/dz_ui
+        k = P.shape[1]
+        dLdP = np.empty_like(P)
+        dLdQ = np.empty_like(Q)
+        gq = g[:, None] * Q[items]  # one term g_ui q_i per entry
+        gp = g[:, None] * P[users]
+        for f in range(k):  # dL/dp_u = sum_i g_ui q_i, dL/dq_i = sum_u g_ui p_u (scatter-adds)
+            dLdP[:, f] = np.bincount(users, weights=gq[:, f], minlength=factors.n_users)
+            dLdQ[:, f] = np.bincount(items, weights=gp[:, f], minlength=factors.n_items)
         grads = {"P": dLdP, "Q": dLdQ}
         if factors.biased:
             grads["bu"] = np.bincount(users, weights=g, minlength=factors.n_users)  # dL/db_u = sum_i g_ui
             grads["bi"] = np.bincount(items, weights=g, minlength=factors.n_items)  # dL/db_i = sum_u g_ui
-        _, penalty_grads = self.penalty_terms(factors, reg, counts)
-        per_entry = self.penalty == "per_rating"
-        for block in grads:
-            grads[block] += penalty_grads[block] / (n if per_entry else 1.0)
-        return grads
+        return self._finish(factors, float(rho.sum()), float(g.sum()), grads, reg, entries.counts, n)
 
     # ---- matrix form ---------------------------------------------------------------------
 
-    def _matrix(self, factors: Factors, ratings: Ratings, reg, want_gradients: bool):
+    def _matrix(self, factors: Factors, entries: "Entries", reg, want_gradients: bool):
         r"""Loss or gradients with dense matrices and a mask :math:`M`.
 
         .. math::
@@ -289,35 +365,81 @@ class Objective:
             G = -\frac{c}{N}\, M \circ \rho'(E) \circ h'(Z)
 
             \frac{\partial L}{\partial P} = G\,Q, \quad \frac{\partial L}{\partial Q} = G^\top P, \quad
-            \frac{\partial L}{\partial b_u} = G\,1, \quad \frac{\partial L}{\partial b_i} = G^\top 1
+            \frac{\partial L}{\partial b_u} = G\,1, \quad \frac{\partial L}{\partial b_i} = G^\top 1, \quad
+            \frac{\partial L}{\partial \mu} = 1^\top G\, 1
 
         For the squared loss, sum reduction and identity link, :math:`G = -2\,M \circ E`.
+
+        Computed with few passes over the ``n_users x n_items`` arrays (two work arrays, reused):
+        the offsets ride along in the products, with :math:`A = [P,\ b_u,\ 1]` and
+        :math:`B = [Q,\ 1,\ b_i + \mu]`,
+
+        .. math:: Z = A B^\top, \qquad G B = [G Q,\ G 1,\ \cdot\,], \qquad G^\top A = [G^\top P,\ \cdot\,,\ G^\top 1],
+
+        the sigmoid as :math:`\sigma(z) = \tfrac12(1 + \tanh(z/2))` with
+        :math:`h'(z) = \tfrac{r_{\max} - r_{\min}}{4}(1 - \tanh^2(z/2))`, and the scalar factor of
+        :math:`G` applied to the small products instead of the matrix. :math:`M = 1` (every cell
+        an entry) is skipped.
         """
-        self.select_entries(factors, ratings)  # shape check
-        R = ratings.to_dense(missing=0.0)
-        M = ratings.mask().astype(np.float64) if self.entries == "observed" else np.ones_like(R)
-        P = factors.P.astype(np.float64)
-        Q = factors.Q.astype(np.float64)
-        Z = P @ Q.T + factors.mu
-        if factors.biased:
-            Z = Z + factors.bu[:, None] + factors.bi[None, :]
-        R_hat, dH = self.apply_link(Z)
-        E = M * (R - R_hat)
-        rho, drho = self._rho(E)
-        counts = (M.sum(axis=1), M.sum(axis=0))
-        n = self._n(M.sum())
-        penalty, penalty_grads = self.penalty_terms(factors, reg, counts)
+        R, M = entries.dense()
+        P, Q = _float64(factors.P), _float64(factors.Q)
+        n_users, n_items = entries.shape
+        bu = _float64(factors.bu) if factors.biased else np.zeros(n_users)
+        bi = _float64(factors.bi) if factors.biased else np.zeros(n_items)
+        A = np.column_stack([P, bu, np.ones(n_users)])
+        B = np.column_stack([Q, np.ones(n_items), bi + factors.mu])
+        Z, E = entries.buffers()  # two n_users x n_items work arrays, reused from call to call
+        factor = -self.data_weight / self._n(entries.n)  # G = factor * rho'(E) * h'(Z), rho' = 2E or sign(E)
+        if self.link == "identity":
+            np.matmul(A, B.T, out=Z)
+            np.subtract(R, Z, out=E)  # E = R - Z
+            T = None
+        else:  # h(z) = lo + (hi - lo) sigma(z) = lo + half (1 + tanh(z/2))
+            lo, hi = self.rating_range
+            half = 0.5 * (hi - lo)
+            np.matmul(0.5 * A, B.T, out=Z)  # z/2
+            T = np.tanh(Z, out=Z)
+            np.multiply(T, -half, out=E)
+            E += entries.dense_shifted(lo + half)  # E = (R - lo - half) - half tanh(z/2) = R - h(Z)
+            factor *= 0.5 * half  # h'(z) = (half / 2) (1 - tanh^2(z/2))
+        if M is not None:
+            E *= M
+        if self.data == "squared":
+            data_sum = float(np.vdot(E, E))
+            factor *= 2.0
+        else:
+            data_sum = float(np.abs(E).sum())
+            np.sign(E, out=E)
         if not want_gradients:
-            return self._total(float((M * rho).sum()), penalty, n)
-        G = -self.data_weight * M * drho * dH / n
-        grads = {"P": G @ Q, "Q": G.T @ P}
+            return self._finish(factors, data_sum, None, None, reg, entries.counts, self._n(entries.n))
+        G = E  # G / factor = rho'(E) / rho-constant, times (1 - tanh^2) for the sigmoid, built in place
+        if T is not None:
+            np.square(T, out=T)
+            np.subtract(1.0, T, out=T)
+            G *= T
+        GB = G @ B  # [G Q, G 1, G (b_i + mu)] / factor
+        GA = G.T @ A  # [G^T P, G^T b_u, G^T 1] / factor
+        k = P.shape[1]
+        grads = {"P": factor * GB[:, :k], "Q": factor * GA[:, :k]}
         if factors.biased:
-            grads["bu"] = G.sum(axis=1)
-            grads["bi"] = G.sum(axis=0)
-        per_entry = self.penalty == "per_rating"
-        for block in grads:
-            grads[block] += penalty_grads[block] / (n if per_entry else 1.0)
-        return grads
+            grads["bu"] = factor * GB[:, k]
+            grads["bi"] = factor * GA[:, k + 1]
+        g_sum = factor * float(GB[:, k].sum()) if self.learn_mu else None
+        return self._finish(factors, data_sum, g_sum, grads, reg, entries.counts, self._n(entries.n))
+
+
+def _float64(array: np.ndarray) -> np.ndarray:
+    return array.astype(np.float64, copy=False)
+
+
+def _scores(factors: Factors, users, items, P=None, Q=None) -> np.ndarray:
+    r""":math:`z_{ui} = \mu + b_u + b_i + p_u^\top q_i` for every entry, in float64."""
+    P = _float64(factors.P) if P is None else P
+    Q = _float64(factors.Q) if Q is None else Q
+    z = np.einsum("...k,...k->...", P[users], Q[items]) + factors.mu
+    if factors.biased:
+        z = z + _float64(factors.bu)[users] + _float64(factors.bi)[items]
+    return z
 
 
 def _check_form(form: str) -> None:
@@ -345,18 +467,26 @@ OBJECTIVES: dict[str, Objective] = {
 }
 
 
+#: The per-rating loss :math:`\ell` of each rule of :data:`funksvd.RULES`, summed over the ratings
+#: (``RULES[name].objective``; the rules' docstrings derive them). Defined here so that a rule
+#: name resolves to its loss without this module importing :mod:`funksvd.rules`.
+RULE_OBJECTIVES: dict[str, Objective] = {
+    "funk": Objective(data_weight=0.5, factor_reg_weight=0.5, bias_reg_weight=0.5, name="funk"),
+    "quuxlabs": Objective(data_weight=1.0, factor_reg_weight=0.5, bias_reg_weight=1.0, name="quuxlabs"),
+    "quuxlabs_listing": Objective(data_weight=0.5, factor_reg_weight=0.5, bias_reg_weight=0.5,
+                                  name="quuxlabs_listing"),
+}
+
+
 def as_objective(objective) -> Objective:
     """An :class:`Objective`, a rule name (that rule's summed per-rating loss) or a classic objective's name."""
     if isinstance(objective, Objective):
         return objective
-    from .rules import RULES  # rules import this module
-
-    if objective in RULES:
-        return RULES[objective].objective
-    if objective in OBJECTIVES:
-        return OBJECTIVES[objective]
+    for registry in (RULE_OBJECTIVES, OBJECTIVES):
+        if isinstance(objective, str) and objective in registry:
+            return registry[objective]
     raise ValueError(
-        f"unknown objective {objective!r}; pass an Objective, a rule name {sorted(RULES)} "
+        f"unknown objective {objective!r}; pass an Objective, a rule name {sorted(RULE_OBJECTIVES)} "
         f"or a classic objective {sorted(OBJECTIVES)}"
     )
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Callable, Mapping
 
-from .objectives import Objective
+from .objectives import RULE_OBJECTIVES, Objective
 
 __all__ = ["Rule", "RULES", "predict_one", "funk", "quuxlabs", "quuxlabs_listing", "get_rule"]
 
@@ -254,13 +254,11 @@ class Rule:
         return len(self.stages) == 1
 
 
-_FUNK_LOSS = Objective(data_weight=0.5, factor_reg_weight=0.5, bias_reg_weight=0.5)
-
 RULES: Mapping[str, Rule] = MappingProxyType({
     "funk": Rule(
         name="funk",
         step=funk,
-        objective=_FUNK_LOSS.with_name("funk"),
+        objective=RULE_OBJECTIVES["funk"],
         scale=MappingProxyType({"P": 1.0, "Q": 1.0, "bu": 1.0, "bi": 1.0}),
         source="Simon Funk, 'Netflix Update: Try This at Home' (2006); Surprise SVD",
         summary="joint SGD, no factor 2, simultaneous",
@@ -268,7 +266,7 @@ RULES: Mapping[str, Rule] = MappingProxyType({
     "quuxlabs": Rule(
         name="quuxlabs",
         step=quuxlabs,
-        objective=Objective(data_weight=1.0, factor_reg_weight=0.5, bias_reg_weight=1.0, name="quuxlabs"),
+        objective=RULE_OBJECTIVES["quuxlabs"],
         scale=MappingProxyType({"P": 1.0, "Q": 1.0, "bu": 0.5, "bi": 0.5}),
         source="Albert Au Yeung, quuxlabs matrix factorisation tutorial: the equations",
         summary="factor 2 on p, q; none on biases; simultaneous",
@@ -276,7 +274,7 @@ RULES: Mapping[str, Rule] = MappingProxyType({
     "quuxlabs_listing": Rule(
         name="quuxlabs_listing",
         step=quuxlabs_listing,
-        objective=_FUNK_LOSS.with_name("quuxlabs_listing"),
+        objective=RULE_OBJECTIVES["quuxlabs_listing"],
         scale=MappingProxyType({"P": 1.0, "Q": 1.0, "bu": 1.0, "bi": 1.0}),
         stages=(("bu", "bi"), ("P",), ("Q",)),
         source="Albert Au Yeung, quuxlabs matrix factorisation tutorial: the code listing",

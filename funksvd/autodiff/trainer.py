@@ -1,0 +1,267 @@
+r"""Training with a Keras optimizer on the tape gradient: the twin of :func:`funksvd.train`."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from .. import optimizers as numpy_optimizers
+from ..errors import DivergenceError
+from ..factors import Factors
+from ..fullbatch import check_train_arguments, epoch_batches
+from ..objectives import Objective, as_objective
+from .losses import (BATCH_SIGNATURE, INDEX, _block_reg, _entries, _factors, _link, _loss, _predict, _variables,
+                     select_entries)
+
+__all__ = ["OPTIMIZERS", "StaircaseDecay", "make_optimizer", "train"]
+
+#: The Keras optimisers by name.
+OPTIMIZERS = {
+    "sgd": keras.optimizers.SGD,
+    "adam": keras.optimizers.Adam,
+    "rmsprop": keras.optimizers.RMSprop,
+}
+
+
+class StaircaseDecay(keras.optimizers.schedules.LearningRateSchedule):
+    r"""Keras' ``ExponentialDecay(staircase=True)``, :math:`\gamma_t = \gamma_0\, d^{\lfloor t / T \rfloor}`, in float64.
+
+    On TensorFlow, ``ExponentialDecay`` converts :math:`\gamma_0` and :math:`d` to float32 tensors
+    and returns a float32 learning rate; this computes the same formula in float64, as
+    :class:`funksvd.optimizers.Optimizer` does.
+    """
+
+    def __init__(self, initial_learning_rate, decay_steps, decay_rate):
+        self.initial_learning_rate = float(initial_learning_rate)
+        self.decay_steps = int(decay_steps)
+        self.decay_rate = float(decay_rate)
+
+    def __call__(self, step):
+        p = tf.floor(tf.cast(step, tf.float64) / tf.constant(float(self.decay_steps), tf.float64))
+        return tf.constant(self.initial_learning_rate, tf.float64) * tf.pow(
+            tf.constant(self.decay_rate, tf.float64), p)
+
+    def get_config(self):
+        return {"initial_learning_rate": self.initial_learning_rate, "decay_steps": self.decay_steps,
+                "decay_rate": self.decay_rate}
+
+
+@contextlib.contextmanager
+def _keras_float64():
+    """Keras' default float type set to float64 for the duration (learning rates, schedules)."""
+    old = keras.config.floatx()
+    keras.config.set_floatx("float64")
+    try:
+        yield
+    finally:
+        keras.config.set_floatx(old)
+
+
+def make_optimizer(optimizer="adam", learning_rate=0.01, decay_rate=None, decay_steps=1000):
+    r"""A fresh Keras optimizer: ``"sgd"``, ``"adam"`` or ``"rmsprop"``, or a copy of an instance.
+
+    Parameters
+    ----------
+    optimizer : str, keras.optimizers.Optimizer or funksvd.optimizers.Optimizer
+        A numpy optimiser of :mod:`funksvd.optimizers` (e.g. ``RMSprop(1e-3, momentum=0.9)``)
+        gives the Keras optimiser of the same class and settings: the twin of that optimiser.
+    learning_rate : float
+        :math:`\gamma_0`.
+    decay_rate : float, optional
+        With it, the learning rate decays in a staircase, as Keras'
+        ``ExponentialDecay(learning_rate, decay_steps, decay_rate, staircase=True)`` but in
+        float64 (:class:`StaircaseDecay`).
+    decay_steps : int
+
+    Notes
+    -----
+    .. math:: \gamma_t = \gamma_0\, d^{\lfloor t / T \rfloor}
+
+    with :math:`d` = ``decay_rate`` and :math:`T` = ``decay_steps`` (constant :math:`\gamma_0`
+    without ``decay_rate``). Keras 3 takes ``learning_rate=``, not ``lr=``. ``learning_rate``
+    and the decay apply to a named optimizer only. An instance is a template: it is copied
+    through ``get_config`` / ``from_config`` (keeping its own learning rate or schedule), so the
+    same instance can serve many fits and is never modified. Its learning rate is held in
+    float64, like everything else here.
+    """
+    if isinstance(optimizer, numpy_optimizers.Optimizer):  # its settings, by their Keras names
+        config = optimizer.get_config()
+        decay_rate, decay_steps = config.pop("decay_rate"), config.pop("decay_steps")
+        rate = config.pop("learning_rate")
+        if decay_rate is not None:
+            rate = StaircaseDecay(rate, decay_steps, decay_rate)
+        with _keras_float64():
+            return getattr(keras.optimizers, optimizer.keras_name)(learning_rate=rate, **config)
+    if isinstance(optimizer, keras.optimizers.Optimizer):
+        # a template: a fresh copy, since a Keras optimizer serves only the variables it was built for
+        with _keras_float64():
+            return optimizer.__class__.from_config(optimizer.get_config())
+    name = optimizer.lower() if isinstance(optimizer, str) else optimizer
+    if name not in OPTIMIZERS:
+        raise ValueError(f"optimizer={optimizer!r}; expected one of {sorted(OPTIMIZERS)} or a keras optimizer")
+    if not (np.isfinite(learning_rate) and learning_rate > 0):
+        raise ValueError(f"learning_rate must be a positive number, got {learning_rate!r}")
+    rate = learning_rate
+    if decay_rate is not None:
+        if not (np.isfinite(decay_rate) and decay_rate > 0):
+            raise ValueError(f"decay_rate must be a positive number, got {decay_rate!r}")
+        if int(decay_steps) != decay_steps or decay_steps < 1:
+            raise ValueError(f"decay_steps must be a positive integer, got {decay_steps!r}")
+        rate = StaircaseDecay(float(learning_rate), int(decay_steps), float(decay_rate))
+    with _keras_float64():
+        return OPTIMIZERS[name](learning_rate=rate)
+
+
+def _make_step(objective: Objective, theta, optimizer, mu: float, lam, jit_compile=False):
+    r"""The training step as a ``tf.function`` over one batch: :math:`\theta \leftarrow \mathrm{opt}(\theta, \nabla L_B)`.
+
+    Traced once: the batch length is left open in :data:`BATCH_SIGNATURE`. With ``jit_compile``
+    XLA fuses the gathers, products and scatter-adds (about twice as fast on CPU, but it
+    compiles once per distinct batch length).
+    """
+    variables = list(theta.values())
+
+    @tf.function(input_signature=BATCH_SIGNATURE, jit_compile=jit_compile)
+    def step(users, items, values):
+        with tf.GradientTape() as tape:
+            value = _loss(objective, theta, users, items, values, mu, lam)
+        grads = tape.gradient(value, variables, unconnected_gradients=tf.UnconnectedGradients.ZERO)
+        optimizer.apply_gradients(zip([tf.convert_to_tensor(g) for g in grads], variables))
+        return value
+
+    return step
+
+
+def _make_evaluate(objective: Objective, theta, mu: float, lam):
+    """``tf.function``s for the loss on a batch and the predictions :math:`h(z)` of a batch."""
+
+    @tf.function(input_signature=BATCH_SIGNATURE)
+    def evaluate(users, items, values):
+        return _loss(objective, theta, users, items, values, mu, lam)
+
+    @tf.function(input_signature=BATCH_SIGNATURE[:2])
+    def predict(users, items):
+        return _link(objective, _predict(theta, users, items, mu))
+
+    return evaluate, predict
+
+
+def train(factors, ratings, *, objective="funk", reg=0.02, optimizer="adam", learning_rate=0.01,
+          n_epochs=20, batch_size=None, decay_rate=None, decay_steps=1000, validation=None,
+          random_state=None, callback=None, verbose=False):
+    r"""Fit ``factors`` to ``ratings`` by minimising ``objective`` with a Keras optimizer and a tape.
+
+    Parameters
+    ----------
+    factors : Factors
+        Initial parameters (converted to float64); an unbiased model stays unbiased.
+    ratings : Ratings
+        Training ratings.
+    objective : Objective or str, default "funk"
+        The loss :math:`L` (see :func:`loss`).
+    reg : float or mapping, default 0.02
+        :math:`\lambda`.
+    optimizer : {"sgd", "adam", "rmsprop"}, keras.optimizers.Optimizer or funksvd.optimizers.Optimizer
+        An instance is used as a template and copied (see :func:`make_optimizer`).
+    learning_rate : float, default 0.01
+    n_epochs : int, default 20
+    batch_size : int, optional
+        ``None``: one full-batch step per epoch. Otherwise the entries are shuffled every epoch
+        (``numpy.random.default_rng(random_state)``) and cut into batches of this size, by
+        :func:`funksvd.fullbatch.epoch_batches`: the batches of :func:`funksvd.train`.
+    decay_rate, decay_steps : optional
+        Staircase exponential decay of the learning rate (see :func:`make_optimizer`).
+    validation : Ratings, optional
+        Held-out ratings; their RMSE is recorded after every epoch.
+    random_state : int or numpy Generator, optional
+        Seed of the batch order; the same seed gives bit-identical factors.
+    callback : callable, optional
+        ``callback(epoch, loss, get_factors)`` after every epoch; ``get_factors()`` returns the
+        current :class:`~funksvd.Factors`. Returning ``True`` (any true value) stops training.
+    verbose : bool, default False
+        Print one line per epoch.
+
+    Returns
+    -------
+    factors : Factors
+        The trained parameters (float64).
+    history : list of dict
+        One dict per epoch: ``{"epoch": e, "loss": L, "val_rmse": rmse or None, "seconds": s}``,
+        epochs counted from 1, ``L`` the full training objective after the epoch and ``s`` the
+        wall time of the epoch (steps and loss evaluation).
+
+    Raises
+    ------
+    DivergenceError
+        If the loss or a parameter becomes non-finite (the message names the epoch and
+        suggests a smaller learning rate). NaN factors are never returned.
+
+    Notes
+    -----
+    Each step minimises the objective **on its batch** :math:`B`,
+
+    .. math::
+
+        L_B(\theta) = \frac{1}{N_B} \sum_{(u,i) \in B} \big( c\,\rho(e_{ui}) + \Omega_{ui} \big) + \Omega,
+        \qquad \theta \leftarrow \mathrm{opt}\big(\theta, \nabla_\theta L_B(\theta)\big)
+
+    (:math:`N_B = |B|` under ``"mean"``). A whole-model penalty :math:`\Omega` (``"frobenius"``,
+    ``"l1"``) enters every batch in full, so with many batches per epoch it weighs more than in
+    the full-batch objective; the per-rating penalty scales with the batch. Gradients of the
+    gathers are densified, so Adam and RMSprop update every row at every step (dense moments).
+    The validation RMSE uses the predictions :math:`h(z_{ui})` of the objective's link. With
+    ``learn_mu`` the offset :math:`\mu` is a variable too.
+    """
+    check_train_arguments(factors, ratings, n_epochs, batch_size, validation, callback)
+    objective = as_objective(objective)
+    lam = _block_reg(reg, factors)
+    all_entries = select_entries(objective, factors, ratings)
+    n = int(tf.size(all_entries[2]))
+
+    rng = np.random.default_rng(random_state)
+    theta = _variables(factors, objective.learn_mu)
+    mu = factors.mu
+    with _keras_float64():
+        opt = make_optimizer(optimizer, learning_rate, decay_rate, decay_steps)
+        opt.build(list(theta.values()))
+        step = _make_step(objective, theta, opt, mu, lam)
+        evaluate, predict = _make_evaluate(objective, theta, mu, lam)
+        step.get_concrete_function()  # trace now, while Keras computes in float64
+    if validation is not None:
+        val_users, val_items, _ = _entries(validation.users, validation.items, validation.values)
+
+    def get_factors() -> Factors:
+        return _factors(theta, mu)
+
+    history = []
+    for epoch in range(1, int(n_epochs) + 1):
+        start = time.perf_counter()
+        for batch in epoch_batches(n, batch_size, rng):
+            if batch is None:
+                step(*all_entries)
+            else:
+                index = tf.constant(batch, INDEX)
+                step(*(tf.gather(column, index) for column in all_entries))
+        value = float(evaluate(*all_entries))
+        if not (np.isfinite(value) and all(np.all(np.isfinite(v.numpy())) for v in theta.values())):
+            raise DivergenceError(
+                f"training diverged in epoch {epoch}: the {objective} loss is {value}; the learning rate "
+                f"({learning_rate!r} with optimizer {optimizer!r}) is too large for this data: "
+                "try a smaller learning_rate"
+            )
+        val_rmse = None
+        if validation is not None:
+            r_hat = predict(val_users, val_items).numpy()
+            val_rmse = float(np.sqrt(np.mean((validation.values - r_hat) ** 2)))
+        seconds = time.perf_counter() - start
+        history.append({"epoch": epoch, "loss": value, "val_rmse": val_rmse, "seconds": seconds})
+        if verbose:
+            shown = "" if val_rmse is None else f"  val_rmse {val_rmse:.5f}"
+            print(f"epoch {epoch}/{n_epochs}  loss {value:.6g}{shown}  ({seconds:.2f} s)")
+        if callback is not None and callback(epoch, value, get_factors):  # a true value stops
+            break
+    return get_factors(), history

@@ -1,0 +1,196 @@
+r"""Full-batch (and mini-batch) training on the hand-derived gradients, in numpy.
+
+:func:`train` minimises an :class:`~funksvd.Objective` with the optimisers of
+:mod:`funksvd.optimizers`, driven by :meth:`Objective.evaluate <funksvd.Objective.evaluate>`
+(the hand-derived gradients). It has exactly the signature, the return value and the optimiser
+formulas of its TensorFlow twin :func:`funksvd.autodiff.train`, and draws the same mini-batches
+for the same ``random_state`` (:func:`epoch_batches` serves both), so that from the same start
+the hand-gradient trajectory and the GradientTape trajectory agree step by step.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from .errors import DivergenceError
+from .factors import Factors
+from .objectives import Entries, as_objective
+from .optimizers import make_optimizer
+from .ratings import Ratings
+
+__all__ = ["train", "epoch_batches", "check_train_arguments", "choose_form"]
+
+
+def epoch_batches(n: int, batch_size, rng: np.random.Generator):
+    """The batches of one epoch, as index arrays into the ``n`` entries; ``[None]`` (all of them) for full batch.
+
+    With ``batch_size`` the entries are permuted by ``rng.permutation(n)`` and cut into runs of
+    ``batch_size`` (the last one shorter). Both trainers call this, so the same ``random_state``
+    gives the same batches in numpy and in TensorFlow.
+    """
+    if batch_size is None:
+        return [None]
+    order = rng.permutation(n)
+    return [order[first:first + int(batch_size)] for first in range(0, n, int(batch_size))]
+
+
+def check_train_arguments(factors, ratings, n_epochs, batch_size, validation, callback) -> None:
+    """The argument checks both trainers share (``ValueError`` / ``TypeError`` naming the argument)."""
+    if not isinstance(factors, Factors):
+        raise TypeError(f"factors must be a funksvd.Factors, got {type(factors).__name__}")
+    if not isinstance(ratings, Ratings):
+        raise TypeError(f"ratings must be a funksvd.Ratings, got {type(ratings).__name__}")
+    if int(n_epochs) != n_epochs or n_epochs < 1:
+        raise ValueError(f"n_epochs must be a positive integer, got {n_epochs!r}")
+    if batch_size is not None and (int(batch_size) != batch_size or batch_size < 1):
+        raise ValueError(f"batch_size must be a positive integer or None, got {batch_size!r}")
+    if validation is not None:
+        if not isinstance(validation, Ratings):
+            raise TypeError(f"validation must be a funksvd.Ratings, got {type(validation).__name__}")
+        if validation.shape != ratings.shape:
+            raise ValueError(f"validation is {validation.shape} but the ratings are {ratings.shape}")
+    if callback is not None and not callable(callback):
+        raise TypeError("callback must be callable: callback(epoch, loss, get_factors)")
+
+
+def choose_form(entries: Entries) -> str:
+    """``"matrix"`` when the entries fill at least a tenth of the cells, each at most once; else ``"sparse"``.
+
+    Both forms compute the same loss and gradients (tested equal); the matrix form's products
+    :math:`P Q^\top`, :math:`G Q` run in BLAS, the sparse form's gathers cost per entry.
+    """
+    n_cells = entries.shape[0] * entries.shape[1]
+    if entries.kind == "dense":
+        return "matrix"
+    if 10 * entries.n < n_cells:
+        return "sparse"
+    try:
+        entries.check_cells()
+    except ValueError:
+        return "sparse"  # a repeated pair: the sparse form counts it twice, a matrix cannot
+    return "matrix"
+
+
+def _diverged(epoch, objective, value, learning_rate, optimizer) -> DivergenceError:
+    return DivergenceError(
+        f"training diverged in epoch {epoch}: the {objective} loss is {value}; the learning rate "
+        f"({learning_rate!r} with optimizer {optimizer!r}) is too large for this data: try a smaller learning_rate"
+    )
+
+
+def train(factors, ratings, *, objective="funk", reg=0.02, optimizer="adam", learning_rate=0.01,
+          n_epochs=20, batch_size=None, decay_rate=None, decay_steps=1000, validation=None,
+          random_state=None, callback=None, verbose=False):
+    r"""Fit ``factors`` to ``ratings`` by minimising ``objective`` with the hand-derived gradients.
+
+    Parameters
+    ----------
+    factors : Factors
+        Initial parameters (converted to float64); an unbiased model stays unbiased.
+    ratings : Ratings
+        Training ratings.
+    objective : Objective or str, default "funk"
+        The loss :math:`L` (see :class:`~funksvd.Objective`). With ``learn_mu`` the global
+        offset :math:`\mu` is trained as well.
+    reg : float or mapping, default 0.02
+        :math:`\lambda`, one for all blocks or one per block.
+    optimizer : {"sgd", "adam", "rmsprop"} or funksvd.optimizers.Optimizer, default "adam"
+        An instance (e.g. ``RMSprop(1e-3, momentum=0.9)``) is a template and is copied.
+    learning_rate : float, default 0.01
+    n_epochs : int, default 20
+    batch_size : int, optional
+        ``None``: one full-batch step per epoch. Otherwise the entries are shuffled every epoch
+        (``numpy.random.default_rng(random_state)``) and cut into batches of this size.
+    decay_rate, decay_steps : optional
+        Staircase exponential decay of the learning rate (:class:`~funksvd.optimizers.Optimizer`).
+    validation : Ratings, optional
+        Held-out ratings; their RMSE (with the objective's link) is recorded after every epoch.
+    random_state : int or numpy Generator, optional
+        Seed of the batch order; the same seed gives bit-identical factors.
+    callback : callable, optional
+        ``callback(epoch, loss, get_factors)`` after every epoch; ``get_factors()`` returns the
+        current :class:`~funksvd.Factors`. Returning a true value stops training (the place for
+        a tutorial's own stopping rule).
+    verbose : bool, default False
+        Print one line per epoch.
+
+    Returns
+    -------
+    factors : Factors
+        The trained parameters (float64; ``mu`` trained when the objective says so).
+    history : list of dict
+        One dict per epoch: ``{"epoch": e, "loss": L, "val_rmse": rmse or None, "seconds": s}``,
+        ``L`` the full training objective after the epoch.
+
+    Raises
+    ------
+    DivergenceError
+        If the loss or a parameter becomes non-finite (the message names the epoch and suggests
+        a smaller learning rate). NaN factors are never returned.
+
+    Notes
+    -----
+    Each step minimises the objective on its batch :math:`B`,
+
+    .. math::
+
+        L_B(\theta) = \frac{1}{N_B} \sum_{(u,i) \in B} \big( c\,\rho(e_{ui}) + \Omega_{ui} \big) + \Omega,
+        \qquad \theta \leftarrow \mathrm{opt}\big(\theta, \nabla_\theta L_B(\theta)\big),
+
+    with :math:`\nabla_\theta L_B` from :meth:`Objective.evaluate <funksvd.Objective.evaluate>`
+    and :math:`\mathrm{opt}` one of :mod:`funksvd.optimizers`; every block is updated at every
+    step (dense moments, as the twin's densified gradients). Full batch, one evaluation per epoch
+    gives both the loss recorded for this epoch and the gradient of the next step.
+    """
+    check_train_arguments(factors, ratings, n_epochs, batch_size, validation, callback)
+    objective = as_objective(objective)
+    opt = make_optimizer(optimizer, learning_rate, decay_rate, decay_steps)
+    entries = objective.prepare(factors, ratings)
+    form = choose_form(entries)
+    rng = np.random.default_rng(random_state)
+    mu = float(factors.mu)
+    theta = {block: np.array(value, dtype=np.float64) for block, value in factors.params().items()}
+    if objective.learn_mu:
+        theta["mu"] = np.array(mu)
+
+    def get_factors() -> Factors:
+        return Factors(theta["P"], theta["Q"], theta.get("bu"), theta.get("bi"),
+                       float(theta["mu"]) if "mu" in theta else mu)
+
+    def finite() -> bool:
+        return all(np.isfinite(value).all() for value in theta.values())
+
+    history = []
+    with np.errstate(all="ignore"):  # overflow is caught below, as a DivergenceError
+        value, grads = objective.evaluate(get_factors(), entries, reg, form)
+        for epoch in range(1, int(n_epochs) + 1):
+            start = time.perf_counter()
+            if batch_size is None:
+                opt.apply(theta, grads)
+                if finite():
+                    value, grads = objective.evaluate(get_factors(), entries, reg, form)
+            else:
+                for batch in epoch_batches(entries.n, batch_size, rng):
+                    if not finite():
+                        break
+                    part = Entries.from_arrays(entries.users[batch], entries.items[batch], entries.values[batch],
+                                               entries.shape)
+                    opt.apply(theta, objective.evaluate(get_factors(), part, reg, "sparse")[1])
+                if finite():
+                    value, _ = objective.evaluate(get_factors(), entries, reg, form, gradients=False)
+            if not (finite() and np.isfinite(value)):
+                raise _diverged(epoch, objective, value if finite() else np.nan, learning_rate, optimizer)
+            val_rmse = None
+            if validation is not None:
+                r_hat = objective.predict(get_factors(), validation.users, validation.items)
+                val_rmse = float(np.sqrt(np.mean((validation.values - r_hat) ** 2)))
+            seconds = time.perf_counter() - start
+            history.append({"epoch": epoch, "loss": float(value), "val_rmse": val_rmse, "seconds": seconds})
+            if verbose:
+                shown = "" if val_rmse is None else f"  val_rmse {val_rmse:.5f}"
+                print(f"epoch {epoch}/{n_epochs}  loss {value:.6g}{shown}  ({seconds:.2f} s)")
+            if callback is not None and callback(epoch, float(value), get_factors):  # a true value stops
+                break
+    return get_factors(), history
