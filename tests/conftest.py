@@ -57,5 +57,6 @@ def without_tensorflow(monkeypatch):
 
     for name in ("tensorflow", "keras"):
         monkeypatch.setitem(sys.modules, name, None)
-    monkeypatch.delitem(sys.modules, "funksvd.autodiff", raising=False)
+    for name in [m for m in sys.modules if m == "funksvd.autodiff" or m.startswith("funksvd.autodiff.")]:
+        monkeypatch.delitem(sys.modules, name)  # the package and its submodules (losses, steps, ...)
     monkeypatch.delattr(funksvd, "autodiff", raising=False)

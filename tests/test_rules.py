@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import funksvd
-from funksvd import RULES, Factors, Ratings, sgd_step
+from funksvd import RULES, Factors, sgd_step
 from funksvd.finite_differences import numerical_gradients
 from funksvd.rules import get_rule
 from tests.helpers import random_problem, single
