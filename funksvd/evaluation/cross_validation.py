@@ -16,7 +16,7 @@ import time
 
 import numpy as np
 
-from ..datasets import kfold
+from ..data import kfold
 from ..metrics import mae, rmse
 from ..ratings import Ratings
 from .metrics import evaluate_ranking
