@@ -1,10 +1,18 @@
-"""Sphinx configuration for funksvd's documentation (builds offline; warnings are errors in CI)."""
+"""Sphinx configuration for funksvd's documentation (builds offline; warnings are errors in CI).
+
+Everything a reader's browser needs is in the built site: MathJax comes from the
+``sphinx-mathjax-offline`` package (MathJax 3.2.2, Apache-2.0) and is copied into ``_static``,
+and it renders to SVG, which needs no web fonts. No page loads anything from the network.
+"""
 
 from __future__ import annotations
 
 import os
+import re
 import sys
 from pathlib import Path
+
+from sphinx.util import logging
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -22,16 +30,36 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
     "sphinx.ext.mathjax",
+    "sphinx-mathjax-offline",  # the package's import name has hyphens; it sets mathjax_path
     "sphinx.ext.viewcode",
+    "sphinx_copybutton",
     "numpydoc",
     "sphinx_gallery.gen_gallery",
 ]
 
 templates_path = []
 exclude_patterns = ["_build", "auto_tutorials/*.ipynb", "auto_tutorials/*.py", "sg_execution_times.rst"]
-html_theme = "alabaster"
-html_static_path = []
-html_theme_options = {"description": "Matrix factorisation, derived by hand and proved.", "fixed_sidebar": True}
+
+# -- the page a reader meets ---------------------------------------------------------------
+html_theme = "furo"
+html_title = f"funksvd {release}"
+html_static_path = ["_static"]
+html_css_files = ["funksvd.css"]
+html_theme_options = {"navigation_with_keys": True}
+pygments_style = "friendly"
+pygments_dark_style = "monokai"
+
+# MathJax from the bundled copy (sphinx-mathjax-offline copies it to _static/mathjax and sets
+# mathjax_path to its CommonHTML build; setup() below picks the SVG build instead). SVG draws
+# the glyphs as paths, so no web font has to load: some browsers refuse fonts from file://
+# pages in another folder, as the tutorials' pages are.
+MATHJAX_PATH = "mathjax/tex-svg.js"
+mathjax3_config = {"svg": {"fontCache": "global"}}
+
+# sphinx-copybutton: copy the code, not the prompts or the output
+copybutton_prompt_text = r">>> |\.\.\. |\$ "
+copybutton_prompt_is_regexp = True
+copybutton_only_copy_prompt_lines = False
 
 autodoc_default_options = {"members": True, "member-order": "bysource"}
 autodoc_typehints = "none"
@@ -51,4 +79,82 @@ sphinx_gallery_conf = {
     "abort_on_example_error": True,
     "within_subsection_order": "FileNameSortKey",
     "show_signature": False,
+    "min_reported_time": 0,
+    # the per-gallery timing pages load DataTables from a CDN; the times are in the build log
+    "write_computation_times": False,
 }
+
+
+def check_every_tutorial_has_a_figure(app):
+    """Warn (an error under ``-W``) for a tutorial that drew no figure: its gallery card would
+    show a placeholder, and a tutorial here is there to show something.
+
+    sphinx-gallery saves figure ``n`` of ``plot_x.py`` as ``images/sphx_glr_plot_x_00n.png`` in
+    the gallery folder of the tutorial's subsection; runs after the gallery is generated.
+    """
+    if not app.config.sphinx_gallery_conf.get("plot_gallery", True) or app.builder.format != "html":
+        return
+    source = Path(app.config.sphinx_gallery_conf["examples_dirs"])
+    gallery = Path(app.srcdir) / app.config.sphinx_gallery_conf["gallery_dirs"]
+    for script in sorted(source.rglob("plot_*.py")):
+        sub = script.parent.relative_to(source)
+        image = gallery / sub / "images" / f"sphx_glr_{script.stem}_001.png"
+        if not image.is_file():
+            logging.getLogger(__name__).warning(
+                "tutorial %s drew no figure (no %s)", script.relative_to(ROOT), image.relative_to(ROOT)
+            )
+
+
+#: Longest code line of a tutorial that shows whole in the theme's code column (furo's 46em
+#: content width holds about 95 characters of code; a longer line scrolls sideways).
+CODE_WIDTH = 88
+
+
+def code_lines(text):
+    """``(line number, line)`` of the code of a sphinx-gallery script: not the module
+    docstring, not the ``# %%`` text blocks (those become paragraphs and wrap)."""
+    lines = text.splitlines()
+    start = 0
+    if lines and lines[0].lstrip("r").startswith('"""'):
+        start = next(n for n in range(1, len(lines)) if '"""' in lines[n]) + 1
+    in_text = False
+    for n in range(start, len(lines)):
+        line = lines[n]
+        if line.startswith("# %%"):
+            in_text = True
+        elif not (in_text and line.startswith("#")):
+            in_text = False
+            yield n + 1, line
+
+
+def check_tutorial_code_width(app):
+    """Warn (an error under ``-W``) for a tutorial code line too long to show whole."""
+    source = Path(app.config.sphinx_gallery_conf["examples_dirs"])
+    for script in sorted(source.rglob("plot_*.py")):
+        for n, line in code_lines(script.read_text(encoding="utf-8")):
+            if len(line) > CODE_WIDTH:
+                logging.getLogger(__name__).warning(
+                    "%s:%d: code line of %d characters (at most %d show whole on the page)",
+                    script.relative_to(ROOT), n, len(line), CODE_WIDTH)
+
+
+REMOTE = re.compile(r"""<(?:script|link|img)\b[^>]*?\b(?:src|href)=["'](?:https?:)?//""")
+
+
+def check_no_remote_assets(app, exception):
+    """Warn for a page that loads a script, stylesheet or image from the network: the site must
+    read the same on a machine without one (links to other sites are fine)."""
+    if exception is not None or app.builder.format != "html":
+        return
+    for page in sorted(Path(app.outdir).rglob("*.html")):
+        match = REMOTE.search(page.read_text(encoding="utf-8", errors="replace"))
+        if match:
+            logging.getLogger(__name__).warning("%s loads %s... from the network", page.name, match.group(0))
+
+
+def setup(app):
+    app.config.mathjax_path = MATHJAX_PATH  # after sphinx-mathjax-offline's own setup
+    # after sphinx-gallery's generate_gallery_rst (default priority 500)
+    app.connect("builder-inited", check_every_tutorial_has_a_figure, priority=900)
+    app.connect("builder-inited", check_tutorial_code_width)
+    app.connect("build-finished", check_no_remote_assets)

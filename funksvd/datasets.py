@@ -460,7 +460,7 @@ def load_movielens(path) -> Dataset:
 
     Examples
     --------
-    >>> data = load_movielens("../shared/data/ml-100k")   # doctest: +SKIP
+    >>> data = load_movielens("../shared/data/ml-100k")  # from the repository root
     >>> data.ratings
     Ratings(100000 ratings, n_users=943, n_items=1682)
     """

@@ -59,6 +59,13 @@ class Factors:
     ``Factors`` can never carry NaN.
 
     .. math:: \hat r_{ui} = \mu + b_u + b_i + p_u^\top q_i
+
+    Examples
+    --------
+    >>> from funksvd import Factors
+    >>> F = Factors(P=[[1.0, 0.0], [0.0, 2.0]], Q=[[3.0, 1.0]], bu=[0.5, -0.5], bi=[0.25], mu=3.0)
+    >>> F.predict([0, 1], [0, 0])  # 3 + 0.5 + 0.25 + 3 and 3 - 0.5 + 0.25 + 2
+    array([6.75, 4.75])
     """
 
     __slots__ = ("P", "Q", "bu", "bi", "mu")

@@ -86,6 +86,19 @@ def numerical_gradients(
         Per block, an upper estimate of the rounding error of each entry,
         :math:`8\,\varepsilon \max|L(\theta \pm h\epsilon_j)| / h` (times 3 with Richardson):
         the tolerance that the comparison with a hand gradient has to allow.
+
+    Examples
+    --------
+    One rating :math:`r = 3` and :math:`p = 1, q = 2`, so :math:`e = 1`; the loss
+    :math:`e^2` has :math:`\partial/\partial p = -2eq = -4` and :math:`\partial/\partial q = -2ep = -2`,
+    and the central difference finds both exactly with the large step :math:`h = 1`:
+
+    >>> from funksvd import OBJECTIVES, Factors, Ratings
+    >>> R, F = Ratings([0], [0], [3.0]), Factors([[1.0]], [[2.0]])
+    >>> L = OBJECTIVES["tf_masked_2018"]
+    >>> fd, noise = numerical_gradients(lambda f: L.loss(f, R), F, h=1.0)
+    >>> fd["P"], fd["Q"]
+    (array([[-4.]]), array([[-2.]]))
     """
     factors = _float64(factors)
     grads, noise = {}, {}

@@ -32,7 +32,16 @@ def errors(model, ratings: Ratings, *, objective=None) -> np.ndarray:
 
 
 def rmse(model, ratings: Ratings, *, objective=None) -> float:
-    r"""Root mean squared error :math:`\sqrt{\frac{1}{|\mathcal K|}\sum e_{ui}^2}` (``objective``: see :func:`errors`)."""
+    r"""Root mean squared error :math:`\sqrt{\frac{1}{|\mathcal K|}\sum e_{ui}^2}` (``objective``: see :func:`errors`).
+
+    Examples
+    --------
+    >>> from funksvd import Factors, Ratings, rmse
+    >>> F = Factors(P=[[1.0]], Q=[[2.0], [3.0]])  # predicts 2 and 3 for user 0
+    >>> R = Ratings([0, 0], [0, 1], [2.0, 5.0])
+    >>> rmse(F, R)  # errors 0 and 2: sqrt((0 + 4) / 2)
+    1.4142135623730951
+    """
     e = errors(model, ratings, objective=objective)
     return float(np.sqrt(np.mean(e * e)))
 

@@ -33,6 +33,13 @@ def random_rotation(k: int, random_state=None) -> np.ndarray:
 
     The Q factor of a Gaussian matrix, with the signs of :math:`R`'s diagonal moved into
     :math:`Q` so that the distribution is uniform on :math:`O(k)` (plain QR is not).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> O = random_rotation(3, random_state=0)
+    >>> np.allclose(O.T @ O, np.eye(3))
+    True
     """
     if int(k) != k or k < 1:
         raise ValueError(f"k must be a positive integer, got {k!r}")

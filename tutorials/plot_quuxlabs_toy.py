@@ -49,13 +49,15 @@ fig.tight_layout()
 factors, _ = runs["quuxlabs_listing"]
 R_hat = completed_matrix(factors)
 fig, axes = plt.subplots(1, 2, figsize=(7, 3.4), layout="constrained")
-for ax, M, title in ((axes[0], np.where(QUUXLABS_R > 0, QUUXLABS_R, np.nan), "observed R"),
+observed = np.where(QUUXLABS_R > 0, QUUXLABS_R, np.nan)
+for ax, M, title in ((axes[0], observed, "observed R"),
                      (axes[1], R_hat, "completed by the listing rule")):
     im = ax.imshow(M, vmin=0, vmax=6, cmap="viridis")
     ax.set_title(title)
     for (u, i), value in np.ndenumerate(M):
         if np.isfinite(value):
-            ax.text(i, u, f"{value:.2f}", ha="center", va="center", color="w", fontsize=8)
+            ax.text(i, u, f"{value:.2f}", ha="center", va="center", color="w",
+                    fontsize=8)
     ax.set_xlabel("item")
     ax.set_ylabel("user")
 fig.colorbar(im, ax=axes, shrink=0.8)

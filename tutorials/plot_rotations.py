@@ -24,11 +24,13 @@ ratings = funksvd.Ratings.from_dense(np.where(observed, R_true, np.nan))
 
 
 def fit(seed, epochs=300):
-    factors = funksvd.Factors.random(n_users, n_items, k, biased=False, init_std_dev=0.3, random_state=seed)
+    factors = funksvd.Factors.random(n_users, n_items, k, biased=False,
+                                     init_std_dev=0.3, random_state=seed)
     order_rng = np.random.default_rng(seed)
     for _ in range(epochs):
         factors = funksvd.sgd_epoch(factors, ratings, "funk", lr=0.02, reg=0.01,
-                                    order=order_rng.permutation(len(ratings)), engine="compiled")
+                                    order=order_rng.permutation(len(ratings)),
+                                    engine="compiled")
     return factors
 
 
@@ -73,7 +75,8 @@ for step in range(4000):
 fig, ax = plt.subplots(figsize=(6, 3.2))
 ax.semilogy(weighted, label=r"$\|P^\top N_u P - Q^\top N_i Q\|_F$ (count-weighted)")
 ax.semilogy(plain, label=r"$\|P^\top P - Q^\top Q\|_F$")
-ax.set(xlabel="gradient-descent step", ylabel="balance", title=f"funk loss, lambda = {lam}")
+ax.set(xlabel="gradient-descent step", ylabel="balance",
+       title=f"funk loss, lambda = {lam}")
 ax.legend()
 fig.tight_layout()
 print(f"after {step + 1} steps: weighted {weighted[-1]:.2e}, plain {plain[-1]:.2e}")
