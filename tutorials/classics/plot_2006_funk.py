@@ -81,8 +81,8 @@ def funk(lr):
 models = {0.001: funk(0.001), 0.01: funk(0.01)}
 for lr, model in models.items():
     seconds = sum(h["seconds"] for h in model.history_)
-    print(f"lrate {lr}: {model.n_epochs_} epochs ({N_FEATURES} features + the bias stage) "
-          f"in {seconds:.1f} s; test RMSE {rmse(model, test):.4f}")
+    print(f"lrate {lr}: {model.n_epochs_} epochs ({N_FEATURES} features + the bias "
+          f"stage) in {seconds:.1f} s; test RMSE {rmse(model, test):.4f}")
 
 # %%
 # The learning curves, feature by feature
@@ -115,22 +115,24 @@ def stage_ends(model):
 
 
 def escape_epoch(model, f, drop=0.002):
-    """First epoch of stage ``f`` whose training RMSE is ``drop`` below the stage's start."""
+    """First epoch of stage ``f`` with a training RMSE ``drop`` below its start."""
     stage = [h for h in model.history_ if h["feature"] == f]
     start = stage[0]["train_rmse"]
-    return next((j + 1 for j, h in enumerate(stage) if h["train_rmse"] < start - drop), None)
+    below = [j + 1 for j, h in enumerate(stage) if h["train_rmse"] < start - drop]
+    return below[0] if below else None
 
 
 slow = models[0.001]
 escapes = [escape_epoch(slow, f) for f in range(N_FEATURES)]
 shown = ", ".join("never" if e is None else str(e) for e in escapes)
 ends = {lr: stage_ends(m) for lr, m in models.items()}
-print(f"lrate 0.001: epoch of each stage at which the training RMSE has dropped by 0.002: "
-      f"{shown}")
+print(f"lrate 0.001: epoch of each stage at which the training RMSE has dropped "
+      f"by 0.002: {shown}")
 for lr, e in ends.items():
+    last = e[N_FEATURES - 1]
     print(f"lrate {lr}: test RMSE {e[None]['val_rmse']:.4f} after the biases, "
-          f"{e[N_FEATURES - 1]['val_rmse']:.4f} after {N_FEATURES} features; training RMSE "
-          f"{e[None]['train_rmse']:.4f} -> {e[N_FEATURES - 1]['train_rmse']:.4f}")
+          f"{last['val_rmse']:.4f} after {N_FEATURES} features; training RMSE "
+          f"{e[None]['train_rmse']:.4f} -> {last['train_rmse']:.4f}")
 
 # %%
 # Why 100 epochs are not 100 epochs
@@ -142,8 +144,9 @@ for lr, e in ends.items():
 # MovieLens' training split:
 per_movie = {"Netflix": 100_480_507 / 17_770, "here": len(train) / train.n_items}
 per_user = {"Netflix": 100_480_507 / 480_189, "here": len(train) / train.n_users}
-print(f"ratings per movie: Netflix {per_movie['Netflix']:.0f}, here {per_movie['here']:.0f}; "
-      f"per user: Netflix {per_user['Netflix']:.0f}, here {per_user['here']:.0f}")
+print(f"ratings per movie: Netflix {per_movie['Netflix']:.0f}, "
+      f"here {per_movie['here']:.0f}; per user: Netflix {per_user['Netflix']:.0f}, "
+      f"here {per_user['here']:.0f}")
 
 fig, ax = plt.subplots(figsize=(6.4, 3.0))
 for k, (lr, e) in enumerate(ends.items()):
@@ -172,7 +175,8 @@ rows = [
     ("density", f"{netflix_density:.1%}", f"{density:.1%}", "different data"),
     ("ratings per movie", f"{per_movie['Netflix']:,.0f}", f"{per_movie['here']:.0f}",
      "an epoch moves a feature far less here"),
-    ("lrate, K, init, clip", "0.001, 0.015, 0.1, [1,5]", "the same; and lrate 0.01", ""),
+    ("lrate, K, init, clip", "0.001, 0.015, 0.1, [1,5]", "the same; and lrate 0.01",
+     ""),
     ("epochs per feature", "about 100 or more", "100", "same"),
     ("features", "40", f"{N_FEATURES}", "shrunk for build time"),
     ("test RMSE (80/20, seed 0)", "0.956 (LensKit FunkSVD)",

@@ -30,17 +30,22 @@ shrunk: the whole page runs in about a second.
 import matplotlib.pyplot as plt
 import numpy as np
 
-from funksvd.classics import (QUUXLABS_PUBLISHED, QUUXLABS_R, completed_matrix,
-                              run_quuxlabs_article)
+from funksvd.classics import (
+    QUUXLABS_PUBLISHED,
+    QUUXLABS_R,
+    completed_matrix,
+    run_quuxlabs_article,
+)
 
 observed = QUUXLABS_R > 0
-cells = np.argwhere(~observed)  # the six missing (user, item) cells
+cells = np.argwhere(~observed)  # the missing (user, item) cells, row by row
 seeds = range(200)
 rules = {"quuxlabs_listing": "the listing (no 2, sequential)",
          "quuxlabs": "the equations (2 e on P, Q)"}
 runs = {rule: [run_quuxlabs_article(rule=rule, random_state=s) for s in seeds]
         for rule in rules}
-completed = {rule: np.array([completed_matrix(f) for f, _ in runs[rule]]) for rule in rules}
+completed = {rule: np.array([completed_matrix(f) for f, _ in runs[rule]])
+             for rule in rules}
 errors = {rule: np.array([e for _, e in runs[rule]]) for rule in rules}
 print(QUUXLABS_R)
 
@@ -57,8 +62,8 @@ for k, (rule, label) in enumerate(rules.items()):
         x = c + (k - 0.5) * 0.3 + rng.uniform(-0.06, 0.06, len(seeds))
         ax.plot(x, completed[rule][:, u, i], ".", ms=3, color=f"C{k}",
                 label=label if c == 0 else None)
-ax.plot(range(len(cells)), [QUUXLABS_PUBLISHED[u, i] for u, i in cells], "x", color="red",
-        ms=9, mew=2, label="published")
+ax.plot(range(len(cells)), [QUUXLABS_PUBLISHED[u, i] for u, i in cells], "x",
+        color="red", ms=9, mew=2, label="published")
 ax.set_xticks(range(len(cells)), [f"({u},{i})" for u, i in cells])
 ax.set(xlabel="missing cell (user, item)", ylabel="completed value",
        title=f"{len(seeds)} seeds per rule, alpha 0.1, beta 0.01, 20 iterations")
@@ -67,15 +72,16 @@ fig.tight_layout()
 
 
 def rank_in_spread(values, published):
-    """Percentile of the published value among our runs (0 = below all, 100 = above all)."""
+    """Percentile of ``published`` among our runs (0: below all, 100: above all)."""
     return 100.0 * np.mean(values < published)
 
 
 listing = completed["quuxlabs_listing"]
-percentiles = [rank_in_spread(listing[:, u, i], QUUXLABS_PUBLISHED[u, i]) for u, i in cells]
+percentiles = [rank_in_spread(listing[:, u, i], QUUXLABS_PUBLISHED[u, i])
+               for u, i in cells]
 inside = sum(5 <= p <= 95 for p in percentiles)
-print(f"The published value of {inside} of the {len(cells)} missing cells lies between the "
-      f"5th and 95th percentiles of the listing's {len(seeds)} runs.")
+print(f"The published value of {inside} of the {len(cells)} missing cells lies "
+      f"between the 5th and 95th percentiles of the listing's {len(seeds)} runs.")
 
 # %%
 # The article's "error", iteration by iteration
@@ -111,8 +117,9 @@ rows = [("max |e|, observed", f"{pub_obs:.2f}",
          "median over seeds; the 2 of the equations fits faster")]
 published = QUUXLABS_PUBLISHED[~observed]  # row-major, as cells
 for (u, i), p, a, b, c, pct in zip(cells, published, lo, mid, hi, percentiles):
-    beyond = min(pct, 100 - pct)  # share of our runs on the far side of the published value
-    why = "inside our 5-95% band" if beyond >= 5 else f"only {beyond:.1f}% of runs beyond it"
+    beyond = min(pct, 100 - pct)  # % of our runs beyond the published value
+    why = ("inside our 5-95% band" if beyond >= 5
+           else f"only {beyond:.1f}% of runs beyond it")
     rows.append((f"missing ({u},{i})", f"{p:.2f}", f"{b:.2f} [{a:.2f}, {c:.2f}]",
                  f"random start, seed unknown: {why}"))
 rows.append(("rule that ran", "the listing", "listing and equations",

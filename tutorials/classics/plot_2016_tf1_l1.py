@@ -57,7 +57,8 @@ else:
     source = "synthetic ratings shaped like MovieLens 100K (MovieLens not found)"
 print(f"{source}: {ratings}")
 keep = np.random.default_rng(0).random(len(ratings)) < 0.7  # the post's rule, seeded
-train_set, test_set = ratings.subset(np.flatnonzero(keep)), ratings.subset(np.flatnonzero(~keep))
+train_set = ratings.subset(np.flatnonzero(keep))
+test_set = ratings.subset(np.flatnonzero(~keep))
 print(f"{len(train_set):,} training and {len(test_set):,} test ratings")
 
 # %%
@@ -68,13 +69,14 @@ print(f"{len(train_set):,} training and {len(test_set):,} test ratings")
 STEPS, LAMBDA = 500, 0.001
 start = Factors.random(ratings.n_users, ratings.n_items, 10, biased=False,
                        init="truncated_normal", init_std_dev=1.0, random_state=0)
-factors, history = train(start, train_set, objective=OBJECTIVES["tf1_l1_2016"], reg=LAMBDA,
-                         optimizer="sgd", learning_rate=0.001, decay_rate=0.96,
-                         decay_steps=10_000, n_epochs=STEPS, validation=test_set)
+factors, history = train(start, train_set, objective=OBJECTIVES["tf1_l1_2016"],
+                         reg=LAMBDA, optimizer="sgd", learning_rate=0.001,
+                         decay_rate=0.96, decay_steps=10_000, n_epochs=STEPS,
+                         validation=test_set)
 seconds = sum(h["seconds"] for h in history)
 figure = np.array([h["val_rmse"] ** 2 / 2 for h in history])
-print(f"{STEPS} steps in {seconds:.1f} s; the learning rate never decays: the first decay "
-      f"would come at step 10,000")
+print(f"{STEPS} steps in {seconds:.1f} s; the learning rate never decays: the first "
+      f"decay would come at step 10,000")
 
 fig, ax = plt.subplots(figsize=(6.4, 3.6))
 ax.plot(np.arange(1, STEPS + 1), [h["loss"] / len(train_set) for h in history],
@@ -107,12 +109,14 @@ print(f"over the last 50 steps the training loss moves within "
 r_hat = factors.predict(test_set.users, test_set.items)
 fig, ax = plt.subplots(figsize=(6.4, 3.2))
 ax.hist(r_hat, bins=80, range=(-2, 8), color="C1", alpha=0.8, label="prediction")
-ax.hist(test_set.values, bins=80, range=(-2, 8), color="C0", alpha=0.6, label="test rating")
+ax.hist(test_set.values, bins=80, range=(-2, 8), color="C0", alpha=0.6,
+        label="test rating")
 ax.set(xlabel="rating", ylabel="count")
 ax.legend()
 fig.tight_layout()
 outside = np.mean((r_hat < 1) | (r_hat > 5))
-print(f"{outside:.1%} of the test predictions fall outside [1, 5] (no biases, no clipping)")
+print(f"{outside:.1%} of the test predictions fall outside [1, 5] "
+      f"(no biases, no clipping)")
 
 # %%
 # The flat index and int32
@@ -122,7 +126,7 @@ print(f"{outside:.1%} of the test predictions fall outside [1, 5] (no biases, no
 # and wraps past :math:`2^{31} - 1`:
 INT32_MAX = np.iinfo(np.int32).max
 netflix_users, netflix_items = 480_189, 17_770
-first = INT32_MAX // netflix_items + 1  # first user whose row starts past the int32 range
+first = INT32_MAX // netflix_items + 1  # first user with a flat index past int32
 print(f"MovieLens 100K: {ratings.n_users * ratings.n_items:,} cells, far below "
       f"{INT32_MAX:,}; Netflix: {netflix_users * netflix_items:,} cells, and every "
       f"user from index {first:,} on has a flat index beyond int32")
@@ -139,9 +143,10 @@ print(f"{2**32 + reported:,} as int32 is {np.array(2**32 + reported).astype(np.i
 # The reference notes record the post's settings and its test formula, not the value it
 # printed; the table states ours beside its settings.
 rows = [
-    ("data", "100,000 / 943 / 1,682", f"{len(ratings):,} / {ratings.n_users:,} / "
-     f"{ratings.n_items:,}", ""),
-    ("split", "rand < 0.7", f"the same, seeded: {len(train_set):,} train", "another draw"),
+    ("data", "100,000 / 943 / 1,682",
+     f"{len(ratings):,} / {ratings.n_users:,} / {ratings.n_items:,}", ""),
+    ("split", "rand < 0.7", f"the same, seeded: {len(train_set):,} train",
+     "another draw"),
     ("loss", "sum |e| + 0.001 L1", "the same (hand subgradient)", ""),
     ("optimiser", "GD 0.001, x0.96 / 10k", "the same; no decay in 500 steps", ""),
     ("steps", "500", f"{STEPS}", ""),

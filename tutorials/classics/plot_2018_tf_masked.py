@@ -63,7 +63,8 @@ ax.set(xlabel="gradient-descent step", ylabel="sum of squared masked errors",
        title=f"k = 2, U(0, 1) start, lr {LEARNING_RATE}, {len(seeds)} seeds")
 fig.tight_layout()
 final = np.array([history[-1]["loss"] for _, history in runs.values()])
-print(f"loss after {STEPS} steps: largest {final.max():.1e}, smallest {final.min():.1e}")
+print(f"loss after {STEPS} steps: largest {final.max():.1e}, "
+      f"smallest {final.min():.1e}")
 
 # %%
 # Every run drives the loss on the observed ratings towards 0 (the curves above); the speed
@@ -103,11 +104,12 @@ print(f"largest error on an observed cell over all seeds: {observed_error:.1e}; 
 # -------------------
 # The same objective differentiated by ``tf.GradientTape`` (:func:`funksvd.autodiff.train`)
 # from seed 0's start: the first 200 steps agree with the hand gradients.
-from funksvd import autodiff  # noqa: E402  (TensorFlow is imported here, on first use)
+from funksvd import autodiff  # TensorFlow is imported here, on first use
 
-start = Factors.random(n_users, n_items, k, biased=False, init="uniform", random_state=0)
-options = dict(objective=OBJECTIVES["tf_masked_2018"], reg=0.0, optimizer="sgd",
-               learning_rate=LEARNING_RATE, n_epochs=200)
+start = Factors.random(n_users, n_items, k, biased=False, init="uniform",
+                       random_state=0)
+options = {"objective": OBJECTIVES["tf_masked_2018"], "reg": 0.0, "optimizer": "sgd",
+           "learning_rate": LEARNING_RATE, "n_epochs": 200}
 ours, _ = train(start, ratings, **options)
 twin, _ = autodiff.train(start, ratings, **options)
 gap = max(np.abs(ours.P - twin.P).max(), np.abs(ours.Q - twin.Q).max())
@@ -122,7 +124,8 @@ rows = [
     ("start, steps", "U(0,1), 5000", f"U(0,1), {STEPS}", ""),
     ("learning rate", "not recorded", f"{LEARNING_RATE}", "chosen: stable here"),
     ("observed cells", "fitted", f"max error {observed_error:.0e}", ""),
-    ("missing cells", "one printed matrix", f"spread up to {spread[~observed].max():.2f}",
+    ("missing cells", "one printed matrix",
+     f"spread up to {spread[~observed].max():.2f}",
      f"{free} free parameters > {n_obs} ratings"),
 ]
 

@@ -46,7 +46,7 @@ K, N_PUBLISHED, N = 30, 500, 200
 
 
 def floor(n, k=K):
-    """The tail variance tau, and tau (1 + 2k / (m - k)) with m training cells per row."""
+    """tau, and tau (1 + 2k / (m - k)) with m training cells per row."""
     tau = float(np.sum(1.0 / np.arange(k + 1, n + 1) ** 2))
     m = (1 - np.exp(-0.7)) * n  # distinct cells among 0.7 n^2 draws, per row
     return tau, tau * (1 + 2 * k / (m - k))
@@ -61,11 +61,11 @@ for n in (N_PUBLISHED, N):
 # ----------------------------------------
 adam = harmonic_experiment(n=N, k=K, optimizer="adam", learning_rate=0.01)
 gd = harmonic_experiment(n=N, k=K, optimizer="sgd", learning_rate=0.001, max_steps=3000)
-print(f"Adam stopped after {adam['steps']:,} steps ({adam['seconds']:.1f} s): validation MSE "
-      f"{adam['val_mse']:.4f}, training MSE {adam['train_mse']:.4f}")
+print(f"Adam stopped after {adam['steps']:,} steps ({adam['seconds']:.1f} s): "
+      f"validation MSE {adam['val_mse']:.4f}, training MSE {adam['train_mse']:.4f}")
 rate = 1 - (gd["checks"][-1] / gd["checks"][0]) ** (1 / (len(gd["checks"]) - 1))
-print(f"gradient descent after {gd['steps']:,} steps: validation MSE {gd['val_mse']:.2f}, "
-      f"falling by {rate:.1%} per 1000 steps")
+print(f"gradient descent after {gd['steps']:,} steps: validation MSE "
+      f"{gd['val_mse']:.2f}, falling by {rate:.1%} per 1000 steps")
 
 tau, fitted = floor(N)
 fig, ax = plt.subplots(figsize=(6.4, 3.8))
@@ -117,7 +117,8 @@ A = np.eye(K) + rng.normal(0, 0.5, (K, K))  # an arbitrary invertible change of 
 moved = (P @ A) @ (Q @ np.linalg.inv(A).T).T
 print(f"||P Q^T - M|| / ||M|| = {relative(PQ[held_out], M[held_out]):.3f} on the "
       f"validation cells; "
-      f"correlation of P and U_k entries {np.corrcoef(P.ravel(), Uk.ravel())[0, 1]:+.3f}")
+      f"correlation of P and U_k entries "
+      f"{np.corrcoef(P.ravel(), Uk.ravel())[0, 1]:+.3f}")
 print(f"with a random A: ||P A - P|| / ||P|| = {relative(P @ A, P):.2f}, "
       f"yet the product moves by {relative(moved, PQ):.1e}")
 
@@ -132,7 +133,8 @@ print(f"with a random A: ||P A - P|| / ||P|| = {relative(P @ A, P):.2f}, "
 OFF_PAGE_N500 = {"val_mse": 0.0393, "train_mse": 0.0225, "steps": 12_000}
 tau_pub, fitted_pub = floor(N_PUBLISHED)
 rows = [
-    ("size, k", f"{N_PUBLISHED} x {N_PUBLISHED}, {K}", f"{N} x {N}, {K}", "shrunk for build time"),
+    ("size, k", f"{N_PUBLISHED} x {N_PUBLISHED}, {K}", f"{N} x {N}, {K}",
+     "shrunk for build time"),
     ("noise floor tau", f"{tau_pub:.4f} (n = 500)", f"{tau:.4f}", "depends on n"),
     ("fitted-model floor", f"{fitted_pub:.4f} (n = 500)", f"{fitted:.4f}",
      "first-order estimate"),
@@ -141,7 +143,8 @@ rows = [
     ("the same, n = 500", "0.032", f"{OFF_PAGE_N500['val_mse']:.4f} (off-page)",
      "the full-size run, measured once"),
     ("steps to the plateau", "about 21,000", f"{adam['steps']:,}", "smaller problem"),
-    ("gradient descent", "slower", f"{rate:.1%} per 1000 steps", "step 0.001 on a mean"),
+    ("gradient descent", "slower", f"{rate:.1%} per 1000 steps",
+     "step 0.001 on a mean"),
 ]
 
 
