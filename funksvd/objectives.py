@@ -19,6 +19,7 @@ from typing import Mapping
 
 import numpy as np
 
+from .entries import Entries
 from .factors import BLOCKS, Factors
 from .ratings import Ratings
 
@@ -363,57 +364,63 @@ class Objective:
             \frac{\partial L}{\partial \mu} = 1^\top G\, 1
 
         For the squared loss, sum reduction and identity link, :math:`G = -2\,M \circ E`.
-        With every cell an entry (``entries="dense"``, or all observed) :math:`M = 1` is skipped;
-        the operations run in place on two ``n_users x n_items`` buffers.
+
+        Computed with few passes over the ``n_users x n_items`` arrays (two work arrays, reused):
+        the offsets ride along in the products, with :math:`A = [P,\ b_u,\ 1]` and
+        :math:`B = [Q,\ 1,\ b_i + \mu]`,
+
+        .. math:: Z = A B^\top, \qquad G B = [G Q,\ G 1,\ \cdot\,], \qquad G^\top A = [G^\top P,\ \cdot\,,\ G^\top 1],
+
+        the sigmoid as :math:`\sigma(z) = \tfrac12(1 + \tanh(z/2))` with
+        :math:`h'(z) = \tfrac{r_{\max} - r_{\min}}{4}(1 - \tanh^2(z/2))`, and the scalar factor of
+        :math:`G` applied to the small products instead of the matrix. :math:`M = 1` (every cell
+        an entry) is skipped.
         """
         R, M = entries.dense()
         P, Q = _float64(factors.P), _float64(factors.Q)
-        Z = P @ Q.T
-        Z += factors.mu
-        if factors.biased:
-            Z += factors.bu[:, None]
-            Z += factors.bi[None, :]
-        E = np.empty_like(Z)
+        n_users, n_items = entries.shape
+        bu = _float64(factors.bu) if factors.biased else np.zeros(n_users)
+        bi = _float64(factors.bi) if factors.biased else np.zeros(n_items)
+        A = np.column_stack([P, bu, np.ones(n_users)])
+        B = np.column_stack([Q, np.ones(n_items), bi + factors.mu])
+        Z, E = entries.buffers()  # two n_users x n_items work arrays, reused from call to call
+        factor = -self.data_weight / self._n(entries.n)  # G = factor * rho'(E) * h'(Z), rho' = 2E or sign(E)
         if self.link == "identity":
-            np.subtract(R, Z, out=E)  # E = R - Z; Z is now free
-            dH = None
-        else:  # h(z) = lo + (hi - lo) sigma(z), sigma(z) = (1 + tanh(z/2)) / 2
+            np.matmul(A, B.T, out=Z)
+            np.subtract(R, Z, out=E)  # E = R - Z
+            T = None
+        else:  # h(z) = lo + (hi - lo) sigma(z) = lo + half (1 + tanh(z/2))
             lo, hi = self.rating_range
             half = 0.5 * (hi - lo)
-            T = Z
-            T *= 0.5
-            np.tanh(T, out=T)
+            np.matmul(0.5 * A, B.T, out=Z)  # z/2
+            T = np.tanh(Z, out=Z)
             np.multiply(T, -half, out=E)
-            E += R - (lo + half)  # E = R - h(Z)
-            np.square(T, out=T)  # h'(z) = (hi - lo) sigma (1 - sigma) = (hi - lo) (1 - tanh^2(z/2)) / 4
-            np.subtract(1.0, T, out=T)
-            T *= 0.5 * half
-            dH = T
+            E += entries.dense_shifted(lo + half)  # E = (R - lo - half) - half tanh(z/2) = R - h(Z)
+            factor *= 0.5 * half  # h'(z) = (half / 2) (1 - tanh^2(z/2))
         if M is not None:
             E *= M
-        n = self._n(entries.n)
         if self.data == "squared":
             data_sum = float(np.vdot(E, E))
+            factor *= 2.0
         else:
             data_sum = float(np.abs(E).sum())
+            np.sign(E, out=E)
         if not want_gradients:
-            return self._finish(factors, data_sum, None, None, reg, entries.counts, n)
-        G = E  # G = -(c / N) M rho'(E) h'(Z), built in place of E
-        if self.data == "squared":
-            G *= -2.0 * self.data_weight / n
-        else:
-            np.sign(G, out=G)
-            G *= -self.data_weight / n
-        if dH is not None:
-            G *= dH
-        grads = {"P": G @ Q, "Q": G.T @ P}
-        if factors.biased or self.learn_mu:
-            row_sums = G.sum(axis=1)
+            return self._finish(factors, data_sum, None, None, reg, entries.counts, self._n(entries.n))
+        G = E  # G / factor = rho'(E) / rho-constant, times (1 - tanh^2) for the sigmoid, built in place
+        if T is not None:
+            np.square(T, out=T)
+            np.subtract(1.0, T, out=T)
+            G *= T
+        GB = G @ B  # [G Q, G 1, G (b_i + mu)] / factor
+        GA = G.T @ A  # [G^T P, G^T b_u, G^T 1] / factor
+        k = P.shape[1]
+        grads = {"P": factor * GB[:, :k], "Q": factor * GA[:, :k]}
         if factors.biased:
-            grads["bu"] = row_sums
-            grads["bi"] = G.sum(axis=0)
-        g_sum = float(row_sums.sum()) if self.learn_mu else None
-        return self._finish(factors, data_sum, g_sum, grads, reg, entries.counts, n)
+            grads["bu"] = factor * GB[:, k]
+            grads["bi"] = factor * GA[:, k + 1]
+        g_sum = factor * float(GB[:, k].sum()) if self.learn_mu else None
+        return self._finish(factors, data_sum, g_sum, grads, reg, entries.counts, self._n(entries.n))
 
 
 def _float64(array: np.ndarray) -> np.ndarray:
@@ -428,85 +435,6 @@ def _scores(factors: Factors, users, items, P=None, Q=None) -> np.ndarray:
     if factors.biased:
         z = z + _float64(factors.bu)[users] + _float64(factors.bi)[items]
     return z
-
-
-class Entries:
-    r"""The entries :math:`\mathcal E` a data term runs over, with what every evaluation needs.
-
-    Built by :meth:`Objective.prepare` (cached per ``ratings``) or, for a batch of entries, by
-    :meth:`from_arrays`. Attributes: ``users``, ``items`` (int64), ``values`` (float64), ``n``
-    (:math:`|\mathcal E|`), ``counts`` (entries per user, per item: the per-rating penalty's
-    weights), ``shape``. The matrix form's dense :math:`R` and mask :math:`M` come from
-    :meth:`dense`, built on first use.
-    """
-
-    __slots__ = ("users", "items", "values", "n", "counts", "shape", "kind", "_dense", "_cells_checked", "_source")
-
-    def __init__(self, users, items, values, shape, kind="observed", source=None):
-        self.users = np.asarray(users, dtype=np.int64)
-        self.items = np.asarray(items, dtype=np.int64)
-        self.values = np.asarray(values, dtype=np.float64)
-        self.n = len(self.values)
-        self.shape = (int(shape[0]), int(shape[1]))
-        self.kind = kind
-        self.counts = (np.bincount(self.users, minlength=self.shape[0]).astype(np.float64),
-                       np.bincount(self.items, minlength=self.shape[1]).astype(np.float64))
-        self._dense = None
-        self._cells_checked = False
-        self._source = source
-
-    @classmethod
-    def from_arrays(cls, users, items, values, shape) -> "Entries":
-        """Entries given as arrays (e.g. one mini-batch); nothing is cached."""
-        return cls(users, items, values, shape)
-
-    @classmethod
-    def of(cls, ratings: Ratings, kind: str) -> "Entries":
-        """The observed ratings (``kind="observed"``) or every cell, missing as 0 (``"dense"``); cached."""
-        key = (id(ratings), kind)
-        cached = _CACHE.get(key)
-        if cached is not None and cached._source is ratings:
-            return cached
-        if kind == "observed":
-            entries = cls(ratings.users, ratings.items, ratings.values, ratings.shape, kind, ratings)
-        else:
-            R = ratings.to_dense(missing=0.0)  # raises on a repeated pair
-            n_users, n_items = ratings.shape
-            users = np.repeat(np.arange(n_users, dtype=np.int64), n_items)
-            items = np.tile(np.arange(n_items, dtype=np.int64), n_users)
-            entries = cls(users, items, R.reshape(-1), ratings.shape, kind, ratings)
-            entries._dense = (R, None)
-            entries._cells_checked = True
-        while len(_CACHE) >= _CACHE_SIZE:
-            _CACHE.pop(next(iter(_CACHE)))
-        _CACHE[key] = entries
-        return entries
-
-    def check_cells(self) -> None:
-        """Raise ``ValueError`` if a ``(u, i)`` pair repeats: a matrix cell holds one value."""
-        if not self._cells_checked:
-            if self._source is not None:
-                self._source.to_dense()  # raises, naming the first repeated pair
-            else:
-                Ratings(self.users, self.items, self.values, *self.shape, copy=False).to_dense()
-            self._cells_checked = True
-
-    def dense(self):
-        """``(R, M)``: the values as a matrix (0 elsewhere) and the float mask, ``None`` when every cell is an entry."""
-        if self._dense is None:
-            self.check_cells()
-            R = np.zeros(self.shape)
-            R[self.users, self.items] = self.values
-            M = None
-            if self.n < self.shape[0] * self.shape[1]:
-                M = np.zeros(self.shape)
-                M[self.users, self.items] = 1.0
-            self._dense = (R, M)
-        return self._dense
-
-
-_CACHE: dict = {}
-_CACHE_SIZE = 4
 
 
 def _check_form(form: str) -> None:

@@ -467,3 +467,102 @@ def test_harmonic_experiment_full_size():
     result = autodiff.harmonic_experiment()
     assert result["tail"] < result["val_mse"] < 1.3 * result["tail"]
     assert result["steps"] < 40_000
+
+
+# ---- a trainable global bias; the twin chooses its own entries (issues 7 and 9) ---------------
+
+
+@pytest.mark.parametrize("biased", [True, False], ids=["biased", "unbiased"])
+@pytest.mark.parametrize("name", OBJECTIVE_CASES)
+def test_mu_gradient_equals_the_tape(name, biased):
+    """Oracle: TensorFlow autodiff with mu a tf.Variable. Every block, "mu" included, equals the hand gradient."""
+    objective = funksvd.objectives.as_objective(as_obj(name)).replace(learn_mu=True)
+    factors, ratings = make_factors(biased), ratings_for(objective)
+    expected = autodiff.gradients(factors, ratings, objective, PER_BLOCK_REG if biased else 0.05)
+    assert sorted(expected) == sorted(factors.blocks + ("mu",))
+    assert_blocks_close(funksvd.gradients(factors, ratings, objective, PER_BLOCK_REG if biased else 0.05), expected)
+
+
+def test_twin_selects_the_dense_entries_itself():
+    """Oracle: a literal double loop over the cells (row-major), missing cells 0; a repeated pair is refused."""
+    ratings = ratings_without_duplicates()
+    factors = make_factors(True)
+    users, items, values = (t.numpy() for t in autodiff.select_entries(OBJECTIVES["keras_sigmoid_2019"], factors,
+                                                                      ratings))
+    R = {(u, i): r for u, i, r in zip(ratings.users, ratings.items, ratings.values)}
+    cells = [(u, i) for u in range(N_USERS) for i in range(N_ITEMS)]
+    np.testing.assert_array_equal(users, [u for u, _ in cells])
+    np.testing.assert_array_equal(items, [i for _, i in cells])
+    np.testing.assert_array_equal(values, [R.get(cell, 0.0) for cell in cells])
+    with pytest.raises(ValueError, match="repeats the pair"):
+        autodiff.loss(factors, ratings_with_duplicates(), "keras_sigmoid_2019")
+    with pytest.raises(ValueError, match="ratings are"):
+        autodiff.loss(make_factors(True), Ratings([0], [0], [1.0], 2, 2), "funk")
+
+
+def test_the_twin_never_calls_the_hand_code(monkeypatch):
+    """Oracle: the twin's own answer with the numpy hand code disabled, and the tape's own trace.
+
+    Every numpy function that computes a loss, a gradient, an entry selection, a rule update or
+    an optimiser step is replaced by one that raises; the twin must still compute the loss, the
+    gradients, an SGD step of every rule and a training run, and its gradients must come from
+    ``tf.GradientTape.gradient``. Kills the mutants ``autodiff.gradients = funksvd.gradients``,
+    ``autodiff.sgd_step = funksvd.sgd_step`` and a twin that selects entries with numpy's
+    ``Objective.select_entries``.
+    """
+    factors, ratings = make_factors(True), ratings_without_duplicates()
+    objective = OBJECTIVES["keras_sigmoid_2019"].replace(rating_range=(1.0, 5.0), learn_mu=True)
+    # the answers before anything is disabled, for the rules from their kernels (the numpy oracle)
+    expected_steps = {rule: funksvd.sgd_step(factors, 1, 2, 4.0, rule, 0.05, 0.1) for rule in RULES}
+
+    def hand_code(*args, **kwargs):
+        raise AssertionError("the TensorFlow twin called the numpy hand code")
+
+    for name in ("loss", "gradients", "value_and_gradients", "evaluate", "select_entries", "prepare",
+                 "predict", "apply_link", "_rho", "penalty_terms", "_sparse", "_matrix"):
+        monkeypatch.setattr(funksvd.objectives.Objective, name, hand_code)
+    monkeypatch.setattr(funksvd.objectives.Entries, "of", hand_code)
+    for module, names in ((funksvd.objectives, ("loss", "gradients", "_scores")),
+                          (funksvd.sgd, ("sgd_step", "sgd_epoch", "run_epoch")),
+                          (funksvd.fullbatch, ("train",)),
+                          (funksvd.optimizers.Optimizer, ("apply", "update"))):
+        for name in names:
+            monkeypatch.setattr(module, name, hand_code)
+    for name in ("loss", "gradients", "sgd_step", "sgd_epoch", "train"):
+        monkeypatch.setattr(funksvd, name, hand_code)
+    kernels = {rule: RULES[rule].step for rule in RULES}
+    calls = []
+    tape_gradient = tf.GradientTape.gradient
+
+    def counting(self, *args, **kwargs):
+        calls.append(1)
+        return tape_gradient(self, *args, **kwargs)
+
+    monkeypatch.setattr(tf.GradientTape, "gradient", counting)
+    try:
+        for rule in RULES:  # a frozen dataclass: swap the kernel in place, restored below
+            object.__setattr__(RULES[rule], "step", hand_code)
+        assert np.isfinite(autodiff.loss(factors, ratings, objective, 0.1))
+        grads = autodiff.gradients(factors, ratings, objective, 0.1)
+        assert set(grads) == {"P", "Q", "bu", "bi", "mu"} and calls
+        for rule in RULES:
+            got = autodiff.sgd_step(factors, 1, 2, 4.0, rule, 0.05, 0.1)
+            assert_blocks_close(got.params(), expected_steps[rule].params())
+        trained, _ = autodiff.train(factors, ratings, objective=objective, optimizer="adam", n_epochs=2)
+        assert not trained.equals(factors)
+    finally:
+        for rule, kernel in kernels.items():
+            object.__setattr__(RULES[rule], "step", kernel)
+
+
+def test_the_twin_binds_no_hand_code_by_name():
+    """Oracle: the twin's module namespaces. No name in funksvd.autodiff.* is bound to a numpy function that
+    computes a loss, a gradient, a rule update or a training step."""
+    import inspect
+
+    hand = {funksvd.objectives.loss, funksvd.objectives.gradients, funksvd.sgd.sgd_step, funksvd.sgd.sgd_epoch,
+            funksvd.sgd.run_epoch, funksvd.fullbatch.train, *(rule.step for rule in RULES.values())}
+    hand |= {member for _, member in inspect.getmembers(funksvd.objectives.Objective, inspect.isfunction)}
+    for module in (autodiff, autodiff.losses, autodiff.steps, autodiff.trainer, autodiff.experiments):
+        bound = [name for name, value in vars(module).items() if callable(value) and value in hand]
+        assert not bound, f"{module.__name__} binds the hand code {bound}"

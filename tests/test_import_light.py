@@ -57,3 +57,24 @@ def test_gradient_check_without_the_tensorflow_oracle_stays_light():
 def test_the_probe_sees_tensorflow_when_it_is_loaded():
     """Oracle: a positive control. Importing funksvd.autodiff does load TensorFlow, and the probe reports it."""
     assert "tensorflow" in loaded_after("import funksvd.autodiff")
+
+
+def test_full_batch_training_and_the_classics_stay_light():
+    """Oracle: sys.modules of a fresh interpreter after funksvd.train with every optimiser, a trained mu,
+    every start distribution, the link-aware metrics and the harmonic experiment on hand gradients."""
+    loaded = loaded_after("""
+        import funksvd
+        from funksvd import optimizers
+        from funksvd.classics import harmonic_experiment, run_quuxlabs_article
+        R = funksvd.Ratings([0, 1, 1, 2], [0, 0, 1, 1], [0.9, 0.5, 0.7, 0.1])
+        objective = funksvd.OBJECTIVES["keras_sigmoid_2019"].replace(learn_mu=True)
+        for init in ("normal", "truncated_normal", "uniform", "glorot"):
+            F = funksvd.Factors.random(3, 2, 2, init=init, random_state=0)
+        for optimizer in ("sgd", "adam", "rmsprop", optimizers.RMSprop(1e-3, momentum=0.9)):
+            F, _ = funksvd.train(F, R, objective=objective, optimizer=optimizer, n_epochs=3, batch_size=2,
+                                 random_state=0)
+        funksvd.rmse(F, R, objective=objective)
+        harmonic_experiment(n=20, k=2, max_steps=20, check_every=10)
+        run_quuxlabs_article(iterations=2, init=funksvd.Factors.random(5, 4, 2, random_state=0))
+    """)
+    assert loaded == []

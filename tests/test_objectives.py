@@ -168,3 +168,97 @@ def test_every_option_is_in_the_grid():
     for field, values in (("data", DATA_TERMS), ("reduction", REDUCTIONS), ("entries", ENTRIES),
                           ("penalty", PENALTIES), ("link", LINKS)):
         assert {getattr(o, field) for o in GRID} == set(values)
+
+
+# ---- a trainable global bias (issue 9) ---------------------------------------------------------
+
+
+def mu_by_finite_differences(objective, factors, ratings, reg, form):
+    """Central difference of L in mu, with the step (and Richardson) the objective calls for.
+
+    Returns (derivative, rounding noise estimate) as funksvd.finite_differences does per block.
+    """
+    from funksvd.finite_differences import EPS, fd_settings
+
+    h, richardson = fd_settings(objective)
+
+    def central(step):
+        values = [objective.loss(factors.replace(mu=factors.mu + s * step), ratings, reg, form=form) for s in (1, -1)]
+        return (values[0] - values[1]) / (2 * step), max(map(abs, values))
+
+    d, largest = central(h)
+    if richardson:
+        d_half, largest_half = central(h / 2)
+        d, largest = (4 * d_half - d) / 3, 3 * max(largest, 2 * largest_half)
+    return d, 8 * EPS * max(largest, 1.0) / h
+
+
+@pytest.mark.parametrize("form", ["sparse", "matrix"])
+@pytest.mark.parametrize("biased", [True, False], ids=["biased", "unbiased"])
+@pytest.mark.parametrize("objective", ALL, ids=_ids(ALL))
+def test_mu_gradient_matches_finite_differences(objective, biased, form, rng):
+    """Oracle: central finite differences of Objective.loss in mu (exact for the quadratic losses).
+
+    Tolerance as tests/helpers.py: 1e-9 relative plus the differences' own rounding estimate.
+    The absolute loss is piecewise linear in mu: its kinks are where some e_ui = 0, so the
+    stencil is checked to cross none (random values make |e| > h almost surely).
+    """
+    objective = objective.replace(learn_mu=True)
+    factors, ratings = random_problem(rng, biased=biased, duplicates=False)
+    reg = {"P": 0.1, "Q": 0.2, "bu": 0.3, "bi": 0.05}
+    grads = objective.gradients(factors, ratings, reg, form=form)
+    assert set(grads) == set(factors.blocks) | {"mu"} and grads["mu"].shape == ()
+    if objective.data == "absolute":
+        users, items, values = objective.select_entries(factors, ratings)
+        e = values - objective.predict(factors, users, items)
+        assert np.abs(e).min() > 2e-3  # h = 1e-3 moves every z by 1e-3, h'(z) <= (hi - lo) / 4
+    fd, noise = mu_by_finite_differences(objective, factors, ratings, reg, form)
+    assert float(grads["mu"]) == pytest.approx(fd, rel=1e-9, abs=noise + 1e-12)
+
+
+def test_mu_gradient_by_hand():
+    """Oracle: dL/dmu = -2 c sum e_ui for the squared loss, identity link, sum reduction (class Notes).
+
+    On the 2x2 hand example (errors 3, 0, 4) with c = 1: -2 * 7 = -14; under "mean": -14 / 3.
+    Penalties never involve mu.
+    """
+    objective = OBJECTIVES["quuxlabs_frobenius"].replace(learn_mu=True)
+    assert objective.gradients(HAND_FACTORS, HAND_RATINGS, 0.5)["mu"] == -14.0
+    mean = Objective(reduction="mean", learn_mu=True)
+    assert mean.gradients(HAND_FACTORS, HAND_RATINGS, 0.5, form="matrix")["mu"] == pytest.approx(-14.0 / 3, rel=1e-15)
+    assert "mu" not in OBJECTIVES["quuxlabs_frobenius"].gradients(HAND_FACTORS, HAND_RATINGS)
+    assert "learn_mu" in str(Objective(learn_mu=True))
+
+
+def test_sparse_form_computes_float32_products_in_float64(rng):
+    """Oracle: the float64 copy of the same float32 factors. Both forms promote before multiplying,
+    so loss and gradients equal those of the copy exactly (same operations on the same float64 numbers)."""
+    factors, ratings = random_problem(rng, n_users=6, n_items=7, k=4, n_ratings=20, duplicates=False)
+    f32 = Factors(*(factors.params()[b].astype(np.float32) for b in factors.blocks), mu=factors.mu)
+    f64 = Factors(*(f32.params()[b].astype(np.float64) for b in f32.blocks), mu=f32.mu)
+    objective = Objective(link="sigmoid", learn_mu=True)
+    for form in ("sparse", "matrix"):
+        assert objective.loss(f32, ratings, 0.1, form=form) == objective.loss(f64, ratings, 0.1, form=form)
+        for block, g in objective.gradients(f32, ratings, 0.1, form=form).items():
+            assert g.dtype == np.float64
+            np.testing.assert_array_equal(g, objective.gradients(f64, ratings, 0.1, form=form)[block])
+
+
+def test_predict_applies_the_link():
+    """Oracle: the logistic function written out, lo + (hi - lo) / (1 + exp(-z))."""
+    factors = Factors([[1.0, -0.5], [0.2, 0.3]], [[0.4, 2.0], [-1.0, 0.1]], [0.1, -0.2], [0.3, 0.0], mu=0.25)
+    users, items = np.array([0, 1, 1]), np.array([1, 0, 1])
+    z = factors.predict(users, items)
+    objective = Objective(link="sigmoid", rating_range=(1.0, 5.0))
+    np.testing.assert_allclose(objective.predict(factors, users, items), 1.0 + 4.0 / (1.0 + np.exp(-z)), rtol=1e-15)
+    np.testing.assert_array_equal(Objective().predict(factors, users, items), z)
+
+
+def test_rule_names_resolve_without_importing_rules():
+    """Oracle: the module's source. objectives names the rules' losses itself; rules imports objectives, not back."""
+    import inspect
+
+    source = inspect.getsource(funksvd.objectives)
+    assert "import rules" not in source and "from .rules" not in source and "from . import rules" not in source
+    for name, rule in RULES.items():
+        assert funksvd.objectives.as_objective(name) is rule.objective

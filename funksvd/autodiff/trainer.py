@@ -16,7 +16,7 @@ from ..objectives import Objective, as_objective
 from .losses import (BATCH_SIGNATURE, INDEX, _block_reg, _entries, _factors, _link, _loss, _predict, _variables,
                      select_entries)
 
-__all__ = ["OPTIMIZERS", "make_optimizer", "train"]
+__all__ = ["OPTIMIZERS", "StaircaseDecay", "make_optimizer", "train"]
 
 #: The Keras optimisers by name.
 OPTIMIZERS = {
@@ -24,6 +24,29 @@ OPTIMIZERS = {
     "adam": keras.optimizers.Adam,
     "rmsprop": keras.optimizers.RMSprop,
 }
+
+
+class StaircaseDecay(keras.optimizers.schedules.LearningRateSchedule):
+    r"""Keras' ``ExponentialDecay(staircase=True)``, :math:`\gamma_t = \gamma_0\, d^{\lfloor t / T \rfloor}`, in float64.
+
+    On TensorFlow, ``ExponentialDecay`` converts :math:`\gamma_0` and :math:`d` to float32 tensors
+    and returns a float32 learning rate; this computes the same formula in float64, as
+    :class:`funksvd.optimizers.Optimizer` does.
+    """
+
+    def __init__(self, initial_learning_rate, decay_steps, decay_rate):
+        self.initial_learning_rate = float(initial_learning_rate)
+        self.decay_steps = int(decay_steps)
+        self.decay_rate = float(decay_rate)
+
+    def __call__(self, step):
+        p = tf.floor(tf.cast(step, tf.float64) / tf.constant(float(self.decay_steps), tf.float64))
+        return tf.constant(self.initial_learning_rate, tf.float64) * tf.pow(
+            tf.constant(self.decay_rate, tf.float64), p)
+
+    def get_config(self):
+        return {"initial_learning_rate": self.initial_learning_rate, "decay_steps": self.decay_steps,
+                "decay_rate": self.decay_rate}
 
 
 @contextlib.contextmanager
@@ -48,8 +71,9 @@ def make_optimizer(optimizer="adam", learning_rate=0.01, decay_rate=None, decay_
     learning_rate : float
         :math:`\gamma_0`.
     decay_rate : float, optional
-        With it, the learning rate decays in a staircase,
-        ``keras.optimizers.schedules.ExponentialDecay(learning_rate, decay_steps, decay_rate, staircase=True)``.
+        With it, the learning rate decays in a staircase, as Keras'
+        ``ExponentialDecay(learning_rate, decay_steps, decay_rate, staircase=True)`` but in
+        float64 (:class:`StaircaseDecay`).
     decay_steps : int
 
     Notes
@@ -68,7 +92,7 @@ def make_optimizer(optimizer="adam", learning_rate=0.01, decay_rate=None, decay_
         decay_rate, decay_steps = config.pop("decay_rate"), config.pop("decay_steps")
         rate = config.pop("learning_rate")
         if decay_rate is not None:
-            rate = keras.optimizers.schedules.ExponentialDecay(rate, decay_steps, decay_rate, staircase=True)
+            rate = StaircaseDecay(rate, decay_steps, decay_rate)
         with _keras_float64():
             return getattr(keras.optimizers, optimizer.keras_name)(learning_rate=rate, **config)
     if isinstance(optimizer, keras.optimizers.Optimizer):
@@ -86,8 +110,7 @@ def make_optimizer(optimizer="adam", learning_rate=0.01, decay_rate=None, decay_
             raise ValueError(f"decay_rate must be a positive number, got {decay_rate!r}")
         if int(decay_steps) != decay_steps or decay_steps < 1:
             raise ValueError(f"decay_steps must be a positive integer, got {decay_steps!r}")
-        rate = keras.optimizers.schedules.ExponentialDecay(
-            float(learning_rate), int(decay_steps), float(decay_rate), staircase=True)
+        rate = StaircaseDecay(float(learning_rate), int(decay_steps), float(decay_rate))
     with _keras_float64():
         return OPTIMIZERS[name](learning_rate=rate)
 
