@@ -24,11 +24,14 @@ demo: $(VENV)/.demo-installed
 	$(BIN)/funksvd demo
 
 ## make test: set up, run the whole test suite, build the docs (warnings are errors)
+##   make test PYTEST_ARGS='-m "not slow"'   skips the slow tests (see README)
 test: pytest docs
 
+PYTEST_ARGS ?=
 pytest: $(VENV)/.dev-installed
-	$(BIN)/python -m pytest -n $(JOBS) --durations=15
+	$(BIN)/python -m pytest -n $(JOBS) --durations=15 $(PYTEST_ARGS)
 
+## make docs: build the site into docs/_build/html (runs every tutorial; open index.html, no network needed)
 docs: $(VENV)/.dev-installed
 	$(BIN)/python -m sphinx -W --keep-going -b html docs docs/_build/html
 

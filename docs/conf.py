@@ -146,10 +146,13 @@ def check_no_remote_assets(app, exception):
     read the same on a machine without one (links to other sites are fine)."""
     if exception is not None or app.builder.format != "html":
         return
-    for page in sorted(Path(app.outdir).rglob("*.html")):
+    for docname in sorted(app.env.found_docs):  # this build's pages, not stale ones
+        page = Path(app.builder.get_outfilename(docname))
+        if not page.is_file():
+            continue
         match = REMOTE.search(page.read_text(encoding="utf-8", errors="replace"))
         if match:
-            logging.getLogger(__name__).warning("%s loads %s... from the network", page.name, match.group(0))
+            logging.getLogger(__name__).warning("%s loads %s... from the network", docname, match.group(0))
 
 
 def setup(app):

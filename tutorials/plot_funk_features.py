@@ -139,7 +139,7 @@ strong = FunkSVD(n_factors=10, schedule="feature", reg_all=0.1, lr_all=0.01,
                  random_state=0)
 strong.fit(train, validation=test)
 
-fig, ax = plt.subplots(figsize=(6.4, 3.6))
+fig, ax = plt.subplots(figsize=(6.4, 4.2), layout="constrained")
 for fitted, name in ((model, "lr 0.005, reg 0.02"), (strong, "lr 0.01, reg 0.1")):
     e = stage_ends(fitted)
     x = [0 if f is None else f + 1 for f in e]
@@ -149,8 +149,7 @@ for fitted, name in ((model, "lr 0.005, reg 0.02"), (strong, "lr 0.01, reg 0.1")
             label=f"training, {name}")
 ax.set(xlabel="features trained (0 = biases only)",
        ylabel="RMSE at the end of the stage", xticks=range(11))
-ax.legend(fontsize=8)
-fig.tight_layout()
+fig.legend(loc="outside lower center", ncols=2, fontsize=8)
 
 e = stage_ends(strong)
 print("With reg 0.1 the test RMSE",

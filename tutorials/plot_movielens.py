@@ -65,13 +65,14 @@ test_curve = [h["val_rmse"] for h in model.history_]
 best = int(np.argmin(test_curve))
 print(f"training RMSE: {train_curve[0]:.4f} after epoch 1, "
       f"{train_curve[-1]:.4f} after 60")
-print(f"test RMSE: {test_curve[0]:.4f} after epoch 1, lowest {test_curve[best]:.4f} "
-      f"after epoch {epochs[best]}, {test_curve[19]:.4f} after 20, "
+print(f"test RMSE: {test_curve[0]:.4f} after epoch 1, {test_curve[19]:.4f} after 20, "
+      f"lowest {test_curve[best]:.4f} after {epochs[best]}, "
       f"{test_curve[-1]:.4f} after 60")
-if test_curve[-1] > test_curve[best] + 5e-4:
-    rise = test_curve[-1] - test_curve[best]
-    print(f"so the test RMSE turns: it rises by {rise:.4f} "
-          f"after epoch {epochs[best]} while the training RMSE keeps falling")
+rise = test_curve[-1] - test_curve[best]
+if rise > 5e-4:
+    train_too = "falls" if train_curve[-1] < train_curve[best] else "rises"
+    print(f"so the test RMSE turns after epoch {epochs[best]} and rises by {rise:.4f}, "
+          f"while the training RMSE {train_too}")
 else:
     print("so the test RMSE has not turned within 60 epochs")
 
