@@ -8,7 +8,13 @@ do not depend on the run: published numbers, integer arithmetic, and the two pit
 import numpy as np
 
 from funksvd import OBJECTIVES, Factors, Ratings, train
-from funksvd.classics import QUUXLABS_PUBLISHED, QUUXLABS_R, TF2018_R, completed_matrix, tf2018_ratings
+from funksvd.classics import (
+    QUUXLABS_PUBLISHED,
+    QUUXLABS_R,
+    TF2018_R,
+    completed_matrix,
+    tf2018_ratings,
+)
 from funksvd.optimizers import RMSprop
 
 
