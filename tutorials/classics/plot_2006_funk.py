@@ -20,7 +20,7 @@ the usual illustration; 100,480,507 ratings of 17,770 movies by 480,189 users.
 **Here:** ``FunkSVD(schedule="feature")`` (:mod:`funksvd.feature`, the compiled per-rating
 kernels) with exactly his :math:`\gamma`, :math:`K`, start value and clipping, and exactly 100
 epochs per feature, on MovieLens 100K (80/20 split, seed 0) instead of Netflix, which is not
-available. **Shrunk:** 10 features instead of 40, so that the page builds in seconds; the
+available. **Shrunk:** 5 features instead of 40, so that the page builds in seconds; the
 curves below show what the later features still add. funksvd starts with a bias stage (Funk
 seeded his model with averages) and gives unstarted features 0, not a trailing constant.
 """
@@ -67,7 +67,7 @@ print(f"density {density:.1%} here, {netflix_density:.1%} for Netflix")
 # ``feature_min_epochs = feature_epochs = 100`` makes every stage exactly 100 epochs, as in
 # the post (funksvd's default would end a stage once it stops improving). The second run
 # changes one thing, :math:`\gamma = 0.01`; the reason is in the next section.
-N_FEATURES = 6  # Funk's illustration has 40: shrunk for the docs build
+N_FEATURES = 5  # Funk's illustration has 40: shrunk for the docs build
 
 
 def funk(lr):

@@ -75,20 +75,20 @@ print(f"loss after {STEPS} steps: largest {final.max():.1e}, "
 # Seed 0's completion, and the spread of each missing cell over the ten seeds.
 completed = np.array([completed_matrix(f) for f, _ in runs.values()])
 spread = completed.max(axis=0) - completed.min(axis=0)
-fig, axes = plt.subplots(1, 2, figsize=(7.2, 3.4), layout="constrained")
-for ax, M, title, fmt in ((axes[0], completed[0], "seed 0: completed", "{:.2f}"),
-                          (axes[1], np.where(observed, np.nan, spread),
-                           "max - min over seeds", "{:.2f}")):
+fig, axes = plt.subplots(1, 2, figsize=(7.6, 3.4), layout="constrained")
+panels = ((completed[0], "seed 0: completed", "rating"),
+          (np.where(observed, np.nan, spread), "missing cells: max - min over seeds",
+           "spread"))
+for ax, (M, title, label) in zip(axes, panels):
     im = ax.imshow(M, cmap="viridis")
     for (u, i), value in np.ndenumerate(M):
         if np.isfinite(value):
-            ax.text(i, u, fmt.format(value), ha="center", va="center", color="w",
-                    fontsize=8)
-    for u, i in np.argwhere(observed if ax is axes[0] else ~observed):
-        ax.add_patch(plt.Rectangle((i - 0.5, u - 0.5), 1, 1, fill=False, lw=1.5,
-                                   ec="red" if ax is axes[0] else "none"))
+            ax.text(i, u, f"{value:.2f}", ha="center", va="center", color="w", fontsize=8)
     ax.set(title=title, xlabel="item", ylabel="user")
-fig.colorbar(im, ax=axes, shrink=0.8)
+    fig.colorbar(im, ax=ax, shrink=0.8, label=label)
+for u, i in np.argwhere(~observed):  # frame the cells the model filled in
+    axes[0].add_patch(plt.Rectangle((i - 0.45, u - 0.45), 0.9, 0.9, fill=False, lw=1.5,
+                                    ec="red"))
 observed_error = np.abs(completed - np.nan_to_num(TF2018_R))[:, observed].max()
 print("seed 0 completes the matrix as")
 print(np.round(completed[0], 2))
@@ -100,7 +100,7 @@ moving = [f"({u},{i})" for u, i in np.argwhere(~observed & (spread > 0.01))]
 print(f"missing cells that depend on the start (spread > 0.01): {', '.join(moving)}")
 
 # %%
-# Red frames (left) mark the observed ratings. The missing cells (right) move by up to the
+# Red frames (left) mark the cells the model filled in. The missing cells (right) move by up to the
 # printed spread between seeds, while the observed ones agree to the printed error. The
 # cells that move are in column 2, the movie rated once: its two factors meet one equation,
 # the free direction the parameter count above leaves. Cell (0, 2) does not move: users 0

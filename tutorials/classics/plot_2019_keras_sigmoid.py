@@ -26,7 +26,7 @@ rated.
 ``learn_mu=True`` (the trainable :math:`b_g`), ``RMSprop(1e-3, momentum=0.9)`` after Keras'
 formula, :math:`k = 15`, Keras' default Glorot-uniform start and zero biases; ratings divided
 by 5. **Changed or shrunk:** MovieLens 100K instead of "latest small" (not available offline);
-an 80/20 split (seed 0) so that the model can be tested; **500 steps instead of 5000**, for the
+an 80/20 split (seed 0) so that the model can be tested; **300 steps instead of 5000**, for the
 build time (one dense step touches all 1.6 million cells). Beside it, the same model trained on
 the observed ratings only shows what the dense loss does.
 """
@@ -81,7 +81,7 @@ print(f"{len(train_set):,} training ratings fill {filled:.1%} of the {cells:,} c
 # %%
 # Train: the tutorial's dense loss, and the observed ratings only
 # ----------------------------------------------------------------
-STEPS = 500  # the tutorial runs 5000: shrunk for the docs build
+STEPS = 300  # the tutorial runs 5000: shrunk for the docs build
 dense = OBJECTIVES["keras_sigmoid_2019"].replace(learn_mu=True)
 observed = dense.replace(entries="observed", name="same model, observed ratings only")
 start = Factors.random(ratings.n_users, ratings.n_items, 15, init="glorot",
