@@ -21,7 +21,7 @@ Here both rules run with exactly those settings on funksvd's per-rating SGD
 (:func:`funksvd.classics.run_quuxlabs_article`, rules ``"quuxlabs_listing"`` and ``"quuxlabs"``
 of :data:`funksvd.RULES`). The start is random and the article does not give its seed, so each
 rule runs from 200 seeds and the published matrix is compared with that spread. Nothing is
-shrunk: the whole page runs in about a second.
+shrunk: the whole page runs in a few seconds.
 """
 
 # %%

@@ -83,7 +83,8 @@ for ax, (M, title, label) in zip(axes, panels):
     im = ax.imshow(M, cmap="viridis")
     for (u, i), value in np.ndenumerate(M):
         if np.isfinite(value):
-            ax.text(i, u, f"{value:.2f}", ha="center", va="center", color="w", fontsize=8)
+            ax.text(i, u, f"{value:.2f}", ha="center", va="center", color="w",
+                    fontsize=8)
     ax.set(title=title, xlabel="item", ylabel="user")
     fig.colorbar(im, ax=ax, shrink=0.8, label=label)
 for u, i in np.argwhere(~observed):  # frame the cells the model filled in
