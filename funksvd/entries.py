@@ -49,8 +49,12 @@ class Entries:
         return cls(users, items, values, shape)
 
     @classmethod
-    def of(cls, ratings: Ratings, kind: str) -> "Entries":
-        """The observed ratings (``kind="observed"``) or every cell, missing as 0 (``"dense"``); cached."""
+    def of(cls, ratings: Ratings, kind: str, cache: bool = False) -> "Entries":
+        """The observed ratings (``kind="observed"``) or every cell, missing as 0 (``"dense"``).
+
+        With ``cache`` the result is kept for the last two ``ratings`` objects (and reused when
+        the same object comes again), holding their dense matrices and work arrays.
+        """
         key = (id(ratings), kind)
         cached = _CACHE.get(key)
         if cached is not None and cached._source is ratings:
@@ -65,9 +69,10 @@ class Entries:
             entries = cls(users, items, R.reshape(-1), ratings.shape, kind, ratings)
             entries._dense = (R, None)
             entries._cells_checked = True
-        while len(_CACHE) >= _CACHE_SIZE:
-            _CACHE.pop(next(iter(_CACHE)))
-        _CACHE[key] = entries
+        if cache:
+            while len(_CACHE) >= _CACHE_SIZE:
+                _CACHE.pop(next(iter(_CACHE)))
+            _CACHE[key] = entries
         return entries
 
     def check_cells(self) -> None:
@@ -106,4 +111,4 @@ class Entries:
 
 
 _CACHE: dict = {}
-_CACHE_SIZE = 4
+_CACHE_SIZE = 2

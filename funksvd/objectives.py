@@ -117,6 +117,10 @@ class Objective:
     (``"frobenius"``) or with :math:`\lVert\cdot\rVert_1` (``"l1"``). Each block may carry its
     own :math:`\lambda` (``reg={"P": ..., "Q": ..., "bu": ..., "bi": ...}``).
 
+    Update: a full-batch step :math:`\theta \leftarrow \theta - \gamma\,\partial L/\partial\theta`
+    (or Adam, RMSprop on the same gradient), :func:`funksvd.train`; the per-rating rules of
+    :data:`funksvd.RULES` are SGD steps on one entry's term.
+
     The per-rating penalty summed over entries is a count-weighted Frobenius penalty,
     :math:`\sum_u n_u\,\lambda\,w_f \lVert p_u\rVert^2`, which is how it is computed here.
 
@@ -243,19 +247,20 @@ class Objective:
         entries = self.prepare(factors, ratings)
         return entries.users, entries.items, entries.values
 
-    def prepare(self, factors: Factors, ratings: Ratings) -> "Entries":
-        """The :class:`Entries` of ``ratings`` this objective runs over, built once per ``ratings``.
+    def prepare(self, factors: Factors, ratings: Ratings, cache: bool = False) -> "Entries":
+        """The :class:`Entries` of ``ratings`` this objective runs over.
 
-        ``ratings`` is immutable, so the entry arrays, the counts and (for the matrix form) the
-        dense matrix and mask are cached for the last few ``ratings`` objects seen: repeated
-        calls on the same data (a training loop) do not rebuild them.
+        A trainer prepares them once and keeps them. With ``cache`` (what the matrix form of
+        :meth:`loss` and :meth:`gradients` asks for) they are also kept for the last two
+        ``ratings`` objects seen -- a ``Ratings`` never changes -- so that repeated calls on the
+        same data do not rebuild the dense matrix, the mask and the duplicate check.
         """
         if (ratings.n_users, ratings.n_items) != (factors.n_users, factors.n_items):
             raise ValueError(
                 f"ratings are {ratings.n_users} users x {ratings.n_items} items but the factors are "
                 f"{factors.n_users} x {factors.n_items}"
             )
-        return Entries.of(ratings, self.entries)
+        return Entries.of(ratings, self.entries, cache)
 
     # ---- loss and gradients --------------------------------------------------------------
 
@@ -287,7 +292,7 @@ class Objective:
 
     def _entries_for(self, factors, ratings, form):
         _check_form(form)
-        entries = self.prepare(factors, ratings)
+        entries = self.prepare(factors, ratings, cache=form == "matrix")
         if form == "matrix":
             entries.check_cells()
         return entries

@@ -138,7 +138,7 @@ def test_kinks_absolute_and_l1_have_zero_subgradient():
     ratings = Ratings(users, items, values, 3, 2)
     objective = Objective(data="absolute", penalty="l1")
     theta = {b: tf.constant(v) for b, v in factors.params().items()}
-    e = autodiff._error(objective, theta, *autodiff._entries(users, items, values), factors.mu).numpy()
+    e = autodiff.losses._error(objective, theta, *autodiff.losses._entries(users, items, values), factors.mu).numpy()
     assert np.count_nonzero(e == 0.0) == 3  # the kinks are really hit in TF
     tape = autodiff.gradients(factors, ratings, objective, 0.1)
     assert_blocks_close(funksvd.gradients(factors, ratings, objective, 0.1), tape)

@@ -236,7 +236,7 @@ def test_float32_start_and_unbiased_model():
 
 def test_bad_arguments_raise():
     """Oracle: the documented TypeError / ValueError naming the argument."""
-    start, train, test = low_rank_problem()
+    start, train, _ = low_rank_problem()
     for kwargs, error, match in (
         (dict(n_epochs=0), ValueError, "n_epochs"),
         (dict(batch_size=0), ValueError, "batch_size"),
@@ -252,15 +252,24 @@ def test_bad_arguments_raise():
         funksvd.train(start, train.values)
 
 
-def test_prepared_entries_are_cached_per_ratings_object():
-    """Oracle: object identity. The same Ratings reuses its Entries; an equal but new one builds its own."""
+def test_prepared_entries_are_cached_per_ratings_object(monkeypatch):
+    """Oracle: object identity, and a count of the duplicate checks. The matrix form reuses the Entries of
+    the same Ratings (one duplicate check for many calls); an equal but new Ratings builds its own;
+    the sparse form and plain prepare() keep nothing."""
     start, train, _ = low_rank_problem()
-    objective = OBJECTIVES["keras_sigmoid_2019"]
+    objective = OBJECTIVES["tf_masked_2018"]
     ratings = Ratings.from_dense(np.where(np.eye(4) > 0, 0.5, 0.0), missing=0.0)
     factors = Factors.random(4, 4, 2)
-    first = objective.prepare(factors, ratings)
-    assert objective.prepare(factors, ratings) is first
-    assert first.dense()[0] is objective.prepare(factors, ratings).dense()[0]
+    checks = []
+    to_dense = Ratings.to_dense
+    monkeypatch.setattr(Ratings, "to_dense", lambda self, *a, **k: checks.append(1) or to_dense(self, *a, **k))
+    first = objective.prepare(factors, ratings, cache=True)
+    assert objective.prepare(factors, ratings, cache=True) is first
+    assert objective.prepare(factors, ratings) is first  # found in the cache
+    for _ in range(3):
+        objective.gradients(factors, ratings, form="matrix")
+    assert len(checks) == 1
     twin = Ratings(ratings.users, ratings.items, ratings.values, 4, 4)
-    assert objective.prepare(factors, twin) is not first
-    assert funksvd.objectives.RULE_OBJECTIVES["funk"].prepare(start, train).kind == "observed"
+    assert objective.prepare(factors, twin, cache=True) is not first
+    sparse = funksvd.objectives.RULE_OBJECTIVES["funk"]
+    assert sparse.prepare(start, train) is not sparse.prepare(start, train)

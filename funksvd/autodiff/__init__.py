@@ -47,10 +47,6 @@ from .experiments import harmonic_experiment  # noqa: E402
 from .losses import (  # noqa: E402
     DTYPE,
     INDEX,
-    _entries,
-    _error,
-    _loss,
-    _variables,
     densify,
     gradients,
     loss,

@@ -11,6 +11,7 @@ import tensorflow as tf
 
 from .. import optimizers as numpy_optimizers
 from ..errors import DivergenceError
+from ..factors import Factors
 from ..fullbatch import check_train_arguments, epoch_batches
 from ..objectives import Objective, as_objective
 from .losses import (BATCH_SIGNATURE, INDEX, _block_reg, _entries, _factors, _link, _loss, _predict, _variables,
