@@ -166,9 +166,9 @@ fig.tight_layout()
 fast = ends[0.01]
 reasons = []
 if all(e is None for e in escapes):
-    reasons.append("0.001: no feature left its start")
+    reasons.append("0.001: no feature escaped")
 if fast[N_FEATURES - 1]["val_rmse"] > fast[None]["val_rmse"]:
-    reasons.append("0.01: features overfit with K 0.015")
+    reasons.append("0.01: overfits at K 0.015")
 rows = [
     ("data", "Netflix, 100.5M ratings", f"{source}, {len(train):,} train",
      "Netflix is not available"),
