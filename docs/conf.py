@@ -17,6 +17,10 @@ from sphinx.util import logging
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+# One BLAS thread, set before numpy loads: the tutorials' matrices are small, and on a busy
+# 2-core machine OpenBLAS' threads spin against each other (the 2021 classic page: 114 s with
+# the threads as installed, 10 s with one; see benchmarks/RESULTS.md, full-batch step).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import funksvd  # noqa: E402
 
