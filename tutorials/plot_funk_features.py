@@ -25,27 +25,20 @@ printed under each figure describes that figure whichever data the build had.
 # %%
 # The data
 # --------
-import os
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 
 from funksvd import FunkSVD, rmse
-from funksvd.datasets import load_movielens, synthetic_netflix, train_test_split
+from funksvd.datasets import (
+    find_movielens,
+    load_movielens,
+    synthetic_netflix,
+    train_test_split,
+)
 
 
-def find_ml100k():
-    """``$FUNKSVD_ML100K`` if set, else ``shared/data/ml-100k`` here or above."""
-    if os.environ.get("FUNKSVD_ML100K"):
-        places = [Path(os.environ["FUNKSVD_ML100K"])]
-    else:
-        here = Path.cwd().resolve()
-        places = [p / "shared" / "data" / "ml-100k" for p in (here, *here.parents)]
-    return next((p for p in places if (p / "u.data").is_file()), None)
-
-
-folder = find_ml100k()
+folder = find_movielens("ml-100k")  # shared/data here or above, or $FUNKSVD_ML100K
 if folder is not None:
     ratings = load_movielens(folder).ratings
     source = "MovieLens 100K"
