@@ -256,7 +256,7 @@ def main() -> None:
         _common.table(("", "warm fit (s)", "/ Surprise", "/ cornac", "/ hardware limit", "test RMSE",
                        "minus Surprise's", "test MAE"), rows),
         "",
-        _common.table(("first fit in a fresh process (s)", "funksvd `FunkSVD()`", f"Surprise SVD", "ratio"), [
+        _common.table(("first fit in a fresh process (s)", "funksvd `FunkSVD()`", "Surprise SVD", "ratio"), [
             ("empty numba cache (first run after installing)", f"{first['funksvd']:.2f}", f"{first['surprise']:.2f}",
              f"{first['funksvd'] / first['surprise']:.2f}"),
             ("numba cache filled (every later run)", f"{second['funksvd']:.2f}", f"{second['surprise']:.2f}",
