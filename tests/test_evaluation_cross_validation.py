@@ -128,7 +128,7 @@ def test_bad_models_data_and_folds_are_refused():
         cross_validate(small_model(), ratings, cv=list(kfold(ratings, 2)), random_state=0)
     with pytest.raises(TypeError, match="fold 1 must be a pair of funksvd.Ratings"):
         cross_validate(small_model(), ratings, cv=[(ratings, "test")])
-    with pytest.raises(ValueError, match="n_splits must be an integer"):
+    with pytest.raises(ValueError, match="cv must be a number of folds >= 2"):
         cross_validate(small_model(), ratings, cv=1)
 
 

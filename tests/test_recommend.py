@@ -50,9 +50,10 @@ def test_fold_in_zeroes_the_rules_own_gradient(rng, rule, biased):
     reg_bu swapped, or without the column of ones for b_u.
     """
     model = fitted(rng, rule, biased)
-    items = np.array([3, 7, 7, 12, 19])  # a repeated item is two ratings
+    items = np.array([3, 7, 7, 12, 19])  # a repeated item is two ratings (and a warning naming it)
     values = np.array([4.0, 2.5, 3.0, 5.0, 1.0])
-    new = model.fold_in(items, values)
+    with pytest.warns(UserWarning, match=r"item\(s\) \[7\] are given more than once"):
+        new = model.fold_in(items, values)
     factors, ratings = one_user(model, new, items, values)
     g = gradients(factors, ratings, rule, reg=REG)
     np.testing.assert_allclose(g["P"][0], 0.0, atol=1e-12)
