@@ -5,6 +5,8 @@ Every test names its oracle. float64 throughout.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -262,3 +264,25 @@ def test_a_dataframe_with_string_ids_fits_and_recommends_in_them():
     assert model.similar_items("tt01", n=1).ids[0] in {"tt02", "tt03", "tt04"}
     _, known = model.predict(["ann", "zoe"], ["tt03", "tt03"], unknown="baseline", return_known=True)
     assert known.tolist() == [True, False]
+
+
+# ---- fold_in's input (review finding 11) ------------------------------------------------------------
+
+
+def test_fold_in_refuses_strings_and_names_what_it_warns_about(rng):
+    """Oracle: the documented choices: strings refused (as Dataset refuses them), ratings outside
+    rating_range_ used with a warning naming the range, a repeated item used with a warning naming it.
+    Before: "5" was taken as 5.0, [0, 0] on a 1..5 scale and repeats passed silently."""
+    model = fitted(rng)
+    low, high = model.rating_range_
+    with pytest.raises(ValueError, match="ratings must be numbers, got dtype <U1"):
+        model.fold_in([1], ["5"])
+    with pytest.raises(ValueError, match="ratings must be numbers"):
+        model.fold_in([1, 2], [5.0, None])
+    with pytest.warns(UserWarning, match=rf"2 rating\(s\) outside the training range \[{low:g}, {high:g}\]"):
+        model.fold_in([1, 2], [0.0, 0.0])
+    with pytest.warns(UserWarning, match=r"item\(s\) \[2\] are given more than once"):
+        model.fold_in([2, 1, 2], [3.0, 3.0, 4.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # in range, distinct: no warning
+        model.fold_in([1, 2], [low, high])

@@ -86,7 +86,9 @@ def _refuse_missing(values, name: str) -> None:
     if missing.any():
         j = int(np.flatnonzero(missing)[0])
         where = f"{name}[{j}]" if array.ndim else name[:-1]
-        raise InputError(f"{where} is {array.ravel()[j]!r}, a missing value, not an id")
+        value = array.ravel()[j]
+        shown = "None" if value is None else "NaN"
+        raise InputError(f"{where} is {shown}, a missing value, not an id (not even an unknown one)")
 
 
 class Lookup:
