@@ -235,3 +235,15 @@ def test_one_bad_index_is_named_without_an_array_position(rng):
         model.recommend(999)
     with pytest.raises(UnknownIdError, match=r"^item -1 is not a valid id: the model has 20 items"):
         model.similar_items(-1)
+
+
+def test_a_never_rated_user_is_unknown_and_refused(rng):
+    """Oracle: the baseline mu + b_i by hand for a listed user without ratings (u30, u31);
+    before: its random p_u entered the prediction and recommend ranked items for it."""
+    R = Ratings(rng.integers(0, 30, 300), rng.integers(0, 20, 300), rng.integers(1, 6, 300).astype(float), 32, 20)
+    model = FunkSVD(n_factors=3, n_epochs=3, random_state=0).fit(named(R))
+    r_hat, known = model.predict(["u31", "u1"], ["i3", "i3"], return_known=True)
+    f = model.factors_
+    assert known.tolist() == [False, True] and r_hat[0] == f.mu + f.bi[3]
+    with pytest.raises(ValueError, match="user 'u30' has no ratings in the training data"):
+        model.recommend("u30")
