@@ -22,8 +22,9 @@ REG_PARAMS = dict(reg_pu=REG["P"], reg_qi=REG["Q"], reg_bu=REG["bu"], reg_bi=REG
 
 
 def problem(rng, n_users=30, n_items=20, n_ratings=300):
-    return Ratings(rng.integers(0, n_users, n_ratings), rng.integers(0, n_items, n_ratings),
-                   rng.uniform(1, 5, n_ratings), n_users, n_items)
+    values = rng.uniform(1, 5, n_ratings)
+    values[:2] = 1.0, 5.0  # the scale's ends, so that folding in ratings of 1..5 stays in rating_range_
+    return Ratings(rng.integers(0, n_users, n_ratings), rng.integers(0, n_items, n_ratings), values, n_users, n_items)
 
 
 def fitted(rng, rule="funk", biased=True, k=4, **kw):

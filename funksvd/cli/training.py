@@ -30,7 +30,8 @@ def register(sub) -> None:
     cmd.set_defaults(run=_fit)
 
     text = ("RMSE and MAE of the saved MODEL on held-out ratings in DATA (raw ids), and its top-k lists "
-            "(items rated in training left out) against them")
+            "(items rated in training left out) against them; pairs the model was trained on are counted "
+            "and left out of the top-k measures")
     cmd = sub.add_parser("evaluate", help=text, description=text)
     cmd.add_argument("model", metavar="MODEL", help="a model saved by funksvd fit")
     cmd.add_argument("data", metavar="DATA", help=_DATA_HELP)

@@ -216,7 +216,7 @@ class Recommending:
         if metric == "cosine":
             norms = np.linalg.norm(Q, axis=1, keepdims=True)
             if norms[i, 0] == 0.0:
-                raise ValueError(f"item {item!r} has a zero factor vector: it has no direction to compare "
+                raise InputError(f"item {item!r} has a zero factor vector: it has no direction to compare "
                                  "(use metric='dot')")
             Q = np.divide(Q, norms, out=np.zeros_like(Q), where=norms > 0)  # unit rows; a zero row stays 0
         # the similarities are the predictions of a one-user, unbiased model with p = q_i

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..errors import InputError
 from ..factors import Factors
 from ..ratings import Ratings
 from .ranking import check_positive_int, check_within, top_n
@@ -370,7 +371,7 @@ def evaluate_ranking(model, train: Ratings | None, test: Ratings, k: int = 10, t
     test_users = np.unique(test.users)
     if threshold is not None:
         if not np.any(test.values >= threshold):
-            raise ValueError(f"no test rating reaches threshold={threshold!r}: no user has a relevant item")
+            raise InputError(f"no test rating reaches threshold={threshold!r}: no user has a relevant item")
         test = test.subset(test.values >= threshold)
     users, indptr, items = _relevant_pairs(test)
     lists, _ = top_n(factors, users, n=k, exclude=train, batch_size=batch_size, verbose=verbose)
