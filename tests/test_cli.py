@@ -232,7 +232,7 @@ def test_a_bug_shows_its_traceback_and_a_mistake_does_not(capsys, monkeypatch, t
     """Oracle: the two documented paths. A TypeError from inside funksvd (a bug) prints the traceback
     and "this is a bug in funksvd", exit 70; an InputError prints one line, exit 1. Before: every
     TypeError/ValueError was a one-line "user error" (which hid the TensorFlow bug above)."""
-    import funksvd.cli.training as training
+    from funksvd.cli import training
     from funksvd.errors import InputError
 
     def broken(args):

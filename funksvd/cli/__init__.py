@@ -62,7 +62,7 @@ def main(argv=None) -> int:
     except USER_ERRORS as error:
         print(f"funksvd {args.command}: error: {error}", file=sys.stderr)
         return 1
-    except Exception:  # not the user's doing: show where it happened
+    except Exception:  # noqa: BLE001 (not the user's doing: show where it happened)
         traceback.print_exc()
         print(f"funksvd {args.command}: this is a bug in funksvd {__version__}, please report it "
               "with the command and the traceback above", file=sys.stderr)

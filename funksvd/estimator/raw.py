@@ -9,6 +9,8 @@ speaks the dataset's raw ids.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..errors import InputError, UnknownIdError
@@ -80,7 +82,7 @@ def _refuse_missing(values, name: str) -> None:
     if array.dtype.kind == "f":
         missing = np.isnan(array.ravel())
     elif array.dtype.kind == "O":
-        missing = np.array([x is None or (isinstance(x, float) and x != x) for x in array.ravel().tolist()], bool)
+        missing = np.array([x is None or (isinstance(x, float) and math.isnan(x)) for x in array.ravel().tolist()], bool)
     else:
         return
     if missing.any():
