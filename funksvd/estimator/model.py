@@ -126,7 +126,8 @@ class FunkSVD(Training, Recommending, Persistence):
     mu_ : float
         :math:`\mu`: the training mean (biased), 0 (unbiased) or ``init.mu``.
     history_ : list of dict
-        One record per epoch run: ``epoch`` (from 1), ``loss``, ``train_rmse``, ``val_rmse``
+        One record per epoch run: ``epoch`` (from 1), ``loss``, ``train_rmse`` (None on the
+        TensorFlow engine, which reports only its loss), ``val_rmse``
         (None without validation), ``seconds``, ``kept`` (True for the epoch whose parameters
         are in ``factors_``) and, for ``schedule="feature"``, ``feature`` (None for the bias
         stage).

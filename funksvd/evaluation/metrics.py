@@ -301,8 +301,7 @@ def coverage(recommended, n_items: int, k: int | None = None) -> float:
     A model that recommends the same popular items to everyone covers little of the
     catalogue however precise it is.
     """
-    if isinstance(n_items, bool) or not isinstance(n_items, (int, np.integer)) or n_items < 1:
-        raise ValueError(f"n_items must be a positive integer, got {n_items!r}")
+    n_items = check_positive_int(n_items, "n_items")
     if not isinstance(recommended, np.ndarray):
         recommended = [np.asarray(row) for row in recommended]
     elif recommended.ndim != 2:
@@ -314,7 +313,7 @@ def coverage(recommended, n_items: int, k: int | None = None) -> float:
     shown = np.unique(lists[lists >= 0])
     if shown.size and shown[-1] >= n_items:
         raise ValueError(f"item {shown[-1]} is recommended but the catalogue has n_items={n_items}")
-    return shown.size / int(n_items)
+    return shown.size / n_items
 
 
 # ---- from a model -----------------------------------------------------------------------------------
