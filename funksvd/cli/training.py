@@ -148,13 +148,15 @@ def _evaluate(args) -> int:
     held = Ratings(model.user_index(users[known]), model.item_index(items[known]), values[known], f.n_users, f.n_items)
     train = model.training_ratings()
     seen = pairs_in(held, train)
+    if seen.all():
+        print(f"all {len(held)} pairs of known users and items are training pairs (the model was fitted on them): "
+              "no ranking measures, since the top-k lists leave out the items a user rated in training "
+              "(evaluate on held-out ratings)")
+        return 0
     if seen.any():
         print(f"{int(seen.sum())} of the {len(held)} pairs of known users and items are training pairs (the model "
-              "was fitted on them); the top-k lists leave out the items a user rated in training, so only the "
-              f"{int((~seen).sum())} held-out pairs can be hits and the ranking measures count only them")
-        if seen.all():
-            print("no held-out pairs: no ranking measures (evaluate on ratings the model was not fitted on)")
-            return 0
+              "was fitted on them); the top-k lists leave out the items a user rated in training, so the ranking "
+              f"measures count only the {int((~seen).sum())} held-out pairs")
         held = held.subset(~seen)
     found = evaluate_ranking(model, train, held, k=args.k, threshold=args.threshold, verbose=not args.quiet)
     print("  ".join(f"{name} {found[name]:.4f}" for name in found if "@" in name)
