@@ -10,6 +10,7 @@ Importing funksvd imports numpy only; TensorFlow lives in :mod:`funksvd.autodiff
 :mod:`funksvd.compiled`, both loaded on first use.
 """
 
+from ._version import __version__ as __version__
 from .errors import DivergenceError, NotFittedError
 from .estimator import FunkSVD
 from .evaluation import cross_validate
@@ -20,8 +21,6 @@ from .objectives import OBJECTIVES, Objective, gradients, loss
 from .ratings import Ratings
 from .rules import RULES, Rule
 from .sgd import sgd_epoch, sgd_step
-
-__version__ = "0.1.0"
 
 __all__ = [
     "BLOCKS",

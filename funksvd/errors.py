@@ -1,6 +1,6 @@
 """Exceptions of funksvd."""
 
-__all__ = ["DivergenceError", "NotFittedError", "UnknownIdError"]
+__all__ = ["DivergenceError", "InputError", "NotFittedError", "UnknownIdError"]
 
 
 class DivergenceError(FloatingPointError):
@@ -24,3 +24,12 @@ class UnknownIdError(KeyError, ValueError):
 
     def __str__(self) -> str:  # KeyError would show the message in quotes
         return str(self.args[0]) if self.args else ""
+
+
+class InputError(ValueError):
+    """Input that the caller got wrong (a parameter, an argument, a file), found by a validator.
+
+    A :class:`ValueError`, so code catching ``ValueError`` still works; its own type lets the
+    command line tell a user's mistake (one line, exit 1) from a bug in funksvd (a traceback).
+    The message says what is wrong and where.
+    """

@@ -34,8 +34,8 @@ class _Silent:
 class _Bar(_Silent):
     """A tqdm bar whose :meth:`update` also sets the postfix (loss, validation RMSE, ...)."""
 
-    def __init__(self, tqdm, total, desc):
-        self._bar = tqdm(total=total, desc=desc, unit="epoch", leave=True)
+    def __init__(self, tqdm, total, desc, unit="epoch"):
+        self._bar = tqdm(total=total, desc=desc, unit=unit, leave=True)
 
     def update(self, n: int = 1, **postfix) -> None:
         shown = {key: (f"{value:.4g}" if isinstance(value, float) else value)
@@ -47,8 +47,8 @@ class _Bar(_Silent):
         self._bar.close()
 
 
-def progress_bar(total=None, desc: str = "", enabled: bool = True):
-    """A per-epoch progress bar, or a silent stand-in when ``enabled`` is false.
+def progress_bar(total=None, desc: str = "", enabled: bool = True, unit: str = "epoch"):
+    """A progress bar (per epoch unless ``unit`` says otherwise), or a silent stand-in when ``enabled`` is false.
 
     Parameters
     ----------
@@ -58,6 +58,8 @@ def progress_bar(total=None, desc: str = "", enabled: bool = True):
         Label on the left of the bar.
     enabled : bool
         False returns an object with the same methods that prints nothing (tqdm not needed).
+    unit : str, default "epoch"
+        What one step counts (``"user"`` for the top-N lists of :func:`funksvd.evaluation.top_n`).
 
     Raises
     ------
@@ -70,4 +72,4 @@ def progress_bar(total=None, desc: str = "", enabled: bool = True):
         from tqdm import tqdm
     except ImportError as exc:
         raise ImportError(TQDM_HINT) from exc
-    return _Bar(tqdm, total, desc)
+    return _Bar(tqdm, total, desc, unit)

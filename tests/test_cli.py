@@ -135,7 +135,9 @@ def test_fit_recommend_similar_evaluate_cv_on_a_file(capsys, tmp_path, ratings_f
     assert status == 0 and len(ids) == 2 and set(ids) <= {"101", "102", "103", "104"}
     status, out, _ = run(capsys, "evaluate", model, ratings_file)
     assert status == 0 and out.startswith("RMSE ") and "on 24 ratings" in out
-    assert "precision@10 0.0000" in out  # every rating of the file was a training rating: no discovery left
+    # every rating of the file was a training rating: said, and no ranking measure of 0.0000 (before: all 0.0000)
+    assert "all 24 pairs of known users and items are training pairs" in out
+    assert "no ranking measures" in out and "precision@10" not in out
     other = tmp_path / "other.csv"
     other.write_text("user,item,rating\n10,100,3\n99,100,4\n")
     status, out, _ = run(capsys, "evaluate", model, other)
@@ -207,3 +209,71 @@ def test_data_argument_routes(monkeypatch, tmp_path, ratings_file):
     assert sniff(ml1m) == ("::", False)
     with pytest.raises(FileNotFoundError, match="ml-2m: no such file or folder"):
         load_data("ml-2m")
+
+
+# ---- review findings: the TensorFlow fit, bugs vs mistakes, wording, evaluate on training pairs ----------
+
+
+def test_fit_with_the_tensorflow_engine_reports_its_loss(capsys, tmp_path, ratings_file):
+    """Oracle: exit 0 and the kept epoch's loss as recorded in the saved history (before: the model
+    was saved, then "unsupported format string passed to NoneType.__format__" and exit 1)."""
+    pytest.importorskip("tensorflow")
+    from funksvd import FunkSVD
+
+    model = tmp_path / "tf.npz"
+    status, out, err = run(capsys, "fit", ratings_file, "--out", model, "-q", "--engine", "tensorflow",
+                           "--factors", 2, "--epochs", 1)
+    assert status == 0, err
+    loss = FunkSVD.load(model).history_[0]["loss"]
+    assert f"training loss {loss:.6g} (epoch 1)" in out
+
+
+def test_a_bug_shows_its_traceback_and_a_mistake_does_not(capsys, monkeypatch, tmp_path, ratings_file):
+    """Oracle: the two documented paths. A TypeError from inside funksvd (a bug) prints the traceback
+    and "this is a bug in funksvd", exit 70; an InputError prints one line, exit 1. Before: every
+    TypeError/ValueError was a one-line "user error" (which hid the TensorFlow bug above)."""
+    from funksvd.cli import training
+    from funksvd.errors import InputError
+
+    def broken(args):
+        raise TypeError("unsupported format string passed to NoneType.__format__")
+
+    monkeypatch.setattr(training, "_fit", broken)
+    status, _, err = run(capsys, "fit", ratings_file, "--out", tmp_path / "m.npz")
+    assert status == 70 and "Traceback" in err and "this is a bug in funksvd" in err, err
+
+    def mistaken(args):
+        raise InputError("n_factors must be a positive integer, got 0")
+
+    monkeypatch.setattr(training, "_fit", mistaken)
+    assert_one_line_error(*run(capsys, "fit", ratings_file, "--out", tmp_path / "m.npz")[::2], "n_factors must be")
+
+
+def test_messages_speak_the_options_the_user_typed(capsys, tmp_path, ratings_file):
+    """Oracle: the review's wording. Before: "n_splits must be an integer in [2, 24]", "try lr_all <=
+    100000", "the file is empty, expected a header line"."""
+    status, _, err = run(capsys, "cv", ratings_file, "--folds", 25, "-q")
+    assert_one_line_error(status, err, "--folds must be between 2 and the number of ratings (24), got 25")
+    status, _, err = run(capsys, "fit", ratings_file, "--out", tmp_path / "m.npz", "-q", "--lr", "1e6")
+    assert_one_line_error(status, err, "with --lr=1e+06", "try --lr <= 100000")
+    assert "lr_all" not in err
+    empty = tmp_path / "empty.tsv"
+    empty.write_text("")
+    assert_one_line_error(*run(capsys, "fit", empty, "--out", tmp_path / "m.npz")[::2], f"{empty} is empty: no ratings")
+    status, _, err = run(capsys, "fit", ratings_file, "--out", tmp_path / "m.npz", "-q", "--factors", 0)
+    assert_one_line_error(status, err, "--factors must be a positive integer, got 0")
+
+
+def test_evaluate_counts_training_pairs_and_ranks_only_held_out_ones(capsys, tmp_path, ratings_file):
+    """Oracle: the file's own pairs: of 3 pairs, 2 are training pairs (10,100), (11,100) and one,
+    (10,104), is held out; the ranking line covers that one user. Before: every ranking measure of the
+    training data was 0.0000, unexplained."""
+    model = tmp_path / "model.npz"
+    assert run(capsys, "fit", ratings_file, "--out", model, "--factors", 2, "--epochs", 2, "-q")[0] == 0
+    mixed = tmp_path / "mixed.csv"
+    mixed.write_text("user,item,rating\n10,100,3\n11,100,4\n10,104,5\n")
+    status, out, err = run(capsys, "evaluate", model, mixed, "-q", "-k", 1)
+    assert status == 0, err
+    assert "2 of the 3 pairs of known users and items are training pairs" in out
+    assert "count only the 1 held-out pairs" in out
+    assert "precision@1 1.0000" in out and "over 1 users" in out  # 104 is the only item user 10 did not rate

@@ -345,7 +345,7 @@ def test_bad_init_and_validation(rng):
         FunkSVD(n_factors=4).fit(R, init=start(R, biased=False))
     with pytest.raises(TypeError, match="init must be a funksvd.Factors"):
         FunkSVD(n_factors=4).fit(R, init=np.zeros((30, 4)))
-    with pytest.raises(ValueError, match=r"validation users\[0\] = 30 is out of range"):
+    with pytest.raises(ValueError, match=r"validation.users\[0\] = 30 is out of range"):
         FunkSVD(n_factors=4).fit(R, validation=Ratings([30], [0], [3.0], 31, 20))
     with pytest.raises(TypeError, match="ratings must be a funksvd.Ratings"):
         FunkSVD().fit(np.zeros((3, 3)))

@@ -17,6 +17,7 @@ import funksvd
 from funksvd import FunkSVD, Ratings, cross_validate
 from funksvd.datasets import Dataset, kfold, load_movielens
 from funksvd.evaluation import CrossValidation, evaluate_ranking
+from funksvd.evaluation.cross_validation import _fold_seeds
 
 
 def small_problem() -> Ratings:
@@ -128,7 +129,7 @@ def test_bad_models_data_and_folds_are_refused():
         cross_validate(small_model(), ratings, cv=list(kfold(ratings, 2)), random_state=0)
     with pytest.raises(TypeError, match="fold 1 must be a pair of funksvd.Ratings"):
         cross_validate(small_model(), ratings, cv=[(ratings, "test")])
-    with pytest.raises(ValueError, match="n_splits must be an integer"):
+    with pytest.raises(ValueError, match="cv must be a number of folds >= 2"):
         cross_validate(small_model(), ratings, cv=1)
 
 
@@ -171,3 +172,40 @@ def test_movielens_five_fold_matches_surprise_published_figures():
     assert abs(results["test_rmse"].mean() - 0.934) < 0.005
     assert abs(results["test_mae"].mean() - 0.737) < 0.005
     assert 0 < results["test_ndcg@10"].mean() < 1
+
+
+# ---- cv's type and a Generator's folds (review findings 5, 6) ------------------------------------------
+
+
+@pytest.mark.parametrize("cv", [2.0, True, None, "5", 1, 0, -3, object()])
+def test_a_cv_that_is_neither_a_fold_count_nor_folds_is_refused(cv):
+    """Oracle: the documented message (before: "'float' object is not iterable", "not enough values
+    to unpack" for "5", kfold's n_splits message for 1)."""
+    with pytest.raises(ValueError, match=r"cv must be a number of folds >= 2 or an iterable of \(train, test\) pairs"):
+        cross_validate(small_model(), small_problem(), cv=cv)
+
+
+def test_a_fold_that_is_not_a_pair_is_refused():
+    """Oracle: the documented message naming the fold (before: a raw unpacking error)."""
+    with pytest.raises(ValueError, match=r"fold 1 of cv must be a pair \(train, test\)"):
+        cross_validate(small_model(), small_problem(), cv=[(small_problem(),)])
+
+
+def test_a_generator_random_state_is_repeatable_and_left_alone():
+    """Oracle: a second call on an equal Generator, and an untouched twin of the caller's Generator.
+
+    Before: every fold's clone shared the caller's Generator, so a second call drew other
+    initial factors (different RMSEs) and the caller's Generator had advanced. The folds' seeds
+    differ from each other: with one shared seed every fold would start from the same factors."""
+    generator, twin = np.random.default_rng(5), np.random.default_rng(5)
+    first = cross_validate(FunkSVD(n_factors=2, n_epochs=2, random_state=generator), small_problem(), cv=3,
+                           random_state=1)
+    second = cross_validate(FunkSVD(n_factors=2, n_epochs=2, random_state=generator), small_problem(), cv=3,
+                            random_state=1)
+    np.testing.assert_array_equal(first["test_rmse"], second["test_rmse"])
+    assert generator.integers(2**62) == twin.integers(2**62)
+    again = cross_validate(FunkSVD(n_factors=2, n_epochs=2, random_state=np.random.default_rng(6)), small_problem(),
+                           cv=3, random_state=1)
+    assert not np.array_equal(first["test_rmse"], again["test_rmse"])  # the Generator's state matters
+    seeds = _fold_seeds(FunkSVD(random_state=np.random.default_rng(5)))
+    assert next(seeds).integers(2**62) != next(seeds).integers(2**62)  # each fold its own stream

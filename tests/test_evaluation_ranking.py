@@ -207,3 +207,49 @@ def test_top_n_equals_the_brute_force_sort(case):
         real = np.array(expected) >= 0
         np.testing.assert_array_equal(scores[u][real], factors.predict(u, np.array(expected)[real]))
         assert np.all(scores[u][~real] == -np.inf)
+
+
+# ---- pairs_in, the relevant items without a loop, progress (review findings 8, 12) -------------------------
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_pairs_in_equals_set_membership(seed):
+    """Oracle: Python set membership of (user, item) tuples; repeated pairs on both sides."""
+    from funksvd.evaluation.ranking import pairs_in
+
+    rng = np.random.default_rng(seed)
+    ref = Ratings(rng.integers(0, 6, 40), rng.integers(0, 7, 40), np.ones(40), 6, 7)
+    asked = Ratings(rng.integers(0, 6, 30), rng.integers(0, 7, 30), np.ones(30), 6, 7)
+    known = set(zip(ref.users.tolist(), ref.items.tolist()))
+    expected = [(u, i) in known for u, i in zip(asked.users.tolist(), asked.items.tolist())]
+    assert pairs_in(asked, ref).tolist() == expected
+    assert pairs_in(asked, asked).all()
+    one = Ratings([5], [6], [1.0], 6, 7)
+    assert pairs_in(asked, one).tolist() == [(u, i) == (5, 6) for u, i in zip(asked.users.tolist(), asked.items.tolist())]
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_relevant_pairs_equal_the_per_user_sets(seed):
+    """Oracle: the per-user loop it replaces, with Python sets (distinct items, ascending)."""
+    from funksvd.evaluation.metrics import _relevant_pairs
+
+    rng = np.random.default_rng(seed)
+    test = Ratings(rng.integers(0, 9, 50), rng.integers(0, 8, 50), np.ones(50), 12, 8)
+    users, indptr, items = _relevant_pairs(test)
+    by_user = {}
+    for u, i in zip(test.users.tolist(), test.items.tolist()):
+        by_user.setdefault(u, set()).add(i)
+    assert users.tolist() == sorted(by_user)
+    assert [items[indptr[j]:indptr[j + 1]].tolist() for j in range(len(users))] == [sorted(by_user[u]) for u in users]
+
+
+def test_top_n_and_evaluate_ranking_show_progress_only_when_asked(capsys):
+    """Oracle: tqdm's bar on stderr with the unit "user" when verbose, nothing otherwise."""
+    from funksvd.evaluation import evaluate_ranking
+
+    f = hand_factors()
+    test = Ratings([0, 1], [0, 1], [5.0, 5.0], f.n_users, f.n_items)
+    evaluate_ranking(f, None, test, k=1)
+    assert capsys.readouterr().err == ""
+    evaluate_ranking(f, None, test, k=1, verbose=True)
+    assert "user" in capsys.readouterr().err

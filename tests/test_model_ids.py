@@ -174,3 +174,76 @@ def test_fitting_one_estimator_from_two_threads_is_refused(rng, monkeypatch):
     assert model.n_epochs_ == 2 and len(model.history_) == 2
     model.fit(problem(rng))  # afterwards it fits again
     assert len(model.history_) == 2
+
+
+# ---- never-rated ids, missing values, one id (review findings 4, 9, 10) ----------------------------------
+
+
+def catalogue_model(rng):
+    """60 listed items, only i0..i39 rated: i40..i59 are listed but never rated; users u0..u29."""
+    R = Ratings(rng.integers(0, 30, 400), rng.integers(0, 40, 400), rng.integers(1, 6, 400).astype(float), 30, 60)
+    return FunkSVD(n_factors=3, n_epochs=3, random_state=0).fit(named(R)), R
+
+
+def test_never_rated_items_are_unknown_refused_and_left_out(rng):
+    """Oracle: the training ratings themselves (which items occur) and the baseline mu + b_u by hand.
+
+    Before: similar_items("i55") ranked neighbours of a random start vector, predict said
+    known=True for it and its score used that vector, recommend listed never-rated items."""
+    model, R = catalogue_model(rng)
+    rated = np.zeros(60, bool)
+    rated[R.items] = True
+    assert not rated[40:].any()
+    np.testing.assert_array_equal(model.rating_counts()[1], np.bincount(R.items, minlength=60))
+    with pytest.raises(ValueError, match=r"item 'i55' has no ratings in the training data: its factors are its "
+                                         "random start"):
+        model.similar_items("i55")
+    r_hat, known = model.predict(["u1", "u1"], ["i55", "i3"], return_known=True)
+    f = model.factors_
+    assert known.tolist() == [False, True]
+    assert r_hat[0] == f.mu + f.bu[1]  # the baseline of a known user and an item without ratings
+    shown = model.recommend("u1", n=60).indices
+    assert rated[shown].all() and len(shown) == rated.sum() - len(set(R.items[R.users == 1]))
+    assert rated[model.similar_items("i3", n=60).indices].all()
+    assert (~rated[model.recommend("u1", n=60, include_never_rated=True).indices]).sum() == 20
+
+
+def test_never_rated_counts_survive_save_and_load(rng, tmp_path):
+    """Oracle: np.bincount of the training items; the loaded model refuses the same item (before: no counts)."""
+    model, R = catalogue_model(rng)
+    model.save(tmp_path / "m.npz")
+    again = FunkSVD.load(tmp_path / "m.npz")
+    for a, b in zip(again.rating_counts(), (np.bincount(R.users, minlength=30), np.bincount(R.items, minlength=60))):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match="'i41' has no ratings"):
+        again.similar_items("i41")
+
+
+@pytest.mark.parametrize("missing", [np.nan, None, float("nan")])
+def test_missing_values_are_not_ids_even_in_baseline_mode(rng, missing):
+    """Oracle: the documented refusal (before: unknown="baseline" quietly returned the baseline for NaN/None)."""
+    model, _ = catalogue_model(rng)
+    for users, items in (([missing], ["i1"]), (["u1"], [missing]), (missing, "i1")):
+        with pytest.raises(ValueError, match="a missing value, not an id"):
+            model.predict(users, items, unknown="baseline")
+
+
+def test_one_bad_index_is_named_without_an_array_position(rng):
+    """Oracle: the message of the review (before: "users[0] = 999 is not a valid id")."""
+    model = FunkSVD(n_factors=2, n_epochs=1, random_state=0).fit(problem(rng))
+    with pytest.raises(UnknownIdError, match=r"^user 999 is not a valid id: the model has 30 users, ids 0\.\.29$"):
+        model.recommend(999)
+    with pytest.raises(UnknownIdError, match=r"^item -1 is not a valid id: the model has 20 items"):
+        model.similar_items(-1)
+
+
+def test_a_never_rated_user_is_unknown_and_refused(rng):
+    """Oracle: the baseline mu + b_i by hand for a listed user without ratings (u30, u31);
+    before: its random p_u entered the prediction and recommend ranked items for it."""
+    R = Ratings(rng.integers(0, 30, 300), rng.integers(0, 20, 300), rng.integers(1, 6, 300).astype(float), 32, 20)
+    model = FunkSVD(n_factors=3, n_epochs=3, random_state=0).fit(named(R))
+    r_hat, known = model.predict(["u31", "u1"], ["i3", "i3"], return_known=True)
+    f = model.factors_
+    assert known.tolist() == [False, True] and r_hat[0] == f.mu + f.bi[3]
+    with pytest.raises(ValueError, match="user 'u30' has no ratings in the training data"):
+        model.recommend("u30")

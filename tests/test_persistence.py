@@ -9,7 +9,9 @@ from __future__ import annotations
 import copy
 import json
 import multiprocessing
+import os
 import pickle
+import stat
 from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
@@ -243,3 +245,31 @@ def test_models_cross_a_process_pool(rng):
     np.testing.assert_array_equal(remote, model.predict(users, items))
     np.testing.assert_array_equal(remote_factors, model.factors_.predict([0], [0]))
     assert remote_top.tolist() == model.recommend(users[0], n=3).ids.tolist()
+
+
+# ---- file mode (review finding 3) ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("umask, expected", [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])
+def test_a_new_model_file_gets_the_mode_of_any_new_file(rng, tmp_path, umask, expected):
+    """Oracle: 0o666 & ~umask, as open() would create it (before: always 0o600, mkstemp's mode)."""
+    model = FunkSVD(n_factors=2, n_epochs=1, random_state=0).fit(problem(rng))
+    old = os.umask(umask)
+    try:
+        model.save(tmp_path / "m.npz")
+        with open(tmp_path / "plain", "w"):
+            pass
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "m.npz").stat().st_mode) == expected
+    assert stat.S_IMODE((tmp_path / "plain").stat().st_mode) == expected  # the oracle agrees with open()
+
+
+def test_overwriting_keeps_the_files_mode(rng, tmp_path):
+    """Oracle: the mode set by chmod before the overwrite (before: reset to 0o600)."""
+    model = FunkSVD(n_factors=2, n_epochs=1, random_state=0).fit(problem(rng))
+    path = tmp_path / "m.npz"
+    model.save(path)
+    os.chmod(path, 0o640)
+    model.save(path)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o640

@@ -5,6 +5,8 @@ Every test names its oracle. float64 throughout.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -20,8 +22,9 @@ REG_PARAMS = dict(reg_pu=REG["P"], reg_qi=REG["Q"], reg_bu=REG["bu"], reg_bi=REG
 
 
 def problem(rng, n_users=30, n_items=20, n_ratings=300):
-    return Ratings(rng.integers(0, n_users, n_ratings), rng.integers(0, n_items, n_ratings),
-                   rng.uniform(1, 5, n_ratings), n_users, n_items)
+    values = rng.uniform(1, 5, n_ratings)
+    values[:2] = 1.0, 5.0  # the scale's ends, so that folding in ratings of 1..5 stays in rating_range_
+    return Ratings(rng.integers(0, n_users, n_ratings), rng.integers(0, n_items, n_ratings), values, n_users, n_items)
 
 
 def fitted(rng, rule="funk", biased=True, k=4, **kw):
@@ -50,9 +53,10 @@ def test_fold_in_zeroes_the_rules_own_gradient(rng, rule, biased):
     reg_bu swapped, or without the column of ones for b_u.
     """
     model = fitted(rng, rule, biased)
-    items = np.array([3, 7, 7, 12, 19])  # a repeated item is two ratings
+    items = np.array([3, 7, 7, 12, 19])  # a repeated item is two ratings (and a warning naming it)
     values = np.array([4.0, 2.5, 3.0, 5.0, 1.0])
-    new = model.fold_in(items, values)
+    with pytest.warns(UserWarning, match=r"item\(s\) \[7\] are given more than once"):
+        new = model.fold_in(items, values)
     factors, ratings = one_user(model, new, items, values)
     g = gradients(factors, ratings, rule, reg=REG)
     np.testing.assert_allclose(g["P"][0], 0.0, atol=1e-12)
@@ -261,3 +265,25 @@ def test_a_dataframe_with_string_ids_fits_and_recommends_in_them():
     assert model.similar_items("tt01", n=1).ids[0] in {"tt02", "tt03", "tt04"}
     _, known = model.predict(["ann", "zoe"], ["tt03", "tt03"], unknown="baseline", return_known=True)
     assert known.tolist() == [True, False]
+
+
+# ---- fold_in's input (review finding 11) ------------------------------------------------------------
+
+
+def test_fold_in_refuses_strings_and_names_what_it_warns_about(rng):
+    """Oracle: the documented choices: strings refused (as Dataset refuses them), ratings outside
+    rating_range_ used with a warning naming the range, a repeated item used with a warning naming it.
+    Before: "5" was taken as 5.0, [0, 0] on a 1..5 scale and repeats passed silently."""
+    model = fitted(rng)
+    low, high = model.rating_range_
+    with pytest.raises(ValueError, match="ratings must be numbers, got dtype <U1"):
+        model.fold_in([1], ["5"])
+    with pytest.raises(ValueError, match="ratings must be numbers"):
+        model.fold_in([1, 2], [5.0, None])
+    with pytest.warns(UserWarning, match=rf"2 rating\(s\) outside the training range \[{low:g}, {high:g}\]"):
+        model.fold_in([1, 2], [0.0, 0.0])
+    with pytest.warns(UserWarning, match=r"item\(s\) \[2\] are given more than once"):
+        model.fold_in([2, 1, 2], [3.0, 3.0, 4.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # in range, distinct: no warning
+        model.fold_in([1, 2], [low, high])

@@ -4,9 +4,11 @@
 * :mod:`.training`: ``funksvd fit``, ``funksvd evaluate``, ``funksvd cv`` (models on real data);
 * :mod:`.recommending`: ``funksvd recommend``, ``funksvd similar`` (what a saved model suggests).
 
-A user's mistake (an unknown id, a malformed file, a missing model) ends in one line on stderr
-naming the problem and exit status 1, never a traceback; a wrong option is a usage error
-(status 2). Output piped into ``head`` ends quietly.
+A user's mistake (an unknown id, a malformed file, a missing model, a parameter out of range, a
+diverging fit) ends in one line on stderr naming the problem and exit status 1, never a
+traceback; a wrong option is a usage error (status 2). Anything else is a bug in funksvd: it
+shows its traceback, asks to report it, and exits with status 70 (``EX_SOFTWARE``). Output
+piped into ``head`` ends quietly.
 """
 
 from __future__ import annotations
@@ -14,20 +16,25 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import traceback
 
-from ..errors import DivergenceError, UnknownIdError
+from .._version import __version__
+from ..errors import DivergenceError, InputError, NotFittedError, UnknownIdError
 from . import gradients, recommending, training
 
-__all__ = ["main", "build_parser"]
+__all__ = ["main", "build_parser", "USER_ERRORS", "BUG_STATUS"]
 
-#: Errors that a user's input causes: reported in one line, without a traceback.
-USER_ERRORS = (UnknownIdError, FileNotFoundError, IsADirectoryError, PermissionError, DivergenceError,
-               ValueError, TypeError)
+#: Errors that a user's input causes: reported in one line, without a traceback. A plain
+#: ``ValueError`` or ``TypeError`` is not among them: it is a bug (the validators raise
+#: :class:`~funksvd.errors.InputError`; the data loaders' errors are marked at their call site).
+USER_ERRORS = (InputError, UnknownIdError, NotFittedError, FileNotFoundError, IsADirectoryError, PermissionError,
+               DivergenceError)
+
+#: Exit status of a bug in funksvd (``EX_SOFTWARE`` of sysexits.h).
+BUG_STATUS = 70
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .. import __version__
-
     parser = argparse.ArgumentParser(
         prog="funksvd",
         description="Matrix factorisation for recommender systems: hand-derived gradients, proved.",
@@ -55,6 +62,11 @@ def main(argv=None) -> int:
     except USER_ERRORS as error:
         print(f"funksvd {args.command}: error: {error}", file=sys.stderr)
         return 1
+    except Exception:  # noqa: BLE001 (not the user's doing: show where it happened)
+        traceback.print_exc()
+        print(f"funksvd {args.command}: this is a bug in funksvd {__version__}, please report it "
+              "with the command and the traceback above", file=sys.stderr)
+        return BUG_STATUS
 
 
 def _silence_stdout() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..errors import InputError
 from ..estimator.recommend import METRICS
 
 __all__ = ["register"]
@@ -38,7 +39,7 @@ def _id(model, text: str, kind: str):
     try:
         return int(text)
     except ValueError:
-        raise ValueError(f"{kind} {text!r}: this model was fitted on 0-based indices; give a whole number") from None
+        raise InputError(f"{kind} {text!r}: this model was fitted on 0-based indices; give a whole number") from None
 
 
 def _title(model, index: int) -> str:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 
+from ..errors import DivergenceError, InputError
 from ..estimator import ENGINES
 from ..rules import RULES
 from .data import load_data
@@ -27,11 +30,13 @@ def register(sub) -> None:
     cmd.set_defaults(run=_fit)
 
     text = ("RMSE and MAE of the saved MODEL on held-out ratings in DATA (raw ids), and its top-k lists "
-            "(items rated in training left out) against them")
+            "(items rated in training left out) against them; pairs the model was trained on are counted "
+            "and left out of the top-k measures")
     cmd = sub.add_parser("evaluate", help=text, description=text)
     cmd.add_argument("model", metavar="MODEL", help="a model saved by funksvd fit")
     cmd.add_argument("data", metavar="DATA", help=_DATA_HELP)
     _ranking_options(cmd)
+    cmd.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     cmd.set_defaults(run=_evaluate)
 
     text = "k-fold cross-validated RMSE, MAE and top-k measures of a FunkSVD model on DATA"
@@ -60,6 +65,35 @@ def _model_options(cmd) -> None:
     cmd.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
 
 
+def _load(text: str):
+    """``load_data(text)``; the loaders' ``ValueError`` (a malformed file: file and line) is the user's input error."""
+    path = Path(text)
+    if path.is_file() and path.stat().st_size == 0:
+        raise InputError(f"{text} is empty: no ratings")
+    try:
+        return load_data(text)
+    except InputError:
+        raise
+    except ValueError as error:  # only here: the data loaders report bad files as ValueError
+        raise InputError(str(error)) from error
+
+
+#: The estimator's learning-rate parameters as the command line spells them (it sets lr_all only).
+_OPTIONS = {"lr_all": "--lr", "reg_all": "--reg", "n_factors": "--factors", "n_epochs": "--epochs"}
+
+
+@contextmanager
+def _options():
+    """Say ``--lr`` where the estimator's errors say ``lr_all`` (and so on): the user typed the option."""
+    try:
+        yield
+    except (DivergenceError, InputError) as error:
+        text = re.sub(r"\b(" + "|".join(_OPTIONS) + r")\b", lambda m: _OPTIONS[m.group(1)], str(error))
+        if text == str(error):
+            raise
+        raise type(error)(text) from error
+
+
 def _model(args, verbose: bool):
     from ..estimator import FunkSVD
 
@@ -72,16 +106,20 @@ def _fit(args) -> int:
     if out.is_dir() or not out.parent.is_dir():  # say so before a long fit, not after it
         raise FileNotFoundError(f"cannot save the model to {out}: "
                                 + ("it is a folder" if out.is_dir() else f"the folder {out.parent} does not exist"))
-    data = load_data(args.data)
+    data = _load(args.data)
     model = _model(args, verbose=not args.quiet)
     tic = time.perf_counter()
-    model.fit(data)
+    with _options():
+        model.fit(data)
     seconds = time.perf_counter() - tic
     model.verbose = False  # saved and shown without the progress bar
     model.save(args.out)
-    last = model.history_[-1]
+    last = model.history_[model.best_epoch_ - 1]
+    # the SGD engines record the running training RMSE; the TensorFlow engine records only its loss
+    measured = (f"training RMSE {last['train_rmse']:.4f}" if last["train_rmse"] is not None
+                else f"training loss {last['loss']:.6g}")
     print(f"fitted {model!r} on {len(data.ratings)} ratings ({data.ratings.n_users} users, "
-          f"{data.ratings.n_items} items) in {seconds:.1f} s; training RMSE {last['train_rmse']:.4f}")
+          f"{data.ratings.n_items} items) in {seconds:.1f} s; {measured} (epoch {model.best_epoch_})")
     print(f"saved to {args.out}")
     return 0
 
@@ -90,35 +128,53 @@ def _evaluate(args) -> int:
     from ..estimator import FunkSVD
     from ..estimator.raw import raw_triples
     from ..evaluation import evaluate_ranking
+    from ..evaluation.ranking import pairs_in
     from ..ratings import Ratings
 
     model = FunkSVD.load(args.model)
     if model.user_ids_ is None:
-        raise ValueError(f"{args.model} was fitted on bare indices, not on a dataset with raw ids")
-    users, items, values = raw_triples(load_data(args.data))
+        raise InputError(f"{args.model} was fitted on bare indices, not on a dataset with raw ids")
+    users, items, values = raw_triples(_load(args.data))
     r_hat, known = model.predict(users, items, unknown="baseline", return_known=True)
     e = values - r_hat
     print(f"RMSE {np.sqrt(np.mean(e * e)):.4f}  MAE {np.mean(np.abs(e)):.4f}  on {len(values)} ratings")
     if not known.all():
-        print(f"{int((~known).sum())} of them involve a user or item the model does not know: "
-              "predicted from the global mean and the known biases, left out of the top-k lists")
-    if known.any():
-        f = model.factors_
-        held = Ratings(model.user_index(users[known]), model.item_index(items[known]), values[known], f.n_users, f.n_items)
-        found = evaluate_ranking(model, model.training_ratings(), held, k=args.k, threshold=args.threshold)
-        print("  ".join(f"{name} {found[name]:.4f}" for name in found if "@" in name)
-              + f"  over {found['n_users']} users")
+        print(f"{int((~known).sum())} of them involve a user or item the model does not know (or that had no "
+              "ratings in its training data): predicted from the global mean and the known biases, "
+              "left out of the top-k lists")
+    if not known.any():
+        return 0
+    f = model.factors_
+    held = Ratings(model.user_index(users[known]), model.item_index(items[known]), values[known], f.n_users, f.n_items)
+    train = model.training_ratings()
+    seen = pairs_in(held, train)
+    if seen.all():
+        print(f"all {len(held)} pairs of known users and items are training pairs (the model was fitted on them): "
+              "no ranking measures, since the top-k lists leave out the items a user rated in training "
+              "(evaluate on held-out ratings)")
+        return 0
+    if seen.any():
+        print(f"{int(seen.sum())} of the {len(held)} pairs of known users and items are training pairs (the model "
+              "was fitted on them); the top-k lists leave out the items a user rated in training, so the ranking "
+              f"measures count only the {int((~seen).sum())} held-out pairs")
+        held = held.subset(~seen)
+    found = evaluate_ranking(model, train, held, k=args.k, threshold=args.threshold, verbose=not args.quiet)
+    print("  ".join(f"{name} {found[name]:.4f}" for name in found if "@" in name)
+          + f"  over {found['n_users']} users")
     return 0
 
 
 def _cv(args) -> int:
     from ..evaluation import cross_validate
 
-    if args.folds < 2:
-        raise ValueError(f"--folds must be at least 2, got {args.folds}")
+    data = _load(args.data)
+    if not 2 <= args.folds <= len(data.ratings):
+        raise InputError(f"--folds must be between 2 and the number of ratings ({len(data.ratings)}), "
+                         f"got {args.folds}")
     k = args.k
-    results = cross_validate(_model(args, verbose=not args.quiet), load_data(args.data), cv=args.folds,
-                             measures=("rmse", "mae", f"precision@{k}", f"recall@{k}", f"ndcg@{k}"),
-                             random_state=args.seed, threshold=args.threshold)
+    with _options():
+        results = cross_validate(_model(args, verbose=not args.quiet), data, cv=args.folds,
+                                 measures=("rmse", "mae", f"precision@{k}", f"recall@{k}", f"ndcg@{k}"),
+                                 random_state=args.seed, threshold=args.threshold, progress=not args.quiet)
     print(results.summary())
     return 0

@@ -1,5 +1,5 @@
 """The :class:`FunkSVD` estimator: parameters and prediction (:mod:`.model`), training
-(:mod:`.training`), array-level prediction and id checks (:mod:`.prediction`)."""
+(:mod:`.training`), array-level prediction (:mod:`.prediction`), parameter checks (:mod:`.params`)."""
 
 from ..errors import NotFittedError
 from .model import ENGINES, SCHEDULES, FunkSVD

@@ -25,7 +25,7 @@ import numpy as np
 from ..errors import NotFittedError
 from ..factors import BLOCKS, Factors
 from ..ratings import Ratings
-from ..rules import get_rule
+from .params import ENGINES, SCHEDULES, check_params
 from .persistence import Persistence
 from .prediction import factor_arrays, predict_arrays
 from .raw import Lookup, as_training_data, validation_ratings
@@ -34,16 +34,12 @@ from .training import Training
 
 __all__ = ["FunkSVD", "ENGINES", "SCHEDULES"]
 
-ENGINES = ("python", "compiled", "tensorflow")
-SCHEDULES = ("joint", "feature")
-
-
 #: Guards the "being fitted" flag of every estimator (see :meth:`FunkSVD.fit`).
 _FIT_GUARD = threading.Lock()
 
 #: Fitted attributes, cleared when ``fit`` starts again.
 _FITTED = ("factors_", "mu_", "global_mean_", "n_epochs_", "best_epoch_", "stopped_early_", "rating_range_",
-           "user_ids_", "item_ids_", "item_titles_", "_train_ratings", "_rated")
+           "user_ids_", "item_ids_", "item_titles_", "_train_ratings", "_rated", "_counts")
 
 
 class FunkSVD(Training, Recommending, Persistence):
@@ -130,7 +126,8 @@ class FunkSVD(Training, Recommending, Persistence):
     mu_ : float
         :math:`\mu`: the training mean (biased), 0 (unbiased) or ``init.mu``.
     history_ : list of dict
-        One record per epoch run: ``epoch`` (from 1), ``loss``, ``train_rmse``, ``val_rmse``
+        One record per epoch run: ``epoch`` (from 1), ``loss``, ``train_rmse`` (None on the
+        TensorFlow engine, which reports only its loss), ``val_rmse``
         (None without validation), ``seconds``, ``kept`` (True for the epoch whose parameters
         are in ``factors_``) and, for ``schedule="feature"``, ``feature`` (None for the bias
         stage).
@@ -285,65 +282,7 @@ class FunkSVD(Training, Recommending, Persistence):
     # ---- parameters ----------------------------------------------------------------------------
 
     def _check_params(self) -> None:
-        def positive_int(name, allow_none=False):
-            value = getattr(self, name)
-            if allow_none and value is None:
-                return
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-
-        def non_negative(name, allow_none=False):
-            value = getattr(self, name)
-            if allow_none and value is None:
-                return
-            if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or not (
-                    np.isfinite(value) and value >= 0):
-                raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
-
-        positive_int("n_factors")
-        positive_int("n_epochs")
-        positive_int("patience", allow_none=True)
-        positive_int("feature_epochs")
-        positive_int("feature_min_epochs")
-        positive_int("batch_size", allow_none=True)
-        positive_int("n_jobs")
-        for name in ("lr_all", "reg_all", "init_std_dev", "min_improvement", "feature_min_improvement"):
-            non_negative(name)
-        for block in ("bu", "bi", "pu", "qi"):
-            non_negative(f"lr_{block}", allow_none=True)
-            non_negative(f"reg_{block}", allow_none=True)
-        for name in ("init_mean", "feature_init"):
-            if not np.isfinite(getattr(self, name)):
-                raise ValueError(f"{name} must be finite, got {getattr(self, name)!r}")
-        if self.decay_rate is not None and not 0 < self.decay_rate <= 1:
-            raise ValueError(f"decay_rate must be None or in (0, 1], got {self.decay_rate!r}")
-        get_rule(self.rule)
-        if self.engine not in ENGINES:
-            raise ValueError(f"unknown engine {self.engine!r}; expected one of {ENGINES}")
-        if not (isinstance(self.shuffle, (bool, np.bool_)) or self.shuffle in ("grid", "blocks")):
-            raise ValueError(f"shuffle must be 'grid', True, False or 'blocks', got {self.shuffle!r}")
-        if self.shuffle == "blocks" and self.n_jobs != 1:
-            raise ValueError("shuffle='blocks' runs with n_jobs=1; with n_jobs > 1 each DSGD block is shuffled")
-        if self.schedule not in SCHEDULES:
-            raise ValueError(f"unknown schedule {self.schedule!r}; expected one of {SCHEDULES}")
-        try:
-            dtype = np.dtype(self.dtype)
-        except TypeError:
-            dtype = None
-        if dtype not in (np.float32, np.float64):
-            raise ValueError(f"dtype must be numpy.float32 or numpy.float64, got {self.dtype!r}")
-        if self.schedule == "feature":
-            if self.engine == "tensorflow":
-                raise ValueError("schedule='feature' runs on engine='python' or 'compiled', not 'tensorflow'")
-            if get_rule(self.rule).name != "funk":
-                raise ValueError(f"schedule='feature' is Simon Funk's rule; got rule={self.rule!r}, use rule='funk'")
-        if self.n_jobs != 1 and (self.schedule != "joint" or self.engine == "tensorflow"):
-            raise ValueError("n_jobs > 1 runs the joint schedule on engine='compiled' (or 'python'); "
-                             f"got schedule={self.schedule!r}, engine={self.engine!r}")
-        if self.engine == "tensorflow":
-            overrides = [f"lr_{b}" for b in ("bu", "bi", "pu", "qi") if getattr(self, f"lr_{b}") is not None]
-            if overrides:
-                raise ValueError(f"engine='tensorflow' takes one learning rate (lr_all); drop {overrides}")
+        check_params(self)  # funksvd.estimator.params
 
     def _hyper(self, kind: str) -> dict[str, float]:
         """``lr`` or ``reg`` per block ``P, Q, bu, bi``: the override, or the ``*_all`` value."""
@@ -500,6 +439,9 @@ class FunkSVD(Training, Recommending, Persistence):
             predicts what is known of the pair, as Surprise does: :math:`\mu` plus the bias of
             the known user or item (or both, without :math:`p_u^\top q_i`); an unbiased model
             predicts ``global_mean_``. The other pairs of the batch are predicted as usual.
+            A user or item of the training data without a rating (an id listed in the dataset
+            but never rated: its factors are only its random start) is predicted the same way,
+            in both modes.
         return_known : bool, default False
             Also return a boolean array, False where the prediction is such a fallback.
 
@@ -508,18 +450,22 @@ class FunkSVD(Training, Recommending, Persistence):
         r_hat : numpy.ndarray of float64
             Shaped as the broadcast ``users, items``.
         known : numpy.ndarray of bool
-            Only with ``return_known=True``: both ids known.
+            Only with ``return_known=True``: both ids known and rated in the training data.
 
         Raises
         ------
         UnknownIdError
             With ``unknown="raise"``, for an unknown id (or an index out of range).
         ValueError
-            For ids that cannot be ids at all (``0.5`` for a model fitted on indices).
+            For ids that cannot be ids at all (``0.5`` for a model fitted on indices; NaN or
+            None, even with ``unknown="baseline"``).
         """
         factors = self._fitted()
         users, known_users = self._users(users, unknown)
         items, known_items = self._items(items, unknown)
+        user_counts, item_counts = self.rating_counts()
+        known_users = known_users & (user_counts[users] > 0)  # never rated: its factors are its random start
+        known_items = known_items & (item_counts[items] > 0)
         users, items, known_users, known_items = np.broadcast_arrays(users, items, known_users, known_items)
         r_hat = predict_arrays(factor_arrays(factors), factors.mu, users.ravel(), items.ravel()).reshape(users.shape)
         known = known_users & known_items

@@ -20,6 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .._version import __version__
+from ..errors import InputError
 from ..factors import Factors
 from ..ids import IdMap
 
@@ -69,7 +71,9 @@ class Persistence:
     def save(self, path) -> None:
         """Write the fitted model to ``path`` (an ``.npz`` archive; the name is used as given).
 
-        The write is atomic: a temporary file beside ``path`` replaces it when complete.
+        The write is atomic: a temporary file beside ``path`` replaces it when complete. A new
+        file gets the mode of any new file (``0o666`` less the umask); an overwritten one keeps
+        its mode.
         :meth:`load` gives back an equal model: the same parameters bit for bit, id maps,
         titles, hyper-parameters and ``history_``.
         """
@@ -89,8 +93,6 @@ class Persistence:
             arrays.update(user_ids=_id_array(self.user_ids_), item_ids=_id_array(self.item_ids_))
         if self.item_titles_ is not None:
             arrays["item_titles"] = np.asarray(self.item_titles_, dtype=object).astype(str)
-        from .. import __version__
-
         meta = {
             "format": FORMAT, "format_version": FORMAT_VERSION, "funksvd_version": __version__,
             "params": {name: _json_param(name, value) for name, value in self.get_params().items()},
@@ -99,8 +101,10 @@ class Persistence:
             "history_": self.history_,
         }
         arrays[_META] = np.frombuffer(json.dumps(meta, default=_plain).encode("utf-8"), dtype=np.uint8)
+        mode = _file_mode(path)
         handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         try:
+            os.chmod(temporary, mode)  # mkstemp makes it 0600 whatever the umask
             with os.fdopen(handle, "wb") as out:
                 np.savez(out, **arrays)
                 out.flush()
@@ -118,8 +122,8 @@ class Persistence:
         ------
         FileNotFoundError
             No file at ``path``.
-        ValueError
-            ``path`` is not a funksvd model: not an ``.npz`` archive (random bytes, a truncated
+        InputError
+            (a ``ValueError``) ``path`` is not a funksvd model: not an ``.npz`` archive (random bytes, a truncated
             file), an archive without funksvd metadata (a foreign ``.npz``), a damaged member,
             or a newer format version. The message names the file and the problem.
         """
@@ -127,21 +131,21 @@ class Persistence:
         if not path.is_file():
             raise FileNotFoundError(f"no model file at {path}" + (" (it is a folder)" if path.is_dir() else ""))
         if not zipfile.is_zipfile(path):
-            raise ValueError(f"{path} is not a funksvd model: not a complete .npz archive "
+            raise InputError(f"{path} is not a funksvd model: not a complete .npz archive "
                              "(a truncated file, or a different kind of file)")
         try:
             with np.load(path, allow_pickle=False) as archive:
                 if _META not in archive.files:
-                    raise ValueError(f"{path} is an .npz archive but not a funksvd model: it has no "
+                    raise InputError(f"{path} is an .npz archive but not a funksvd model: it has no "
                                      f"{_META!r} member (it holds {sorted(archive.files)[:8]})")
                 meta = _read_meta(path, archive[_META])
                 arrays = {name: archive[name] for name in archive.files if name != _META}
         except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as error:
-            raise ValueError(f"{path} is not a funksvd model: a damaged archive ({error})") from None
+            raise InputError(f"{path} is not a funksvd model: a damaged archive ({error})") from None
         try:
             return cls._from_saved(meta, arrays)
         except (KeyError, TypeError, ValueError) as error:
-            raise ValueError(f"{path} is a damaged funksvd model: {error}") from None
+            raise InputError(f"{path} is a damaged funksvd model: {error}") from None
 
     @classmethod
     def _from_saved(cls, meta: dict, arrays: dict):
@@ -170,17 +174,39 @@ class Persistence:
         return model
 
 
+def _file_mode(path: Path) -> int:
+    """The permission bits of the saved file: those of the file it replaces, else ``0o666 & ~umask``."""
+    try:
+        return path.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        return 0o666 & ~_umask()
+
+
+def _umask() -> int:
+    """The process umask: from /proc on Linux, else by setting it and putting it straight back."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except OSError:
+        pass
+    umask = os.umask(0o077)  # a moment of 077 is safe for another thread's new file; 0 would not be
+    os.umask(umask)
+    return umask
+
+
 def _read_meta(path: Path, raw: np.ndarray) -> dict:
     try:
         meta = json.loads(raw.tobytes().decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ValueError(f"{path}: the funksvd metadata is not valid JSON ({error})") from None
+        raise InputError(f"{path}: the funksvd metadata is not valid JSON ({error})") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise ValueError(f"{path} is an .npz archive but not a funksvd model (metadata format "
+        raise InputError(f"{path} is an .npz archive but not a funksvd model (metadata format "
                          f"{meta.get('format') if isinstance(meta, dict) else meta!r})")
     version = meta.get("format_version")
     if not isinstance(version, int) or version > FORMAT_VERSION:
-        raise ValueError(f"{path} was written in model format {version!r} (funksvd "
+        raise InputError(f"{path} was written in model format {version!r} (funksvd "
                          f"{meta.get('funksvd_version')}); this funksvd reads format {FORMAT_VERSION} at most: "
                          "upgrade funksvd")
     return meta

@@ -1,4 +1,4 @@
-"""Vectorised and compiled predictions from raw parameter arrays, and id validation."""
+"""Vectorised and compiled predictions from raw parameter arrays."""
 
 from __future__ import annotations
 
@@ -10,8 +10,7 @@ from ..factors import Factors
 from ..ratings import Ratings
 from ..rules import predict_one
 
-__all__ = ["factor_arrays", "predict_arrays", "sum_squared_errors", "compiled_sse", "rmse_of", "check_ids",
-           "check_within"]
+__all__ = ["factor_arrays", "predict_arrays", "sum_squared_errors", "compiled_sse", "rmse_of"]
 
 _CHUNK = 1 << 16  # ratings per chunk when predicting, so memory stays O(chunk * k)
 
@@ -59,25 +58,3 @@ def rmse_of(arrays, mu, ratings: Ratings, engine: str = "python") -> float:
         return float(np.sqrt(sse / len(ratings)))
     e = ratings.values - predict_arrays(arrays, mu, ratings.users, ratings.items)
     return float(np.sqrt(np.mean(e * e)))
-
-
-def check_ids(values, name: str, n: int) -> np.ndarray:
-    """Integer ids in ``[0, n)`` as int64, or a ValueError naming the first bad one."""
-    array = np.asarray(values)
-    if array.dtype == bool or not (np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)):
-        raise ValueError(f"{name} must be integer ids, got dtype {array.dtype}")
-    flat = array.ravel()
-    bad = np.flatnonzero(~np.isfinite(flat) | (flat != np.round(flat)) | (flat < 0) | (flat >= n)) if flat.size else []
-    if len(bad):
-        j = bad[0]
-        raise ValueError(f"{name}[{j}] = {flat[j].item()!r} is not a valid id: the model has {n} {name}, ids 0..{n - 1}")
-    return array.astype(np.int64)
-
-
-def check_within(ratings, n_users: int, n_items: int, what: str) -> None:
-    if not isinstance(ratings, Ratings):
-        raise TypeError(f"{what} must be a funksvd.Ratings, got {type(ratings).__name__}")
-    for name, ids, n in (("users", ratings.users, n_users), ("items", ratings.items, n_items)):
-        if ids.max() >= n:
-            j = int(np.argmax(ids >= n))
-            raise ValueError(f"{what} {name}[{j}] = {ids[j]} is out of range: the training ratings have {n} {name}")

@@ -9,13 +9,15 @@ speaks the dataset's raw ids.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from ..errors import UnknownIdError
+from ..errors import InputError, UnknownIdError
+from ..evaluation.ranking import check_within
 from ..factors import check_indices, whole_numbers
 from ..ids import IdMap
 from ..ratings import Ratings
-from .prediction import check_within
 
 __all__ = ["TrainingData", "as_training_data", "validation_ratings", "raw_triples", "Lookup"]
 
@@ -74,6 +76,23 @@ def raw_triples(data) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return train.user_ids.raw_ids[r.users], train.item_ids.raw_ids[r.items], r.values
 
 
+def _refuse_missing(values, name: str) -> None:
+    """Refuse NaN and None among ids, in every mode: a missing value is not an id (not even an unknown one)."""
+    array = np.asarray(values)
+    if array.dtype.kind == "f":
+        missing = np.isnan(array.ravel())
+    elif array.dtype.kind == "O":
+        missing = np.array([x is None or (isinstance(x, float) and math.isnan(x)) for x in array.ravel().tolist()], bool)
+    else:
+        return
+    if missing.any():
+        j = int(np.flatnonzero(missing)[0])
+        where = f"{name}[{j}]" if array.ndim else name[:-1]
+        value = array.ravel()[j]
+        shown = "None" if value is None else "NaN"
+        raise InputError(f"{where} is {shown}, a missing value, not an id (not even an unknown one)")
+
+
 class Lookup:
     """Ids as the fitted model understands them: raw ids through its maps, or bare indices."""
 
@@ -87,8 +106,9 @@ class Lookup:
         position; ``"baseline"`` returns the mask instead.
         """
         if unknown not in UNKNOWN:
-            raise ValueError(f"unknown must be one of {UNKNOWN}, got {unknown!r}")
+            raise InputError(f"unknown must be one of {UNKNOWN}, got {unknown!r}")
         name = f"{self.kind}s"
+        _refuse_missing(values, name)
         if self.id_map is None:
             if unknown == "raise":
                 index = check_indices(values, name, self.n)
@@ -106,9 +126,15 @@ class Lookup:
         return np.where(known, index, 0), known
 
     def one(self, value) -> int:
-        """The index of one id (strict)."""
+        """The index of one id (strict); the error names the id, not a position in an array."""
         if np.ndim(value) != 0:
-            raise ValueError(f"expected one {self.kind} id, got {value!r}")
+            raise InputError(f"expected one {self.kind} id, got {value!r}")
+        if self.id_map is None:
+            whole = int(whole_numbers(np.atleast_1d(value), f"{self.kind}s")[0])
+            if not 0 <= whole < self.n:
+                raise UnknownIdError(f"{self.kind} {value!r} is not a valid id: the model has {self.n} "
+                                     f"{self.kind}s, ids 0..{self.n - 1}")
+            return whole
         index, _ = self(value)
         return int(index)
 

@@ -8,11 +8,13 @@ accepts in place of a user id.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
-from ..evaluation.ranking import items_by_user, top_n
+from ..errors import InputError
+from ..evaluation.ranking import check_positive_int, items_by_user, top_n
 from ..factors import Factors
 from ..objectives import as_objective
 from ..ratings import Ratings
@@ -79,12 +81,6 @@ class NewUser:
     items: np.ndarray
 
 
-def _check_n(n) -> int:
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"n must be a positive integer, got {n!r}")
-    return int(n)
-
-
 class Recommending:
     """The recommending half of :class:`~funksvd.FunkSVD` (a mixin; needs a fitted estimator)."""
 
@@ -100,6 +96,32 @@ class Recommending:
         indptr, items = self._rated
         return items[indptr[user]:indptr[user + 1]].astype(np.int64)
 
+    def rating_counts(self) -> tuple[np.ndarray, np.ndarray]:
+        """How many training ratings each user and each item had: two int64 arrays (index order).
+
+        A user or item with 0 was listed in the training data (e.g. ``Dataset.from_frame(...,
+        items=...)``, or an index below ``Ratings``' ``n_items``) but never rated: its factors
+        are its random start. ``predict`` treats it as unknown, ``recommend`` and
+        ``similar_items`` refuse it and leave such items out of their lists. Derived from the
+        rated items that :meth:`save` keeps, so a loaded model has them too.
+        """
+        factors = self._fitted()
+        if getattr(self, "_counts", None) is None:
+            if getattr(self, "_train_ratings", None) is None and getattr(self, "_rated", None) is None:
+                return np.ones(factors.n_users, np.int64), np.ones(factors.n_items, np.int64)  # not kept: all rated
+            self._rated_items(0)
+            indptr, items = self._rated
+            self._counts = (np.diff(indptr).astype(np.int64), np.bincount(items, minlength=factors.n_items))
+        return self._counts
+
+    def _rated_index(self, raw, kind: str) -> int:
+        """The index of one user or item id, refused when it had no rating in the training data."""
+        index = (self._users if kind == "user" else self._items).one(raw)
+        if self.rating_counts()[kind == "item"][index] == 0:
+            raise InputError(f"{kind} {raw!r} has no ratings in the training data: its factors are its random "
+                             "start, so it has nothing to " + ("recommend from" if kind == "user" else "compare"))
+        return index
+
     def training_ratings(self) -> Ratings:
         """The (user, item) pairs the model was fitted on, as indices, values 1 (what ``recommend`` leaves out).
 
@@ -112,7 +134,7 @@ class Recommending:
         users = np.repeat(np.arange(len(indptr) - 1, dtype=np.int64), np.diff(indptr))
         return Ratings(users, items, np.ones(len(items)), self.factors_.n_users, self.factors_.n_items)
 
-    def recommend(self, user, n: int = 10, exclude_rated: bool = True) -> Ranking:
+    def recommend(self, user, n: int = 10, exclude_rated: bool = True, include_never_rated: bool = False) -> Ranking:
         r"""The ``n`` items with the highest predicted rating :math:`\hat r_{ui}` for ``user``.
 
         Parameters
@@ -124,6 +146,9 @@ class Recommending:
         exclude_rated : bool, default True
             Leave out the items the user rated in the training data (for a :class:`NewUser`,
             the items it was folded in from).
+        include_never_rated : bool, default False
+            Also rank the items without a training rating (their scores come from their random
+            start factors; see :meth:`rating_counts`).
 
         Returns
         -------
@@ -135,17 +160,19 @@ class Recommending:
         ------
         UnknownIdError
             For a user the model was not fitted on (use :meth:`fold_in` for a new one).
+        InputError
+            For a user of the training data without a rating (a ``ValueError``).
         """
         factors = self._fitted()
-        n = _check_n(n)
+        n = check_positive_int(n, "n")
         if isinstance(user, NewUser):
             u, rated = 0, user.items
             factors = Factors(user.p_u[None, :].astype(factors.dtype), factors.Q,
                               [user.b_u] if factors.biased else None, factors.bi, factors.mu)
         else:
-            u = self._users.one(user)
+            u = self._rated_index(user, "user")
             rated = self._rated_items(u)
-        candidates = np.ones(factors.n_items, bool)
+        candidates = np.ones(factors.n_items, bool) if include_never_rated else self.rating_counts()[1] > 0
         if exclude_rated:
             candidates[rated] = False
         n = min(n, int(candidates.sum()))
@@ -154,7 +181,7 @@ class Recommending:
         items, scores = top_n(factors, u, n=n, candidates=candidates)
         return self._ranking(items, scores)
 
-    def similar_items(self, item, n: int = 10, metric: str = "cosine") -> Ranking:
+    def similar_items(self, item, n: int = 10, metric: str = "cosine", include_never_rated: bool = False) -> Ranking:
         r"""The ``n`` items whose factor vectors :math:`q_j` are nearest to ``item``'s.
 
         Parameters
@@ -165,6 +192,8 @@ class Recommending:
             :math:`\cos(q_i, q_j) = q_i^\top q_j / (\lVert q_i\rVert\,\lVert q_j\rVert)` (an item
             with :math:`q_j = 0` scores 0), or the inner product :math:`q_i^\top q_j`, which
             favours items with long vectors (strongly liked or disliked ones).
+        include_never_rated : bool, default False
+            Also rank the items without a training rating (see :meth:`rating_counts`).
 
         Returns
         -------
@@ -179,21 +208,21 @@ class Recommending:
         "useful facts"), under which both metrics are unchanged.
         """
         factors = self._fitted()
-        n = _check_n(n)
+        n = check_positive_int(n, "n")
         if metric not in METRICS:
-            raise ValueError(f"metric must be one of {METRICS}, got {metric!r}")
-        i = self._items.one(item)
+            raise InputError(f"metric must be one of {METRICS}, got {metric!r}")
+        i = self._rated_index(item, "item")
         Q = factors.Q.astype(np.float64)
         if metric == "cosine":
             norms = np.linalg.norm(Q, axis=1, keepdims=True)
             if norms[i, 0] == 0.0:
-                raise ValueError(f"item {item!r} has a zero factor vector: it has no direction to compare "
+                raise InputError(f"item {item!r} has a zero factor vector: it has no direction to compare "
                                  "(use metric='dot')")
             Q = np.divide(Q, norms, out=np.zeros_like(Q), where=norms > 0)  # unit rows; a zero row stays 0
         # the similarities are the predictions of a one-user, unbiased model with p = q_i
-        candidates = np.ones(len(Q), bool)
+        candidates = np.ones(len(Q), bool) if include_never_rated else self.rating_counts()[1] > 0
         candidates[i] = False
-        n = min(n, len(Q) - 1)
+        n = min(n, int(candidates.sum()))
         if n == 0:
             return self._ranking(np.zeros(0, np.int64), np.zeros(0))
         best, scores = top_n(Factors(Q[i:i + 1], Q), 0, n=n, candidates=candidates)
@@ -209,9 +238,13 @@ class Recommending:
         ----------
         items : array_like
             Items the user rated (raw ids when fitted on a dataset, else indices). Unknown ones
-            raise :class:`~funksvd.errors.UnknownIdError`.
-        ratings : array_like of float
-            Their ratings.
+            raise :class:`~funksvd.errors.UnknownIdError`; a repeated one counts once per copy,
+            with a ``UserWarning`` naming it.
+        ratings : array_like of numbers
+            Their ratings. Strings (``"5"``) are refused, as :class:`~funksvd.data.Dataset`
+            refuses them. A rating outside the training range ``rating_range_`` is used as
+            given, with a ``UserWarning``: it is a legitimate input (another scale, an
+            extreme opinion) but extrapolates :math:`b_u, p_u` beyond what training saw.
 
         Returns
         -------
@@ -251,15 +284,29 @@ class Recommending:
         factors = self._fitted()
         index, _ = self._items(items)
         index = np.atleast_1d(index)
-        r = np.atleast_1d(np.asarray(ratings, dtype=np.float64))
+        given = np.atleast_1d(np.asarray(ratings))
+        if given.dtype == bool or given.dtype.kind not in "iuf":
+            raise InputError(f"ratings must be numbers, got dtype {given.dtype} ({ratings!r})")
+        r = given.astype(np.float64)
         if index.ndim != 1 or r.shape != index.shape:
-            raise ValueError(f"items and ratings must be one-dimensional and of the same length, got "
+            raise InputError(f"items and ratings must be one-dimensional and of the same length, got "
                              f"{np.shape(items)} and {np.shape(ratings)}")
         if len(r) == 0:
-            raise ValueError("fold_in needs at least one rating")
+            raise InputError("fold_in needs at least one rating")
         if not np.isfinite(r).all():
             j = int(np.flatnonzero(~np.isfinite(r))[0])
-            raise ValueError(f"ratings[{j}] = {r[j]} is not finite")
+            raise InputError(f"ratings[{j}] = {r[j]} is not finite")
+        unique, counts = np.unique(index, return_counts=True)
+        if (counts > 1).any():
+            twice = self._items.raw(unique[counts > 1]).tolist()
+            warnings.warn(f"fold_in: item(s) {twice} are given more than once: each copy counts as one more "
+                          "rating of the item in the loss", UserWarning, stacklevel=2)
+        low, high = getattr(self, "rating_range_", (-np.inf, np.inf))
+        outside = np.flatnonzero((r < low) | (r > high))
+        if outside.size:
+            warnings.warn(f"fold_in: {outside.size} rating(s) outside the training range [{low:g}, {high:g}] "
+                          f"(ratings[{outside[0]}] = {r[outside[0]]:g}); they are used as given, which "
+                          "extrapolates b_u and p_u beyond anything seen in training", UserWarning, stacklevel=2)
         objective = as_objective(get_rule(self.rule).name)
         reg = self._hyper("reg")
         c, n, k = objective.data_weight, len(r), factors.n_factors
@@ -274,7 +321,7 @@ class Recommending:
         try:
             x = np.linalg.solve(lhs, A.T @ y)
         except np.linalg.LinAlgError:
-            raise ValueError(f"fold_in: the normal equations are singular ({n} ratings, {k} factors, "
+            raise InputError(f"fold_in: the normal equations are singular ({n} ratings, {k} factors, "
                              f"reg_pu={reg['P']:g}); use a positive regularisation or more ratings") from None
         b_u = float(x[k]) if factors.biased else 0.0
         return NewUser(x[:k].copy(), b_u, index.astype(np.int64))

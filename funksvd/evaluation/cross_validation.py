@@ -11,12 +11,14 @@ r"""``cross_validate``: k-fold cross-validation of an estimator, in the spirit o
 
 from __future__ import annotations
 
+import copy
 import re
 import time
 
 import numpy as np
 
 from ..data import kfold
+from ..errors import InputError
 from ..metrics import mae, rmse
 from ..ratings import Ratings
 from .metrics import evaluate_ranking
@@ -54,11 +56,50 @@ def _parse_measures(measures) -> tuple[list[str], dict[int, list[str]]]:
     return accuracy, ranking
 
 
-def _clone(model):
-    """A fresh, unfitted copy with the same parameters (scikit-learn's clone, shallow)."""
+def _clone(model, seeds=None):
+    """A fresh, unfitted copy with the same parameters (scikit-learn's clone, shallow).
+
+    ``seeds``: for a model whose ``random_state`` is a numpy Generator, a Generator of the
+    copy's own (:func:`_fold_seeds`), so that no two folds, and not the caller, share one.
+    """
     if not (hasattr(model, "get_params") and hasattr(model, "fit")):
         raise TypeError(f"model must be an estimator with get_params() and fit(), got {type(model).__name__}")
-    return type(model)(**model.get_params())
+    params = model.get_params()
+    if seeds is not None:
+        params["random_state"] = next(seeds)
+    return type(model)(**params)
+
+
+def _fold_seeds(model):
+    """Independent child Generators, one per fold, of a model's Generator ``random_state`` (else None).
+
+    They are spawned (``numpy.random.Generator.spawn``) from a copy of the Generator, so the
+    caller's Generator is never advanced and the same Generator state gives the same folds'
+    models on every call.
+    """
+    state = getattr(model, "get_params", dict)().get("random_state")
+    if not isinstance(state, np.random.Generator):
+        return None
+    parent = copy.deepcopy(state)
+
+    def children():
+        while True:
+            yield parent.spawn(1)[0]
+
+    return children()
+
+
+def _folds(ratings, cv, random_state):
+    """The (train, test) pairs of ``cv``: a fold count >= 2 for kfold, or the caller's iterable of pairs."""
+    if isinstance(cv, (int, np.integer)) and not isinstance(cv, bool):
+        if cv < 2:
+            raise InputError(f"cv must be a number of folds >= 2 or an iterable of (train, test) pairs, got {cv!r}")
+        return kfold(ratings, n_splits=int(cv), random_state=random_state)
+    if isinstance(cv, (str, bytes, bool, float, np.floating)) or cv is None or not hasattr(cv, "__iter__"):
+        raise InputError(f"cv must be a number of folds >= 2 or an iterable of (train, test) pairs, got {cv!r}")
+    if random_state is not None:
+        raise InputError("random_state shuffles kfold's folds; with explicit folds (cv an iterable) leave it None")
+    return cv
 
 
 class CrossValidation(dict):
@@ -85,16 +126,17 @@ class CrossValidation(dict):
         return "\n".join(lines)
 
 
-def _scores(model, train: Ratings | None, test: Ratings, accuracy, ranking, threshold, prefix: str) -> dict:
+def _scores(model, train: Ratings | None, test: Ratings, accuracy, ranking, threshold, prefix: str,
+            progress: bool) -> dict:
     out = {f"{prefix}_{m}": ACCURACY_MEASURES[m](model, test) for m in accuracy}
     for k, names in ranking.items():
-        found = evaluate_ranking(model, train, test, k=k, threshold=threshold)
+        found = evaluate_ranking(model, train, test, k=k, threshold=threshold, verbose=progress)
         out.update({f"{prefix}_{name}@{k}": found[f"{name}@{k}"] for name in names})
     return out
 
 
 def cross_validate(model, data, cv=5, measures=("rmse", "mae"), random_state=None, return_train_measures=False,
-                   verbose=False, threshold=None) -> CrossValidation:
+                   verbose=False, threshold=None, progress=False) -> CrossValidation:
     r"""Fit a fresh copy of ``model`` on each fold's training set and measure it on the held-out fold.
 
     Parameters
@@ -103,10 +145,13 @@ def cross_validate(model, data, cv=5, measures=("rmse", "mae"), random_state=Non
         Anything with ``get_params()``, ``fit(ratings)`` and ``predict(users, items)``, such as
         :class:`~funksvd.FunkSVD`. It is not fitted itself: each fold fits
         ``type(model)(**model.get_params())``, so every fold starts from the same parameters
-        (including ``random_state``).
+        (including an integer ``random_state``). A numpy Generator as ``random_state`` is not
+        shared: each fold's copy gets an independent child Generator, spawned
+        (``Generator.spawn``) from a copy of it, so the caller's Generator is never advanced and
+        the same Generator state gives the same results on every call.
     data : Ratings or Dataset
         The ratings (a :class:`~funksvd.datasets.Dataset` is used through ``.ratings``).
-    cv : int or iterable of (train, test) pairs, default 5
+    cv : int >= 2 or iterable of (train, test) pairs, default 5
         Number of folds of :func:`funksvd.datasets.kfold` (Surprise's ``KFold``), or the
         folds themselves as :class:`~funksvd.Ratings` pairs (e.g. from a leave-k-out split).
     measures : sequence of str, default ("rmse", "mae")
@@ -125,6 +170,8 @@ def cross_validate(model, data, cv=5, measures=("rmse", "mae"), random_state=Non
     threshold : float, optional
         Lowest rating that makes a held-out item relevant for the ranking measures; default
         every held-out item.
+    progress : bool, default False
+        Progress bars (tqdm, stderr) while the top-k lists of the ranking measures are computed.
 
     Returns
     -------
@@ -136,7 +183,8 @@ def cross_validate(model, data, cv=5, measures=("rmse", "mae"), random_state=Non
     Raises
     ------
     ValueError
-        On an unknown or repeated measure, or ``random_state`` given with explicit folds.
+        On an unknown or repeated measure, a ``cv`` that is neither an integer >= 2 nor an
+        iterable of pairs, or ``random_state`` given with explicit folds.
     TypeError
         If ``model`` is not an estimator or ``data`` holds no ratings.
 
@@ -158,28 +206,27 @@ def cross_validate(model, data, cv=5, measures=("rmse", "mae"), random_state=Non
     ratings = data if isinstance(data, Ratings) else getattr(data, "ratings", None)
     if not isinstance(ratings, Ratings):
         raise TypeError(f"data must be a funksvd.Ratings or a Dataset, got {type(data).__name__}")
-    if isinstance(cv, (int, np.integer)) and not isinstance(cv, bool):
-        folds = kfold(ratings, n_splits=int(cv), random_state=random_state)
-    elif random_state is not None:
-        raise ValueError("random_state shuffles kfold's folds; with explicit folds (cv an iterable) leave it None")
-    else:
-        folds = cv
+    folds = _folds(ratings, cv, random_state)
     _clone(model)  # refuse a non-estimator before any work
+    seeds = _fold_seeds(model)
     columns: dict[str, list[float]] = {}
     for number, fold in enumerate(folds, start=1):
-        train, test = fold
+        try:
+            train, test = fold
+        except (TypeError, ValueError):
+            raise InputError(f"fold {number} of cv must be a pair (train, test), got {fold!r:.80}") from None
         if not (isinstance(train, Ratings) and isinstance(test, Ratings)):
             raise TypeError(f"fold {number} must be a pair of funksvd.Ratings (train, test), "
                             f"got {type(train).__name__}, {type(test).__name__}")
-        estimator = _clone(model)
+        estimator = _clone(model, seeds)
         start = time.perf_counter()
         estimator.fit(train)
         fit_time = time.perf_counter() - start
         start = time.perf_counter()
-        found = _scores(estimator, train, test, accuracy, ranking, threshold, "test")
+        found = _scores(estimator, train, test, accuracy, ranking, threshold, "test", progress)
         test_time = time.perf_counter() - start
         if return_train_measures:
-            found.update(_scores(estimator, None, train, accuracy, ranking, threshold, "train"))
+            found.update(_scores(estimator, None, train, accuracy, ranking, threshold, "train", progress))
         found.update(fit_time=fit_time, test_time=test_time)
         for name, value in found.items():
             columns.setdefault(name, []).append(float(value))

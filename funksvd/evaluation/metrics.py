@@ -26,9 +26,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..errors import InputError
 from ..factors import Factors
 from ..ratings import Ratings
-from .ranking import items_by_user, top_n
+from .ranking import check_positive_int, check_within, top_n
 
 __all__ = ["precision_at_k", "recall_at_k", "ndcg_at_k", "map_at_k", "coverage", "evaluate_ranking"]
 
@@ -37,9 +38,7 @@ __all__ = ["precision_at_k", "recall_at_k", "ndcg_at_k", "map_at_k", "coverage",
 
 
 def _check_k(k) -> int:
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-        raise ValueError(f"k must be a positive integer, got {k!r}")
-    return int(k)
+    return check_positive_int(k, "k")
 
 
 def _lists(recommended, k: int) -> np.ndarray:
@@ -302,8 +301,7 @@ def coverage(recommended, n_items: int, k: int | None = None) -> float:
     A model that recommends the same popular items to everyone covers little of the
     catalogue however precise it is.
     """
-    if isinstance(n_items, bool) or not isinstance(n_items, (int, np.integer)) or n_items < 1:
-        raise ValueError(f"n_items must be a positive integer, got {n_items!r}")
+    n_items = check_positive_int(n_items, "n_items")
     if not isinstance(recommended, np.ndarray):
         recommended = [np.asarray(row) for row in recommended]
     elif recommended.ndim != 2:
@@ -315,14 +313,14 @@ def coverage(recommended, n_items: int, k: int | None = None) -> float:
     shown = np.unique(lists[lists >= 0])
     if shown.size and shown[-1] >= n_items:
         raise ValueError(f"item {shown[-1]} is recommended but the catalogue has n_items={n_items}")
-    return shown.size / int(n_items)
+    return shown.size / n_items
 
 
 # ---- from a model -----------------------------------------------------------------------------------
 
 
 def evaluate_ranking(model, train: Ratings | None, test: Ratings, k: int = 10, threshold: float | None = None,
-                     batch_size: int | None = None) -> dict:
+                     batch_size: int | None = None, verbose: bool = False) -> dict:
     r"""Top-:math:`k` lists of a model scored against held-out ratings.
 
     Parameters
@@ -343,6 +341,8 @@ def evaluate_ranking(model, train: Ratings | None, test: Ratings, k: int = 10, t
         Lowest rating that counts as relevant (e.g. 4 on a 1-5 scale).
     batch_size : int, optional
         Passed to :func:`top_n`.
+    verbose : bool, default False
+        Show a progress bar over the users while their lists are computed (tqdm, on stderr).
 
     Returns
     -------
@@ -365,25 +365,16 @@ def evaluate_ranking(model, train: Ratings | None, test: Ratings, k: int = 10, t
         raise TypeError(f"model must be a funksvd.Factors or a fitted estimator with factors_, "
                         f"got {type(model).__name__}")
     for what, ratings in (("train", train), ("test", test)):
-        if ratings is None and what == "train":
-            continue
-        if not isinstance(ratings, Ratings):
-            raise TypeError(f"{what} must be a funksvd.Ratings, got {type(ratings).__name__}")
-        for name, ids, limit in (("users", ratings.users, factors.n_users), ("items", ratings.items, factors.n_items)):
-            if ids.max() >= limit:
-                j = int(np.argmax(ids >= limit))
-                raise ValueError(f"{what}.{name}[{j}] = {ids[j]} is out of range: the model has {limit} {name}")
+        if ratings is not None or what == "test":
+            check_within(ratings, factors.n_users, factors.n_items, what)
     test_users = np.unique(test.users)
     if threshold is not None:
         if not np.any(test.values >= threshold):
-            raise ValueError(f"no test rating reaches threshold={threshold!r}: no user has a relevant item")
+            raise InputError(f"no test rating reaches threshold={threshold!r}: no user has a relevant item")
         test = test.subset(test.values >= threshold)
-    indptr, items = items_by_user(test, factors.n_users)
-    users = np.flatnonzero(np.diff(indptr) > 0)
-    n_skipped = len(test_users) - len(users)
-    lists, _ = top_n(factors, users, n=k, exclude=train, batch_size=batch_size)
-    per_user = [items[indptr[u]:indptr[u + 1]] for u in users]
-    h = _hits(lists, *_relevant(per_user, len(users)))
+    users, indptr, items = _relevant_pairs(test)
+    lists, _ = top_n(factors, users, n=k, exclude=train, batch_size=batch_size, verbose=verbose)
+    h = _hits(lists, indptr, items)
     return {
         f"precision@{k}": float(np.mean(_precision(h))),
         f"recall@{k}": float(np.mean(_recall(h))),
@@ -391,5 +382,22 @@ def evaluate_ranking(model, train: Ratings | None, test: Ratings, k: int = 10, t
         f"map@{k}": float(np.mean(_average_precision(h))),
         f"coverage@{k}": coverage(lists, factors.n_items, k),
         "n_users": int(len(users)),
-        "n_skipped": int(n_skipped),
+        "n_skipped": int(len(test_users) - len(users)),
     }
+
+
+def _relevant_pairs(test: Ratings) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(users, indptr, items)``: the users of ``test`` (ascending) and their distinct items, ascending, as a CSR.
+
+    One sort of the pairs by (user, item), then a repeated pair dropped: what :func:`_relevant`
+    makes of one collection per user, without a Python loop over the users.
+    """
+    order = np.lexsort((test.items, test.users))
+    users, items = test.users[order].astype(np.int64), test.items[order].astype(np.int64)
+    first = np.ones(len(order), bool)
+    first[1:] = (np.diff(users) != 0) | (np.diff(items) != 0)
+    users, items = users[first], items[first]
+    distinct, counts = np.unique(users, return_counts=True)
+    indptr = np.zeros(len(distinct) + 1, dtype=np.int64)
+    np.cumsum(counts, out=indptr[1:])
+    return distinct, indptr, items

@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import InputError
 from ..factors import Factors
+from ..progress import progress_bar
 from ..ratings import Ratings
 
-__all__ = ["top_n", "items_by_user"]
+__all__ = ["top_n", "items_by_user", "pairs_in", "check_positive_int", "check_within"]
 
 #: Scores held at once (batch rows x candidate items): 2**21 float64 = 16 MiB.
 _SCORES_PER_BATCH = 1 << 21
@@ -33,6 +35,44 @@ def items_by_user(ratings: Ratings, n_users: int) -> tuple[np.ndarray, np.ndarra
     indptr = np.zeros(len(counts) + 1, dtype=np.int64)
     np.cumsum(counts, out=indptr[1:])
     return indptr, ratings.items[order]
+
+
+def pairs_in(pairs: Ratings, reference: Ratings) -> np.ndarray:
+    """A mask over ``pairs``: True where its (user, item) pair is also in ``reference``.
+
+    One sort of both sets of pairs by (user, item), :math:`O(m \\log m)`; no key
+    :math:`u \\cdot n_\\text{items} + i` (which could overflow int64).
+    """
+    users = np.concatenate([reference.users, pairs.users]).astype(np.int64, copy=False)
+    items = np.concatenate([reference.items, pairs.items]).astype(np.int64, copy=False)
+    asked = np.concatenate([np.zeros(len(reference), np.int8), np.ones(len(pairs), np.int8)])
+    order = np.lexsort((asked, items, users))  # within a pair, the reference's copies sort first
+    new_pair = np.ones(len(order), bool)
+    new_pair[1:] = (np.diff(users[order]) != 0) | (np.diff(items[order]) != 0)
+    first = np.maximum.accumulate(np.where(new_pair, np.arange(len(order)), 0))  # first sorted entry of each pair
+    found = asked[order][first] == 0
+    out = np.empty(len(pairs), bool)
+    mine = asked[order] == 1
+    out[order[mine] - len(reference)] = found[mine]
+    return out
+
+
+def check_positive_int(value, name: str) -> int:
+    """``value`` as an int, or :class:`~funksvd.errors.InputError` unless it is a whole number >= 1 (not a bool)."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise InputError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def check_within(ratings, n_users: int, n_items: int, what: str) -> None:
+    """Refuse ``ratings`` (named ``what``) whose user or item indices reach ``n_users`` or ``n_items``."""
+    if not isinstance(ratings, Ratings):
+        raise TypeError(f"{what} must be a funksvd.Ratings, got {type(ratings).__name__}")
+    for name, ids, n in (("users", ratings.users, n_users), ("items", ratings.items, n_items)):
+        if len(ids) and ids.max() >= n:
+            j = int(np.argmax(ids >= n))
+            raise InputError(f"{what}.{name}[{j}] = {ids[j]} is out of range: the model has {n} {name}, "
+                             f"indices 0..{n - 1}")
 
 
 def _segments(indptr: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -111,7 +151,7 @@ def _best_columns(scores: np.ndarray, n: int) -> np.ndarray:
 
 
 def top_n(factors: Factors, users, n: int = 10, exclude: Ratings | None = None, candidates=None,
-          batch_size: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+          batch_size: int | None = None, verbose: bool = False) -> tuple[np.ndarray, np.ndarray]:
     r"""The ``n`` highest-scoring items of each user, best first.
 
     Parameters
@@ -131,6 +171,8 @@ def top_n(factors: Factors, users, n: int = 10, exclude: Ratings | None = None, 
     batch_size : int, optional
         Users scored at once. Default: as many as keep about :math:`2^{21}` scores
         (16 MiB) in memory.
+    verbose : bool, default False
+        Show a progress bar over the users (tqdm, on stderr).
 
     Returns
     -------
@@ -169,63 +211,64 @@ def top_n(factors: Factors, users, n: int = 10, exclude: Ratings | None = None, 
     """
     if not isinstance(factors, Factors):
         raise TypeError(f"factors must be a funksvd.Factors, got {type(factors).__name__}")
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"n must be a positive integer, got {n!r}")
-    n = int(n)
+    n = check_positive_int(n, "n")
     scalar = np.ndim(users) == 0
     users = _check_users(users, factors.n_users)
     items = _check_candidates(candidates, factors.n_items)
-    column_of = None
+    column_of = indptr = rated = None
     if exclude is not None:
-        if not isinstance(exclude, Ratings):
-            raise TypeError(f"exclude must be a funksvd.Ratings, got {type(exclude).__name__}")
-        for name, ids, limit in (("users", exclude.users, factors.n_users), ("items", exclude.items, factors.n_items)):
-            if ids.max() >= limit:
-                j = int(np.argmax(ids >= limit))
-                raise ValueError(f"exclude.{name}[{j}] = {ids[j]} is out of range: the factors have {limit} {name}")
+        check_within(exclude, factors.n_users, factors.n_items, "exclude")
         indptr, rated = items_by_user(exclude, factors.n_users)
         column_of = np.full(factors.n_items, -1, dtype=np.int64)
         column_of[items] = np.arange(len(items))
     width = len(items)
     if batch_size is None:
         batch_size = max(1, _SCORES_PER_BATCH // max(width, 1))
-    elif isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    else:
+        batch_size = check_positive_int(batch_size, "batch_size")
 
     Q = factors.Q[items].astype(np.float64)
     bi = factors.bi[items].astype(np.float64) if factors.biased else None
     out_items = np.full((len(users), n), -1, dtype=np.int64)
     out_scores = np.full((len(users), n), -np.inf, dtype=np.float64)
     keep = min(n, width)
-    for start in range(0, len(users), int(batch_size)):
-        batch = users[start:start + int(batch_size)]
-        with np.errstate(over="ignore", invalid="ignore"):  # overflow is detected and reported just below
-            scores = factors.P[batch].astype(np.float64) @ Q.T + factors.mu
-            if bi is not None:
-                scores += factors.bu[batch].astype(np.float64)[:, None] + bi[None, :]
-        if not np.all(np.isfinite(scores)):
-            row, col = np.argwhere(~np.isfinite(scores))[0]
-            raise ValueError(f"the score of user {batch[row]}, item {items[col]} is {scores[row, col]}: "
-                             "the factors are too large for float64")
-        available = np.full(len(batch), width, dtype=np.int64)
-        if column_of is not None:
-            which, positions = _segments(indptr, batch)
-            columns = column_of[rated[positions]]
-            inside = columns >= 0
-            banned = np.zeros(scores.shape, dtype=bool)
-            banned[which[inside], columns[inside]] = True  # a pair rated twice is banned once
-            available -= banned.sum(axis=1)
-            scores[banned] = -np.inf
-        if width == 0:
-            continue
-        best = _best_columns(scores, keep)
-        chosen_scores = np.take_along_axis(scores, best, axis=1)
-        chosen_items = items[best]
-        padding = np.arange(keep)[None, :] >= available[:, None]
-        chosen_items[padding] = -1
-        chosen_scores[padding] = -np.inf
-        out_items[start:start + len(batch), :keep] = chosen_items
-        out_scores[start:start + len(batch), :keep] = chosen_scores
+    with progress_bar(len(users), "top-n", verbose, unit="user") as bar:
+        for start in range(0, len(users), int(batch_size)):
+            _top_batch(factors, users[start:start + int(batch_size)], items, Q, bi, column_of, indptr, rated, keep,
+                       out_items[start:start + int(batch_size)], out_scores[start:start + int(batch_size)])
+            bar.update(min(int(batch_size), len(users) - start))
     if scalar:
         return out_items[0], out_scores[0]
     return out_items, out_scores
+
+
+def _top_batch(factors, batch, items, Q, bi, column_of, indptr, rated, keep, out_items, out_scores) -> None:
+    """Score the users ``batch`` against the candidate ``items``; write their best ``keep`` into the outputs."""
+    width = len(items)
+    with np.errstate(over="ignore", invalid="ignore"):  # overflow is detected and reported just below
+        scores = factors.P[batch].astype(np.float64) @ Q.T + factors.mu
+        if bi is not None:
+            scores += factors.bu[batch].astype(np.float64)[:, None] + bi[None, :]
+    if not np.all(np.isfinite(scores)):
+        row, col = np.argwhere(~np.isfinite(scores))[0]
+        raise ValueError(f"the score of user {batch[row]}, item {items[col]} is {scores[row, col]}: "
+                         "the factors are too large for float64")
+    available = np.full(len(batch), width, dtype=np.int64)
+    if column_of is not None:
+        which, positions = _segments(indptr, batch)
+        columns = column_of[rated[positions]]
+        inside = columns >= 0
+        banned = np.zeros(scores.shape, dtype=bool)
+        banned[which[inside], columns[inside]] = True  # a pair rated twice is banned once
+        available -= banned.sum(axis=1)
+        scores[banned] = -np.inf
+    if width == 0:
+        return
+    best = _best_columns(scores, keep)
+    chosen_scores = np.take_along_axis(scores, best, axis=1)
+    chosen_items = items[best]
+    padding = np.arange(keep)[None, :] >= available[:, None]
+    chosen_items[padding] = -1
+    chosen_scores[padding] = -np.inf
+    out_items[:, :keep] = chosen_items
+    out_scores[:, :keep] = chosen_scores

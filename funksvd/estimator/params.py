@@ -1,0 +1,79 @@
+"""The parameters of :class:`~funksvd.FunkSVD`, checked before a fit: :func:`check_params`."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import InputError
+from ..rules import get_rule
+
+__all__ = ["ENGINES", "SCHEDULES", "check_params"]
+
+ENGINES = ("python", "compiled", "tensorflow")
+SCHEDULES = ("joint", "feature")
+
+
+def check_params(model) -> None:
+    """Raise :class:`~funksvd.errors.InputError` (a ``ValueError``) naming the first invalid parameter of ``model``."""
+    def positive_int(name, allow_none=False):
+        value = getattr(model, name)
+        if allow_none and value is None:
+            return
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise InputError(f"{name} must be a positive integer, got {value!r}")
+
+    def non_negative(name, allow_none=False):
+        value = getattr(model, name)
+        if allow_none and value is None:
+            return
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or not (
+                np.isfinite(value) and value >= 0):
+            raise InputError(f"{name} must be a finite number >= 0, got {value!r}")
+
+    positive_int("n_factors")
+    positive_int("n_epochs")
+    positive_int("patience", allow_none=True)
+    positive_int("feature_epochs")
+    positive_int("feature_min_epochs")
+    positive_int("batch_size", allow_none=True)
+    positive_int("n_jobs")
+    for name in ("lr_all", "reg_all", "init_std_dev", "min_improvement", "feature_min_improvement"):
+        non_negative(name)
+    for block in ("bu", "bi", "pu", "qi"):
+        non_negative(f"lr_{block}", allow_none=True)
+        non_negative(f"reg_{block}", allow_none=True)
+    for name in ("init_mean", "feature_init"):
+        if not np.isfinite(getattr(model, name)):
+            raise InputError(f"{name} must be finite, got {getattr(model, name)!r}")
+    if model.decay_rate is not None and not 0 < model.decay_rate <= 1:
+        raise InputError(f"decay_rate must be None or in (0, 1], got {model.decay_rate!r}")
+    try:
+        get_rule(model.rule)
+    except ValueError as error:
+        raise InputError(str(error)) from None
+    if model.engine not in ENGINES:
+        raise InputError(f"unknown engine {model.engine!r}; expected one of {ENGINES}")
+    if not (isinstance(model.shuffle, (bool, np.bool_)) or model.shuffle in ("grid", "blocks")):
+        raise InputError(f"shuffle must be 'grid', True, False or 'blocks', got {model.shuffle!r}")
+    if model.shuffle == "blocks" and model.n_jobs != 1:
+        raise InputError("shuffle='blocks' runs with n_jobs=1; with n_jobs > 1 each DSGD block is shuffled")
+    if model.schedule not in SCHEDULES:
+        raise InputError(f"unknown schedule {model.schedule!r}; expected one of {SCHEDULES}")
+    try:
+        dtype = np.dtype(model.dtype)
+    except TypeError:
+        dtype = None
+    if dtype not in (np.float32, np.float64):
+        raise InputError(f"dtype must be numpy.float32 or numpy.float64, got {model.dtype!r}")
+    if model.schedule == "feature":
+        if model.engine == "tensorflow":
+            raise InputError("schedule='feature' runs on engine='python' or 'compiled', not 'tensorflow'")
+        if get_rule(model.rule).name != "funk":
+            raise InputError(f"schedule='feature' is Simon Funk's rule; got rule={model.rule!r}, use rule='funk'")
+    if model.n_jobs != 1 and (model.schedule != "joint" or model.engine == "tensorflow"):
+        raise InputError("n_jobs > 1 runs the joint schedule on engine='compiled' (or 'python'); "
+                         f"got schedule={model.schedule!r}, engine={model.engine!r}")
+    if model.engine == "tensorflow":
+        overrides = [f"lr_{b}" for b in ("bu", "bi", "pu", "qi") if getattr(model, f"lr_{b}") is not None]
+        if overrides:
+            raise InputError(f"engine='tensorflow' takes one learning rate (lr_all); drop {overrides}")
