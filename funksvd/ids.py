@@ -145,11 +145,10 @@ class IdMap:
             object.__setattr__(self, "_lookup", None)
         else:
             _check_text(raw, kind)
-            lookup = {}
-            for j, value in enumerate(raw):
-                if value in lookup:
-                    raise ValueError(f"{kind} id {value!r} is listed twice")
-                lookup[value] = j
+            lookup = dict(zip(raw.tolist(), range(len(raw))))
+            if len(lookup) != len(raw):
+                value = next(value for j, value in enumerate(raw.tolist()) if lookup[value] != j)
+                raise ValueError(f"{kind} id {value!r} is listed twice")
             object.__setattr__(self, "_order", None)
             object.__setattr__(self, "_sorted", None)
             object.__setattr__(self, "_lookup", lookup)
@@ -185,17 +184,10 @@ class IdMap:
         if values.dtype == np.int64:
             distinct, index = np.unique(values, return_inverse=True)
             return index.astype(np.int64).ravel(), cls(distinct, kind)
-        codes: dict[str, int] = {}  # text: number by first appearance with a dict, then sort the distinct only
-        first = np.fromiter((codes.setdefault(value, len(codes)) for value in values.tolist()), np.int64,
-                            count=len(values))
-        seen = list(codes)
-        _check_text(np.array(seen, dtype=object), kind)  # before numpy text (which drops a trailing NUL)
-        order = np.argsort(np.array(seen, dtype=str), kind="stable")  # code-point order, as str's <
-        rank = np.empty(len(seen), dtype=np.int64)
-        rank[order] = np.arange(len(seen), dtype=np.int64)
-        distinct = np.empty(len(seen), dtype=object)
-        distinct[:] = [seen[j] for j in order.tolist()]
-        return rank[first], cls(distinct, kind)
+        listed = values.tolist()  # text: hash the distinct ids out (C loops), sort only them, by code point
+        distinct = np.empty(0, dtype=object) if not listed else np.array(sorted(dict.fromkeys(listed)), dtype=object)
+        id_map = cls(distinct, kind)
+        return np.fromiter(map(id_map._lookup.__getitem__, listed), np.int64, count=len(listed)), id_map
 
     def __setattr__(self, name, value):
         raise AttributeError("IdMap is immutable")
