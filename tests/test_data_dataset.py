@@ -255,11 +255,11 @@ def test_duplicates_keep_warns_naming_the_first_pair(pd, build):
     Old behaviour caught: duplicates kept silently.
     """
     users, items, values = ["a", "b", "a", "c", "b"], [7, 8, 7, 7, 8], [1.0, 2.0, 3.0, 4.0, 5.0]
+    frame = pd.DataFrame({"user": users, "item": items, "rating": values})
+    build = (lambda: Dataset.from_arrays(users, items, values)) if build == "arrays" else (
+        lambda: Dataset.from_frame(frame))
     with pytest.warns(UserWarning, match=r"2 rating\(s\) repeat .*user 'a', item 7 at ratings 0 and 2") as caught:
-        if build == "arrays":
-            data = Dataset.from_arrays(users, items, values)
-        else:
-            data = Dataset.from_frame(pd.DataFrame({"user": users, "item": items, "rating": values}))
+        data = build()
     assert len(caught) == 1 and len(data) == 5
 
 

@@ -156,8 +156,9 @@ def test_quoted_fields_are_read_as_csv_reads_them(tmp_path):
     assert load_data(str(path)).user_ids.tolist() == ["Lee", "Smith, J."]
 
 
-@pytest.mark.parametrize("name, what", [("ml-100k.item", "a RecBole item table"), ("ml-100k.user", "a RecBole user "
-                                        "table"), ("u.item", "the MovieLens 100K item table"),
+@pytest.mark.parametrize("name, what", [("ml-100k.item", "a RecBole item table"),
+                                        ("ml-100k.user", "a RecBole user table"),
+                                        ("u.item", "the MovieLens 100K item table"),
                                         ("movies.csv", "the MovieLens csv item table")])
 def test_a_metadata_file_given_as_ratings_says_what_it_is(tmp_path, name, what):
     """An item or user table passed as the ratings names itself and the file to pass instead

@@ -39,7 +39,7 @@ def decode(name: str, data: bytes, encoding: str) -> str:
         hint = "" if encoding == "latin-1" else hint
         raise ValueError(f"{name}, line {line}: byte 0x{data[offset]:02x} (file offset {offset}) is not "
                          f"valid {encoding}{hint}") from None
-    return text[1:] if text.startswith("\ufeff") else text
+    return text.removeprefix("\ufeff")
 
 
 class Text:
