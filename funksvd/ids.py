@@ -29,7 +29,7 @@ def _as_1d(raw_ids) -> np.ndarray:
     if isinstance(raw_ids, np.ndarray):
         return raw_ids
     array = np.asarray(raw_ids)
-    if array.dtype.kind in "US":  # numpy turned every entry into text: look at the originals
+    if array.dtype.kind == "U":  # numpy turned every entry into text: look at the originals
         array = np.empty(len(raw_ids), dtype=object) if array.ndim == 1 else array
         if array.dtype == object:
             array[:] = list(raw_ids)
@@ -69,9 +69,9 @@ def _raw_array(raw_ids, name: str = "raw id") -> np.ndarray:
         array = array.astype(str).astype(object)
     values = array.tolist()
     types = set(map(type, values))  # one C-level pass; the per-entry checks below run on errors only
-    if types <= {str}:
+    if all(issubclass(t, str) for t in types):
         out = np.empty(len(values), dtype=object)
-        out[:] = values
+        out[:] = values if types <= {str} else [str(value) for value in values]  # numpy.str_ -> str
         return out
     if all(issubclass(t, (int, np.integer)) and not issubclass(t, (bool, np.bool_)) for t in types):
         for j, value in enumerate(values):  # an object array of Python ints: ids still numeric

@@ -169,3 +169,14 @@ def test_factorize_text_sorts_by_code_point_like_sorted():
     expected = sorted(set(raw))
     assert m.raw_ids.tolist() == expected
     assert index.tolist() == [expected.index(x) for x in raw]
+
+
+def test_numpy_strings_among_str_are_text_ids():
+    """numpy.str_ entries (an object array built from a text array) are plain str ids (oracle: the
+    literals). Mutant caught: a type check by `types <= {str}` alone, which took them for a mix.
+    """
+    raw = np.empty(3, dtype=object)
+    raw[:] = [np.str_("b"), "a", np.str_("b")]
+    index, m = IdMap.factorize(raw, "item")
+    assert index.tolist() == [1, 0, 1] and m.raw_ids.tolist() == ["a", "b"]
+    assert all(type(x) is str for x in m.raw_ids)
