@@ -186,3 +186,17 @@ def test_a_pair_rated_twice_in_a_file_is_named_in_a_warning(tmp_path):
         with pytest.warns(UserWarning, match=r"1 rating\(s\) repeat .*user 1, item 10 at ratings 0 and 2") as caught:
             assert len(load()) == 3
         assert len(caught) == 1
+
+
+@pytest.mark.parametrize("ids", ["int", "auto"])
+def test_skip_header_refuses_to_skip_a_rating(tmp_path, ids):
+    """skip_header=True on a file whose first line is a rating is an error at line 1, not a lost
+    rating (oracle: the literal file; a true header 'user,item,rating' is still skipped).
+    Old behaviour caught: line 1 dropped silently.
+    """
+    path = tmp_path / "r.csv"
+    path.write_text("1,10,5\n2,10,3\n")
+    with pytest.raises(ValueError, match=r"r\.csv, line 1: the header line '1,10,5' reads as a rating"):
+        load_triples(path, sep=",", skip_header=True, ids=ids)
+    path.write_text("user,item,rating\n2,10,3\n")
+    assert len(load_triples(path, sep=",", skip_header=True, ids=ids)) == 1

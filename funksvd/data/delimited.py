@@ -22,7 +22,8 @@ def load_triples(path, sep=None, skip_header=False, encoding="utf-8", ids="int")
         ``"\t"`` or ``"::"`` (MovieLens 1M). With a one-character separator, fields may be
         quoted as in a csv file (``"1","10","5"``, ``"Smith, J.",10,5``).
     skip_header : bool, default False
-        Ignore the first line (column names).
+        Ignore the first line (column names); a first line that reads as a rating is an error,
+        not a rating lost.
     encoding : str, default "utf-8"
         Text encoding of the file (``"latin-1"`` reads any byte). A UTF-8 byte-order mark is
         dropped.

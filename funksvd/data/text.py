@@ -174,6 +174,30 @@ def _ids(text: Text, numbers: list[int], tokens: list[str], what: str, ids: str)
     return np.array(tokens, dtype=np.int64)  # "int": parsed (and checked) line by line
 
 
+def _number(token: str) -> bool:
+    try:
+        float(token)
+    except ValueError:
+        return False
+    return True
+
+
+def _check_header(text: Text, sep, ids: str) -> None:
+    """Refuse to skip a first line that reads as a rating: skipping it would drop a rating silently."""
+    lines = text.physical_lines()
+    fields = [field.strip() for field in split(lines[0], sep)] if lines else []
+    if len(fields) < 3 or not _number(fields[2]):
+        return
+    if ids == "int" and not all(_whole(field) for field in fields[:2]):
+        return
+    raise text.error(1, f"the header line {lines[0]!r} reads as a rating; pass skip_header=False to read it as one")
+
+
+def _whole(token: str) -> bool:
+    """A whole number, as :func:`parse_int` reads ids (range aside)."""
+    return _number(token) and math.isfinite(float(token)) and float(token) == round(float(token))
+
+
 def parse_ratings(text: Text, sep, skip_header: bool, columns: dict[int, str], ids: str = "int"):
     """Parse ``user item rating [timestamp]`` lines; ``columns`` maps a field count to its layout name.
 
@@ -184,6 +208,8 @@ def parse_ratings(text: Text, sep, skip_header: bool, columns: dict[int, str], i
     """
     if ids not in IDS:
         raise ValueError(f"ids must be one of {IDS}, got {ids!r}")
+    if skip_header:
+        _check_header(text, sep, ids)
     fast = None if ids == "str" else _fast_ratings(text, sep, skip_header, columns)
     if fast is not None:
         text.header = skip_header
