@@ -8,6 +8,8 @@ translates both ways, in bulk, without a Python loop per id for integer ids.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from .errors import UnknownIdError
@@ -15,12 +17,37 @@ from .errors import UnknownIdError
 __all__ = ["IdMap"]
 
 
+#: An integer id written as text: an optional single sign and ASCII digits (not "²", not "+-5").
+_INTEGER_TEXT = re.compile(r"[+-]?[0-9]+")
+
+#: Characters no id may hold: C0 controls and DEL (numpy's text arrays drop a trailing NUL on save).
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _as_1d(raw_ids) -> np.ndarray:
+    """``raw_ids`` as an array; a list mixing numbers and text stays mixed (an object array)."""
+    if isinstance(raw_ids, np.ndarray):
+        return raw_ids
+    array = np.asarray(raw_ids)
+    if array.dtype.kind == "U":  # numpy turned every entry into text: look at the originals
+        array = np.empty(len(raw_ids), dtype=object) if array.ndim == 1 else array
+        if array.dtype == object:
+            array[:] = list(raw_ids)
+    return array
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
 def _raw_array(raw_ids, name: str = "raw id") -> np.ndarray:
-    """Raw ids as an int64 array (integer ids) or an object array of str (anything else, as text).
+    """Raw ids as an int64 array (integer ids) or an object array of str (text ids).
 
     ``name`` says what the ids are in messages, e.g. ``"users"`` gives ``users[3] = 2.5 ...``.
+    Integers and strings mixed in one column are refused: ``1`` and ``"1"`` would otherwise
+    name one id or two depending on a conversion nobody asked for.
     """
-    array = np.asarray(raw_ids)
+    array = _as_1d(raw_ids)
     if array.ndim != 1:
         raise ValueError(f"{name} must be one-dimensional, got shape {array.shape}")
     if array.dtype.kind in "iu":
@@ -40,21 +67,33 @@ def _raw_array(raw_ids, name: str = "raw id") -> np.ndarray:
         return array.astype(np.int64)
     if array.dtype.kind in "US":
         array = array.astype(str).astype(object)
-    out = np.empty(len(array), dtype=object)
     values = array.tolist()
-    if all(isinstance(value, str) for value in values):
-        out[:] = values
+    types = set(map(type, values))  # one C-level pass; the per-entry checks below run on errors only
+    if all(issubclass(t, str) for t in types):
+        out = np.empty(len(values), dtype=object)
+        out[:] = values if types <= {str} else [str(value) for value in values]  # numpy.str_ -> str
         return out
-    if values and all(isinstance(value, (int, np.integer)) and not isinstance(value, bool) for value in values):
+    if all(issubclass(t, (int, np.integer)) and not issubclass(t, (bool, np.bool_)) for t in types):
         for j, value in enumerate(values):  # an object array of Python ints: ids still numeric
             if not -(2**63) <= int(value) < 2**63:
                 raise ValueError(f"{name}[{j}] = {value!r} does not fit in int64")
         return np.array(values, dtype=np.int64)
     for j, value in enumerate(values):
-        if not isinstance(value, (str, int, np.integer)) or isinstance(value, bool):
+        if not (isinstance(value, str) or _is_int(value)):
             raise ValueError(f"{name}[{j}] = {value!r} is neither an integer nor a string")
-        out[j] = value if isinstance(value, str) else str(int(value))
-    return out
+    first = 0 if isinstance(values[0], str) else 1  # the kind of values[0]; name the first entry of the other
+    j = next(j for j, value in enumerate(values) if isinstance(value, str) != (first == 0))
+    kinds = ("a string", "an integer") if first == 0 else ("an integer", "a string")
+    raise ValueError(f"integers and strings mixed in {name}: {name}[0] = {values[0]!r} is {kinds[0]} but "
+                     f"{name}[{j}] = {values[j]!r} is {kinds[1]}; convert the column to one type, e.g. "
+                     f"df[column].astype(str)")
+
+
+def _check_text(ids: np.ndarray, kind: str) -> None:
+    """Refuse text ids holding a control character (NUL, tab, newline, ...), naming the first."""
+    if ids.dtype == object and len(ids) and _CONTROL.search("".join(ids.tolist())):
+        value = next(value for value in ids.tolist() if _CONTROL.search(value))
+        raise ValueError(f"{kind} id {value!r} holds a control character; ids must be printable text")
 
 
 class IdMap:
@@ -64,7 +103,8 @@ class IdMap:
     ----------
     raw_ids : array_like
         One distinct raw id per index, integers (kept as ``int64``) or strings (kept as
-        ``str`` in an object array). Integers given among strings are kept as their text.
+        ``str`` in an object array, without control characters). Integers mixed with strings
+        are refused.
     kind : str, default "user"
         What the ids name, for messages ("user", "item").
 
@@ -104,11 +144,11 @@ class IdMap:
             object.__setattr__(self, "_sorted", ordered)
             object.__setattr__(self, "_lookup", None)
         else:
-            lookup = {}
-            for j, value in enumerate(raw):
-                if value in lookup:
-                    raise ValueError(f"{kind} id {value!r} is listed twice")
-                lookup[value] = j
+            _check_text(raw, kind)
+            lookup = dict(zip(raw.tolist(), range(len(raw))))
+            if len(lookup) != len(raw):
+                value = next(value for j, value in enumerate(raw.tolist()) if lookup[value] != j)
+                raise ValueError(f"{kind} id {value!r} is listed twice")
             object.__setattr__(self, "_order", None)
             object.__setattr__(self, "_sorted", None)
             object.__setattr__(self, "_lookup", lookup)
@@ -141,8 +181,13 @@ class IdMap:
         (array([1, 0, 1]), ['al', 'bob'])
         """
         values = _raw_array(raw, name or f"{kind}s")
-        distinct, index = np.unique(values, return_inverse=True)
-        return index.astype(np.int64).ravel(), cls(distinct, kind)
+        if values.dtype == np.int64:
+            distinct, index = np.unique(values, return_inverse=True)
+            return index.astype(np.int64).ravel(), cls(distinct, kind)
+        listed = values.tolist()  # text: hash the distinct ids out (C loops), sort only them, by code point
+        distinct = np.empty(0, dtype=object) if not listed else np.array(sorted(dict.fromkeys(listed)), dtype=object)
+        id_map = cls(distinct, kind)
+        return np.fromiter(map(id_map._lookup.__getitem__, listed), np.int64, count=len(listed)), id_map
 
     def __setattr__(self, name, value):
         raise AttributeError("IdMap is immutable")
@@ -230,10 +275,10 @@ class IdMap:
         keys = np.zeros(len(flat), np.int64)
         ok = np.zeros(len(flat), bool)
         for j, x in enumerate(flat.tolist()):
+            if isinstance(x, str) and _INTEGER_TEXT.fullmatch(x.strip()):
+                x = int(x)  # "196" read from a command line names raw id 196
             if _is_whole(x) and -(2**63) <= int(x) < 2**63:
                 keys[j], ok[j] = int(x), True
-            elif isinstance(x, str) and x.strip().lstrip("+-").isdigit():
-                keys[j], ok[j] = int(x), True  # "196" read from a command line names raw id 196
         return keys, ok
 
 

@@ -211,3 +211,85 @@ def test_from_frame_accepts_a_plain_mapping():
     """Without pandas: a dict of columns works the same (oracle: from_arrays on the same lists)."""
     columns = {"user": [3, 1], "item": [9, 9], "rating": [2.0, 4.0]}
     assert Dataset.from_frame(columns, source="x") == Dataset.from_arrays([3, 1], [9, 9], [2.0, 4.0], source="x")
+
+
+# ---- review findings: mixed id types, missing titles, duplicates, control characters, time zones -------
+
+
+def test_from_frame_refuses_integers_mixed_with_text_ids(pd):
+    """["1", 1, "x", 2, "y"] are five items or an error, never four (oracle: position 1 is the
+    first integer after the string at 0). Old behaviour caught: 1 and "1" merged into one item.
+    """
+    frame = pd.DataFrame({"user": [1, 2, 3, 4, 5], "item": ["1", 1, "x", 2, "y"], "rating": [1.0] * 5})
+    with pytest.raises(ValueError, match=r"items\[1\] = 1 is an integer; convert the column"):
+        Dataset.from_frame(frame)
+    assert Dataset.from_frame(frame.astype({"item": str})).n_items == 4  # "1" twice, as text: 4 distinct
+
+
+def test_title_keys_must_have_the_type_of_the_item_ids():
+    """Titles keyed "1", "2" for items 1, 2 are an error naming a key (oracle: the literal key).
+    Old behaviour caught: the id map silently became text ("1", "2").
+    """
+    with pytest.raises(ValueError, match=r"lists item id '1' but the ratings' item ids are integers"):
+        Dataset.from_arrays([1, 2], [1, 2], [1.0, 2.0], titles={"1": "a", "2": "b"})
+    data = Dataset.from_arrays([1, 2], [1, 2], [1.0, 2.0], titles={1: "a", 2: "b"})
+    assert data.item_ids.dtype == np.int64 and data.item_titles.tolist() == ["a", "b"]
+
+
+def test_missing_titles_stay_none(pd):
+    """None and NaN titles are None, not the text 'nan' (oracle: the literal frame).
+    Old behaviour caught: NaN kept as a float, shown and saved as 'nan'.
+    """
+    items = pd.DataFrame({"item": [1, 2, 3], "title": ["Heat", None, np.nan]})
+    data = Dataset.from_frame(pd.DataFrame({"user": [1, 1, 1], "item": [1, 2, 3], "rating": [1.0, 2, 3]}),
+                              items=items)
+    assert data.item_titles.dtype == object and data.item_titles.tolist() == ["Heat", None, None]
+    data = Dataset.from_arrays([1], [7], [1.0], titles={7: float("nan")})
+    assert data.item_titles.tolist() == [None]
+
+
+@pytest.mark.parametrize("build", ["arrays", "frame"])
+def test_duplicates_keep_warns_naming_the_first_pair(pd, build):
+    """Duplicate (user, item) ratings are kept with one warning naming the first repeated pair and
+    the count (oracle: pairs ("a", 7) at 0 and 2 and ("b", 8) at 1 and 4, by hand).
+    Old behaviour caught: duplicates kept silently.
+    """
+    users, items, values = ["a", "b", "a", "c", "b"], [7, 8, 7, 7, 8], [1.0, 2.0, 3.0, 4.0, 5.0]
+    frame = pd.DataFrame({"user": users, "item": items, "rating": values})
+    build = (lambda: Dataset.from_arrays(users, items, values)) if build == "arrays" else (
+        lambda: Dataset.from_frame(frame))
+    with pytest.warns(UserWarning, match=r"2 rating\(s\) repeat .*user 'a', item 7 at ratings 0 and 2") as caught:
+        data = build()
+    assert len(caught) == 1 and len(data) == 5
+
+
+def test_duplicates_mean_last_raise():
+    """mean: one rating at the pair's last position with the mean; last: the last value and time;
+    raise: an error (oracle: (1+3)/2 = 2 and (2+5)/2 = 3.5 by hand, positions 2, 3, 4 kept).
+    """
+    users, items, values, times = ["a", "b", "a", "c", "b"], [7, 8, 7, 7, 8], [1.0, 2, 3, 4, 5], [10, 20, 30, 40, 50]
+    mean = Dataset.from_arrays(users, items, values, timestamps=times, duplicates="mean")
+    last = Dataset.from_arrays(users, items, values, timestamps=times, duplicates="last")
+    # users a, b, c -> 0, 1, 2; items 7, 8 -> 0, 1; kept positions 2 (a, 7), 3 (c, 7), 4 (b, 8)
+    for data, expected in ((mean, [2.0, 4.0, 3.5]), (last, [3.0, 4.0, 5.0])):
+        assert data.ratings.users.tolist() == [0, 2, 1] and data.ratings.items.tolist() == [0, 0, 1]
+        assert data.ratings.values.tolist() == expected and data.timestamps.tolist() == [30, 40, 50]
+    with pytest.raises(ValueError, match="user 'a', item 7 at ratings 0 and 2"):
+        Dataset.from_arrays(users, items, values, duplicates="raise")
+    with pytest.raises(ValueError, match="duplicates must be one of"):
+        Dataset.from_arrays(users, items, values, duplicates="first")
+
+
+def test_ids_with_a_nul_are_refused_at_construction():
+    """'a\\x00' would come back as 'a' from a saved model: refused (oracle: the message names it)."""
+    with pytest.raises(ValueError, match=r"item id 'a\\x00' holds a control character"):
+        Dataset.from_arrays([1, 2], ["a\x00", "b"], [1.0, 2.0])
+
+
+def test_time_zone_aware_timestamps_are_utc_seconds(pd):
+    """A tz-aware column is read in UTC (oracle: 1970-01-01 01:00:10+01:00 is Unix time 10, by hand).
+    Old behaviour caught: refused as "got dtype object".
+    """
+    when = pd.to_datetime(["1970-01-01 01:00:10", "1970-01-02 01:00:00"]).tz_localize("Europe/Paris")
+    frame = pd.DataFrame({"user": [1, 2], "item": [1, 1], "rating": [1.0, 2.0], "when": when})
+    assert Dataset.from_frame(frame, timestamp="when").timestamps.tolist() == [10, 86400]

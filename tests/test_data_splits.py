@@ -126,7 +126,36 @@ def test_leave_k_out_uses_dataset_timestamps():
     """A Dataset brings its own timestamps (oracle: the same hand-picked positions as above)."""
     data = Dataset(per_user(), [10, 11, 12, 13], [7, 8, 9], timestamps=TIMES)
     _, test = leave_k_out(data, k=1, by="time")
-    assert test.values.tolist() == [0, 4]
+    assert test.ratings.values.tolist() == [0, 4]
+    assert test.timestamps.tolist() == [TIMES[0], TIMES[4]]
+
+
+def test_splits_of_a_dataset_are_datasets_with_its_ids():
+    """Splitting a Dataset keeps its raw ids, titles and the timestamps of each half; splitting
+    Ratings gives Ratings; the positions are those of the Ratings split (oracle: the Ratings
+    split of the same seed, and raw id 197 of index 196 written out by hand).
+
+    Old behaviour caught: splits of a Dataset returned bare Ratings, so a model fitted on the
+    training half read raw user 196 as index 196.
+    """
+    ratings = positional(40, n_users=5, n_items=8)
+    users, items = np.arange(1, 6) * 10 + 7, np.arange(101, 109)
+    times = np.arange(40) * 3 + 1000
+    titles = [f"movie {i}" for i in items]
+    data = Dataset(ratings, users, items, timestamps=times, item_titles=titles,
+                   item_attributes={"genres": np.array(["g"] * 8, dtype=object)})
+    splits = {"train_test_split": (train_test_split(data, random_state=0), train_test_split(ratings, random_state=0)),
+              "kfold": (next(iter(kfold(data, 4, random_state=1))), next(iter(kfold(ratings, 4, random_state=1)))),
+              "leave_k_out": (leave_k_out(data, k=2, random_state=2), leave_k_out(ratings, k=2, random_state=2))}
+    for name, (of_data, of_ratings) in splits.items():
+        for half, bare in zip(of_data, of_ratings):
+            assert isinstance(half, Dataset) and type(bare) is Ratings, name
+            assert half.ratings == bare, name
+            assert half.user_map is data.user_map and half.item_map is data.item_map, name
+            assert half.item_titles.tolist() == titles and half.item_attributes["genres"].tolist() == ["g"] * 8
+            # ratings.values[j] = j (positional), so each half's timestamps are those of its positions
+            assert half.timestamps.tolist() == (bare.values.astype(int) * 3 + 1000).tolist(), name
+    assert splits["train_test_split"][0][0].raw_user(1) == 27
 
 
 def test_leave_k_out_random_holds_k_per_user_uniformly():

@@ -29,8 +29,8 @@ def test_integer_ids_both_ways():
 
 
 def test_string_ids_both_ways():
-    """Strings keep their order; integers among strings become their text (oracle: the literals)."""
-    m = IdMap(["tt9", "tt1", 7], kind="item")
+    """Strings keep their order; a whole number looks up its text (oracle: the literals)."""
+    m = IdMap(["tt9", "tt1", "7"], kind="item")
     assert not m.is_integer and m.raw_ids.tolist() == ["tt9", "tt1", "7"]
     assert m.index("tt1") == 1 and m.index(7) == 2 and m.raw(0) == "tt9" and isinstance(m.raw(0), str)
     np.testing.assert_array_equal(m.index(["7", "tt9"]), [2, 0])
@@ -111,3 +111,72 @@ def test_immutable_equal_and_pickles():
             assert copied == m and copied.index(m.raw(1)) == 1
     assert IdMap([1, 2]) != IdMap([1, 2], kind="item") and IdMap([1, 2]) != IdMap(["1", "2"])
     assert "IdMap([3, 1], kind='item', n=2)" == repr(IdMap([3, 1], kind="item"))
+
+
+# ---- review findings: ids beyond int64, odd digits, mixed types, control characters, speed ------------
+
+
+@pytest.mark.parametrize("text", ["99999999999999999999", "-99999999999999999999", "9223372036854775808",
+                                  "\u00b2", "+-5", "--5", "5\u0663", " ", "1e3"])
+def test_text_that_is_no_int64_is_an_unknown_id(text):
+    """A 20-digit id, '²', '+-5' are unknown ids, not a crash (oracle: the documented
+    UnknownIdError / known=False). Old behaviour caught: int() of the text without a range
+    check raised OverflowError; str.isdigit() let '²' through and lstrip('+-') let '+-5'
+    through to int(), which raised ValueError.
+    """
+    m = IdMap([5, 9223372036854775807], kind="user")
+    index, known = m.lookup([text, "5"])
+    assert index.tolist() == [-1, 0] and known.tolist() == [False, True]
+    with pytest.raises(UnknownIdError, match="unknown user id"):
+        m.index(text)
+
+
+def test_signed_and_padded_integer_text_still_names_the_id():
+    """'+5', ' -3 ', '0005' are integers written as text (oracle: int() of each by hand)."""
+    m = IdMap([5, -3, 9223372036854775807])
+    assert m.index(["+5", " -3 ", "0005", "9223372036854775807"]).tolist() == [0, 1, 0, 2]
+
+
+@pytest.mark.parametrize("ids, position, entry", [(["1", 1, "x", 2, "y"], 1, "1"), ([1, "1"], 1, "'1'"),
+                                                  (np.array([7, "a"], dtype=object), 1, "'a'")])
+def test_integers_mixed_with_strings_are_refused(ids, position, entry):
+    """1 and '1' are not silently merged (oracle: the first entry of the other type, by hand).
+    Old behaviour caught: integers among strings became their text, so 1 and '1' were one id.
+    """
+    with pytest.raises(ValueError, match=rf"integers and strings mixed in items: items\[0\] .* "
+                                         rf"items\[{position}\] = {entry} .*astype\(str\)"):
+        IdMap.factorize(ids, "item")
+
+
+@pytest.mark.parametrize("bad", ["a\x00", "\x00", "a\tb", "line\n", "\x7f"])
+def test_ids_with_control_characters_are_refused(bad):
+    """A trailing NUL would be lost on save (numpy's text arrays drop it): refused, as are tabs,
+    newlines, DEL (oracle: the error names the id). Old behaviour caught: 'a\\x00' accepted.
+    """
+    with pytest.raises(ValueError, match="control character"):
+        IdMap(["ok", bad], kind="item")
+    with pytest.raises(ValueError, match="control character"):
+        IdMap.factorize(["ok", bad, "ok"], "item")
+
+
+def test_factorize_text_sorts_by_code_point_like_sorted():
+    """Dict factorisation + numpy sort of the distinct ids gives Python's sorted() order, so
+    index = rank (oracle: sorted() and list.index on the same strings, including non-ASCII,
+    prefixes and astral characters).
+    """
+    raw = ["b", "a", "ab", "B", "é", "a", "\U0001F600", "", "ab", "Z9", "z"]
+    index, m = IdMap.factorize(raw, "item")
+    expected = sorted(set(raw))
+    assert m.raw_ids.tolist() == expected
+    assert index.tolist() == [expected.index(x) for x in raw]
+
+
+def test_numpy_strings_among_str_are_text_ids():
+    """numpy.str_ entries (an object array built from a text array) are plain str ids (oracle: the
+    literals). Mutant caught: a type check by `types <= {str}` alone, which took them for a mix.
+    """
+    raw = np.empty(3, dtype=object)
+    raw[:] = [np.str_("b"), "a", np.str_("b")]
+    index, m = IdMap.factorize(raw, "item")
+    assert index.tolist() == [1, 0, 1] and m.raw_ids.tolist() == ["a", "b"]
+    assert all(type(x) is str for x in m.raw_ids)

@@ -11,22 +11,31 @@ __all__ = ["load_data", "sniff"]
 _SEPARATORS = ("::", "\t", ",", ";", "|")
 
 
+def _number(field: str) -> bool:
+    try:
+        float(field)
+    except ValueError:
+        return False
+    return True
+
+
 def sniff(path: Path) -> tuple[str | None, bool]:
     """Separator and header of a delimited ratings file, from its first non-blank line.
 
     The separator is the first of ``::``, tab, ``,``, ``;``, ``|`` found in the line (else any
-    whitespace); the line is a header when its first field is not a number.
+    whitespace). The line is a header only when it cannot be a rating: its third field (the
+    rating) is not a number and some field is not a number (``user,item,rating``), so a
+    rating line is never skipped, whatever its ids. Fields are split (and unquoted) as the
+    reader splits them; a UTF-8 byte-order mark is dropped.
     """
-    with open(path, encoding="utf-8", errors="replace") as lines:
+    from ..data.text import split
+
+    with open(path, encoding="utf-8-sig", errors="replace") as lines:
         first = next((line.strip() for line in lines if line.strip()), "")
     sep = next((s for s in _SEPARATORS if s in first), None)
-    field = (first.split(sep) if sep else first.split() or [""])[0].strip().strip('"')
-    try:
-        float(field)
-        header = False
-    except ValueError:
-        header = True
-    return sep, header
+    fields = [field.strip() for field in split(first, sep)]
+    rating = len(fields) >= 3 and _number(fields[2])
+    return sep, not rating and not all(_number(field) for field in fields)
 
 
 #: Ratings files of the MovieLens layouts (read with their titles by :func:`funksvd.data.load_movielens`).
@@ -34,10 +43,14 @@ _MOVIELENS_FILES = ("u.data", "ratings.dat")
 
 
 def _movielens_file(path: Path) -> bool:
-    if path.name in _MOVIELENS_FILES or path.suffix == ".inter" or zipfile.is_zipfile(path):
+    from ..data.movielens import METADATA_FILES
+
+    if path.name in _MOVIELENS_FILES or path.name in METADATA_FILES or path.suffix in (".inter", ".item", ".user"):
+        return True  # (a metadata file: load_movielens says what it is and what to pass instead)
+    if zipfile.is_zipfile(path):
         return True
     if path.name == "ratings.csv":
-        with open(path, encoding="utf-8", errors="replace") as lines:
+        with open(path, encoding="utf-8-sig", errors="replace") as lines:
             return lines.readline().startswith("userId,movieId,rating")
     return False
 
@@ -48,7 +61,7 @@ def load_data(text: str, verbose: bool = True):
     A folder, a zip, a MovieLens ratings file or a release name go to
     :func:`~funksvd.data.load_movielens` (a release downloads once, with progress when
     ``verbose``); any other file is read as ``user item rating [timestamp]`` lines with the
-    separator and header found by :func:`sniff`.
+    separator and header found by :func:`sniff`, integer or text ids (``ids="auto"``).
     """
     from ..data import RELEASES, load_movielens, load_triples
 
@@ -57,6 +70,6 @@ def load_data(text: str, verbose: bool = True):
         return load_movielens(path if path.exists() else text, verbose=verbose)
     if path.is_file():
         sep, header = sniff(path)
-        return load_triples(path, sep=sep, skip_header=header)
+        return load_triples(path, sep=sep, skip_header=header, ids="auto")
     raise FileNotFoundError(f"{text}: no such file or folder (expected a MovieLens folder, zip or release name "
                             f"{sorted(RELEASES)}, or a file of 'user item rating' lines)")

@@ -5,7 +5,8 @@ r"""Rating data: raw ids and their indices, MovieLens and delimited files, split
     from funksvd.data import Dataset, load_movielens, train_test_split, leave_k_out
     data = load_movielens("ml-100k")                       # a release name, a folder, or a zip
     data = Dataset.from_frame(df, user="userId", item="movieId", rating="rating")
-    train, test = train_test_split(data.ratings, test_size=0.2, random_state=0)
+    train, test = train_test_split(data, test_size=0.2, random_state=0)  # Datasets: raw ids, titles kept
+    train, test = train_test_split(data.ratings, test_size=0.2, random_state=0)  # bare Ratings (indices)
 
 Modules: :mod:`~funksvd.data.dataset` (the :class:`Dataset`, ``from_frame``, ``from_arrays``),
 :mod:`~funksvd.data.movielens` (the MovieLens layouts), :mod:`~funksvd.data.download`

@@ -14,11 +14,13 @@ so results can be reported in the data's own ids:
 
 from __future__ import annotations
 
+import math
 import types
+import warnings
 
 import numpy as np
 
-from ..ids import IdMap, _raw_array
+from ..ids import IdMap, _as_1d, _raw_array
 from ..ratings import Ratings
 
 __all__ = ["Dataset"]
@@ -33,18 +35,39 @@ def _id_map(ids, kind: str) -> IdMap:
     return ids if isinstance(ids, IdMap) and ids.kind == kind else IdMap(getattr(ids, "raw_ids", ids), kind)
 
 
-def _column(frame, name, what: str) -> np.ndarray:
-    """Column ``name`` of a DataFrame (or any mapping of columns) as a numpy array."""
+def _missing(value) -> bool:
+    """None, NaN, pandas' NA or NaT: a title that is not there."""
+    return (value is None or (isinstance(value, float) and math.isnan(value))
+            or type(value).__name__ in ("NAType", "NaTType"))
+
+
+def _titles(values, n: int) -> np.ndarray:
+    """One title per item as an object array, ``None`` where a title is missing (None, NaN)."""
+    given = list(values)
+    if len(given) != n:
+        raise ValueError(f"item_titles must have one title per item ({n}), got {len(given)}")
+    titles = np.empty(n, dtype=object)
+    titles[:] = [None if _missing(title) else title for title in given]
+    return titles
+
+
+def _column(frame, name, what: str, raw: bool = False) -> np.ndarray:
+    """Column ``name`` of a DataFrame (or any mapping of columns) as a numpy array (``raw``: as it is)."""
     columns = list(getattr(frame, "columns", frame))
     if name not in columns:
         raise ValueError(f"the frame has no {what} column {name!r} (columns: {columns}); pass {what}=<column name>")
     column = frame[name]
+    if raw:
+        return column
     return column.to_numpy() if hasattr(column, "to_numpy") else np.asarray(column)
 
 
 def _timestamps(values, n: int) -> np.ndarray:
-    """Timestamps as int64 (Unix seconds for datetime64 input), one per rating."""
-    array = np.asarray(values)
+    """Timestamps as int64 (Unix seconds for datetime64 input, UTC for time-zone aware ones), one per rating."""
+    zone = getattr(getattr(values, "dt", None), "tz", None)
+    if zone is not None:  # a pandas column of time-zone aware datetimes (numpy would see Python objects)
+        values = values.dt.tz_convert("UTC").dt.tz_localize(None)
+    array = values.to_numpy() if hasattr(values, "to_numpy") else np.asarray(values)
     if array.shape != (n,):
         raise ValueError(f"timestamps must have one entry per rating ({n}), got shape {array.shape}")
     if array.dtype.kind == "M":
@@ -72,7 +95,8 @@ class Dataset:
     timestamps : array_like of int, optional
         Unix time of each rating (aligned with ``ratings``).
     item_titles : array_like of str, optional
-        Title of each item index.
+        Title of each item index; a missing one (``None``, NaN) is kept as ``None`` (the
+        attribute is an object array).
     item_attributes, user_attributes : mapping of str to array_like, optional
         Other columns of the item and user tables, aligned with the indices (MovieLens:
         ``genres``, ``release_date``; ``age``, ``gender``, ``occupation``, ``zip_code``).
@@ -120,12 +144,7 @@ class Dataset:
         set_("timestamps", None if timestamps is None else _frozen(_timestamps(timestamps, len(ratings)).copy()))
         titles = None
         if item_titles is not None:
-            titles = np.empty(ratings.n_items, dtype=object)
-            given = list(item_titles)
-            if len(given) != ratings.n_items:
-                raise ValueError(f"item_titles must have one title per item ({ratings.n_items}), got {len(given)}")
-            titles[:] = given
-            titles = _frozen(titles)
+            titles = _frozen(_titles(item_titles, ratings.n_items))
         set_("item_titles", titles)
         for name, n in (("item_attributes", ratings.n_items), ("user_attributes", ratings.n_users)):
             columns = item_attributes if name == "item_attributes" else user_attributes
@@ -144,7 +163,7 @@ class Dataset:
 
     @classmethod
     def from_arrays(cls, users, items, values, *, timestamps=None, titles=None, dtype=np.float64,
-                    source="arrays") -> Dataset:
+                    source="arrays", duplicates="keep") -> Dataset:
         r"""A dataset from parallel arrays of raw user ids, raw item ids and ratings.
 
         Parameters
@@ -164,13 +183,21 @@ class Dataset:
             Dtype of the stored rating values.
         source : str
             Where the data came from (shown in ``repr``).
+        duplicates : {"keep", "mean", "last", "raise"}, default "keep"
+            What to do with ratings of a ``(user, item)`` pair rated more than once: ``"keep"``
+            them all (each counts in training, and a split may put them on both sides; a
+            warning names the first pair and the count), keep one rating at the pair's last
+            position with the ``"mean"`` value or the ``"last"`` value (and the last
+            timestamp), or ``"raise"`` a ValueError.
 
         Raises
         ------
         ValueError
             Naming the first bad entry: an id that is neither an integer nor a string (or does
-            not fit in int64), a rating that is not a finite real number, arrays of different
-            lengths, or a rated item without a title.
+            not fit in int64), integers and strings mixed in one column, text ids holding a
+            control character, a rating that is not a finite real number, arrays of different
+            lengths, a rated item without a title, or title keys of another type than the
+            item ids (``"1"`` for item ``1``).
         """
         item_table = None
         if titles is not None:
@@ -182,11 +209,12 @@ class Dataset:
             names = np.empty(len(pairs), dtype=object)
             names[:] = [title for _, title in pairs]
             item_table = (listed, names, {})
-        return assemble(users, items, values, timestamps, item_table=item_table, dtype=dtype, source=source)
+        return assemble(users, items, values, timestamps, item_table=item_table, dtype=dtype, source=source,
+                        duplicates=duplicates)
 
     @classmethod
     def from_frame(cls, frame, user="user", item="item", rating="rating", *, timestamp=None, titles=None,
-                   items=None, title="title", dtype=np.float64, source="frame") -> Dataset:
+                   items=None, title="title", dtype=np.float64, source="frame", duplicates="keep") -> Dataset:
         r"""A dataset from a pandas DataFrame with one rating per row.
 
         Parameters
@@ -197,7 +225,8 @@ class Dataset:
             Column names of the raw user id, raw item id and rating (MovieLens csv:
             ``user="userId", item="movieId"``).
         timestamp : str, optional
-            Column of Unix times or datetimes, kept as :attr:`timestamps`.
+            Column of Unix times or datetimes (time-zone aware ones are read in UTC), kept as
+            :attr:`timestamps` in Unix seconds.
         titles : mapping, optional
             Raw item id -> title (a ``dict`` or a ``Series`` indexed by item id).
         items : pandas.DataFrame, optional
@@ -206,8 +235,8 @@ class Dataset:
             :attr:`item_attributes`. Every rated item must be listed; listed items without
             ratings get an index too.
         title : str, default "title"
-            The title column of ``items``.
-        dtype, source
+            The title column of ``items`` (a missing title, None or NaN, stays ``None``).
+        dtype, source, duplicates
             As in :meth:`from_arrays`.
 
         Notes
@@ -228,15 +257,16 @@ class Dataset:
         users = _column(frame, user, "user")
         rated = _column(frame, item, "item")
         values = _column(frame, rating, "rating")
-        stamps = None if timestamp is None else _column(frame, timestamp, "timestamp")
+        stamps = None if timestamp is None else _column(frame, timestamp, "timestamp", raw=True)
         if items is None:
-            return cls.from_arrays(users, rated, values, timestamps=stamps, titles=titles, dtype=dtype, source=source)
+            return cls.from_arrays(users, rated, values, timestamps=stamps, titles=titles, dtype=dtype, source=source,
+                                   duplicates=duplicates)
         listed = _column(items, item, "item")
         names = [name for name in (items.columns if hasattr(items, "columns") else items) if name != item]
         columns = {str(name): _column(items, name, "item attribute") for name in names if name != title}
         item_titles = _column(items, title, "title") if title in names else None
         return assemble(users, rated, values, stamps, item_table=(listed, item_titles, columns), dtype=dtype,
-                        source=source)
+                        source=source, duplicates=duplicates)
 
     # ---- pickling, equality, repr ----------------------------------------------------------------
 
@@ -323,8 +353,41 @@ def _unlisted(kind: str, position: int, raw) -> ValueError:
     return ValueError(f"rating {position}: {kind} id {raw!r} is not listed in the {kind} table")
 
 
+def _repeated(users: np.ndarray, items: np.ndarray, values, timestamps, maps, how: str):
+    """Apply ``duplicates=how`` to ratings whose ``(user, item)`` index pair occurred before."""
+    n = len(users)
+    order = np.lexsort((np.arange(n), items, users))  # by pair, then position
+    same = (np.diff(users[order]) == 0) & (np.diff(items[order]) == 0)
+    if not same.any():
+        return users, items, values, timestamps
+    later = order[1:][same]  # positions of ratings repeating an earlier one
+    j = int(later.min())
+    first = int(np.flatnonzero((users == users[j]) & (items == items[j]))[0])
+    what = (f"{len(later)} rating(s) repeat an earlier (user, item) pair; the first: user "
+            f"{maps['user'].raw(int(users[j]))!r}, item {maps['item'].raw(int(items[j]))!r} at ratings {first} and {j}")
+    if how == "raise":
+        raise ValueError(f"{what}; pass duplicates='keep', 'mean' or 'last'")
+    if how == "keep":
+        warnings.warn(f"{what}; they are kept and each counts in training (a split may put them on both sides): "
+                      "pass duplicates='mean', 'last' or 'raise' to Dataset.from_frame/from_arrays, or drop them",
+                      UserWarning, stacklevel=4)
+        return users, items, values, timestamps
+    group = np.empty(n, dtype=np.int64)
+    group[order] = np.concatenate([[0], np.cumsum(~same)])
+    keep = np.sort(order[np.append(~same, True)])  # each pair's last position
+    if how == "mean":
+        means = np.bincount(group, weights=values) / np.bincount(group)
+        kept_values = means[group[keep]]
+    else:
+        kept_values = values[keep]
+    return users[keep], items[keep], kept_values, None if timestamps is None else timestamps[keep]
+
+
+_DUPLICATES = ("keep", "mean", "last", "raise")
+
+
 def assemble(users, items, values, timestamps=None, *, item_table=None, user_table=None, dtype=np.float64,
-             source="", unlisted=_unlisted) -> Dataset:
+             source="", unlisted=_unlisted, duplicates="keep") -> Dataset:
     """Map raw ids to indices (sorted id order) and build the :class:`Dataset`.
 
     ``item_table`` is ``(listed ids, titles or None, {column: values})`` and ``user_table``
@@ -332,7 +395,9 @@ def assemble(users, items, values, timestamps=None, *, item_table=None, user_tab
     must be listed, else ``unlisted(kind, rating position, raw id)`` is raised. Listed ids
     without ratings get an index too.
     """
-    users, items = np.asarray(users), np.asarray(items)
+    if duplicates not in _DUPLICATES:
+        raise ValueError(f"duplicates must be one of {_DUPLICATES}, got {duplicates!r}")
+    users, items = _as_1d(users), _as_1d(items)
     n = len(users)
     if not (len(items) == n == len(np.asarray(values))):
         raise ValueError(f"users, items and values must have the same length, got {n}, {len(items)} and "
@@ -344,9 +409,11 @@ def assemble(users, items, values, timestamps=None, *, item_table=None, user_tab
             indices[kind], maps[kind] = IdMap.factorize(rated, kind)
             continue
         listed_raw, titles, columns = table
-        listed = _raw_array(np.asarray(listed_raw), f"listed {kind}s")
-        if listed.dtype != rated.dtype:  # one side numeric, the other text: compare as text
-            listed, rated = (np.array([str(x) for x in a.tolist()], dtype=object) for a in (listed, rated))
+        listed = _raw_array(listed_raw, f"listed {kind}s")
+        if len(listed) and len(rated) and listed.dtype != rated.dtype:  # "1" is not 1: refuse, naming a key
+            kinds = {True: "integers", False: "strings"}
+            raise ValueError(f"the {kind} table (or titles) lists {kind} id {listed[0]!r} but the ratings' {kind} ids "
+                             f"are {kinds[rated.dtype == np.int64]} (e.g. {rated[0]!r}); key both by the same type")
         both, id_map = IdMap.factorize(np.concatenate([listed, rated]), kind)
         listed_index, indices[kind] = both[: len(listed)], both[len(listed):]
         if len(np.unique(listed_index)) != len(listed):
@@ -367,7 +434,11 @@ def assemble(users, items, values, timestamps=None, *, item_table=None, user_tab
             aligned[column] = out
         metadata[kind] = aligned
     ratings = Ratings(indices["user"], indices["item"], values, len(maps["user"]), len(maps["item"]), dtype=dtype)
+    stamps = None if timestamps is None else _timestamps(timestamps, n)
+    users, items, kept, stamps = _repeated(ratings.users, ratings.items, ratings.values, stamps, maps, duplicates)
+    if len(kept) != n:
+        ratings = Ratings(users, items, kept, ratings.n_users, ratings.n_items, dtype=dtype)
     item_columns = metadata.get("item")
     titles = item_columns.pop("__title__", None) if item_columns is not None else None
-    return Dataset(ratings, maps["user"], maps["item"], timestamps, titles, item_columns or None,
+    return Dataset(ratings, maps["user"], maps["item"], stamps, titles, item_columns or None,
                    metadata.get("user") or None, source)

@@ -38,6 +38,33 @@ MOVIELENS_GENRES = (
 )
 
 _RATINGS_FILES = ("u.data", "ratings.dat", "ratings.csv")
+
+#: MovieLens metadata files someone may pass as ratings: what each is, and the ratings file beside it.
+METADATA_FILES = {
+    "u.item": ("the MovieLens 100K item table", "u.data"), "u.user": ("the MovieLens 100K user table", "u.data"),
+    "u.genre": ("the MovieLens 100K genre list", "u.data"),
+    "u.occupation": ("the MovieLens 100K occupation list", "u.data"),
+    "movies.dat": ("the MovieLens 1M/10M item table", "ratings.dat"),
+    "users.dat": ("the MovieLens 1M user table", "ratings.dat"),
+    "tags.dat": ("the MovieLens 10M tag table", "ratings.dat"),
+    "movies.csv": ("the MovieLens csv item table", "ratings.csv"),
+    "tags.csv": ("the MovieLens csv tag table", "ratings.csv"),
+    "links.csv": ("the MovieLens csv links table", "ratings.csv"),
+}
+
+
+def _not_ratings(place, member: str) -> ValueError | None:
+    """The error for a metadata file given as the ratings (an item or user table), else None."""
+    name = Path(member).name
+    stem, suffix = Path(member).stem, Path(member).suffix
+    if name in METADATA_FILES:
+        what, instead = METADATA_FILES[name]
+    elif suffix in (".item", ".user"):
+        what, instead = f"a RecBole {suffix[1:]} table", f"{stem}.inter or u.data"
+    else:
+        return None
+    return ValueError(f"{place.name(member)} is {what}, not ratings: pass the ratings file beside it ({instead}) or "
+                      "the folder that holds both (the metadata is read with the ratings)")
 _CSV_HEADER = ["userId", "movieId", "rating", "timestamp"]
 _FIND_HINT = ("expected a MovieLens layout: u.data (100K, with u.item, u.user), ratings.dat (1M, with movies.dat, "
               "users.dat), ratings.csv (ml-latest, 20M, 25M, with movies.csv), RecBole atomic files (*.inter, "
@@ -204,6 +231,9 @@ def _recbole_inter(text: Text):
 
 def _load_layout(place, ratings_member: str) -> Dataset:
     """Read the ratings file ``ratings_member`` of ``place`` and the metadata of its layout."""
+    metadata = _not_ratings(place, ratings_member)
+    if metadata is not None:
+        raise metadata
     item_table = user_table = None
     item_member = user_member = None
     if ratings_member.endswith(".inter"):

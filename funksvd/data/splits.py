@@ -31,6 +31,15 @@ def _check_ratings(ratings) -> Ratings:
     return ratings
 
 
+def _subset(data, index: np.ndarray):
+    """The ratings at ``index`` as what was split: a Ratings, or a Dataset with the same ids, titles, attributes."""
+    if not isinstance(data, Dataset):
+        return data.subset(index)
+    return Dataset(data.ratings.subset(index), data.user_map, data.item_map,
+                   None if data.timestamps is None else data.timestamps[index], data.item_titles,
+                   data.item_attributes, data.user_attributes, data.source)
+
+
 def train_test_split(ratings, test_size=0.2, random_state=None) -> tuple[Ratings, Ratings]:
     r"""Split the ratings at random into a training and a test set.
 
@@ -46,14 +55,15 @@ def train_test_split(ratings, test_size=0.2, random_state=None) -> tuple[Ratings
 
     Returns
     -------
-    train, test : Ratings
-        With ``perm`` a random permutation of the rating positions and
+    train, test : Ratings or Dataset
+        Of the type given (a ``Dataset`` keeps its raw ids, titles and attributes, and the
+        timestamps of its ratings, so a model fitted on ``train`` speaks raw ids). With ``perm`` a random permutation of the rating positions and
         ``n_train = len(ratings) - n_test``, ``train`` holds ``perm[:n_train]`` and ``test``
         ``perm[n_train:]``, in that order (what Surprise 1.1's ``ShuffleSplit`` does). Both
         keep the id ranges ``n_users, n_items`` of ``ratings``, so a model fitted on ``train``
         can be evaluated on ``test``.
     """
-    ratings = _check_ratings(ratings)
+    data, ratings = ratings, _check_ratings(ratings)
     n = len(ratings)
     if isinstance(test_size, (float, np.floating)):
         if not 0.0 < test_size < 1.0:
@@ -68,7 +78,7 @@ def train_test_split(ratings, test_size=0.2, random_state=None) -> tuple[Ratings
                          f"out of {n}; both sets need at least one")
     permutation = np.asarray(_rng(random_state).permutation(n), dtype=np.int64)
     n_train = n - n_test
-    return ratings.subset(permutation[:n_train]), ratings.subset(permutation[n_train:])
+    return _subset(data, permutation[:n_train]), _subset(data, permutation[n_train:])
 
 
 def kfold(ratings, n_splits=5, random_state=None, shuffle=True):
@@ -86,12 +96,12 @@ def kfold(ratings, n_splits=5, random_state=None, shuffle=True):
 
     Yields
     ------
-    train, test : Ratings
-        The positions (shuffled once) are cut into ``n_splits`` contiguous folds, the first
+    train, test : Ratings or Dataset
+        Of the type given, as in :func:`train_test_split`. The positions (shuffled once) are cut into ``n_splits`` contiguous folds, the first
         ``n % n_splits`` of them one rating longer; fold ``f`` is the test set and the others,
         in order, the training set. Every rating is in exactly one test set.
     """
-    ratings = _check_ratings(ratings)
+    data, ratings = ratings, _check_ratings(ratings)
     n = len(ratings)
     if isinstance(n_splits, bool) or not isinstance(n_splits, (int, np.integer)) or not 2 <= n_splits <= n:
         raise ValueError(f"n_splits must be an integer in [2, {n}] (the number of ratings), got {n_splits!r}")
@@ -102,8 +112,7 @@ def kfold(ratings, n_splits=5, random_state=None, shuffle=True):
     for fold in range(int(n_splits)):
         start = stop
         stop += n // n_splits + (1 if fold < n % n_splits else 0)
-        yield (ratings.subset(np.concatenate([indices[:start], indices[stop:]])),
-               ratings.subset(indices[start:stop]))
+        yield _subset(data, np.concatenate([indices[:start], indices[stop:]])), _subset(data, indices[start:stop])
 
 
 def leave_k_out(ratings, k=1, random_state=None, by="random", timestamps=None) -> tuple[Ratings, Ratings]:
@@ -126,8 +135,8 @@ def leave_k_out(ratings, k=1, random_state=None, by="random", timestamps=None) -
 
     Returns
     -------
-    train, test : Ratings
-        The held-out ratings and the rest, each in the original order, with the id ranges of
+    train, test : Ratings or Dataset
+        Of the type given, as in :func:`train_test_split`. The held-out ratings and the rest, each in the original order, with the id ranges of
         ``ratings``. ``len(test) == k * (number of users with more than k ratings)``.
 
     Raises
@@ -150,7 +159,7 @@ def leave_k_out(ratings, k=1, random_state=None, by="random", timestamps=None) -
         raise ValueError(f"k must be a positive integer, got {k!r}")
     if by == "time" and timestamps is None and isinstance(ratings, Dataset):
         timestamps = ratings.timestamps
-    ratings = _check_ratings(ratings)
+    data, ratings = ratings, _check_ratings(ratings)
     n = len(ratings)
     if by == "time":
         if timestamps is None:
@@ -171,4 +180,4 @@ def leave_k_out(ratings, k=1, random_state=None, by="random", timestamps=None) -
     held[order] = (from_end < k) & (counts[user] > k)
     if not held.any():
         raise ValueError(f"no user has more than k={k} ratings, so nothing can be held out")
-    return ratings.subset(np.flatnonzero(~held)), ratings.subset(np.flatnonzero(held))
+    return _subset(data, np.flatnonzero(~held)), _subset(data, np.flatnonzero(held))

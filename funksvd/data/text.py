@@ -7,8 +7,11 @@ problem in a 25-million-line file can be found with an editor.
 
 from __future__ import annotations
 
+import codecs
+import csv
 import io
 import math
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -17,17 +20,26 @@ __all__ = []  # internal: used by the loaders of funksvd.data
 
 
 def decode(name: str, data: bytes, encoding: str) -> str:
-    """``data`` as text; a byte the encoding cannot read gives a ValueError naming file, line and byte."""
+    """``data`` as text; a byte the encoding cannot read gives a ValueError naming file, line and byte.
+
+    A UTF-8 byte-order mark (``EF BB BF``, written by Excel and Notepad) is dropped, whatever
+    byte-compatible ``encoding`` is named: left in, it would glue itself to the first field.
+    """
     try:
-        return data.decode(encoding)
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        hint = ' (the MovieLens 100K and 1M files are Latin-1: pass encoding="latin-1")'
-        hint = "" if encoding == "latin-1" else hint
-        raise ValueError(f"{name}, line {line}: byte 0x{data[exc.start]:02x} (file offset {exc.start}) is not "
-                         f"valid {encoding}{hint}") from None
+        wide = codecs.lookup(encoding).name.startswith(("utf-16", "utf-32"))
     except LookupError:
         raise ValueError(f"unknown encoding {encoding!r} for {name}") from None
+    skip = len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) and not wide else 0
+    try:
+        text = data[skip:].decode(encoding)
+    except UnicodeDecodeError as exc:
+        offset = exc.start + skip
+        line = data.count(b"\n", 0, offset) + 1
+        hint = ' (the MovieLens 100K and 1M files are Latin-1: pass encoding="latin-1")'
+        hint = "" if encoding == "latin-1" else hint
+        raise ValueError(f"{name}, line {line}: byte 0x{data[offset]:02x} (file offset {offset}) is not "
+                         f"valid {encoding}{hint}") from None
+    return text.removeprefix("\ufeff")
 
 
 class Text:
@@ -76,6 +88,9 @@ class Text:
 
 
 def split(line: str, sep: str | None) -> list[str]:
+    """Fields of ``line``; with a one-character separator, quoted fields as the :mod:`csv` module reads them."""
+    if sep is not None and len(sep) == 1 and '"' in line:
+        return next(csv.reader([line], delimiter=sep))
     return line.split() if sep is None else line.split(sep)
 
 
@@ -83,7 +98,7 @@ def describe_sep(sep: str | None) -> str:
     return {None: "whitespace", "\t": "tab", "|": "'|'", ",": "comma"}.get(sep, repr(sep))
 
 
-def parse_int(text: Text, number: int, token: str, what: str) -> int:
+def parse_int(text: Text, number: int, token: str, what: str, hint: str = "") -> int:
     token = token.strip()
     try:
         value = int(token)
@@ -91,7 +106,7 @@ def parse_int(text: Text, number: int, token: str, what: str) -> int:
         try:
             number_ = float(token)
         except ValueError:
-            raise text.error(number, f"{what} {token!r} is not a number") from None
+            raise text.error(number, f"{what} {token!r} is not a number{hint}") from None
         if not (math.isfinite(number_) and number_ == round(number_)):
             raise text.error(number, f"{what} {token!r} is not an integer")
         value = int(number_)
@@ -121,8 +136,10 @@ def _fast_ratings(text: Text, sep, skip_header: bool, columns: dict[int, str]):
         body = body.replace(sep, "\x1f")
         sep = "\x1f"
     try:
-        table = np.loadtxt(io.StringIO(body), delimiter=sep, comments=None, skiprows=int(skip_header), ndmin=2,
-                           dtype=np.float64, encoding=None)
+        with warnings.catch_warnings():  # "input contained no data": the line-by-line parser says it better
+            warnings.simplefilter("ignore")
+            table = np.loadtxt(io.StringIO(body), delimiter=sep, comments=None, skiprows=int(skip_header), ndmin=2,
+                               dtype=np.float64, encoding=None)
     except ValueError:
         return None
     if table.shape[0] == 0 or table.shape[1] not in columns:
@@ -136,17 +153,68 @@ def _fast_ratings(text: Text, sep, skip_header: bool, columns: dict[int, str]):
     return table[:, 0].astype(np.int64), table[:, 1].astype(np.int64), table[:, 2].copy(), stamps
 
 
-def parse_ratings(text: Text, sep, skip_header: bool, columns: dict[int, str]):
+#: How ``ids="int"`` says where text ids are read.
+_TEXT_IDS_HINT = ("; this reader needs integer ids: pass ids=\"auto\" or \"str\" to load_triples (the command line "
+                  "reads text ids), or build the data with Dataset.from_frame / from_arrays, which take any ids")
+
+IDS = ("int", "str", "auto")
+
+
+def _ids(text: Text, numbers: list[int], tokens: list[str], what: str, ids: str) -> np.ndarray:
+    """One column of raw ids: integers (``"int"``: already parsed; ``"auto"`` when every token is one) or text."""
+    if ids == "auto":
+        try:
+            return np.array([parse_int(text, n, token, what) for n, token in zip(numbers, tokens)], dtype=np.int64)
+        except ValueError:
+            ids = "str"
+    if ids == "str":
+        out = np.empty(len(tokens), dtype=object)
+        out[:] = [token.strip() for token in tokens]
+        return out
+    return np.array(tokens, dtype=np.int64)  # "int": parsed (and checked) line by line
+
+
+def _number(token: str) -> bool:
+    try:
+        float(token)
+    except ValueError:
+        return False
+    return True
+
+
+def _check_header(text: Text, sep, ids: str) -> None:
+    """Refuse to skip a first line that reads as a rating: skipping it would drop a rating silently."""
+    lines = text.physical_lines()
+    fields = [field.strip() for field in split(lines[0], sep)] if lines else []
+    if len(fields) < 3 or not _number(fields[2]):
+        return
+    if ids == "int" and not all(_whole(field) for field in fields[:2]):
+        return
+    raise text.error(1, f"the header line {lines[0]!r} reads as a rating; pass skip_header=False to read it as one")
+
+
+def _whole(token: str) -> bool:
+    """A whole number, as :func:`parse_int` reads ids (range aside)."""
+    return _number(token) and math.isfinite(float(token)) and float(token) == round(float(token))
+
+
+def parse_ratings(text: Text, sep, skip_header: bool, columns: dict[int, str], ids: str = "int"):
     """Parse ``user item rating [timestamp]`` lines; ``columns`` maps a field count to its layout name.
 
-    Well-formed files go through numpy's parser; any doubt falls back to the line-by-line parser
-    below, the single source of the error messages (and of the result on files it accepts).
+    ``ids``: ``"int"`` (integer ids, else an error at the line), ``"str"`` (ids as text) or
+    ``"auto"`` (per column: integers when every id is one, else text). Well-formed files go
+    through numpy's parser; any doubt falls back to the line-by-line parser below, the single
+    source of the error messages (and of the result on files it accepts).
     """
-    fast = _fast_ratings(text, sep, skip_header, columns)
+    if ids not in IDS:
+        raise ValueError(f"ids must be one of {IDS}, got {ids!r}")
+    if skip_header:
+        _check_header(text, sep, ids)
+    fast = None if ids == "str" else _fast_ratings(text, sep, skip_header, columns)
     if fast is not None:
         text.header = skip_header
         return fast
-    users, items, values, stamps = [], [], [], []
+    numbers, users, items, values, stamps = [], [], [], [], []
     expected = None
     for number, line in text.lines(skip_header):
         fields = split(line, sep)
@@ -163,15 +231,20 @@ def parse_ratings(text: Text, sep, skip_header: bool, columns: dict[int, str]):
         elif len(fields) != expected:
             raise text.error(number, f"expected {expected} {describe_sep(sep)}-separated fields "
                                      f"({columns[expected]}) like the first line, got {len(fields)}")
-        users.append(parse_int(text, number, fields[0], "user id"))
-        items.append(parse_int(text, number, fields[1], "item id"))
+        numbers.append(number)
+        if ids == "int":  # checked here, so the first bad line is the one named
+            fields[:2] = (parse_int(text, number, fields[0], "user id", _TEXT_IDS_HINT),
+                          parse_int(text, number, fields[1], "item id", _TEXT_IDS_HINT))
+        users.append(fields[0])
+        items.append(fields[1])
         values.append(parse_rating(text, number, fields[2]))
         if expected == 4:
             stamps.append(parse_int(text, number, fields[3], "timestamp"))
     if not values:
-        raise ValueError(f"{text.name}: no ratings in the file")
-    return (np.array(users, dtype=np.int64), np.array(items, dtype=np.int64), np.array(values, dtype=np.float64),
-            np.array(stamps, dtype=np.int64) if expected == 4 else None)
+        raise ValueError(f"{text.name}: no ratings after the header line" if skip_header
+                         else f"{text.name}: no ratings in the file")
+    return (_ids(text, numbers, users, "user id", ids), _ids(text, numbers, items, "item id", ids),
+            np.array(values, dtype=np.float64), np.array(stamps, dtype=np.int64) if expected == 4 else None)
 
 
 def parse_table(text: Text, sep: str, n_fields: int | None, skip_header: bool, what: str, rows=None):
