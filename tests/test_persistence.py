@@ -273,3 +273,14 @@ def test_overwriting_keeps_the_files_mode(rng, tmp_path):
     os.chmod(path, 0o640)
     model.save(path)
     assert stat.S_IMODE(path.stat().st_mode) == 0o640
+
+
+def test_missing_titles_come_back_missing(tmp_path):
+    """Oracle: the titles written by hand, None where the data has no title. Saved as text, a
+    missing title used to come back as the string "None"."""
+    data = Dataset.from_arrays(["a", "a", "b"], ["x", "y", "z"], [4.0, 2.0, 5.0],
+                               titles={"x": "Alien", "y": None, "z": "Heat"})
+    model = FunkSVD(n_factors=2, n_epochs=2, random_state=0).fit(data)
+    path = tmp_path / "m.npz"
+    model.save(path)
+    assert list(FunkSVD.load(path).item_titles_) == ["Alien", None, "Heat"]

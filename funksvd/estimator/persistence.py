@@ -92,7 +92,11 @@ class Persistence:
         if self.user_ids_ is not None:
             arrays.update(user_ids=_id_array(self.user_ids_), item_ids=_id_array(self.item_ids_))
         if self.item_titles_ is not None:
-            arrays["item_titles"] = np.asarray(self.item_titles_, dtype=object).astype(str)
+            titles = np.asarray(self.item_titles_, dtype=object)
+            missing = np.array([t is None for t in titles], dtype=bool)
+            arrays["item_titles"] = np.where(missing, "", titles).astype(str)
+            if missing.any():  # a missing title comes back as None, not as the text "None"
+                arrays["item_titles_missing"] = missing
         meta = {
             "format": FORMAT, "format_version": FORMAT_VERSION, "funksvd_version": __version__,
             "params": {name: _json_param(name, value) for name, value in self.get_params().items()},
@@ -169,6 +173,8 @@ class Persistence:
         model.item_ids_ = None if item_ids is None else IdMap(item_ids, "item")
         titles = arrays.get("item_titles")
         model.item_titles_ = None if titles is None else titles.astype(object)
+        if titles is not None and "item_titles_missing" in arrays:
+            model.item_titles_[arrays["item_titles_missing"]] = None
         if "rated_indptr" in arrays:
             model._rated = (arrays["rated_indptr"], arrays["rated_items"])
         return model
