@@ -35,7 +35,7 @@ __all__ = ["Grid", "USER_CELL_BYTES", "ITEM_CELL_BYTES"]
 USER_CELL_BYTES = 1 << 18
 
 #: Ratings per chunk while the copy is built (its temporaries are O(chunk), not O(n)).
-GRID_CHUNK = 1 << 22
+GRID_CHUNK = 1 << 20
 
 #: Bytes of :math:`Q` rows per item range: a share of the L3 cache (items are fewer and read more often).
 ITEM_CELL_BYTES = 1 << 22
