@@ -170,11 +170,12 @@ def test_the_counting_sort_gives_the_order_of_a_stable_argsort(ratings, small_ce
 @pytest.mark.parametrize("engine", ["python", "compiled"])
 def test_int32_ratings_fit_the_same_model(ratings, engine):
     """``Ratings(..., index_dtype=np.int32)`` changes storage only. Oracle: the fit on the same
-    ratings with int64 ids, same random_state: bit-identical factors (the grid copies ids as
-    int32 either way; the start loss and the running loss read the ids as indices only)."""
+    ratings with int64 ids, same random_state: bit-identical factors, with the default grid, a
+    fresh permutation, DSGD strata and Funk's feature schedule (ids are read as indices only)."""
     narrow = Ratings(ratings.users, ratings.items, ratings.values, ratings.n_users, ratings.n_items,
                      index_dtype=np.int32)
     assert narrow.users.dtype == narrow.items.dtype == np.int32
-    for shuffle in ("grid", True):
-        kw = dict(n_factors=4, n_epochs=2, random_state=2, engine=engine, shuffle=shuffle)
-        assert FunkSVD(**kw).fit(narrow).factors_.equals(FunkSVD(**kw).fit(ratings).factors_)
+    for settings in ({"shuffle": "grid"}, {"shuffle": True}, {"n_jobs": 2},
+                     {"schedule": "feature", "feature_epochs": 2, "feature_min_epochs": 1}):
+        kw = dict(n_factors=4, n_epochs=2, random_state=2, engine=engine, **settings)
+        assert FunkSVD(**kw).fit(narrow).factors_.equals(FunkSVD(**kw).fit(ratings).factors_), settings
