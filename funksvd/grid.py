@@ -6,7 +6,9 @@ every rating becomes a random read of its user, item and value and of two rows o
 grouped by user). :class:`Grid` takes what LensKit and LibMF do:
 
 1. **Shuffle once.** The ratings are permuted once per fit and copied in that order
-   (ids as int32, values in the parameters' dtype: 12 bytes a rating in float32).
+   (ids as int32, values in the parameters' dtype: 12 bytes a rating in float32). The copy
+   is built by a counting sort, chunk by chunk (cells counted, then each chunk scattered to
+   its cells), so building it takes no memory of the order of the ratings beyond the copy.
 2. **Cache-sized cells.** Users are cut into contiguous id ranges whose rows of :math:`P`
    take about :data:`USER_CELL_BYTES`, items into ranges whose rows of :math:`Q` take about
    :data:`ITEM_CELL_BYTES`; the copy is arranged cell by cell (the cells of a user range
@@ -31,6 +33,9 @@ __all__ = ["Grid", "USER_CELL_BYTES", "ITEM_CELL_BYTES"]
 
 #: Bytes of :math:`P` rows per user range: about a core's L2 cache (measured best of 128 KiB .. 1 MiB).
 USER_CELL_BYTES = 1 << 18
+
+#: Ratings per chunk while the copy is built (its temporaries are O(chunk), not O(n)).
+GRID_CHUNK = 1 << 20
 
 #: Bytes of :math:`Q` rows per item range: a share of the L3 cache (items are fewer and read more often).
 ITEM_CELL_BYTES = 1 << 22
@@ -60,22 +65,46 @@ class Grid:
         itemsize = np.dtype(dtype).itemsize
         n_user_groups = _groups(ratings.n_users, n_factors * itemsize, USER_CELL_BYTES)
         n_item_groups = _groups(ratings.n_items, n_factors * itemsize, ITEM_CELL_BYTES)
+        n_cells = n_user_groups * n_item_groups
         # cell ids in the narrowest integer type: int16 keys are radix-sorted (O(n)) by argsort
-        key = np.int16 if n_user_groups * n_item_groups <= 2**15 else np.int32
+        key = np.int16 if n_cells <= 2**15 else np.int32
         user_group = (_balanced_groups(ratings.users, ratings.n_users, n_user_groups) * n_item_groups).astype(key)
         item_group = _balanced_groups(ratings.items, ratings.n_items, n_item_groups).astype(key)
-        cell = user_group[ratings.users]
-        cell += item_group[ratings.items]
-        counts = np.bincount(cell, minlength=n_user_groups * n_item_groups)
-        index = np.argsort(cell, kind="stable")
-        del cell
+
+        def cells(first):  # the cell of each rating in chunk [first, first + GRID_CHUNK)
+            cell = user_group[ratings.users[first:first + GRID_CHUNK]]
+            cell += item_group[ratings.items[first:first + GRID_CHUNK]]
+            return cell
+
+        n = len(ratings)
+        counts = np.zeros(n_cells, dtype=np.int64)
+        for first in range(0, n, GRID_CHUNK):
+            counts += np.bincount(cells(first), minlength=n_cells)
         bounds = np.concatenate([[0], np.cumsum(counts)])
-        for a, b in zip(bounds[:-1], bounds[1:]):  # shuffle once, within each cell
-            rng.shuffle(index[a:b])
         ids = np.int32 if max(ratings.n_users, ratings.n_items) < 2**31 else np.int64
-        self.users = ratings.users[index].astype(ids)
-        self.items = ratings.items[index].astype(ids)
-        self.values = ratings.values[index].astype(dtype)
+        self.users = np.empty(n, dtype=ids)
+        self.items = np.empty(n, dtype=ids)
+        self.values = np.empty(n, dtype=dtype)
+        # a counting sort by cell, chunk by chunk: the stable order of np.argsort(cell, kind="stable")
+        # without its n-sized int64 index (0.8 GB at 100M ratings)
+        filled = bounds[:-1].copy()  # next free position of each cell
+        for first in range(0, n, GRID_CHUNK):
+            cell = cells(first)
+            index = np.argsort(cell, kind="stable")
+            cell = cell[index]
+            chunk_counts = np.bincount(cell, minlength=n_cells)
+            rank = np.arange(len(cell)) - (np.cumsum(chunk_counts) - chunk_counts)[cell]  # place within its cell
+            target = filled[cell] + rank
+            index += first
+            self.users[target] = ratings.users[index]
+            self.items[target] = ratings.items[index]
+            self.values[target] = ratings.values[index]
+            filled += chunk_counts
+        for a, b in zip(bounds[:-1], bounds[1:]):  # shuffle once, within each cell
+            permutation = np.arange(b - a)
+            rng.shuffle(permutation)
+            for array in (self.users, self.items, self.values):
+                array[a:b] = array[a:b][permutation]
         self.bounds = np.unique(bounds)
         self._arange = np.arange(int(np.diff(self.bounds).max(initial=0)), dtype=ids)
 

@@ -1,6 +1,7 @@
 r"""Observed ratings: the set :math:`\mathcal K = \{(u, i, r_{ui})\}` a model is fitted to.
 
-Indices are 0-based ``int64`` (safe at Netflix scale and beyond), values ``float64``.
+Indices are 0-based ``int64`` (safe at Netflix scale and beyond), or ``int32`` on request
+(``index_dtype``, checked to fit); values ``float64`` or ``float32``.
 Nothing is ever silently dropped: every bad entry raises :class:`ValueError` naming it.
 """
 
@@ -21,7 +22,7 @@ def _readonly(array: np.ndarray) -> np.ndarray:
     return array
 
 
-def _as_index_array(values, name: str, copy: bool = True) -> np.ndarray:
+def _as_index_array(values, name: str, copy: bool = True, dtype=np.int64) -> np.ndarray:
     array = np.asarray(values)
     if array.ndim != 1:
         raise ValueError(f"{name} must be one-dimensional, got shape {array.shape}")
@@ -41,7 +42,13 @@ def _as_index_array(values, name: str, copy: bool = True) -> np.ndarray:
         j = big[0]
         raise ValueError(f"{name}[{j}] = {array[j]} does not fit in int64 (an index is at most 2**63 - 1); raw ids "
                          "this large are names, not indices: map them with funksvd.data.Dataset.from_arrays")
-    return np.array(array, dtype=np.int64, copy=True if copy else None)
+    if dtype == np.int32 and array.dtype != np.int32:
+        big = np.flatnonzero((array >= 2**31) | (array < -2**31))  # compared before any cast
+        if big.size:
+            j = big[0]
+            raise ValueError(f"{name}[{j}] = {array[j]} does not fit in int32 (index_dtype=numpy.int32 holds ids "
+                             "below 2**31); use index_dtype=numpy.int64")
+    return np.array(array, dtype=dtype, copy=True if copy else None)
 
 
 def _as_values(values, dtype, copy: bool, where=lambda j: f"values[{j}]") -> np.ndarray:
@@ -111,9 +118,13 @@ class Ratings:
         Dtype of the stored values. float32 halves their memory at scale; ratings such as
         1..5 or halves are exact in float32.
     copy : bool, default True
-        ``False`` keeps arrays that already have the right dtypes (int64 ids, ``dtype``
-        values) instead of copying them, and makes them read-only: the caller hands them
-        over. At 100M ratings this saves a second 2 GB.
+        ``False`` keeps arrays that already have the right dtypes (``index_dtype`` ids,
+        ``dtype`` values) instead of copying them, and makes them read-only: the caller hands
+        them over. At 100M ratings this saves a second 2 GB.
+    index_dtype : {numpy.int64, numpy.int32}, default int64
+        Dtype of the stored ids. int32 (ids below :math:`2^{31}`, checked) takes 8 bytes a
+        rating instead of 16: 1.2 GB instead of 2.0 GB for 100M ratings with float32 values.
+        Only storage changes: no id is ever multiplied by another, so no product can overflow.
 
     Raises
     ------
@@ -138,11 +149,14 @@ class Ratings:
 
     __slots__ = ("users", "items", "values", "n_users", "n_items")
 
-    def __init__(self, users, items, values, n_users=None, n_items=None, *, dtype=np.float64, copy=True):
+    def __init__(self, users, items, values, n_users=None, n_items=None, *, dtype=np.float64, copy=True,
+                 index_dtype=np.int64):
         if np.dtype(dtype) not in (np.float32, np.float64):
             raise ValueError(f"dtype must be numpy.float32 or numpy.float64, got {dtype!r}")
-        users = _as_index_array(users, "users", copy)
-        items = _as_index_array(items, "items", copy)
+        if np.dtype(index_dtype) not in (np.int32, np.int64):
+            raise ValueError(f"index_dtype must be numpy.int32 or numpy.int64, got {index_dtype!r}")
+        users = _as_index_array(users, "users", copy, np.dtype(index_dtype))
+        items = _as_index_array(items, "items", copy, np.dtype(index_dtype))
         values = _as_values(values, dtype, copy)
         if values.ndim != 1:
             raise ValueError(f"values must be one-dimensional, got shape {values.shape}")
@@ -203,7 +217,7 @@ class Ratings:
         """The ratings at ``index`` (an integer index array or boolean mask), same id ranges."""
         index = np.asarray(index)
         return Ratings(self.users[index], self.items[index], self.values[index], self.n_users, self.n_items,
-                       dtype=self.values.dtype, copy=False)
+                       dtype=self.values.dtype, copy=False, index_dtype=self.users.dtype)
 
     def duplicate_pairs(self) -> np.ndarray:
         """Positions of ratings whose ``(u, i)`` pair occurred earlier in the arrays."""
@@ -279,4 +293,4 @@ class Ratings:
 
 def _restore(users, items, values, n_users, n_items) -> Ratings:
     """Unpickle a :class:`Ratings` (validated again, read-only again)."""
-    return Ratings(users, items, values, n_users, n_items, dtype=values.dtype, copy=False)
+    return Ratings(users, items, values, n_users, n_items, dtype=values.dtype, copy=False, index_dtype=users.dtype)

@@ -205,6 +205,32 @@ def test_huge_ids_are_named_not_wrapped(users, message):
         Ratings(users, [0, 1], [1.0, 2.0])
 
 
+def test_int32_ids_are_stored_as_int32_and_kept_by_subset_and_pickle():
+    """Oracle: the dtypes and the ids as given; ``copy=False`` keeps an int32 array without copying."""
+    import pickle
+
+    users = np.array([0, 2**31 - 1, 5], dtype=np.int32)
+    R = Ratings(users, [1, 0, 2], [1.0, 2.0, 3.0], 2**31, 3, index_dtype=np.int32, copy=False)
+    assert R.users.dtype == R.items.dtype == np.int32 and np.shares_memory(R.users, users)
+    assert R.users.tolist() == [0, 2**31 - 1, 5] and R.n_users == 2**31
+    assert R.subset([2, 0]).users.dtype == pickle.loads(pickle.dumps(R)).items.dtype == np.int32
+    assert Ratings([0], [0], [1.0]).users.dtype == np.int64  # the default
+
+
+@pytest.mark.parametrize("users", [np.array([0, 2**31]), np.array([0, 2**31], dtype=np.uint32),
+                                   np.array([0, 2.0**31]), [0, 2**40]])
+def test_ids_past_int32_are_refused_not_wrapped(users):
+    """An id of 2**31 would wrap to -2**31 in int32 (oracle: the message names the id as given)."""
+    with pytest.raises(ValueError, match=rf"users\[1\] = {users[1]} does not fit in int32"):
+        Ratings(users, [0, 1], [1.0, 2.0], index_dtype=np.int32)
+
+
+def test_index_dtype_is_int32_or_int64():
+    """Oracle: the ValueError naming the argument."""
+    with pytest.raises(ValueError, match="index_dtype must be numpy.int32 or numpy.int64"):
+        Ratings([0], [0], [1.0], index_dtype=np.int16)
+
+
 @pytest.mark.parametrize(
     "values, message",
     [

@@ -15,6 +15,7 @@ import pytest
 import funksvd
 from funksvd import RULES, DivergenceError, Factors, Ratings, loss, rmse, sgd_epoch
 from funksvd.estimator import DIVERGENCE_FACTOR, FunkSVD, NotFittedError
+from funksvd.estimator import prediction, training
 from funksvd.estimator.prediction import factor_arrays
 from funksvd.progress import TQDM_HINT
 
@@ -246,8 +247,14 @@ def test_every_engine_guards_divergence_against_the_start_loss(rng, engine, sche
     assert healthy.history_ and np.all(np.isfinite(healthy.factors_.P))
 
 
-def test_start_loss_is_the_exact_loss(rng):
-    """Oracle: funksvd.loss (the full-batch objective) at the start factors, to 1e-12 relative."""
+@pytest.mark.parametrize("compiled_sse_min", [0, 10**9])
+def test_start_loss_is_the_exact_loss(rng, monkeypatch, compiled_sse_min):
+    """Oracle: funksvd.loss (the full-batch objective) at the start factors, to 1e-12 relative.
+
+    The compiled engine takes the compiled SSE loop from ``COMPILED_SSE_MIN`` ratings on and
+    numpy below: both paths are run (the threshold moved to 0 and out of reach).
+    """
+    monkeypatch.setattr(training, "COMPILED_SSE_MIN", compiled_sse_min)
     R = problem(rng, n_ratings=300)
     model = FunkSVD(n_factors=4, random_state=0, reg_all=0.05)
     start = Factors.random(R.n_users, R.n_items, 4, mu=R.mean(), random_state=1)
@@ -255,6 +262,21 @@ def test_start_loss_is_the_exact_loss(rng):
         model.engine = engine
         got = model._start_loss(factor_arrays(start), start.mu, R)
         assert got == pytest.approx(funksvd.loss(start, R, "funk", 0.05), rel=1e-12)
+
+
+def test_predictions_do_not_depend_on_the_chunking(rng, monkeypatch):
+    """Oracle: a literal per-pair sum mu + bu + bi + p.q in float64, to 1e-12 (rounding of k = 7 terms).
+
+    Chunks of 64 rows (the floor) split 1000 pairs into 16 chunks, the last one short.
+    """
+    monkeypatch.setattr(prediction, "_CHUNK_BYTES", 1)
+    start = Factors.random(30, 20, 7, mu=3.1, random_state=2)
+    start = start.replace(bu=rng.normal(size=30), bi=rng.normal(size=20))
+    users, items = rng.integers(0, 30, 1000), rng.integers(0, 20, 1000)
+    got = prediction.predict_arrays(factor_arrays(start), start.mu, users, items)
+    want = [start.mu + start.bu[u] + start.bi[i] + sum(start.P[u, f] * start.Q[i, f] for f in range(7))
+            for u, i in zip(users, items)]
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=0)
 
 
 # ---- float32 ----------------------------------------------------------------------------------------

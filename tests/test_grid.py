@@ -138,3 +138,44 @@ def test_feature_schedule_default_order_is_one_permutation_for_every_epoch(ratin
     assert np.array_equal(users, ratings.users[expected])
     assert np.array_equal(items, ratings.items[expected])
     assert np.array_equal(values, ratings.values[expected])
+
+
+@pytest.mark.parametrize("chunk", [7, 1000, 1 << 22])
+def test_the_counting_sort_gives_the_order_of_a_stable_argsort(ratings, small_cells, monkeypatch, chunk):
+    """The copy is built by a counting sort, chunk by chunk, with no n-sized index.
+
+    Oracle: the literal construction it replaces, written out here: the cell of each rating,
+    ``np.argsort(cell, kind="stable")``, then ``rng.shuffle`` of each cell's slice of that index,
+    the same generator state. Bit-identical copy, bounds and ids dtype, for chunks of 7 ratings
+    (cells split over many chunks), 1000, and one chunk.
+    """
+    monkeypatch.setattr(grid_module, "GRID_CHUNK", chunk)
+    grid = Grid(ratings, 4, np.float64, np.random.default_rng(9))
+    rng = np.random.default_rng(9)
+    n_user_groups = grid_module._groups(ratings.n_users, 4 * 8, grid_module.USER_CELL_BYTES)
+    n_item_groups = grid_module._groups(ratings.n_items, 4 * 8, grid_module.ITEM_CELL_BYTES)
+    user_group = grid_module._balanced_groups(ratings.users, ratings.n_users, n_user_groups)
+    item_group = grid_module._balanced_groups(ratings.items, ratings.n_items, n_item_groups)
+    cell = user_group[ratings.users] * n_item_groups + item_group[ratings.items]
+    index = np.argsort(cell, kind="stable")
+    bounds = np.concatenate([[0], np.cumsum(np.bincount(cell, minlength=n_user_groups * n_item_groups))])
+    for a, b in zip(bounds[:-1], bounds[1:]):
+        rng.shuffle(index[a:b])
+    assert np.array_equal(grid.users, ratings.users[index]) and grid.users.dtype == np.int32
+    assert np.array_equal(grid.items, ratings.items[index]) and grid.items.dtype == np.int32
+    assert np.array_equal(grid.values, ratings.values[index])
+    assert np.array_equal(grid.bounds, np.unique(bounds))
+
+
+@pytest.mark.parametrize("engine", ["python", "compiled"])
+def test_int32_ratings_fit_the_same_model(ratings, engine):
+    """``Ratings(..., index_dtype=np.int32)`` changes storage only. Oracle: the fit on the same
+    ratings with int64 ids, same random_state: bit-identical factors, with the default grid, a
+    fresh permutation, DSGD strata and Funk's feature schedule (ids are read as indices only)."""
+    narrow = Ratings(ratings.users, ratings.items, ratings.values, ratings.n_users, ratings.n_items,
+                     index_dtype=np.int32)
+    assert narrow.users.dtype == narrow.items.dtype == np.int32
+    for settings in ({"shuffle": "grid"}, {"shuffle": True}, {"n_jobs": 2},
+                     {"schedule": "feature", "feature_epochs": 2, "feature_min_epochs": 1}):
+        kw = dict(n_factors=4, n_epochs=2, random_state=2, engine=engine, **settings)
+        assert FunkSVD(**kw).fit(narrow).factors_.equals(FunkSVD(**kw).fit(ratings).factors_), settings
