@@ -11,7 +11,8 @@ Importing funksvd imports numpy only; TensorFlow lives in :mod:`funksvd.autodiff
 """
 
 from ._version import __version__ as __version__
-from .errors import DivergenceError, NotFittedError
+from .data import Dataset
+from .errors import DivergenceError, NotFittedError, UnknownIdError
 from .estimator import FunkSVD
 from .evaluation import cross_validate
 from .factors import BLOCKS, Factors
@@ -24,6 +25,7 @@ from .sgd import sgd_epoch, sgd_step
 
 __all__ = [
     "BLOCKS",
+    "Dataset",
     "DivergenceError",
     "Factors",
     "FunkSVD",
@@ -33,6 +35,7 @@ __all__ = [
     "RULES",
     "Ratings",
     "Rule",
+    "UnknownIdError",
     "cross_validate",
     "gradients",
     "loss",
