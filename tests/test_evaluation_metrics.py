@@ -258,9 +258,9 @@ def test_evaluate_ranking_takes_a_fitted_model():
     with pytest.raises(TypeError, match="fitted estimator with factors_"):
         evaluate_ranking(FunkSVD(), ratings, test)
     with pytest.raises(ValueError, match="test.items\\[0\\] = 4 is out of range"):
-        evaluate_ranking(hand_factors(), None, Ratings([0], [4], [5.0]))
+        evaluate_ranking(hand_factors(), None, Ratings([0], [4], [5.0], 1, 5))
     with pytest.raises(ValueError, match="train.users\\[0\\] = 2 is out of range"):
-        evaluate_ranking(hand_factors(), Ratings([2], [0], [5.0]), TEST)
+        evaluate_ranking(hand_factors(), Ratings([2], [0], [5.0], 3, 1), TEST)
     with pytest.raises(TypeError, match="test must be a funksvd.Ratings"):
         evaluate_ranking(hand_factors(), None, [(0, 1, 5.0)])
 

@@ -147,7 +147,7 @@ def test_items_by_user_is_a_csr_of_the_ratings():
     (lambda f: top_n(f, [0], candidates=[1, 1]), "lists item 1 more than once"),
     (lambda f: top_n(f, [0], candidates=[4]), "candidates\\[0\\] = 4 is out of range"),
     (lambda f: top_n(f, [0], candidates=np.array([True, False])), "one entry per item"),
-    (lambda f: top_n(f, [0], exclude=Ratings([0], [7], [1.0])), "exclude.items\\[0\\] = 7 is out of range"),
+    (lambda f: top_n(f, [0], exclude=Ratings([0], [7], [1.0], 1, 8)), "exclude.items\\[0\\] = 7 is out of range"),
     (lambda f: top_n(f, [0], batch_size=0), "batch_size must be a positive integer"),
 ])
 def test_bad_input_is_refused_with_a_clear_message(call, message):
