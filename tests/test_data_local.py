@@ -31,3 +31,19 @@ def test_the_environment_variable_names_ml100k(tmp_path, monkeypatch):
     assert find_movielens("ml-100k", start=tmp_path) == tmp_path / "mine"
     monkeypatch.delenv("FUNKSVD_ML100K")
     assert find_movielens("ml-100k", start=tmp_path) == tmp_path / "shared" / "data" / "ml-100k"
+
+
+def test_example_dataset_says_what_it_is(tmp_path, monkeypatch, ml100k_path):
+    """Oracle: the published shape of MovieLens 100K (943 users, 1,682 items, 100,000 ratings)
+    and the ``source`` each branch must name; the synthetic stand-in has the same shape."""
+    from funksvd.data import example_dataset
+
+    monkeypatch.setenv("FUNKSVD_ML100K", str(ml100k_path))
+    real = example_dataset()
+    assert real.source == "MovieLens 100K" and real.item_titles[real.item_index(50)] == "Star Wars"
+    monkeypatch.setenv("FUNKSVD_ML100K", str(tmp_path / "absent"))
+    stand_in = example_dataset()
+    assert stand_in.source.startswith("synthetic") and "not found" in stand_in.source
+    for data in (real, stand_in):
+        assert (data.n_users, data.n_items, len(data)) == (943, 1682, 100_000)
+    assert stand_in.item_titles[0] == "item 1"

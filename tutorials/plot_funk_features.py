@@ -30,21 +30,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from funksvd import FunkSVD, rmse
-from funksvd.datasets import (
-    find_movielens,
-    load_movielens,
-    synthetic_netflix,
-    train_test_split,
-)
+from funksvd.datasets import example_dataset, train_test_split
 
 
-folder = find_movielens("ml-100k")  # shared/data here or above, or $FUNKSVD_ML100K
-if folder is not None:
-    ratings = load_movielens(folder).ratings
-    source = "MovieLens 100K"
-else:
-    ratings = synthetic_netflix(943, 1682, 100_000, random_state=0)
-    source = "synthetic ratings shaped like MovieLens 100K (MovieLens not found)"
+data = example_dataset()  # MovieLens 100K if found here or above, else synthetic
+ratings, source = data.ratings, data.source
 print(f"{source}: {ratings}")
 train, test = train_test_split(ratings, test_size=0.2, random_state=0)
 

@@ -20,21 +20,12 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from funksvd import FunkSVD, rmse
-from funksvd.datasets import (
-    find_movielens,
-    load_movielens,
-    synthetic_netflix,
-    train_test_split,
-)
+from funksvd.datasets import example_dataset, train_test_split
 
 
-folder = find_movielens("ml-100k")  # shared/data here or above, or $FUNKSVD_ML100K
-if folder is not None:
-    ratings = load_movielens(folder).ratings
-    print(f"MovieLens 100K: {ratings}")
-else:
-    ratings = synthetic_netflix(943, 1682, 100_000, random_state=0)
-    print(f"MovieLens 100K not found; synthetic data of its shape: {ratings}")
+data = example_dataset()  # MovieLens 100K if found here or above, else synthetic
+ratings = data.ratings
+print(f"{data.source}: {ratings}")
 train, test = train_test_split(ratings, test_size=0.2, random_state=0)
 
 # %%

@@ -18,7 +18,7 @@ Modules: :mod:`~funksvd.data.dataset` (the :class:`Dataset`, ``from_frame``, ``f
 from .dataset import Dataset
 from .delimited import load_triples
 from .download import RELEASES, fetch_movielens
-from .local import find_movielens
+from .local import example_dataset, find_movielens
 from .movielens import MOVIELENS_GENRES, load_movielens
 from .splits import kfold, leave_k_out, train_test_split
 from .synthetic import synthetic_netflix
@@ -27,6 +27,7 @@ __all__ = [
     "MOVIELENS_GENRES",
     "RELEASES",
     "Dataset",
+    "example_dataset",
     "fetch_movielens",
     "find_movielens",
     "kfold",

@@ -39,24 +39,12 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from funksvd import OBJECTIVES, Factors, Ratings, rmse, train
-from funksvd.datasets import (
-    find_movielens,
-    load_movielens,
-    synthetic_netflix,
-    train_test_split,
-)
+from funksvd.datasets import example_dataset, train_test_split
 from funksvd.optimizers import RMSprop
 
 
-folder = find_movielens("ml-100k")  # shared/data here or above, or $FUNKSVD_ML100K
-if folder is not None:
-    data = load_movielens(folder)
-    ratings, titles = data.ratings, data.item_titles
-    source = "MovieLens 100K"
-else:
-    ratings = synthetic_netflix(943, 1682, 100_000, random_state=0)
-    titles = np.array([f"item {i}" for i in range(ratings.n_items)], dtype=object)
-    source = "synthetic ratings shaped like MovieLens 100K (MovieLens not found)"
+data = example_dataset()  # MovieLens 100K if found here or above, else synthetic
+ratings, titles, source = data.ratings, data.item_titles, data.source
 print(f"{source}: {ratings}")
 train_set, test_set = train_test_split(ratings, test_size=0.2, random_state=0)
 
