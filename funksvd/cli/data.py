@@ -11,14 +11,6 @@ __all__ = ["load_data", "sniff"]
 _SEPARATORS = ("::", "\t", ",", ";", "|")
 
 
-def _number(field: str) -> bool:
-    try:
-        float(field)
-    except ValueError:
-        return False
-    return True
-
-
 def sniff(path: Path) -> tuple[str | None, bool]:
     """Separator and header of a delimited ratings file, from its first non-blank line.
 
@@ -28,14 +20,14 @@ def sniff(path: Path) -> tuple[str | None, bool]:
     rating line is never skipped, whatever its ids. Fields are split (and unquoted) as the
     reader splits them; a UTF-8 byte-order mark is dropped.
     """
-    from ..data.text import split
+    from ..data.text import is_number, split
 
     with open(path, encoding="utf-8-sig", errors="replace") as lines:
         first = next((line.strip() for line in lines if line.strip()), "")
     sep = next((s for s in _SEPARATORS if s in first), None)
     fields = [field.strip() for field in split(first, sep)]
-    rating = len(fields) >= 3 and _number(fields[2])
-    return sep, not rating and not all(_number(field) for field in fields)
+    rating = len(fields) >= 3 and is_number(fields[2])
+    return sep, not rating and not all(is_number(field) for field in fields)
 
 
 #: Ratings files of the MovieLens layouts (read with their titles by :func:`funksvd.data.load_movielens`).

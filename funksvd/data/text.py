@@ -174,7 +174,7 @@ def _ids(text: Text, numbers: list[int], tokens: list[str], what: str, ids: str)
     return np.array(tokens, dtype=np.int64)  # "int": parsed (and checked) line by line
 
 
-def _number(token: str) -> bool:
+def is_number(token: str) -> bool:
     try:
         float(token)
     except ValueError:
@@ -186,7 +186,7 @@ def _check_header(text: Text, sep, ids: str) -> None:
     """Refuse to skip a first line that reads as a rating: skipping it would drop a rating silently."""
     lines = text.physical_lines()
     fields = [field.strip() for field in split(lines[0], sep)] if lines else []
-    if len(fields) < 3 or not _number(fields[2]):
+    if len(fields) < 3 or not is_number(fields[2]):
         return
     if ids == "int" and not all(_whole(field) for field in fields[:2]):
         return
@@ -195,7 +195,7 @@ def _check_header(text: Text, sep, ids: str) -> None:
 
 def _whole(token: str) -> bool:
     """A whole number, as :func:`parse_int` reads ids (range aside)."""
-    return _number(token) and math.isfinite(float(token)) and float(token) == round(float(token))
+    return is_number(token) and math.isfinite(float(token)) and float(token) == round(float(token))
 
 
 def parse_ratings(text: Text, sep, skip_header: bool, columns: dict[int, str], ids: str = "int"):
