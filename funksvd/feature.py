@@ -15,7 +15,27 @@ The schedule here, as :func:`train_features` runs it:
 2. **Feature** :math:`f = 0, \dots, k-1`. Column :math:`f` of :math:`P` and :math:`Q` starts at
    ``feature_init`` (Funk: 0.1) and :func:`feature_step` trains it alone; then
    :math:`c_j \mathrel{+}= p_{uf}\, q_{if}`. Columns not started yet hold 0, so at any moment the
-   arrays predict exactly what has been trained (an early stop leaves a valid model).
+   arrays predict exactly what has been trained.
+
+**The trailing constant** (``trailing=True``, the estimator's ``feature_trailing``). Funk's
+reference code and LensKit's ``FunkSVD`` let the features not trained yet take part in the
+prediction at their start value, ``feature_init`` on both sides: while feature :math:`f` of
+:math:`k` trains, the prediction :math:`\hat r^{(f)}_{ui}` of rating :math:`j = (u, i, r)` is
+
+.. math::
+
+    \hat r^{(f)}_{ui} = \operatorname{clip}\Bigl(\mu + b_u + b_i + \sum_{g<f} p_{ug}\, q_{ig}
+    + p_{uf}\, q_{if} + (k - f - 1)\, \text{feature\_init}^2\Bigr)
+
+(without the last term when ``trailing=False``; the bias stage never has it). The constant lives
+in the cache, stage by stage: when feature 0 starts, :math:`c_j \mathrel{+}= (k - 1)\,
+\text{feature\_init}^2`; when feature :math:`f` finishes, its trained product replaces the share
+of feature :math:`f + 1`, :math:`c_j \mathrel{+}= p_{uf}\, q_{if} - \text{feature\_init}^2`
+(:func:`add_feature`, then :func:`leave_trailing`). So :func:`feature_step` is the same kernel
+with or without it, and during stage :math:`f`
+:math:`c_j = \mu + b_u + b_i + \sum_{g<f} p_{ug}\, q_{ig} + (k - f - 1)\, \text{feature\_init}^2`
+(:func:`residual_cache` with ``trailing``). The arrays still hold 0 in the columns not started,
+so a model kept before the last feature (early stopping) predicts without the constant.
 
 Each stage runs up to ``max_epochs`` epochs (Funk: "on the order of 100") and stops earlier,
 from epoch ``min_epochs`` on, once an epoch improves the training RMSE by less than
@@ -32,9 +52,7 @@ per user), and the relative test alone would end most features after two epochs.
 reports on the order of 100 or more epochs per feature.
 
 The prediction used for the error is **clipped** to the rating range, as Funk does; the cache
-itself holds the unclipped sum. Funk's reference code also adds a constant for the unfinished
-features (their initial product, the "trailing" term); this module does not: unstarted
-features are 0.
+itself holds the unclipped sum (LensKit also clips the cache between stages; this module does not).
 
 Funk's hyperparameters were ``lr = 0.001``, ``reg = 0.015`` (0.015 to 0.02), ``feature_init =
 0.1``; pass them explicitly to :class:`~funksvd.estimator.FunkSVD` with ``schedule="feature"``.
@@ -96,6 +114,7 @@ __all__ = [
     "run_feature_epoch",
     "add_biases",
     "add_feature",
+    "leave_trailing",
     "residual_cache",
     "feature_functions",
     "train_features",
@@ -151,7 +170,9 @@ def feature_step(P, Q, cache, f, u, i, j, r, lr, reg, lo, hi):
     r"""One rating of feature :math:`f`: Funk's update of :math:`p_{uf}, q_{if}`, simultaneous, clipped.
 
     ``cache[j]`` holds :math:`c_j = \mu + b_u + b_i + \sum_{g<f} p_{ug}\, q_{ig}`, what the
-    finished stages predict. Returns the error before the update.
+    finished stages predict, plus the trailing constant :math:`(k - f - 1)\,
+    \text{feature\_init}^2` of the features not trained yet when ``trailing`` (module Notes).
+    Returns the error before the update.
 
     Notes
     -----
@@ -214,11 +235,22 @@ def add_feature(cache, P, Q, f, users, items):
         cache[j] += P[users[j], f] * Q[items[j], f]
 
 
-def residual_cache(P, Q, bu, bi, mu, users, items, n_features) -> np.ndarray:
-    r"""The cache recomputed from scratch: :math:`\mu + b_u + b_i + \sum_{f < n} p_{uf}\, q_{if}` per rating.
+def leave_trailing(cache, share):
+    r"""Feature :math:`f + 1` starts training: its share leaves the trailing constant, :math:`c_j \mathrel{-}= \text{feature\_init}^2`.
 
-    Empty ``bu``/``bi`` mean an unbiased model. The oracle of the incremental cache (vectorised
-    numpy, float64).
+    ``share`` is :math:`\text{feature\_init}^2`. Vectorised numpy on both engines (the same
+    rounding for both); a no-op for ``share == 0`` (``trailing=False``).
+    """
+    if share:
+        cache -= share
+
+
+def residual_cache(P, Q, bu, bi, mu, users, items, n_features, trailing=0.0) -> np.ndarray:
+    r"""The cache recomputed from scratch: :math:`\mu + b_u + b_i + \sum_{f < n} p_{uf}\, q_{if}` per rating, plus ``trailing``.
+
+    Empty ``bu``/``bi`` mean an unbiased model. ``trailing`` is the constant of the features not
+    trained yet, :math:`(k - n - 1)\, \text{feature\_init}^2` while feature :math:`n` trains
+    (module Notes). The oracle of the incremental cache (vectorised numpy, float64).
     """
     users = np.asarray(users)
     items = np.asarray(items)
@@ -227,7 +259,7 @@ def residual_cache(P, Q, bu, bi, mu, users, items, n_features) -> np.ndarray:
     cache = np.full(users.shape[0], float(mu)) + np.einsum("nk,nk->n", P[users], Q[items])
     if len(bu):
         cache += np.asarray(bu, dtype=np.float64)[users] + np.asarray(bi, dtype=np.float64)[items]
-    return cache
+    return cache + float(trailing)
 
 
 _KERNELS = ("run_bias_epoch", "run_feature_epoch", "add_biases", "add_feature")
@@ -283,8 +315,8 @@ def non_finite_check(epoch: int, loss: float) -> None:
 
 
 def train_features(P, Q, bu, bi, cache, users, items, values, *, lr, reg, rating_range,
-                   max_epochs=100, min_improvement=1e-4, min_epochs=1, feature_init=0.1, start=None, engine="python",
-                   guard=non_finite_check):
+                   max_epochs=100, min_improvement=1e-4, min_epochs=1, feature_init=0.1, trailing=False, start=None,
+                   engine="python", guard=non_finite_check):
     r"""Funk's schedule on mutable arrays, one epoch per ``next()``: yields ``(feature, sse, done, loss)``.
 
     Parameters
@@ -296,7 +328,8 @@ def train_features(P, Q, bu, bi, cache, users, items, values, *, lr, reg, rating
         Biases, updated in place; empty arrays for an unbiased model (no bias stage).
     cache : ndarray, shape (n_ratings,)
         :math:`\mu` for every rating on entry; updated in place as stages finish, so that after
-        the stage of feature :math:`f` it equals ``residual_cache(..., f + 1)``.
+        the stage of feature :math:`f` it equals ``residual_cache(..., f + 1)`` (plus the trailing
+        constant of the features after :math:`f + 1` with ``trailing``).
     users, items, values : ndarray
         The ratings (int ids, float values), in the order every epoch visits them.
     lr, reg : tuple of 4 floats
@@ -312,6 +345,10 @@ def train_features(P, Q, bu, bi, cache, users, items, values, *, lr, reg, rating
         ``max_epochs``.
     feature_init : float, default 0.1
         Starting value of :math:`p_{uf}` and :math:`q_{if}` (Funk's 0.1).
+    trailing : bool, default False
+        Add the trailing constant :math:`(k - f - 1)\, \text{feature\_init}^2` of the features
+        not trained yet to the prediction while feature :math:`f` trains, as Funk's reference code
+        and LensKit do (module Notes). It is always ``feature_init``'s, also with ``start``.
     start : (ndarray, ndarray), optional
         Starting columns taken from these arrays instead of ``feature_init``.
     engine : {"python", "compiled"}
@@ -344,11 +381,11 @@ def train_features(P, Q, bu, bi, cache, users, items, values, *, lr, reg, rating
                          "must not exceed feature_epochs): a stage cannot run more epochs at least than at most")
     fns = feature_functions(engine)
     return _epochs(fns, P, Q, bu, bi, cache, users, items, values, lr, reg, rating_range, max_epochs,
-                   min_improvement, min_epochs, feature_init, start, guard)
+                   min_improvement, min_epochs, feature_init, trailing, start, guard)
 
 
 def _epochs(fns, P, Q, bu, bi, cache, users, items, values, lr, reg, rating_range, max_epochs, min_improvement,
-            min_epochs, feature_init, start, guard):
+            min_epochs, feature_init, trailing, start, guard):
     """The generator of :func:`train_features` (its arguments checked)."""
     lo, hi = (float(b) for b in rating_range)
     n = len(values)
@@ -380,7 +417,11 @@ def _epochs(fns, P, Q, bu, bi, cache, users, items, values, lr, reg, rating_rang
             yield None, sse, done, loss
         frozen += bias_penalty()
         fns.add_biases(cache, bu, bi, users, items)
-    for f in range(P.shape[1]):
+    k = P.shape[1]
+    share = float(feature_init) * float(feature_init) if trailing else 0.0  # one feature at its start value
+    if k > 1 and share:
+        cache += (k - 1) * share  # features 1, ..., k - 1 not trained yet
+    for f in range(k):
         P[:, f] = feature_init if start is None else start[0][:, f]
         Q[:, f] = feature_init if start is None else start[1][:, f]
 
@@ -394,3 +435,5 @@ def _epochs(fns, P, Q, bu, bi, cache, users, items, values, lr, reg, rating_rang
             yield f, sse, done, loss
         frozen += feature_penalty()
         fns.add_feature(cache, P, Q, f, users, items)
+        if f + 1 < k:
+            leave_trailing(cache, share)

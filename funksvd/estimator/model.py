@@ -105,6 +105,13 @@ class FunkSVD(Training, Recommending, Persistence):
         after the first epoch that improves the training RMSE by less than this fraction.
     feature_init : float, default 0.1
         ``schedule="feature"``: starting value of every factor entry (Funk's 0.1).
+    feature_trailing : bool, default True
+        ``schedule="feature"``: while feature :math:`f` trains, the :math:`k - f - 1` features
+        not trained yet take part in the prediction at their start value, adding the trailing
+        constant :math:`(k - f - 1)\,\text{feature\_init}^2`, as in Funk's reference code and
+        LensKit's ``FunkSVD`` (:mod:`funksvd.feature`). ``False``: they contribute 0. Either
+        way the fitted columns not started hold 0: a model kept by early stopping before the
+        last feature predicts without the constant.
     optimizer : str, default "adam"
         ``engine="tensorflow"`` only: the Keras optimizer.
     batch_size : int or None, default None
@@ -212,7 +219,7 @@ class FunkSVD(Training, Recommending, Persistence):
                  reg_bu=None, reg_bi=None, reg_pu=None, reg_qi=None,
                  patience=None, min_improvement=1e-4,
                  feature_epochs=100, feature_min_epochs=30, feature_min_improvement=1e-4, feature_init=0.1,
-                 optimizer="adam", batch_size=None, decay_rate=None, n_jobs=1):
+                 feature_trailing=True, optimizer="adam", batch_size=None, decay_rate=None, n_jobs=1):
         self.n_factors = n_factors
         self.n_epochs = n_epochs
         self.lr_all = lr_all
@@ -241,6 +248,7 @@ class FunkSVD(Training, Recommending, Persistence):
         self.feature_min_epochs = feature_min_epochs
         self.feature_min_improvement = feature_min_improvement
         self.feature_init = feature_init
+        self.feature_trailing = feature_trailing
         self.optimizer = optimizer
         self.batch_size = batch_size
         self.decay_rate = decay_rate
