@@ -121,9 +121,39 @@ def test_cached_residuals_equal_recomputation(rng, biased, trailing):
                                       bi if feature is not None else np.zeros(0), mu, R.users, R.items, finished,
                                       trailing=constant)
             np.testing.assert_allclose(cache, expected, rtol=0, atol=1e-12)
+            if feature is not None:  # the columns not trained yet: their start value, or 0
+                assert np.all(P[:, feature + 1:] == (init if trailing else 0.0))
+                assert np.all(Q[:, feature + 1:] == (init if trailing else 0.0))
             previous, checked = feature, checked + 1
     np.testing.assert_allclose(cache, residual_cache(P, Q, bu, bi, mu, R.users, R.items, k), rtol=0, atol=1e-12)
     assert checked == k + biased
+
+
+def test_trailing_term_of_start_columns_equals_recomputation(rng):
+    """Oracle: numpy, from scratch: with ``start`` columns (random, so every product differs) the
+    trailing term is the sum of their products, and the cache during stage ``f`` is
+    mu + biases + every column but ``f``: ``residual_cache`` over all k minus column ``f``'s products.
+
+    Different summation order: 1e-12. Kills: the constant (k - f - 1) feature_init^2 used where
+    the start values are not feature_init.
+    """
+    R = low_rank(rng)
+    k, mu = 4, R.mean()
+    P0, Q0 = rng.normal(0, 0.5, (R.n_users, k)), rng.normal(0, 0.5, (R.n_items, k))
+    P, Q = np.zeros((R.n_users, k), order="F"), np.zeros((R.n_items, k), order="F")
+    bu, bi = np.zeros(R.n_users), np.zeros(R.n_items)
+    cache = np.full(len(R), mu)
+    epochs = train_features(P, Q, bu, bi, cache, R.users, R.items, R.values, lr=(0.01,) * 4, reg=(0.02,) * 4,
+                            rating_range=(1.0, 5.0), max_epochs=3, min_epochs=3, trailing=True, start=(P0, Q0))
+    checked = 0
+    for feature, *_ in epochs:
+        if feature is not None:
+            np.testing.assert_array_equal(P[:, feature + 1:], P0[:, feature + 1:])
+            own = P[R.users, feature] * Q[R.items, feature]
+            expected = residual_cache(P, Q, bu, bi, mu, R.users, R.items, k) - own
+            np.testing.assert_allclose(cache, expected, rtol=0, atol=1e-12)
+            checked += 1
+    assert checked == 3 * k
 
 
 def test_each_finished_feature_lowers_training_rmse(rng):
@@ -359,6 +389,55 @@ def test_zero_first_loss_is_not_divergence(engine, values):
     losses = [h["loss"] for h in model.history_ if h["feature"] == 0]
     assert losses[0] > 0 and all(b < a for a, b in zip(losses, losses[1:]))
     np.testing.assert_array_equal(model.predict(R.users, R.items, clip=True), values)
+
+
+@pytest.mark.parametrize("trailing", [True, False])
+def test_every_epoch_loss_is_the_running_loss_of_the_arrays(rng, trailing):
+    """Oracle: the running-loss formula of the module Notes evaluated with numpy, after every epoch, on
+    the arrays as they then are, all columns: with the trailing term the features not trained
+    yet hold ``feature_init`` (0.3 here) and their penalty counts; without it they hold 0.
+
+    Distinct per-block regularisation (``REG``). Sums in another order: relative 1e-12.
+    Kills: the penalty of the waiting features left out of the loss (or counted twice, once
+    they are trained).
+    """
+    R = low_rank(rng)
+    P, Q = np.zeros((R.n_users, 3), order="F"), np.zeros((R.n_items, 3), order="F")
+    bu, bi = np.zeros(R.n_users), np.zeros(R.n_items)
+    epochs = train_features(P, Q, bu, bi, np.full(len(R), R.mean()), R.users, R.items, R.values, lr=LR, reg=REG,
+                            rating_range=(1.0, 5.0), max_epochs=4, min_epochs=4, feature_init=0.3,
+                            trailing=trailing, engine="compiled")
+    n_u, n_i = np.bincount(R.users, minlength=R.n_users), np.bincount(R.items, minlength=R.n_items)
+    seen = 0
+    for feature, sse, done, loss in epochs:
+        penalty = (REG[0] * n_u @ np.sum(P ** 2, axis=1) + REG[1] * n_i @ np.sum(Q ** 2, axis=1)
+                   + REG[2] * n_u @ bu ** 2 + REG[3] * n_i @ bi ** 2)
+        assert loss == pytest.approx(0.5 * sse + 0.5 * penalty, rel=1e-12), (feature, done)
+        seen += 1
+    assert seen == 4 * 4
+
+
+def test_early_stopping_with_trailing_keeps_the_model_training_saw(rng):
+    """Oracle: numpy RMSE of the kept ``factors_`` on the validation ratings, which must equal the
+    ``val_rmse`` recorded at the best epoch; and the columns not trained still hold ``feature_init``.
+
+    With the trailing term the arrays hold every feature's start value from the first feature
+    on, so the validation RMSE judged at a stage end is that of the model training saw, and the
+    model kept is that model. Same data as the test above. Tolerance 1e-12: the same sums.
+    Kills: columns not started left at 0 while the cache carries the constant (the kept model
+    then predicts (8 - kept - 1) x 0.01 too low, its RMSE off the recorded one).
+    """
+    A = low_rank(rng, n_ratings=1500, k=2, noise=0.5)
+    R, V = A.subset(np.arange(1200)), A.subset(np.arange(1200, 1500))
+    model = FunkSVD(schedule="feature", n_factors=8, patience=2, lr_all=0.02, reg_all=0.0,
+                    random_state=0).fit(R, validation=V)
+    assert model.stopped_early_
+    kept = model.history_[model.best_epoch_ - 1]["feature"] + 1
+    assert 1 <= kept <= 6
+    F = model.factors_
+    assert np.all(F.P[:, kept:] == 0.1) and np.all(F.Q[:, kept:] == 0.1)
+    e = V.values - (F.mu + F.bu[V.users] + F.bi[V.items] + np.einsum("nk,nk->n", F.P[V.users], F.Q[V.items]))
+    assert np.sqrt(np.mean(e ** 2)) == pytest.approx(model.history_[model.best_epoch_ - 1]["val_rmse"], rel=1e-12)
 
 
 def test_a_diverging_learning_rate_still_raises(rng):

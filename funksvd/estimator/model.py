@@ -109,9 +109,10 @@ class FunkSVD(Training, Recommending, Persistence):
         ``schedule="feature"``: while feature :math:`f` trains, the :math:`k - f - 1` features
         not trained yet take part in the prediction at their start value, adding the trailing
         constant :math:`(k - f - 1)\,\text{feature\_init}^2`, as in Funk's reference code and
-        LensKit's ``FunkSVD`` (:mod:`funksvd.feature`). ``False``: they contribute 0. Either
-        way the fitted columns not started hold 0: a model kept by early stopping before the
-        last feature predicts without the constant.
+        LensKit's ``FunkSVD`` (:mod:`funksvd.feature`). Their columns hold ``feature_init``
+        until they train, so the validation RMSE, the loss (with their penalty) and a model
+        kept by early stopping are those of the model training saw. ``False``: the columns not
+        started hold 0 and contribute nothing (the schedule before this parameter existed).
     optimizer : str, default "adam"
         ``engine="tensorflow"`` only: the Keras optimizer.
     batch_size : int or None, default None
