@@ -172,8 +172,9 @@ def feature_step(P, Q, cache, f, u, i, j, r, lr, reg, lo, hi):
     r"""One rating of feature :math:`f`: Funk's update of :math:`p_{uf}, q_{if}`, simultaneous, clipped.
 
     ``cache[j]`` holds :math:`c_j = \mu + b_u + b_i + \sum_{g<f} p_{ug}\, q_{ig}`, what the
-    finished stages predict, plus the trailing constant :math:`(k - f - 1)\,
-    \text{feature\_init}^2` of the features not trained yet when ``trailing`` (module Notes).
+    finished stages predict, plus :math:`\sum_{g>f} p_{ug}\, q_{ig}`, the features not trained
+    yet at their start values, when ``trailing`` (the trailing constant :math:`(k - f - 1)\,
+    \text{feature\_init}^2`; module Notes).
     Returns the error before the update.
 
     Notes
