@@ -128,8 +128,10 @@ def systems() -> dict:
         "n_jobs2": FunkSVDRun("funksvd FunkSVD", "`n_jobs=2` (DSGD, both cores)", n_jobs=2),
         "feature": FunkSVDRun("funksvd FunkSVD", '`schedule="feature"` (defaults: <= 100, >= 30 epochs per feature)',
                               schedule="feature"),
-        "feature20": FunkSVDRun("funksvd FunkSVD", '`schedule="feature"`, 100 features x 20 epochs',
-                                schedule="feature", feature_epochs=20, feature_min_epochs=20),
+        "feature20": FunkSVDRun("funksvd FunkSVD",
+                                '`schedule="feature"`, 100 features x 20 epochs, `feature_trailing=True` '
+                                "(LensKit's recipe)", schedule="feature", feature_epochs=20,
+                                feature_min_epochs=20, feature_trailing=True),
         "surprise": SurpriseRun(),
         "cornac1": CornacRun(1),
         "cornac2": CornacRun(2),

@@ -14,8 +14,30 @@ The schedule here, as :func:`train_features` runs it:
    machinery, and keeps every later stage a pure one-feature problem.)
 2. **Feature** :math:`f = 0, \dots, k-1`. Column :math:`f` of :math:`P` and :math:`Q` starts at
    ``feature_init`` (Funk: 0.1) and :func:`feature_step` trains it alone; then
-   :math:`c_j \mathrel{+}= p_{uf}\, q_{if}`. Columns not started yet hold 0, so at any moment the
-   arrays predict exactly what has been trained (an early stop leaves a valid model).
+   :math:`c_j \mathrel{+}= p_{uf}\, q_{if}`. Without the trailing term (below) columns not started
+   yet hold 0, so at any moment the arrays predict exactly what has been trained.
+
+**The trailing term** (``trailing=True``, the estimator's ``feature_trailing``). Funk's
+reference code and LensKit's ``FunkSVD`` let the features not trained yet take part in the
+prediction at their start values: while feature :math:`f` of :math:`k` trains, the prediction
+of rating :math:`j = (u, i, r)` is
+
+.. math::
+
+    \hat r^{(f)}_{ui} = \operatorname{clip}\Bigl(\mu + b_u + b_i + \sum_{g<f} p_{ug}\, q_{ig}
+    + p_{uf}\, q_{if} + \sum_{g>f} p^0_{ug}\, q^0_{ig}\Bigr)
+
+with :math:`p^0, q^0` the start values; with all of them ``feature_init`` the last sum is Funk's
+trailing constant :math:`(k - f - 1)\, \text{feature\_init}^2`. (``trailing=False``: no last
+sum. The bias stage never has it.) When the first feature starts, every column takes its start
+value, so the arrays always hold the model the prediction is made of: an unfinished fit (one
+kept by early stopping) predicts as training did. The term lives in the cache, stage by stage,
+so :func:`feature_step` is the same kernel with or without it: when feature 0 starts,
+:math:`c_j \mathrel{+}= \sum_{g>0} p^0_{ug}\, q^0_{ig}` (:math:`(k - 1)\, \text{feature\_init}^2`,
+added at once); when feature :math:`f` finishes, :func:`swap_feature` puts its trained product
+in and the start product of feature :math:`f + 1` out,
+:math:`c_j \mathrel{+}= p_{uf}\, q_{if} - p^0_{u,f+1}\, q^0_{i,f+1}`. During stage :math:`f`
+the cache is :math:`c_j = \mu + b_u + b_i + \sum_{g \ne f} p_{ug}\, q_{ig}`.
 
 Each stage runs up to ``max_epochs`` epochs (Funk: "on the order of 100") and stops earlier,
 from epoch ``min_epochs`` on, once an epoch improves the training RMSE by less than
@@ -32,9 +54,7 @@ per user), and the relative test alone would end most features after two epochs.
 reports on the order of 100 or more epochs per feature.
 
 The prediction used for the error is **clipped** to the rating range, as Funk does; the cache
-itself holds the unclipped sum. Funk's reference code also adds a constant for the unfinished
-features (their initial product, the "trailing" term); this module does not: unstarted
-features are 0.
+itself holds the unclipped sum (LensKit also clips the cache between stages; this module does not).
 
 Funk's hyperparameters were ``lr = 0.001``, ``reg = 0.015`` (0.015 to 0.02), ``feature_init =
 0.1``; pass them explicitly to :class:`~funksvd.estimator.FunkSVD` with ``schedule="feature"``.
@@ -96,6 +116,7 @@ __all__ = [
     "run_feature_epoch",
     "add_biases",
     "add_feature",
+    "swap_feature",
     "residual_cache",
     "feature_functions",
     "train_features",
@@ -151,7 +172,10 @@ def feature_step(P, Q, cache, f, u, i, j, r, lr, reg, lo, hi):
     r"""One rating of feature :math:`f`: Funk's update of :math:`p_{uf}, q_{if}`, simultaneous, clipped.
 
     ``cache[j]`` holds :math:`c_j = \mu + b_u + b_i + \sum_{g<f} p_{ug}\, q_{ig}`, what the
-    finished stages predict. Returns the error before the update.
+    finished stages predict, plus :math:`\sum_{g>f} p_{ug}\, q_{ig}`, the features not trained
+    yet at their start values, when ``trailing`` (the trailing constant :math:`(k - f - 1)\,
+    \text{feature\_init}^2`; module Notes).
+    Returns the error before the update.
 
     Notes
     -----
@@ -214,11 +238,23 @@ def add_feature(cache, P, Q, f, users, items):
         cache[j] += P[users[j], f] * Q[items[j], f]
 
 
-def residual_cache(P, Q, bu, bi, mu, users, items, n_features) -> np.ndarray:
-    r"""The cache recomputed from scratch: :math:`\mu + b_u + b_i + \sum_{f < n} p_{uf}\, q_{if}` per rating.
+def swap_feature(cache, P, Q, f, users, items):
+    r"""Freeze feature ``f`` and start ``f + 1`` (trailing term): :math:`c_j \mathrel{+}= p_{uf}\, q_{if} - p_{u,f+1}\, q_{i,f+1}`.
 
-    Empty ``bu``/``bi`` mean an unbiased model. The oracle of the incremental cache (vectorised
-    numpy, float64).
+    Column :math:`f + 1` holds its start values; its product leaves the cache as it starts training.
+    """
+    for j in range(cache.shape[0]):
+        u = users[j]
+        i = items[j]
+        cache[j] += P[u, f] * Q[i, f] - P[u, f + 1] * Q[i, f + 1]
+
+
+def residual_cache(P, Q, bu, bi, mu, users, items, n_features, trailing=0.0) -> np.ndarray:
+    r"""The cache recomputed from scratch: :math:`\mu + b_u + b_i + \sum_{f < n} p_{uf}\, q_{if}` per rating, plus ``trailing``.
+
+    Empty ``bu``/``bi`` mean an unbiased model. ``trailing`` is a constant added to every rating:
+    the trailing term :math:`(k - n - 1)\, \text{feature\_init}^2` while feature :math:`n`
+    trains (module Notes). The oracle of the incremental cache (vectorised numpy, float64).
     """
     users = np.asarray(users)
     items = np.asarray(items)
@@ -227,10 +263,10 @@ def residual_cache(P, Q, bu, bi, mu, users, items, n_features) -> np.ndarray:
     cache = np.full(users.shape[0], float(mu)) + np.einsum("nk,nk->n", P[users], Q[items])
     if len(bu):
         cache += np.asarray(bu, dtype=np.float64)[users] + np.asarray(bi, dtype=np.float64)[items]
-    return cache
+    return cache + float(trailing)
 
 
-_KERNELS = ("run_bias_epoch", "run_feature_epoch", "add_biases", "add_feature")
+_KERNELS = ("run_bias_epoch", "run_feature_epoch", "add_biases", "add_feature", "swap_feature")
 
 
 @lru_cache(maxsize=None)
@@ -245,11 +281,12 @@ def _compiled_functions():
         run_feature_epoch=jit(run_feature_epoch, feature_step=feature_c),
         add_biases=jit(add_biases),
         add_feature=jit(add_feature),
+        swap_feature=jit(swap_feature),
     )
 
 
 def feature_functions(engine: str):
-    """The four loops of the schedule (:data:`_KERNELS`) for ``engine`` ("python" or "compiled")."""
+    """The five loops of the schedule (:data:`_KERNELS`) for ``engine`` ("python" or "compiled")."""
     if engine == "python":
         return types.SimpleNamespace(**{name: globals()[name] for name in _KERNELS})
     if engine == "compiled":
@@ -283,8 +320,8 @@ def non_finite_check(epoch: int, loss: float) -> None:
 
 
 def train_features(P, Q, bu, bi, cache, users, items, values, *, lr, reg, rating_range,
-                   max_epochs=100, min_improvement=1e-4, min_epochs=1, feature_init=0.1, start=None, engine="python",
-                   guard=non_finite_check):
+                   max_epochs=100, min_improvement=1e-4, min_epochs=1, feature_init=0.1, trailing=False, start=None,
+                   engine="python", guard=non_finite_check):
     r"""Funk's schedule on mutable arrays, one epoch per ``next()``: yields ``(feature, sse, done, loss)``.
 
     Parameters
@@ -296,7 +333,8 @@ def train_features(P, Q, bu, bi, cache, users, items, values, *, lr, reg, rating
         Biases, updated in place; empty arrays for an unbiased model (no bias stage).
     cache : ndarray, shape (n_ratings,)
         :math:`\mu` for every rating on entry; updated in place as stages finish, so that after
-        the stage of feature :math:`f` it equals ``residual_cache(..., f + 1)``.
+        the stage of feature :math:`f` it equals ``residual_cache(..., f + 1)`` (plus the trailing
+        term of the features after :math:`f + 1` with ``trailing``).
     users, items, values : ndarray
         The ratings (int ids, float values), in the order every epoch visits them.
     lr, reg : tuple of 4 floats
@@ -312,6 +350,11 @@ def train_features(P, Q, bu, bi, cache, users, items, values, *, lr, reg, rating
         ``max_epochs``.
     feature_init : float, default 0.1
         Starting value of :math:`p_{uf}` and :math:`q_{if}` (Funk's 0.1).
+    trailing : bool, default False
+        The features not trained yet take part in the prediction at their start values (every
+        column is set to them when the first feature starts): the trailing constant
+        :math:`(k - f - 1)\, \text{feature\_init}^2` of Funk's reference code and LensKit while
+        feature :math:`f` trains (module Notes). Their penalty is part of the loss.
     start : (ndarray, ndarray), optional
         Starting columns taken from these arrays instead of ``feature_init``.
     engine : {"python", "compiled"}
@@ -344,11 +387,11 @@ def train_features(P, Q, bu, bi, cache, users, items, values, *, lr, reg, rating
                          "must not exceed feature_epochs): a stage cannot run more epochs at least than at most")
     fns = feature_functions(engine)
     return _epochs(fns, P, Q, bu, bi, cache, users, items, values, lr, reg, rating_range, max_epochs,
-                   min_improvement, min_epochs, feature_init, start, guard)
+                   min_improvement, min_epochs, feature_init, trailing, start, guard)
 
 
 def _epochs(fns, P, Q, bu, bi, cache, users, items, values, lr, reg, rating_range, max_epochs, min_improvement,
-            min_epochs, feature_init, start, guard):
+            min_epochs, feature_init, trailing, start, guard):
     """The generator of :func:`train_features` (its arguments checked)."""
     lo, hi = (float(b) for b in rating_range)
     n = len(values)
@@ -380,17 +423,36 @@ def _epochs(fns, P, Q, bu, bi, cache, users, items, values, lr, reg, rating_rang
             yield None, sse, done, loss
         frozen += bias_penalty()
         fns.add_biases(cache, bu, bi, users, items)
-    for f in range(P.shape[1]):
+    k = P.shape[1]
+    waiting = np.zeros(k + 1)  # waiting[f]: w * the penalty of the start values of features f, ..., k - 1
+    if trailing:  # every feature takes part at its start value; the cache holds all but feature 0
+        P[:] = feature_init if start is None else start[0]
+        Q[:] = feature_init if start is None else start[1]
+        if start is None:
+            cache += (k - 1) * (float(feature_init) * float(feature_init))  # = sum_{g > 0} p0 q0, at once
+        else:
+            for g in range(1, k):
+                fns.add_feature(cache, P, Q, g, users, items)
+        for g in range(k - 1, -1, -1):
+            waiting[g] = waiting[g + 1] + w * (reg_p * _weighted_squares(P[:, g], counts_u)
+                                               + reg_q * _weighted_squares(Q[:, g], counts_i))
+    for f in range(k):
         P[:, f] = feature_init if start is None else start[0][:, f]
         Q[:, f] = feature_init if start is None else start[1][:, f]
 
         def run_feature():
             return fns.run_feature_epoch(P, Q, cache, f, users, items, values, lr, reg, lo, hi)
 
-        def feature_penalty():
+        def column_penalty():
             return w * (reg_p * _weighted_squares(P[:, f], counts_u) + reg_q * _weighted_squares(Q[:, f], counts_i))
+
+        def feature_penalty():  # column f, and the features after it at their start values
+            return column_penalty() + waiting[f + 1]
 
         for sse, done, loss in stage(run_feature, feature_penalty):
             yield f, sse, done, loss
-        frozen += feature_penalty()
-        fns.add_feature(cache, P, Q, f, users, items)
+        frozen += column_penalty()
+        if trailing and f + 1 < k:
+            fns.swap_feature(cache, P, Q, f, users, items)
+        else:
+            fns.add_feature(cache, P, Q, f, users, items)

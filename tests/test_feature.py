@@ -91,31 +91,69 @@ def test_compiled_equals_python(rng, biased):
 # ---- the schedule ------------------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("trailing", [True, False])
 @pytest.mark.parametrize("biased", [True, False])
-def test_cached_residuals_equal_recomputation(rng, biased):
-    """Oracle: ``residual_cache`` recomputed from scratch (numpy) at the start of every stage and at the end.
+def test_cached_residuals_equal_recomputation(rng, biased, trailing):
+    """Oracle: ``residual_cache`` recomputed from scratch (numpy) at the start of every stage and at the end,
+    with the trailing constant written out by hand: ``(k - f - 1) * 0.3 ** 2`` while feature ``f`` trains.
 
     When the generator yields the first epoch of a stage, the previous stage has been added to
     the cache and the new one has not: the cache must equal mu + biases + the finished
-    features. Different summation order: tolerance 1e-12.
+    features (+ the constant of the features after the one training; never in the bias stage).
+    Different summation order: tolerance 1e-12. ``feature_init = 0.3`` and k = 4, so the
+    constant (0.27, 0.18, 0.09, 0) is far above the tolerance at every stage.
+    Kills: the constant never decreasing, starting at k (not k - 1) shares, or entering the bias stage.
     """
     R = low_rank(rng)
-    k, mu = 3, (R.mean() if biased else 0.0)
+    k, mu, init = 4, (R.mean() if biased else 0.0), 0.3
     P, Q = np.zeros((R.n_users, k)), np.zeros((R.n_items, k))
     bu, bi = (np.zeros(R.n_users), np.zeros(R.n_items)) if biased else (np.zeros(0), np.zeros(0))
     cache = np.full(len(R), mu)
     epochs = train_features(P, Q, bu, bi, cache, R.users, R.items, R.values, lr=(0.01,) * 4, reg=(0.02,) * 4,
-                            rating_range=(1.0, 5.0), max_epochs=20, min_epochs=3, engine="compiled")
+                            rating_range=(1.0, 5.0), max_epochs=20, min_epochs=3, feature_init=init,
+                            trailing=trailing, engine="compiled")
     previous, checked = "start", 0
     for feature, *_ in epochs:
         if feature != previous:
             finished = 0 if feature is None else feature
+            constant = (k - feature - 1) * init ** 2 if trailing and feature is not None else 0.0
             expected = residual_cache(P, Q, bu if feature is not None else np.zeros(0),
-                                      bi if feature is not None else np.zeros(0), mu, R.users, R.items, finished)
+                                      bi if feature is not None else np.zeros(0), mu, R.users, R.items, finished,
+                                      trailing=constant)
             np.testing.assert_allclose(cache, expected, rtol=0, atol=1e-12)
+            if feature is not None:  # the columns not trained yet: their start value, or 0
+                assert np.all(P[:, feature + 1:] == (init if trailing else 0.0))
+                assert np.all(Q[:, feature + 1:] == (init if trailing else 0.0))
             previous, checked = feature, checked + 1
     np.testing.assert_allclose(cache, residual_cache(P, Q, bu, bi, mu, R.users, R.items, k), rtol=0, atol=1e-12)
     assert checked == k + biased
+
+
+def test_trailing_term_of_start_columns_equals_recomputation(rng):
+    """Oracle: numpy, from scratch: with ``start`` columns (random, so every product differs) the
+    trailing term is the sum of their products, and the cache during stage ``f`` is
+    mu + biases + every column but ``f``: ``residual_cache`` over all k minus column ``f``'s products.
+
+    Different summation order: 1e-12. Kills: the constant (k - f - 1) feature_init^2 used where
+    the start values are not feature_init.
+    """
+    R = low_rank(rng)
+    k, mu = 4, R.mean()
+    P0, Q0 = rng.normal(0, 0.5, (R.n_users, k)), rng.normal(0, 0.5, (R.n_items, k))
+    P, Q = np.zeros((R.n_users, k), order="F"), np.zeros((R.n_items, k), order="F")
+    bu, bi = np.zeros(R.n_users), np.zeros(R.n_items)
+    cache = np.full(len(R), mu)
+    epochs = train_features(P, Q, bu, bi, cache, R.users, R.items, R.values, lr=(0.01,) * 4, reg=(0.02,) * 4,
+                            rating_range=(1.0, 5.0), max_epochs=3, min_epochs=3, trailing=True, start=(P0, Q0))
+    checked = 0
+    for feature, *_ in epochs:
+        if feature is not None:
+            np.testing.assert_array_equal(P[:, feature + 1:], P0[:, feature + 1:])
+            own = P[R.users, feature] * Q[R.items, feature]
+            expected = residual_cache(P, Q, bu, bi, mu, R.users, R.items, k) - own
+            np.testing.assert_allclose(cache, expected, rtol=0, atol=1e-12)
+            checked += 1
+    assert checked == 3 * k
 
 
 def test_each_finished_feature_lowers_training_rmse(rng):
@@ -161,7 +199,9 @@ def test_early_stopping_counts_features_and_keeps_the_best(rng):
     """
     A = low_rank(rng, n_ratings=1500, k=2, noise=0.5)
     R, V = A.subset(np.arange(1200)), A.subset(np.arange(1200, 1500))
-    kw = dict(schedule="feature", lr_all=0.02, reg_all=0.0, random_state=0)
+    # without the trailing constant: with it, feature f of an 8-feature fit trains beside
+    # (8 - f - 1) * 0.01, and a fresh fit with fewer features beside less
+    kw = dict(schedule="feature", lr_all=0.02, reg_all=0.0, feature_trailing=False, random_state=0)
     model = FunkSVD(n_factors=8, patience=2, **kw).fit(R, validation=V)
     assert model.stopped_early_
     kept = model.history_[model.best_epoch_ - 1]["feature"] + 1
@@ -185,8 +225,9 @@ def test_init_supplies_the_starting_columns(rng):
 def test_feature_schedule_on_movielens_100k(ml100k_path):
     """Oracle: a published figure's neighbourhood. Surprise's joint SVD gets ~0.946 on an 80/20 split.
 
-    20 features with the estimator defaults (lr 0.005, reg 0.02, at least 10 epochs per
-    feature), compiled: measured 0.950 on the seed-0 split; the bar is 0.97.
+    20 features with the estimator defaults (lr 0.005, reg 0.02, 30 to 100 epochs per
+    feature, the trailing term), compiled: measured 0.953 on the seed-0 split (0.946 without
+    the trailing term); the bar is 0.97.
     """
     train, test = load_ml100k(ml100k_path)
     model = FunkSVD(schedule="feature", n_factors=20, random_state=0).fit(train)
@@ -196,9 +237,12 @@ def test_feature_schedule_on_movielens_100k(ml100k_path):
 # ---- the cap, the parameters, the loss and the divergence guard ---------------------------------------------
 
 
-def literal_funk_schedule(R, k, epochs, lr, reg, init=0.1):
-    """Funk's schedule written out as plain loops (the oracle of the cap test): biases, then each
-    feature, each stage exactly ``epochs`` epochs in stored order, clipped predictions, cached residuals."""
+def literal_funk_schedule(R, k, epochs, lr, reg, init=0.1, trailing=False):
+    """Funk's schedule written out as plain loops (the oracle of the cap and trailing tests): biases,
+    then each feature, each stage exactly ``epochs`` epochs in stored order, clipped predictions,
+    cached residuals; with ``trailing``, the prediction of feature ``f`` adds ``(k - f - 1) * init * init``
+    (Funk's ``predictRating(..., bTrailing=true)``, LensKit's ``trail``). The cache sums as
+    ``add_biases``/``add_feature`` do, so without the constant the result is bit for bit the same."""
     lo, hi = float(R.values.min()), float(R.values.max())
     mu = float(np.mean(R.values))
     P, Q = np.zeros((R.n_users, k)), np.zeros((R.n_items, k))
@@ -209,13 +253,16 @@ def literal_funk_schedule(R, k, epochs, lr, reg, init=0.1):
             e = r - min(max(cache[j] + bu[u] + bi[i], lo), hi)
             bu[u] += lr * (e - reg * bu[u])
             bi[i] += lr * (e - reg * bi[i])
-    cache = [c + bu[u] + bi[i] for c, u, i in zip(cache, R.users, R.items)]
+    cache = [c + (bu[u] + bi[i]) for c, u, i in zip(cache, R.users, R.items)]
     for f in range(k):
         P[:, f] = Q[:, f] = init
         for _ in range(epochs):
             for j, (u, i, r) in enumerate(zip(R.users, R.items, R.values)):
                 p, q = P[u, f], Q[i, f]
-                e = r - min(max(cache[j] + p * q, lo), hi)
+                if trailing:
+                    e = r - min(max(cache[j] + p * q + (k - f - 1) * init * init, lo), hi)
+                else:
+                    e = r - min(max(cache[j] + p * q, lo), hi)
                 P[u, f] = p + lr * (e * q - reg * p)
                 Q[i, f] = q + lr * (e * p - reg * q)
         cache = [c + P[u, f] * Q[i, f] for c, u, i in zip(cache, R.users, R.items)]
@@ -236,10 +283,61 @@ def test_a_stage_reaches_the_cap(rng):
                     random_state=0).fit(R)
     stages = [h["feature"] for h in model.history_]
     assert stages == [None] * cap + [0] * cap + [1] * cap + [2] * cap
-    P, Q, bu, bi = literal_funk_schedule(R, 3, cap, lr=0.02, reg=0.05)
+    P, Q, bu, bi = literal_funk_schedule(R, 3, cap, lr=0.02, reg=0.05, trailing=False)  # the default
     # the same operations in the same order, but the literal cache sums in another order: 1e-12
     for name, expected in zip(("P", "Q", "bu", "bi"), (P, Q, bu, bi)):
         np.testing.assert_allclose(getattr(model.factors_, name), expected, rtol=0, atol=1e-12, err_msg=name)
+
+
+@pytest.mark.parametrize("engine", ["python", "compiled"])
+def test_trailing_constant_equals_a_literal_schedule(rng, engine):
+    """Oracle: ``literal_funk_schedule(..., trailing=True)``, Funk's loop with the constant of the
+    features not trained yet written into the prediction, ``(k - f - 1) * feature_init ** 2``.
+
+    ``feature_init = 0.3``, 4 features: the constant is 0.27, 0.18, 0.09, 0, large enough to move
+    every stage. The literal loop adds the constant to each prediction, the estimator carries it
+    in the cache: the same values summed in another order, tolerance 1e-12.
+    Kills: the flag not reaching the schedule, the constant never decreasing, k shares instead
+    of k - 1, the constant in the bias stage (all four are at least 1e-3 away).
+    """
+    R = low_rank(rng, n_ratings=200)
+    model = FunkSVD(schedule="feature", n_factors=4, feature_epochs=5, feature_min_epochs=5, feature_init=0.3,
+                    lr_all=0.02, reg_all=0.05, shuffle=False, engine=engine, feature_trailing=True,
+                    random_state=0).fit(R)
+    assert not FunkSVD().feature_trailing  # off by default: with the default lr it overfits
+    P, Q, bu, bi = literal_funk_schedule(R, 4, 5, lr=0.02, reg=0.05, init=0.3, trailing=True)
+    for name, expected in zip(("P", "Q", "bu", "bi"), (P, Q, bu, bi)):
+        np.testing.assert_allclose(getattr(model.factors_, name), expected, rtol=0, atol=1e-12, err_msg=name)
+    P0, Q0, *_ = literal_funk_schedule(R, 4, 5, lr=0.02, reg=0.05, init=0.3, trailing=False)
+    assert np.abs(model.factors_.P - P0).max() > 1e-3  # the constant did change the fit
+
+
+@pytest.mark.parametrize("engine", ["python", "compiled"])
+def test_without_trailing_bit_identical_to_the_plain_schedule(rng, engine):
+    """Oracle: ``literal_funk_schedule(..., trailing=False)``, the schedule as it was before the trailing
+    constant (every feature beside 0 for the features not trained), summing its cache in the
+    estimator's order: ``feature_trailing=False`` must give the same factors bit for bit (python
+    engine; the compiled one to rounding, and bit for bit run to run).
+
+    (Also checked once against a fit of the main checkout before the change, on this problem
+    and on MovieLens 100K: bit-identical.) Kills: any share of the constant left in the cache
+    with the flag off (e.g. ``leave_trailing`` subtracting ``feature_init ** 2`` regardless).
+    """
+    R = low_rank(rng, n_ratings=200)
+    model = FunkSVD(schedule="feature", n_factors=3, feature_epochs=6, feature_min_epochs=6, lr_all=0.02,
+                    reg_all=0.05, shuffle=False, engine=engine, feature_trailing=False, random_state=0).fit(R)
+    P, Q, bu, bi = literal_funk_schedule(R, 3, 6, lr=0.02, reg=0.05)
+    for name, expected in zip(("P", "Q", "bu", "bi"), (P, Q, bu, bi)):
+        if engine == "python":  # the same operations in the same order: bit for bit
+            assert np.array_equal(getattr(model.factors_, name), expected), name
+        else:  # numba may contract a * b + c into one FMA (fastmath "contract"): rounding only, 1e-12
+            np.testing.assert_allclose(getattr(model.factors_, name), expected, rtol=0, atol=1e-12, err_msg=name)
+
+
+def test_feature_trailing_must_be_a_bool(rng):
+    """Oracle: the documented contract of ``check_params``: a non-bool ``feature_trailing`` is an InputError."""
+    with pytest.raises(ValueError, match="feature_trailing must be True or False, got 'yes'"):
+        FunkSVD(schedule="feature", n_factors=2, feature_trailing="yes").fit(low_rank(rng))
 
 
 def test_min_epochs_above_the_cap_is_rejected(rng):
@@ -293,6 +391,55 @@ def test_zero_first_loss_is_not_divergence(engine, values):
     losses = [h["loss"] for h in model.history_ if h["feature"] == 0]
     assert losses[0] > 0 and all(b < a for a, b in zip(losses, losses[1:]))
     np.testing.assert_array_equal(model.predict(R.users, R.items, clip=True), values)
+
+
+@pytest.mark.parametrize("trailing", [True, False])
+def test_every_epoch_loss_is_the_running_loss_of_the_arrays(rng, trailing):
+    """Oracle: the running-loss formula of the module Notes evaluated with numpy, after every epoch, on
+    the arrays as they then are, all columns: with the trailing term the features not trained
+    yet hold ``feature_init`` (0.3 here) and their penalty counts; without it they hold 0.
+
+    Distinct per-block regularisation (``REG``). Sums in another order: relative 1e-12.
+    Kills: the penalty of the waiting features left out of the loss (or counted twice, once
+    they are trained).
+    """
+    R = low_rank(rng)
+    P, Q = np.zeros((R.n_users, 3), order="F"), np.zeros((R.n_items, 3), order="F")
+    bu, bi = np.zeros(R.n_users), np.zeros(R.n_items)
+    epochs = train_features(P, Q, bu, bi, np.full(len(R), R.mean()), R.users, R.items, R.values, lr=LR, reg=REG,
+                            rating_range=(1.0, 5.0), max_epochs=4, min_epochs=4, feature_init=0.3,
+                            trailing=trailing, engine="compiled")
+    n_u, n_i = np.bincount(R.users, minlength=R.n_users), np.bincount(R.items, minlength=R.n_items)
+    seen = 0
+    for feature, sse, done, loss in epochs:
+        penalty = (REG[0] * n_u @ np.sum(P ** 2, axis=1) + REG[1] * n_i @ np.sum(Q ** 2, axis=1)
+                   + REG[2] * n_u @ bu ** 2 + REG[3] * n_i @ bi ** 2)
+        assert loss == pytest.approx(0.5 * sse + 0.5 * penalty, rel=1e-12), (feature, done)
+        seen += 1
+    assert seen == 4 * 4
+
+
+def test_early_stopping_with_trailing_keeps_the_model_training_saw(rng):
+    """Oracle: numpy RMSE of the kept ``factors_`` on the validation ratings, which must equal the
+    ``val_rmse`` recorded at the best epoch; and the columns not trained still hold ``feature_init``.
+
+    With the trailing term the arrays hold every feature's start value from the first feature
+    on, so the validation RMSE judged at a stage end is that of the model training saw, and the
+    model kept is that model. Same data as the test above. Tolerance 1e-12: the same sums.
+    Kills: columns not started left at 0 while the cache carries the constant (the kept model
+    then predicts (8 - kept - 1) x 0.01 too low, its RMSE off the recorded one).
+    """
+    A = low_rank(rng, n_ratings=1500, k=2, noise=0.5)
+    R, V = A.subset(np.arange(1200)), A.subset(np.arange(1200, 1500))
+    model = FunkSVD(schedule="feature", n_factors=8, patience=2, lr_all=0.02, reg_all=0.0, feature_trailing=True,
+                    random_state=0).fit(R, validation=V)
+    assert model.stopped_early_
+    kept = model.history_[model.best_epoch_ - 1]["feature"] + 1
+    assert 1 <= kept <= 6
+    F = model.factors_
+    assert np.all(F.P[:, kept:] == 0.1) and np.all(F.Q[:, kept:] == 0.1)
+    e = V.values - (F.mu + F.bu[V.users] + F.bi[V.items] + np.einsum("nk,nk->n", F.P[V.users], F.Q[V.items]))
+    assert np.sqrt(np.mean(e ** 2)) == pytest.approx(model.history_[model.best_epoch_ - 1]["val_rmse"], rel=1e-12)
 
 
 def test_a_diverging_learning_rate_still_raises(rng):

@@ -45,6 +45,8 @@ def check_params(model) -> None:
     for name in ("init_mean", "feature_init"):
         if not np.isfinite(getattr(model, name)):
             raise InputError(f"{name} must be finite, got {getattr(model, name)!r}")
+    if not isinstance(model.feature_trailing, (bool, np.bool_)):
+        raise InputError(f"feature_trailing must be True or False, got {model.feature_trailing!r}")
     if model.decay_rate is not None and not 0 < model.decay_rate <= 1:
         raise InputError(f"decay_rate must be None or in (0, 1], got {model.decay_rate!r}")
     try:

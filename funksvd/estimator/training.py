@@ -116,7 +116,7 @@ class Training:
             ratings.values[order], lr=tuple(lr[b] for b in BLOCKS), reg=tuple(reg[b] for b in BLOCKS),
             rating_range=rating_range, max_epochs=self.feature_epochs,
             min_improvement=self.feature_min_improvement, min_epochs=self.feature_min_epochs,
-            feature_init=self.feature_init,
+            feature_init=self.feature_init, trailing=self.feature_trailing,
             start=None if start is None else (start.P, start.Q), engine=self.engine,
             guard=lambda epoch, loss: self._guard(epoch, loss, reference, ()),
         )

@@ -22,7 +22,9 @@ kernels) with exactly his :math:`\gamma`, :math:`K`, start value and clipping, a
 epochs per feature, on MovieLens 100K (80/20 split, seed 0) instead of Netflix, which is not
 available. **Shrunk:** 5 features instead of 40, so that the page builds in seconds; the
 curves below show what the later features still add. funksvd starts with a bias stage (Funk
-seeded his model with averages) and gives unstarted features 0, not a trailing constant.
+seeded his model with averages); like his reference code it lets the features not trained yet
+take part at their start value, the trailing constant :math:`(k - f - 1) \cdot 0.1^2` while
+feature :math:`f` trains (``feature_trailing=True``).
 """
 
 # %%
@@ -57,7 +59,7 @@ def funk(lr):
     """Funk's schedule and settings, with learning rate ``lr``."""
     model = FunkSVD(n_factors=N_FEATURES, schedule="feature", lr_all=lr, reg_all=0.015,
                     feature_init=0.1, feature_epochs=100, feature_min_epochs=100,
-                    random_state=0)
+                    feature_trailing=True, random_state=0)
     return model.fit(train, validation=test)
 
 
