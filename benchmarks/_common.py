@@ -32,7 +32,7 @@ def add_common_arguments(parser, data=True) -> None:
 
 
 def load_ml100k(path: Path):
-    from funksvd.datasets import load_movielens
+    from funksvd.data import load_movielens
 
     try:
         return load_movielens(path)

@@ -1,6 +1,6 @@
 """5-fold cross-validated RMSE / MAE of FunkSVD on MovieLens 100K, tuned settings vs defaults vs Surprise.
 
-The folds are ``funksvd.datasets.kfold(ratings, 5, random_state=0)``: Surprise's ``KFold``
+The folds are ``funksvd.data.kfold(ratings, 5, random_state=0)``: Surprise's ``KFold``
 semantics, and the very folds ``surprise.model_selection.KFold(5, random_state=0)`` cuts from
 u.data. Predictions are clipped to [1, 5] for every model, as Surprise's ``predict`` does.
 
@@ -47,7 +47,7 @@ _state: dict = {}
 
 
 def _init_worker(data_path: str) -> None:
-    from funksvd.datasets import kfold
+    from funksvd.data import kfold
 
     data = _common.load_ml100k(Path(data_path))
     _state["data"] = data
@@ -96,7 +96,7 @@ def _fit_surprise(params: dict, train):
 
 def search_task(params: dict, fold: int) -> list[float]:
     """Validation RMSE after every epoch, on a 10% validation split of training fold ``fold``."""
-    from funksvd.datasets import train_test_split
+    from funksvd.data import train_test_split
     from funksvd.estimator import FunkSVD
 
     train, _ = _state["folds"][fold]  # the test fold is never touched

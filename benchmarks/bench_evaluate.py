@@ -24,8 +24,8 @@ import numpy as np
 
 from funksvd import Factors, Ratings
 from funksvd.evaluation import top_n
-from funksvd.evaluation.metrics import _relevant, _relevant_pairs
-from funksvd.evaluation.ranking import items_by_user
+from funksvd.evaluation.ranking_metrics import _relevant, _relevant_pairs
+from funksvd.evaluation.top_n import items_by_user
 
 
 def main() -> None:

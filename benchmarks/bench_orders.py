@@ -60,7 +60,7 @@ def main() -> None:
     parser.add_argument("--skip-ml100k", action="store_true")
     args = parser.parse_args()
 
-    from funksvd.datasets import synthetic_netflix, train_test_split
+    from funksvd.data import synthetic_netflix, train_test_split
     from funksvd.estimator import FunkSVD
 
     FunkSVD(n_factors=4, n_epochs=1).fit(synthetic_netflix(50, 20, 400, random_state=1))  # compile

@@ -1,6 +1,6 @@
 """funksvd against its peers on MovieLens 100K in one run: Surprise SVD, cornac MF, LensKit FunkSVD.
 
-Every system gets the same 80/20 split (``funksvd.datasets.train_test_split(data.ratings,
+Every system gets the same 80/20 split (``funksvd.data.train_test_split(data.ratings,
 test_size=0.2, random_state=0)``) and, where it has them, the same hyper-parameters: k=100,
 20 epochs, learning rate 0.005, regularisation 0.02 (Surprise's defaults, which are also
 funksvd's). What a library has no equivalent for keeps its own default (cornac's init N(0, 0.01),
@@ -161,7 +161,7 @@ def timed(fn) -> tuple[float, float]:
 
 
 def split(data_path: Path):
-    from funksvd.datasets import train_test_split
+    from funksvd.data import train_test_split
 
     data = _common.load_ml100k(data_path)
     return train_test_split(data.ratings, test_size=0.2, random_state=0)

@@ -1,6 +1,6 @@
 """FunkSVD (compiled engine, float32, k=40) on synthetic Netflix-shaped data: seconds per epoch, peak RSS.
 
-The data come from ``funksvd.datasets.synthetic_netflix`` with the Netflix Prize's 480,189
+The data come from ``funksvd.data.synthetic_netflix`` with the Netflix Prize's 480,189
 users and 17,770 items and ``--n-ratings`` ratings (Zipf-like item popularity, log-normal user
 activity, a planted rank-10 model). numba compiles on a tiny problem first, so the epoch times
 are pure training. Peak RSS is the fits' own: the kernel's high-water mark of this process
@@ -80,8 +80,8 @@ def main() -> None:
     args = parser.parse_args()
 
     from funksvd import Ratings
-    from funksvd.datasets import synthetic_netflix
-    from funksvd import grid
+    from funksvd.data import synthetic_netflix
+    from funksvd.sgd import orders as grid
     from funksvd.estimator import FunkSVD, training
 
     dtype = np.dtype(args.dtype).type

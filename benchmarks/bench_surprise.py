@@ -1,6 +1,6 @@
 """FunkSVD with its defaults against Surprise's SVD and cornac's MF on MovieLens 100K, side by side in one process.
 
-All get the same 80/20 split (``funksvd.datasets.train_test_split(random_state=0)``, which
+All get the same 80/20 split (``funksvd.data.train_test_split(random_state=0)``, which
 equals Surprise's own ``train_test_split(data, test_size=0.2, random_state=0)`` on u.data)
 and the same hyper-parameters (Surprise's defaults: k=100, 20 epochs, lr 0.005, reg 0.02).
 FunkSVD runs as a user gets it: ``FunkSVD(...)`` with every other parameter at its default
@@ -58,7 +58,7 @@ def setup(data_path: Path):
     """The split, Surprise's trainset built from the training triples, and FunkSVD's ratings in its order."""
     surprise = need_surprise()
     from funksvd import Ratings
-    from funksvd.datasets import train_test_split
+    from funksvd.data import train_test_split
 
     data = _common.load_ml100k(data_path)
     train, test = train_test_split(data.ratings, test_size=0.2, random_state=0)

@@ -37,7 +37,7 @@ def main() -> None:
     parser.add_argument("--skip-harmonic", action="store_true")
     args = parser.parse_args()
 
-    from funksvd.datasets import train_test_split
+    from funksvd.data import train_test_split
     from funksvd.estimator import FunkSVD
 
     data = _common.load_ml100k(args.data)

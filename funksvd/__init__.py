@@ -7,21 +7,21 @@ gradients (:class:`Objective`), SGD that runs them (:func:`sgd_step`, :func:`sgd
 estimator that trains at compiled speed (:class:`FunkSVD`); full-batch training on the hand
 gradients with SGD, Adam or RMSprop (:func:`train`).
 Importing funksvd imports numpy only; TensorFlow lives in :mod:`funksvd.autodiff` and numba in
-:mod:`funksvd.compiled`, both loaded on first use.
+:mod:`funksvd.sgd.compiled`, both loaded on first use.
 """
 
 from ._version import __version__ as __version__
 from .data import Dataset
-from .errors import DivergenceError, NotFittedError, UnknownIdError
+from .base.errors import DivergenceError, NotFittedError, UnknownIdError
 from .estimator import FunkSVD
 from .evaluation import cross_validate
-from .factors import BLOCKS, Factors
-from .fullbatch import train
-from .metrics import mae, rmse
-from .objectives import OBJECTIVES, Objective, gradients, loss
-from .ratings import Ratings
-from .rules import RULES, Rule
-from .sgd import sgd_epoch, sgd_step
+from .model.factors import BLOCKS, Factors
+from .fullbatch.trainer import train
+from .evaluation.accuracy import mae, rmse
+from .maths.objectives import OBJECTIVES, Objective, gradients, loss
+from .model.ratings import Ratings
+from .maths.rules import RULES, Rule
+from .sgd.steps import sgd_epoch, sgd_step
 
 __all__ = [
     "BLOCKS",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from funksvd import Factors, Ratings
-from funksvd.finite_differences import fd_noise, kink_mask
+from funksvd.check.finite_differences import fd_noise, kink_mask
 
 
 def random_problem(rng, n_users=4, n_items=5, k=3, n_ratings=12, biased=True, duplicates=True, scale=0.5):
@@ -40,7 +40,7 @@ def assert_matches_finite_differences(objective, factors, ratings, reg, grads=No
     """Hand (or given) gradient == finite differences, entry by entry, away from kinks.
 
     Tolerance: 1e-9 relative plus the finite differences' own rounding estimate
-    (8 eps max|L| / h, see funksvd.finite_differences.numerical_gradients); coordinates whose
+    (8 eps max|L| / h, see funksvd.check.finite_differences.numerical_gradients); coordinates whose
     stencil may cross a kink of |.| are compared with nothing (kink_mask).
     """
     grads = objective.gradients(factors, ratings, reg) if grads is None else grads

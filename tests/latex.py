@@ -1,6 +1,6 @@
 r"""Read the equations of a docstring and evaluate them, so a test can hold code and formula together.
 
-The rule docstrings of :mod:`funksvd.rules` write their math in a small vocabulary:
+The rule docstrings of :mod:`funksvd.maths.rules` write their math in a small vocabulary:
 
 ========================================  ==========================
 LaTeX                                     Python

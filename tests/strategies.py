@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from funksvd import BLOCKS, OBJECTIVES, RULES, Factors, Objective, Ratings
 from funksvd.classics import QUUXLABS_R, TF2018_R
-from funksvd.objectives import DATA_TERMS, ENTRIES, LINKS, PENALTIES, REDUCTIONS
+from funksvd.maths.objectives import DATA_TERMS, ENTRIES, LINKS, PENALTIES, REDUCTIONS
 
 #: Magnitude ranges: factors, biases; ratings and the global offset mu are positive.
 FACTOR_RANGE = (0.2, 2.0)

@@ -1,7 +1,7 @@
 """The TensorFlow twin (funksvd.autodiff) against the numpy code, and the GradientTape trainer.
 
 Two independent derivations of every loss meet here: the numpy code with its hand-derived
-gradients (funksvd.objectives, funksvd.rules) and the TensorFlow code differentiated by a tape.
+gradients (funksvd.maths.objectives, funksvd.maths.rules) and the TensorFlow code differentiated by a tape.
 Each test names its oracle. Everything is float64.
 
 Tolerances: both sides evaluate the same float64 formula with sums in a different order, so
@@ -82,7 +82,7 @@ def ratings_without_duplicates(seed: int = 0) -> Ratings:
 
 
 def ratings_for(objective) -> Ratings:
-    dense = funksvd.objectives.as_objective(objective).entries == "dense"
+    dense = funksvd.maths.objectives.as_objective(objective).entries == "dense"
     return ratings_without_duplicates() if dense else ratings_with_duplicates()
 
 
@@ -117,7 +117,7 @@ def test_hand_gradients_equal_tape_gradients(name, biased, reg):
 
 def test_the_pieces_are_exercised():
     """Oracle: the Objective options themselves. The cases above cover every option value."""
-    objectives = [funksvd.objectives.as_objective(as_obj(name)) for name in OBJECTIVE_CASES]
+    objectives = [funksvd.maths.objectives.as_objective(as_obj(name)) for name in OBJECTIVE_CASES]
     for field, values in (("data", ("squared", "absolute")), ("reduction", ("sum", "mean")),
                           ("entries", ("observed", "dense")), ("link", ("identity", "sigmoid")),
                           ("penalty", ("per_rating", "frobenius", "l1", "none"))):
@@ -476,7 +476,7 @@ def test_harmonic_experiment_full_size():
 @pytest.mark.parametrize("name", OBJECTIVE_CASES)
 def test_mu_gradient_equals_the_tape(name, biased):
     """Oracle: TensorFlow autodiff with mu a tf.Variable. Every block, "mu" included, equals the hand gradient."""
-    objective = funksvd.objectives.as_objective(as_obj(name)).replace(learn_mu=True)
+    objective = funksvd.maths.objectives.as_objective(as_obj(name)).replace(learn_mu=True)
     factors, ratings = make_factors(biased), ratings_for(objective)
     expected = autodiff.gradients(factors, ratings, objective, PER_BLOCK_REG if biased else 0.05)
     assert sorted(expected) == sorted(factors.blocks + ("mu",))
@@ -520,12 +520,12 @@ def test_the_twin_never_calls_the_hand_code(monkeypatch):
 
     for name in ("loss", "gradients", "value_and_gradients", "evaluate", "select_entries", "prepare",
                  "predict", "apply_link", "_rho", "penalty_terms", "_sparse", "_matrix"):
-        monkeypatch.setattr(funksvd.objectives.Objective, name, hand_code)
-    monkeypatch.setattr(funksvd.objectives.Entries, "of", hand_code)
-    for module, names in ((funksvd.objectives, ("loss", "gradients", "_scores")),
-                          (funksvd.sgd, ("sgd_step", "sgd_epoch", "run_epoch")),
-                          (funksvd.fullbatch, ("train",)),
-                          (funksvd.optimizers.Optimizer, ("apply", "update"))):
+        monkeypatch.setattr(funksvd.maths.objectives.Objective, name, hand_code)
+    monkeypatch.setattr(funksvd.maths.objectives.Entries, "of", hand_code)
+    for module, names in ((funksvd.maths.objectives, ("loss", "gradients", "_scores")),
+                          (funksvd.sgd.steps, ("sgd_step", "sgd_epoch", "run_epoch")),
+                          (funksvd.fullbatch.trainer, ("train",)),
+                          (funksvd.fullbatch.optimizers.Optimizer, ("apply", "update"))):
         for name in names:
             monkeypatch.setattr(module, name, hand_code)
     for name in ("loss", "gradients", "sgd_step", "sgd_epoch", "train"):
@@ -560,9 +560,9 @@ def test_the_twin_binds_no_hand_code_by_name():
     computes a loss, a gradient, a rule update or a training step."""
     import inspect
 
-    hand = {funksvd.objectives.loss, funksvd.objectives.gradients, funksvd.sgd.sgd_step, funksvd.sgd.sgd_epoch,
-            funksvd.sgd.run_epoch, funksvd.fullbatch.train, *(rule.step for rule in RULES.values())}
-    hand |= {member for _, member in inspect.getmembers(funksvd.objectives.Objective, inspect.isfunction)}
+    hand = {funksvd.maths.objectives.loss, funksvd.maths.objectives.gradients, funksvd.sgd.sgd_step, funksvd.sgd.sgd_epoch,
+            funksvd.sgd.steps.run_epoch, funksvd.fullbatch.train, *(rule.step for rule in RULES.values())}
+    hand |= {member for _, member in inspect.getmembers(funksvd.maths.objectives.Objective, inspect.isfunction)}
     for module in (autodiff, autodiff.losses, autodiff.steps, autodiff.trainer, autodiff.experiments):
         bound = [name for name, value in vars(module).items() if callable(value) and value in hand]
         assert not bound, f"{module.__name__} binds the hand code {bound}"

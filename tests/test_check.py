@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from funksvd import RULES, Factors, Objective, Ratings
-from funksvd._optional import require_tensorflow
+from funksvd.base.optional import require_tensorflow
 from funksvd.check import check_gradients
 from funksvd.classics import quuxlabs_ratings
 

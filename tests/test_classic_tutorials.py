@@ -15,7 +15,7 @@ from funksvd.classics import (
     completed_matrix,
     tf2018_ratings,
 )
-from funksvd.optimizers import RMSprop
+from funksvd.fullbatch.optimizers import RMSprop
 
 
 def test_quuxlabs_published_matrix_fits_the_observed_cells_to_0_06():

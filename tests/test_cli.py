@@ -233,7 +233,7 @@ def test_a_bug_shows_its_traceback_and_a_mistake_does_not(capsys, monkeypatch, t
     and "this is a bug in funksvd", exit 70; an InputError prints one line, exit 1. Before: every
     TypeError/ValueError was a one-line "user error" (which hid the TensorFlow bug above)."""
     from funksvd.cli import training
-    from funksvd.errors import InputError
+    from funksvd.base.errors import InputError
 
     def broken(args):
         raise TypeError("unsupported format string passed to NoneType.__format__")

@@ -31,7 +31,7 @@ with warnings.catch_warnings(record=True) as caught:
     for engine in ("compiled", "python"):
         P = FunkSVD(n_factors=3, n_epochs=2, random_state=0, engine=engine).fit(R).factors_.P
         out[engine] = P.ravel().tolist()
-    for schedule_engine in ("compiled", "python"):  # funksvd.feature kernels, via compiled.jit
+    for schedule_engine in ("compiled", "python"):  # funksvd.sgd.funk_schedule kernels, via compiled.jit
         m = FunkSVD(n_factors=2, schedule="feature", feature_epochs=3, feature_min_epochs=1, random_state=0, engine=schedule_engine)
         out["feature_" + schedule_engine] = m.fit(R).factors_.P.ravel().tolist()
 out["warnings"] = [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)]
@@ -70,11 +70,11 @@ def test_an_edited_rule_is_recompiled(tmp_path):
     root = _copy_package(tmp_path)
     cache = {"NUMBA_CACHE_DIR": str(tmp_path / "numba-cache")}
     before = _fit(root, **cache)
-    _edit(root / "funksvd" / "rules.py", "P[u, f] += lr_pu * (err * qif - reg_pu * puf)",
+    _edit(root / "funksvd" / "maths" / "rules.py", "P[u, f] += lr_pu * (err * qif - reg_pu * puf)",
           "P[u, f] += 1.5 * lr_pu * (err * qif - reg_pu * puf)")
     # feature.clip is bound into the feature kernels, which are bound into their epoch loops:
     # the edit must reach the loops through two levels of binding
-    _edit(root / "funksvd" / "feature.py", "    if x > hi:\n", "    if x > hi - 2.5:\n")
+    _edit(root / "funksvd" / "sgd" / "funk_schedule.py", "    if x > hi:\n", "    if x > hi - 2.5:\n")
     after = _fit(root, **cache)
     for kind in ("", "feature_"):
         compiled, python = after[kind + "compiled"], after[kind + "python"]
@@ -90,7 +90,8 @@ def test_read_only_install_falls_back_to_memory_with_one_warning(tmp_path):
     finishes, agrees with the Python engine, and exactly one RuntimeWarning names NUMBA_CACHE_DIR.
     """
     root = _copy_package(tmp_path)
-    (root / "funksvd" / "__pycache__").write_text("not a directory")
+    for package in [root / "funksvd", *(d for d in (root / "funksvd").iterdir() if d.is_dir())]:
+        (package / "__pycache__").write_text("not a directory")
     blocker = tmp_path / "blocker"
     blocker.write_text("not a directory")
     for path in sorted(root.rglob("*"), reverse=True):

@@ -15,8 +15,8 @@ import pytest
 
 from funksvd import Ratings
 from funksvd.data import Dataset, load_triples
-from funksvd.errors import UnknownIdError
-from funksvd.ids import IdMap
+from funksvd.base.errors import UnknownIdError
+from funksvd.model.ids import IdMap
 
 # bob, al, bob, cy rate 50, 50, 7, 3e9: users sorted al=0 bob=1 cy=2; items 7=0 50=1 3e9=2
 USERS = ["bob", "al", "bob", "cy"]

@@ -1,10 +1,10 @@
-"""``funksvd.demo``: the seed reaches the run (oracle: the printed text of two seeds, and of one seed twice)."""
+"""``funksvd.cli.demo``: the seed reaches the run (oracle: the printed text of two seeds, and of one seed twice)."""
 
 from __future__ import annotations
 
 import re
 
-from funksvd.demo import demo, gradient_cases
+from funksvd.cli.demo import demo, gradient_cases
 
 
 def _demo_text(random_state):

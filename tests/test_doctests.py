@@ -44,7 +44,7 @@ def test_package_has_examples():
     """Oracle: the docstrings known to carry examples (Ratings, IdMap, Factors, rmse, ...)."""
     counted = {name: sum(len(t.examples) for t in examples(name)) for name in MODULES}
     assert sum(counted.values()) >= 10, counted
-    for name in ("funksvd.ratings", "funksvd.ids", "funksvd.factors", "funksvd.metrics"):
+    for name in ("funksvd.model.ratings", "funksvd.model.ids", "funksvd.model.factors", "funksvd.evaluation.accuracy"):
         assert counted[name] > 0, name
 
 

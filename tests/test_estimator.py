@@ -15,9 +15,9 @@ import pytest
 import funksvd
 from funksvd import RULES, DivergenceError, Factors, Ratings, loss, rmse, sgd_epoch
 from funksvd.estimator import DIVERGENCE_FACTOR, FunkSVD, NotFittedError
-from funksvd.estimator import prediction, training
-from funksvd.estimator.prediction import factor_arrays
-from funksvd.progress import TQDM_HINT
+from funksvd.estimator import scores as prediction, training
+from funksvd.estimator.scores import factor_arrays
+from funksvd.base.progress import TQDM_HINT
 
 ENGINE_TOL = 1e-12  # python vs compiled: same operations in the same order; rounding differences only
 

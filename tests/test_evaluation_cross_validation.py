@@ -1,6 +1,6 @@
 """``cross_validate``: per-fold results, fresh clones, measure names.
 
-Oracles: Surprise's published 5-fold figures on MovieLens 100K; an explicit loop over :func:`funksvd.datasets.kfold` with the same ``random_state``,
+Oracles: Surprise's published 5-fold figures on MovieLens 100K; an explicit loop over :func:`funksvd.data.kfold` with the same ``random_state``,
 fitting the model by hand on each fold and measuring it with the textbook RMSE/MAE written
 out in numpy (bit-for-bit equal: same folds, same seeds, same arithmetic), and a literal
 summary table computed by hand.
@@ -15,7 +15,7 @@ import pytest
 
 import funksvd
 from funksvd import FunkSVD, Ratings, cross_validate
-from funksvd.datasets import Dataset, kfold, load_movielens
+from funksvd.data import Dataset, kfold, load_movielens
 from funksvd.evaluation import CrossValidation, evaluate_ranking
 from funksvd.evaluation.cross_validation import _fold_seeds
 

@@ -215,7 +215,7 @@ def test_top_n_equals_the_brute_force_sort(case):
 @pytest.mark.parametrize("seed", range(5))
 def test_pairs_in_equals_set_membership(seed):
     """Oracle: Python set membership of (user, item) tuples; repeated pairs on both sides."""
-    from funksvd.evaluation.ranking import pairs_in
+    from funksvd.evaluation.top_n import pairs_in
 
     rng = np.random.default_rng(seed)
     ref = Ratings(rng.integers(0, 6, 40), rng.integers(0, 7, 40), np.ones(40), 6, 7)
@@ -231,7 +231,7 @@ def test_pairs_in_equals_set_membership(seed):
 @pytest.mark.parametrize("seed", range(5))
 def test_relevant_pairs_equal_the_per_user_sets(seed):
     """Oracle: the per-user loop it replaces, with Python sets (distinct items, ascending)."""
-    from funksvd.evaluation.metrics import _relevant_pairs
+    from funksvd.evaluation.ranking_metrics import _relevant_pairs
 
     rng = np.random.default_rng(seed)
     test = Ratings(rng.integers(0, 9, 50), rng.integers(0, 8, 50), np.ones(50), 12, 8)

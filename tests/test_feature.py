@@ -10,7 +10,7 @@ import pytest
 
 from funksvd import DivergenceError, Factors, Ratings, rmse
 from funksvd.estimator import FunkSVD
-from funksvd.feature import bias_step, feature_functions, feature_step, residual_cache, train_features
+from funksvd.sgd.funk_schedule import bias_step, feature_functions, feature_step, residual_cache, train_features
 
 from .test_estimator import load_ml100k
 

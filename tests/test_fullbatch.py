@@ -1,4 +1,4 @@
-"""funksvd.train and funksvd.optimizers in numpy: the optimiser formulas, the trainer's contract.
+"""funksvd.train and funksvd.fullbatch.optimizers in numpy: the optimiser formulas, the trainer's contract.
 
 Oracles: the optimisers' update rules written in their papers' form and computed by hand in the
 test; the literal masked gradient -2 (M o E) Q; the other form (matrix vs sparse) of the same
@@ -15,9 +15,9 @@ import pytest
 
 import funksvd
 from funksvd import OBJECTIVES, DivergenceError, Factors, Ratings
-from funksvd.fullbatch import choose_form, epoch_batches
-from funksvd.objectives import Entries
-from funksvd.optimizers import SGD, Adam, RMSprop, float32_constant, make_optimizer
+from funksvd.fullbatch.trainer import choose_form, epoch_batches
+from funksvd.maths.objectives import Entries
+from funksvd.fullbatch.optimizers import SGD, Adam, RMSprop, float32_constant, make_optimizer
 
 
 def run(optimizer, x0, gradients):
@@ -271,5 +271,5 @@ def test_prepared_entries_are_cached_per_ratings_object(monkeypatch):
     assert len(checks) == 1
     twin = Ratings(ratings.users, ratings.items, ratings.values, 4, 4)
     assert objective.prepare(factors, twin, cache=True) is not first
-    sparse = funksvd.objectives.RULE_OBJECTIVES["funk"]
+    sparse = funksvd.maths.objectives.RULE_OBJECTIVES["funk"]
     assert sparse.prepare(start, train) is not sparse.prepare(start, train)

@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 
 from funksvd import Factors, FunkSVD, Ratings, sgd_epoch
-from funksvd import grid as grid_module
-from funksvd.compiled import compiled_epoch
-from funksvd.grid import Grid
-from funksvd.rules import RULES
+from funksvd.sgd import orders as grid_module
+from funksvd.sgd.compiled import compiled_epoch
+from funksvd.sgd.orders import Grid
+from funksvd.maths.rules import RULES
 
 
 @pytest.fixture

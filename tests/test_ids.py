@@ -1,4 +1,4 @@
-"""``funksvd.ids.IdMap``: raw ids <-> contiguous indices, strict and lenient lookups.
+"""``funksvd.model.ids.IdMap``: raw ids <-> contiguous indices, strict and lenient lookups.
 
 Oracles: literal raw ids whose indices are their positions (or their sorted order, for
 ``factorize``), worked out by hand; the documented exceptions and messages.
@@ -12,8 +12,8 @@ import pickle
 import numpy as np
 import pytest
 
-from funksvd.errors import UnknownIdError
-from funksvd.ids import IdMap
+from funksvd.base.errors import UnknownIdError
+from funksvd.model.ids import IdMap
 
 
 def test_integer_ids_both_ways():

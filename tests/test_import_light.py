@@ -64,7 +64,7 @@ def test_full_batch_training_and_the_classics_stay_light():
     every start distribution, the link-aware metrics and the harmonic experiment on hand gradients."""
     loaded = loaded_after("""
         import funksvd
-        from funksvd import optimizers
+        from funksvd.fullbatch import optimizers
         from funksvd.classics import harmonic_experiment, run_quuxlabs_article
         R = funksvd.Ratings([0, 1, 1, 2], [0, 0, 1, 1], [0.9, 0.5, 0.7, 0.1])
         objective = funksvd.OBJECTIVES["keras_sigmoid_2019"].replace(learn_mu=True)

@@ -14,8 +14,8 @@ import pytest
 
 from funksvd import Factors, FunkSVD, Ratings, rmse
 from funksvd.data import Dataset
-from funksvd.errors import UnknownIdError
-from funksvd.ids import IdMap
+from funksvd.base.errors import UnknownIdError
+from funksvd.model.ids import IdMap
 
 
 def problem(rng, n_users=30, n_items=20, n_ratings=300):

@@ -1,6 +1,6 @@
 """Full-batch objectives: hand gradients against finite differences, forms against each other, hand-computed losses.
 
-Oracles: central finite differences (funksvd.finite_differences: exact along each axis for the
+Oracles: central finite differences (funksvd.check.finite_differences: exact along each axis for the
 quadratic losses, Richardson-extrapolated for the sigmoid link, kink-aware for |.|); the matrix
 form with a mask against the sparse scatter form; sums of per-sample gradients; losses computed
 by hand on 2x2 examples.
@@ -13,7 +13,7 @@ import pytest
 
 import funksvd
 from funksvd import OBJECTIVES, RULES, Factors, Objective, Ratings
-from funksvd.objectives import DATA_TERMS, ENTRIES, LINKS, PENALTIES, REDUCTIONS
+from funksvd.maths.objectives import DATA_TERMS, ENTRIES, LINKS, PENALTIES, REDUCTIONS
 from tests.strategies import ALL_OBJECTIVES, GRID_OBJECTIVES
 from tests.helpers import assert_matches_finite_differences, random_problem, single
 
@@ -185,9 +185,9 @@ def test_every_option_is_in_the_grid():
 def mu_by_finite_differences(objective, factors, ratings, reg, form):
     """Central difference of L in mu, with the step (and Richardson) the objective calls for.
 
-    Returns (derivative, rounding noise estimate) as funksvd.finite_differences does per block.
+    Returns (derivative, rounding noise estimate) as funksvd.check.finite_differences does per block.
     """
-    from funksvd.finite_differences import EPS, fd_settings
+    from funksvd.check.finite_differences import EPS, fd_settings
 
     h, richardson = fd_settings(objective)
 
@@ -267,7 +267,7 @@ def test_rule_names_resolve_without_importing_rules():
     """Oracle: the module's source. objectives names the rules' losses itself; rules imports objectives, not back."""
     import inspect
 
-    source = inspect.getsource(funksvd.objectives)
+    source = inspect.getsource(funksvd.maths.objectives)
     assert "import rules" not in source and "from .rules" not in source and "from . import rules" not in source
     for name, rule in RULES.items():
-        assert funksvd.objectives.as_objective(name) is rule.objective
+        assert funksvd.maths.objectives.as_objective(name) is rule.objective

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from funksvd import Factors, FunkSVD, Ratings, sgd_epoch
-from funksvd.parallel import Strata
+from funksvd.sgd.strata import Strata
 
 
 @pytest.fixture

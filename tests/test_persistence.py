@@ -20,7 +20,7 @@ import pytest
 from funksvd import Factors, FunkSVD, Ratings
 from funksvd.data import Dataset
 from funksvd.estimator import persistence
-from funksvd.ids import IdMap
+from funksvd.model.ids import IdMap
 
 
 def problem(rng, n_users=30, n_items=20, n_ratings=300):

@@ -28,8 +28,8 @@ from hypothesis import assume, example, find, given, settings
 from hypothesis import strategies as st
 
 from funksvd import RULES, Objective, sgd_step
-from funksvd._optional import require_tensorflow
-from funksvd.symmetry import balance, random_rotation
+from funksvd.base.optional import require_tensorflow
+from funksvd.maths.symmetry import balance, random_rotation
 from tests.helpers import assert_matches_finite_differences, assert_same_sums
 from tests.strategies import (ALL_OBJECTIVES, SEEDS, classic_examples, degenerate_examples, lrs, objectives, problems,
                               regs, rules)
@@ -291,7 +291,7 @@ def test_l1_penalty_not_rotation_invariant():
 def test_balance_identity(problem, objective, reg):
     r"""P^T dL/dP - (dL/dQ)^T Q == 2 w (lambda_P P^T P - lambda_Q Q^T Q), count-weighted for a per-rating penalty.
 
-    Oracle: the balance matrix of funksvd.symmetry, computed from P and Q alone (the data term
+    Oracle: the balance matrix of funksvd.maths.symmetry, computed from P and Q alone (the data term
     cancels for any link, data term and reduction). Tolerance: the sums' bound, times k.
     """
     factors, ratings = problem

@@ -12,10 +12,10 @@ import pytest
 
 from funksvd import RULES, Factors, Ratings, gradients, loss
 from funksvd.data import Dataset
-from funksvd.errors import UnknownIdError
+from funksvd.base.errors import UnknownIdError
 from funksvd.estimator import FunkSVD
 from funksvd.estimator.recommend import NewUser, Ranking
-from funksvd.ids import IdMap
+from funksvd.model.ids import IdMap
 
 REG = {"P": 0.07, "Q": 0.02, "bu": 0.03, "bi": 0.05}  # distinct per block, so a swapped block is seen
 REG_PARAMS = dict(reg_pu=REG["P"], reg_qi=REG["Q"], reg_bu=REG["bu"], reg_bi=REG["bi"])

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from funksvd import RULES, sgd_step
-from funksvd.rules import predict_one
+from funksvd.maths.rules import predict_one
 from tests.helpers import random_problem, single
 from tests.latex import equations, evaluate
 
@@ -78,7 +78,7 @@ def test_feature_kernel_docstrings_match_code(kernel, rng):
     quadratic along each axis, so a step of 1e-3 is exact up to rounding (~1e-13; tolerance
     1e-9). Updates and the returned error are compared with the code to 1e-12.
     """
-    from funksvd import feature
+    from funksvd.sgd import funk_schedule as feature
 
     step = getattr(feature, kernel)
     eq = equations(step.__doc__)

@@ -2,7 +2,7 @@
 
 Oracles: numbers worked out by hand below (exact decimal arithmetic, compared to 1e-12 because
 float64 rounding of a few operations on O(1) numbers is ~1e-15); central finite differences of
-the rule's stated loss (exact for these quadratic losses, see funksvd.finite_differences).
+the rule's stated loss (exact for these quadratic losses, see funksvd.check.finite_differences).
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import pytest
 
 import funksvd
 from funksvd import RULES, Factors, sgd_step
-from funksvd.finite_differences import numerical_gradients
-from funksvd.rules import get_rule
+from funksvd.check.finite_differences import numerical_gradients
+from funksvd.maths.rules import get_rule
 from tests.helpers import random_problem, single
 
 # One user, one item, k = 2: p = (1, 2), q = (0.5, -1), b_u = 0.1, b_i = -0.2, mu = 3, r = 4.

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from funksvd import BLOCKS
-from funksvd.objectives import DATA_TERMS, ENTRIES, LINKS, PENALTIES, REDUCTIONS
+from funksvd.maths.objectives import DATA_TERMS, ENTRIES, LINKS, PENALTIES, REDUCTIONS
 from tests.strategies import (BIAS_RANGE, FACTOR_RANGE, LR_RANGE, REG_RANGE, degenerate_examples, generic, lrs,
                               objectives, problems, regs)
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from funksvd import Factors, Ratings
-from funksvd.symmetry import balance, principal_angles, procrustes_align, random_rotation
+from funksvd.maths.symmetry import balance, principal_angles, procrustes_align, random_rotation
 
 
 @pytest.mark.parametrize("k", [1, 2, 5, 20])

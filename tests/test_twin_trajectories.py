@@ -18,8 +18,9 @@ import pytest
 pytest.importorskip("tensorflow")
 
 import funksvd  # noqa: E402
-from funksvd import OBJECTIVES, Factors, Ratings, autodiff, optimizers  # noqa: E402
-from funksvd.objectives import RULE_OBJECTIVES, as_objective  # noqa: E402
+from funksvd import OBJECTIVES, Factors, Ratings, autodiff  # noqa: E402
+from funksvd.fullbatch import optimizers  # noqa: E402
+from funksvd.maths.objectives import RULE_OBJECTIVES, as_objective  # noqa: E402
 
 NAMED = list(RULE_OBJECTIVES) + list(OBJECTIVES)
 N_STEPS = 100

@@ -59,7 +59,7 @@ print(check_gradients("tf_masked_2018", factors, ratings, manual=fixed_gradient)
 # :math:`O(h^2)` truncation error. Both, against the hand-derived gradient:
 import matplotlib.pyplot as plt
 
-from funksvd.finite_differences import numerical_gradients
+from funksvd.check.finite_differences import numerical_gradients
 
 objective = funksvd.OBJECTIVES["tf_masked_2018"]
 hand = objective.gradients(factors, ratings)

@@ -5,7 +5,7 @@ Simon Funk's schedule: one feature at a time
 Funk's Netflix Prize recipe [Funk2006]_ does not train all :math:`k` factors together. It
 trains feature :math:`f` alone, over all ratings, until it stops improving; freezes it; caches
 what it predicts; and moves on to :math:`f + 1`. ``FunkSVD(schedule="feature")`` runs that
-schedule (:mod:`funksvd.feature`): first the biases, then the features one by one, each
+schedule (:mod:`funksvd.sgd.funk_schedule`): first the biases, then the features one by one, each
 stage with Funk's rule on a single column of :math:`P` and :math:`Q`,
 
 .. math::
@@ -30,7 +30,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from funksvd import FunkSVD, rmse
-from funksvd.datasets import example_dataset, train_test_split
+from funksvd.data import example_dataset, train_test_split
 
 
 data = example_dataset()  # MovieLens 100K if found here or above, else synthetic

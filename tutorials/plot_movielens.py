@@ -20,7 +20,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from funksvd import FunkSVD, rmse
-from funksvd.datasets import example_dataset, train_test_split
+from funksvd.data import example_dataset, train_test_split
 
 
 data = example_dataset()  # MovieLens 100K if found here or above, else synthetic

@@ -114,7 +114,7 @@ print(big.predict([n_users - 1], [n_items - 1]), "from", big.P.nbytes + big.Q.nb
 # long as the stencil crosses no kink; across one it returns a blend of the two slopes. One
 # rating, :math:`r = 1.3`, and :math:`p_{00} = q_{00} = 1`: the kink along :math:`p_{00}`
 # sits 0.3 to the right.
-from funksvd.finite_differences import kink_mask, numerical_gradients
+from funksvd.check.finite_differences import kink_mask, numerical_gradients
 
 l1 = funksvd.OBJECTIVES["tf1_l1_2016"]
 one = Ratings([0], [0], [1.3], n_users=1, n_items=1)
@@ -148,7 +148,7 @@ fig.tight_layout()
 
 # %%
 # Steps smaller than the distance to the kink give the true slope, -1; larger ones do not,
-# and :func:`~funksvd.finite_differences.kink_mask` flags exactly those (it is conservative:
+# and :func:`~funksvd.check.finite_differences.kink_mask` flags exactly those (it is conservative:
 # it flags a stencil that comes within twice the step). At :math:`e = 0` itself the
 # derivative does not exist; funksvd takes :math:`\operatorname{sign}(0) = 0`, and
 # :func:`~funksvd.check.check_gradients` excludes flagged entries and counts them as
@@ -163,7 +163,7 @@ fig.tight_layout()
 # rate that was fine at the start stops being fine. funksvd checks every epoch and raises
 # :class:`~funksvd.DivergenceError`, with a smaller rate to try, instead of returning NaN
 # factors. Synthetic ratings of MovieLens 100K's shape, :math:`k = 100`:
-from funksvd.datasets import synthetic_netflix
+from funksvd.data import synthetic_netflix
 
 data = synthetic_netflix(943, 1682, 100_000, random_state=0)
 fig, ax = plt.subplots(figsize=(6.4, 3.2))

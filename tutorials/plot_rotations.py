@@ -14,7 +14,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import funksvd
-from funksvd.symmetry import balance, principal_angles, procrustes_align
+from funksvd.maths.symmetry import balance, principal_angles, procrustes_align
 
 rng = np.random.default_rng(0)
 n_users, n_items, k = 30, 20, 3

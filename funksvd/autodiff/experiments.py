@@ -7,9 +7,9 @@ import time
 import numpy as np
 import tensorflow as tf
 
-from ..classics import harmonic_problem, plateau
-from ..errors import DivergenceError
-from ..objectives import OBJECTIVES
+from ..classics.problems import harmonic_problem, plateau
+from ..base.errors import DivergenceError
+from ..maths.objectives import OBJECTIVES
 from .losses import DTYPE, PENALISED, _entries, _factors, _variables
 from .trainer import _keras_float64, _make_step, make_optimizer
 

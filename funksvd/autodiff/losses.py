@@ -1,6 +1,6 @@
 r"""The loss of an :class:`~funksvd.Objective` in TensorFlow ops, and its gradient by the tape.
 
-The twin of :mod:`funksvd.objectives`: the prediction, the link, the data term and the penalty
+The twin of :mod:`funksvd.maths.objectives`: the prediction, the link, the data term and the penalty
 are written again from the formula, the entries are chosen with TensorFlow ops
 (:func:`select_entries`), and :class:`tf.GradientTape` supplies the gradient. Nothing here calls
 the numpy hand code.
@@ -11,9 +11,9 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from ..factors import Factors
-from ..objectives import Objective, as_objective, per_block
-from ..ratings import Ratings
+from ..model.factors import Factors
+from ..maths.objectives import Objective, as_objective, per_block
+from ..model.ratings import Ratings
 
 #: Floating-point type of every tensor and variable in this package.
 DTYPE = tf.float64
@@ -137,7 +137,7 @@ def _block_reg(reg, factors: Factors) -> dict[str, float]:
     r""":math:`\lambda` per block of ``factors`` (a mapping must name each block present)."""
     lam = per_block(reg)
     missing = [block for block in factors.blocks if block not in lam]
-    if missing:  # as funksvd.objectives raises for a missing block
+    if missing:  # as funksvd.maths.objectives raises for a missing block
         raise ValueError(f"reg must give every block of the model {list(factors.blocks)}; missing {missing}")
     return lam
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from ..factors import BLOCKS, Factors
-from ..rules import get_rule
-from ..sgd import _check_pair, _finish, hyper_tuple
+from ..model.factors import BLOCKS, Factors
+from ..maths.rules import get_rule
+from ..sgd.steps import _check_pair, _finish, hyper_tuple
 from .losses import DTYPE, _data_term, _entries, _error, _loss, _penalty, _variables, densify
 
 __all__ = ["sgd_step"]

@@ -9,11 +9,11 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from .. import optimizers as numpy_optimizers
-from ..errors import DivergenceError
-from ..factors import Factors
-from ..fullbatch import check_train_arguments, epoch_batches
-from ..objectives import Objective, as_objective
+from ..fullbatch import optimizers as numpy_optimizers
+from ..base.errors import DivergenceError
+from ..model.factors import Factors
+from ..fullbatch.trainer import check_train_arguments, epoch_batches
+from ..maths.objectives import Objective, as_objective
 from .losses import (BATCH_SIGNATURE, INDEX, _block_reg, _entries, _factors, _link, _loss, _predict, _variables,
                      select_entries)
 
@@ -32,7 +32,7 @@ class StaircaseDecay(keras.optimizers.schedules.LearningRateSchedule):
 
     On TensorFlow, ``ExponentialDecay`` converts :math:`\gamma_0` and :math:`d` to float32 tensors
     and returns a float32 learning rate; this computes the same formula in float64, as
-    :class:`funksvd.optimizers.Optimizer` does.
+    :class:`funksvd.fullbatch.optimizers.Optimizer` does.
     """
 
     def __init__(self, initial_learning_rate, decay_steps, decay_rate):
@@ -66,8 +66,8 @@ def make_optimizer(optimizer="adam", learning_rate=0.01, decay_rate=None, decay_
 
     Parameters
     ----------
-    optimizer : str, keras.optimizers.Optimizer or funksvd.optimizers.Optimizer
-        A numpy optimiser of :mod:`funksvd.optimizers` (e.g. ``RMSprop(1e-3, momentum=0.9)``)
+    optimizer : str, keras.optimizers.Optimizer or funksvd.fullbatch.optimizers.Optimizer
+        A numpy optimiser of :mod:`funksvd.fullbatch.optimizers` (e.g. ``RMSprop(1e-3, momentum=0.9)``)
         gives the Keras optimiser of the same class and settings: the twin of that optimiser.
     learning_rate : float
         :math:`\gamma_0`.
@@ -165,7 +165,7 @@ def train(factors, ratings, *, objective="funk", reg=0.02, optimizer="adam", lea
         The loss :math:`L` (see :func:`loss`).
     reg : float or mapping, default 0.02
         :math:`\lambda`.
-    optimizer : {"sgd", "adam", "rmsprop"}, keras.optimizers.Optimizer or funksvd.optimizers.Optimizer
+    optimizer : {"sgd", "adam", "rmsprop"}, keras.optimizers.Optimizer or funksvd.fullbatch.optimizers.Optimizer
         An instance is used as a template and copied (see :func:`make_optimizer`).
     learning_rate : float, default 0.01
     n_epochs : int, default 20

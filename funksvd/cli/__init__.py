@@ -19,14 +19,16 @@ import sys
 import traceback
 
 from .._version import __version__
-from ..errors import DivergenceError, InputError, NotFittedError, UnknownIdError
-from . import gradients, recommending, training
+from ..base.errors import DivergenceError, InputError, NotFittedError, UnknownIdError
+from . import gradients
+from . import recommending
+from . import training
 
 __all__ = ["main", "build_parser", "USER_ERRORS", "BUG_STATUS"]
 
 #: Errors that a user's input causes: reported in one line, without a traceback. A plain
 #: ``ValueError`` or ``TypeError`` is not among them: it is a bug (the validators raise
-#: :class:`~funksvd.errors.InputError`; the data loaders' errors are marked at their call site).
+#: :class:`~funksvd.base.errors.InputError`; the data loaders' errors are marked at their call site).
 USER_ERRORS = (InputError, UnknownIdError, NotFittedError, FileNotFoundError, IsADirectoryError, PermissionError,
                DivergenceError)
 

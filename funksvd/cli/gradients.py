@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..check import ORACLES
+from ..check.gradients import ORACLES
 
 __all__ = ["register", "seed"]
 
@@ -38,12 +38,12 @@ def _oracles(args) -> tuple[str, ...]:
 
 
 def _demo(args) -> int:
-    from ..demo import demo
+    from .demo import demo
 
     return 0 if demo(oracles=_oracles(args), random_state=args.seed) else 1
 
 
 def _check(args) -> int:
-    from ..demo import run_checks
+    from .demo import run_checks
 
     return 0 if run_checks(oracles=_oracles(args), random_state=args.seed) else 1

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import DivergenceError, InputError
+from ..base.errors import DivergenceError, InputError
 from ..estimator import ENGINES
-from ..rules import RULES
+from ..maths.rules import RULES
 from .data import load_data
 from .gradients import seed
 
@@ -128,8 +128,8 @@ def _evaluate(args) -> int:
     from ..estimator import FunkSVD
     from ..estimator.raw import raw_triples
     from ..evaluation import evaluate_ranking
-    from ..evaluation.ranking import pairs_in
-    from ..ratings import Ratings
+    from ..evaluation.top_n import pairs_in
+    from ..model.ratings import Ratings
 
     model = FunkSVD.load(args.model)
     if model.user_ids_ is None:

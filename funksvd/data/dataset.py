@@ -2,7 +2,7 @@ r"""The :class:`Dataset`: ratings on contiguous indices, and the raw ids they st
 
 A :class:`~funksvd.Ratings` holds 0-based indices :math:`u \in 0..n_u-1`, :math:`i \in
 0..n_i-1`; real data name users and items in their own terms (``196``, ``"alice"``,
-``"tt0076759"``). A ``Dataset`` keeps both, through one :class:`~funksvd.ids.IdMap` per side,
+``"tt0076759"``). A ``Dataset`` keeps both, through one :class:`~funksvd.model.ids.IdMap` per side,
 so results can be reported in the data's own ids:
 
 .. code-block:: python
@@ -20,8 +20,8 @@ import warnings
 
 import numpy as np
 
-from ..ids import IdMap, _as_1d, _raw_array
-from ..ratings import Ratings
+from ..model.ids import IdMap, _as_1d, _raw_array
+from ..model.ratings import Ratings
 
 __all__ = ["Dataset"]
 

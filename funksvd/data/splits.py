@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from ..ratings import Ratings
+from ..model.ratings import Ratings
 from .dataset import Dataset
 
 __all__ = ["kfold", "leave_k_out", "train_test_split"]

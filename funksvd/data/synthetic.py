@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..factors import Factors
-from ..ratings import Ratings
+from ..model.factors import Factors
+from ..model.ratings import Ratings
 
 __all__ = ["synthetic_netflix"]
 

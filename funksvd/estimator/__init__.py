@@ -1,7 +1,7 @@
 """The :class:`FunkSVD` estimator: parameters and prediction (:mod:`.model`), training
 (:mod:`.training`), array-level prediction (:mod:`.prediction`), parameter checks (:mod:`.params`)."""
 
-from ..errors import NotFittedError
+from ..base.errors import NotFittedError
 from .model import ENGINES, SCHEDULES, FunkSVD
 from .training import DIVERGENCE_FACTOR, SHUFFLE_BLOCK
 

@@ -10,7 +10,7 @@ The defaults are those of Surprise's ``SVD`` (REFERENCE §3). Training runs
 :func:`funksvd.sgd.epoch_function` on writable arrays kept across epochs, so the compiled engine
 trains at compiled speed; the Python engine runs the very same source and is the oracle the
 tests compare it with. ``schedule="feature"`` trains one feature at a time as Simon Funk did
-(:mod:`funksvd.feature`); ``engine="tensorflow"`` hands the model to
+(:mod:`funksvd.sgd.funk_schedule`); ``engine="tensorflow"`` hands the model to
 :func:`funksvd.autodiff.train`.
 """
 
@@ -22,12 +22,12 @@ from contextlib import contextmanager
 
 import numpy as np
 
-from ..errors import NotFittedError
-from ..factors import BLOCKS, Factors
-from ..ratings import Ratings
+from ..base.errors import NotFittedError
+from ..model.factors import BLOCKS, Factors
+from ..model.ratings import Ratings
 from .params import ENGINES, SCHEDULES, check_params
 from .persistence import Persistence
-from .prediction import factor_arrays, predict_arrays
+from .scores import factor_arrays, predict_arrays
 from .raw import Lookup, as_training_data, validation_ratings
 from .recommend import Recommending
 from .training import Training
@@ -62,7 +62,7 @@ class FunkSVD(Training, Recommending, Persistence):
     shuffle : {"grid", True, False, "blocks"}, default "grid"
         The visiting order. ``"grid"``: the ratings are shuffled once per fit into a copy
         arranged in cache-sized cells of user ranges x item ranges, and every epoch visits the
-        cells in a fresh random order (:class:`funksvd.grid.Grid`, as LibMF and LensKit do);
+        cells in a fresh random order (:class:`funksvd.sgd.orders.Grid`, as LibMF and LensKit do);
         with ``schedule="feature"`` one permutation drawn at the start serves every epoch.
         Measured: test RMSE within 0.002 of a fresh permutation per epoch (MovieLens 100K and
         10M Netflix-shaped ratings, 3 seeds), at about the cost of stored order
@@ -78,7 +78,7 @@ class FunkSVD(Training, Recommending, Persistence):
         numba-compiled kernels, the same kernels as plain Python, or autodiff with a TensorFlow
         optimizer (:func:`funksvd.autodiff.train`; joint schedule only).
     schedule : {"joint", "feature"}, default "joint"
-        All factors at once, or Simon Funk's one feature at a time (:mod:`funksvd.feature`).
+        All factors at once, or Simon Funk's one feature at a time (:mod:`funksvd.sgd.funk_schedule`).
     dtype : {numpy.float64, numpy.float32}, default float64
         Dtype of the parameters; float32 halves their memory. Ratings stay float64.
     verbose : bool, default False
@@ -99,7 +99,7 @@ class FunkSVD(Training, Recommending, Persistence):
     feature_min_epochs : int, default 30
         ``schedule="feature"``: epochs per stage at least. A new feature starts from constant
         columns, nearly orthogonal to what is left to fit, and improves very slowly before it
-        takes off; judged from its second epoch it would end there (see :mod:`funksvd.feature`).
+        takes off; judged from its second epoch it would end there (see :mod:`funksvd.sgd.funk_schedule`).
     feature_min_improvement : float, default 1e-4
         ``schedule="feature"``: from epoch ``feature_min_epochs`` of a stage on, the stage ends
         after the first epoch that improves the training RMSE by less than this fraction.
@@ -109,7 +109,7 @@ class FunkSVD(Training, Recommending, Persistence):
         ``schedule="feature"``: while feature :math:`f` trains, the :math:`k - f - 1` features
         not trained yet take part in the prediction at their start value, adding the trailing
         constant :math:`(k - f - 1)\,\text{feature\_init}^2`, as in Funk's reference code and
-        LensKit's ``FunkSVD`` (:mod:`funksvd.feature`). Their columns hold ``feature_init``
+        LensKit's ``FunkSVD`` (:mod:`funksvd.sgd.funk_schedule`). Their columns hold ``feature_init``
         until they train, so the validation RMSE, the loss (with their penalty) and a model
         kept by early stopping are those of the model training saw. ``False`` (the default): the
         columns not started hold 0 and contribute nothing. With Funk's own settings the constant
@@ -124,7 +124,7 @@ class FunkSVD(Training, Recommending, Persistence):
     n_jobs : int, default 1
         Threads for ``schedule="joint"``. With ``n_jobs > 1`` the ratings are cut into
         ``n_jobs x n_jobs`` blocks of user groups x item groups, and blocks that share no user
-        and no item run at the same time (DSGD, :mod:`funksvd.parallel`). The result is
+        and no item run at the same time (DSGD, :mod:`funksvd.sgd.strata`). The result is
         bit-identical from run to run, and equal to a single-thread epoch in the blocked
         visiting order; only that order differs from ``n_jobs=1``. ``shuffle=True`` (or
         ``"grid"``) permutes the ratings within each block every epoch.
@@ -198,7 +198,7 @@ class FunkSVD(Training, Recommending, Persistence):
 
     **Raw ids.** Fitted on a :class:`~funksvd.data.Dataset`, the model keeps its id maps and
     titles and speaks its raw ids everywhere (``predict``, ``recommend``, ``similar_items``,
-    ``fold_in``); an id it was not fitted on raises :class:`~funksvd.errors.UnknownIdError`, or
+    ``fold_in``); an id it was not fitted on raises :class:`~funksvd.base.errors.UnknownIdError`, or
     falls back to Surprise's baseline with ``predict(..., unknown="baseline")``.
 
     **Saving, pickling, threads.** :meth:`save` / :meth:`load` write and read an ``.npz``
@@ -449,7 +449,7 @@ class FunkSVD(Training, Recommending, Persistence):
             Clip to the lowest and highest training rating (``rating_range_``).
         unknown : {"raise", "baseline"}, default "raise"
             An id the model was not fitted on: ``"raise"`` raises
-            :class:`~funksvd.errors.UnknownIdError` (a ``KeyError``) naming it; ``"baseline"``
+            :class:`~funksvd.base.errors.UnknownIdError` (a ``KeyError``) naming it; ``"baseline"``
             predicts what is known of the pair, as Surprise does: :math:`\mu` plus the bias of
             the known user or item (or both, without :math:`p_u^\top q_i`); an unbiased model
             predicts ``global_mean_``. The other pairs of the batch are predicted as usual.

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import InputError
-from ..rules import get_rule
+from ..base.errors import InputError
+from ..maths.rules import get_rule
 
 __all__ = ["ENGINES", "SCHEDULES", "check_params"]
 
@@ -14,7 +14,7 @@ SCHEDULES = ("joint", "feature")
 
 
 def check_params(model) -> None:
-    """Raise :class:`~funksvd.errors.InputError` (a ``ValueError``) naming the first invalid parameter of ``model``."""
+    """Raise :class:`~funksvd.base.errors.InputError` (a ``ValueError``) naming the first invalid parameter of ``model``."""
     def positive_int(name, allow_none=False):
         value = getattr(model, name)
         if allow_none and value is None:

@@ -21,9 +21,9 @@ from pathlib import Path
 import numpy as np
 
 from .._version import __version__
-from ..errors import InputError
-from ..factors import Factors
-from ..ids import IdMap
+from ..base.errors import InputError
+from ..model.factors import Factors
+from ..model.ids import IdMap
 
 __all__ = ["Persistence", "FORMAT", "FORMAT_VERSION"]
 

@@ -3,7 +3,7 @@ look-ups of ``predict``, ``recommend``, ``similar_items`` and ``fold_in``.
 
 A model fitted on :class:`~funksvd.Ratings` speaks 0-based indices; a model fitted on a
 :class:`~funksvd.data.Dataset` (or anything with ``.ratings`` and the raw id of every index)
-keeps the dataset's id maps as ``user_ids_`` and ``item_ids_`` (:class:`~funksvd.ids.IdMap`) and
+keeps the dataset's id maps as ``user_ids_`` and ``item_ids_`` (:class:`~funksvd.model.ids.IdMap`) and
 speaks the dataset's raw ids.
 """
 
@@ -13,11 +13,11 @@ import math
 
 import numpy as np
 
-from ..errors import InputError, UnknownIdError
-from ..evaluation.ranking import check_within
-from ..factors import check_indices, whole_numbers
-from ..ids import IdMap
-from ..ratings import Ratings
+from ..base.errors import InputError, UnknownIdError
+from ..evaluation.top_n import check_within
+from ..model.factors import check_indices, whole_numbers
+from ..model.ids import IdMap
+from ..model.ratings import Ratings
 
 __all__ = ["TrainingData", "as_training_data", "validation_ratings", "raw_triples", "Lookup"]
 

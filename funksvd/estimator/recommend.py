@@ -13,12 +13,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import InputError
-from ..evaluation.ranking import check_positive_int, items_by_user, top_n
-from ..factors import Factors
-from ..objectives import as_objective
-from ..ratings import Ratings
-from ..rules import get_rule
+from ..base.errors import InputError
+from ..evaluation.top_n import check_positive_int, items_by_user, top_n
+from ..model.factors import Factors
+from ..maths.objectives import as_objective
+from ..model.ratings import Ratings
+from ..maths.rules import get_rule
 
 __all__ = ["Ranking", "NewUser", "Recommending", "METRICS"]
 
@@ -238,7 +238,7 @@ class Recommending:
         ----------
         items : array_like
             Items the user rated (raw ids when fitted on a dataset, else indices). Unknown ones
-            raise :class:`~funksvd.errors.UnknownIdError`; a repeated one counts once per copy,
+            raise :class:`~funksvd.base.errors.UnknownIdError`; a repeated one counts once per copy,
             with a ``UserWarning`` naming it.
         ratings : array_like of numbers
             Their ratings. Strings (``"5"``) are refused, as :class:`~funksvd.data.Dataset`

@@ -11,17 +11,17 @@ from contextlib import nullcontext
 
 import numpy as np
 
-from ..errors import DivergenceError
-from ..factors import BLOCKS, Factors
-from ..feature import train_features
-from ..grid import Grid
-from ..loops import typed_scalars
-from ..parallel import Strata
-from .._optional import require_tensorflow
-from ..progress import progress_bar
-from ..rules import RULES, get_rule
-from ..sgd import epoch_function
-from .prediction import COMPILED_SSE_MIN, factor_arrays, rmse_of
+from ..base.errors import DivergenceError
+from ..model.factors import BLOCKS, Factors
+from ..sgd.funk_schedule import train_features
+from ..sgd.orders import Grid
+from ..sgd.loops import typed_scalars
+from ..sgd.strata import Strata
+from ..base.optional import require_tensorflow
+from ..base.progress import progress_bar
+from ..maths.rules import RULES, get_rule
+from ..sgd.steps import epoch_function
+from .scores import COMPILED_SSE_MIN, factor_arrays, rmse_of
 
 __all__ = ["Training", "DIVERGENCE_FACTOR", "SHUFFLE_BLOCK"]
 
@@ -37,7 +37,7 @@ class Training:
     """The training half of :class:`~funksvd.FunkSVD` (its parameters live on the estimator)."""
 
     def _order(self, rng, n: int):
-        """The visiting order of the next epoch as an index array (the joint schedule's ``"grid"`` is :class:`~funksvd.grid.Grid`).
+        """The visiting order of the next epoch as an index array (the joint schedule's ``"grid"`` is :class:`~funksvd.sgd.orders.Grid`).
 
         A fresh permutation, stored order, shuffled runs, or (``"grid"`` on the feature
         schedule) one permutation drawn now and kept for every epoch.
@@ -99,7 +99,7 @@ class Training:
         return epochs(), arrays
 
     def _feature(self, start: Factors | None, mu, ratings, rng, rating_range):
-        """Funk's schedule (:func:`funksvd.feature.train_features`): columns start at 0, each one contiguous
+        """Funk's schedule (:func:`funksvd.sgd.funk_schedule.train_features`): columns start at 0, each one contiguous
         (Fortran order), and one visiting order drawn for the whole fit."""
         dtype = np.dtype(self.dtype)
         shape = (ratings.n_users, ratings.n_items)
@@ -133,7 +133,7 @@ class Training:
             tic = time.perf_counter()
             with np.errstate(over="ignore", invalid="ignore"):
                 for epoch, (feature, sse, stage_done, *checked) in enumerate(epochs, start=1):
-                    if checked:  # schedule="feature": loss and guard per stage in funksvd.feature
+                    if checked:  # schedule="feature": loss and guard per stage in funksvd.sgd.funk_schedule
                         loss = checked[0]
                     else:
                         loss = _running_loss(self.rule, sse, arrays, reg, counts)

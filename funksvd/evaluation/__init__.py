@@ -11,8 +11,8 @@ Everything here is numpy only.
 """
 
 from .cross_validation import CrossValidation, cross_validate
-from .metrics import coverage, evaluate_ranking, map_at_k, ndcg_at_k, precision_at_k, recall_at_k
-from .ranking import items_by_user, top_n
+from .ranking_metrics import coverage, evaluate_ranking, map_at_k, ndcg_at_k, precision_at_k, recall_at_k
+from .top_n import items_by_user, top_n
 
 __all__ = [
     "CrossValidation",

@@ -18,10 +18,10 @@ import time
 import numpy as np
 
 from ..data import kfold
-from ..errors import InputError
-from ..metrics import mae, rmse
-from ..ratings import Ratings
-from .metrics import evaluate_ranking
+from ..base.errors import InputError
+from .accuracy import mae, rmse
+from ..model.ratings import Ratings
+from .ranking_metrics import evaluate_ranking
 
 __all__ = ["cross_validate", "CrossValidation", "ACCURACY_MEASURES", "RANKING_MEASURES"]
 
@@ -150,9 +150,9 @@ def cross_validate(model, data, cv=5, measures=("rmse", "mae"), random_state=Non
         (``Generator.spawn``) from a copy of it, so the caller's Generator is never advanced and
         the same Generator state gives the same results on every call.
     data : Ratings or Dataset
-        The ratings (a :class:`~funksvd.datasets.Dataset` is used through ``.ratings``).
+        The ratings (a :class:`~funksvd.data.Dataset` is used through ``.ratings``).
     cv : int >= 2 or iterable of (train, test) pairs, default 5
-        Number of folds of :func:`funksvd.datasets.kfold` (Surprise's ``KFold``), or the
+        Number of folds of :func:`funksvd.data.kfold` (Surprise's ``KFold``), or the
         folds themselves as :class:`~funksvd.Ratings` pairs (e.g. from a leave-k-out split).
     measures : sequence of str, default ("rmse", "mae")
         ``"rmse"``, ``"mae"`` (case-insensitive, as in Surprise) and ranking measures
@@ -160,7 +160,7 @@ def cross_validate(model, data, cv=5, measures=("rmse", "mae"), random_state=Non
         ``k >= 1``, computed by :func:`evaluate_ranking` (training items excluded from the
         lists, relevance = held-out items rated at least ``threshold``).
     random_state : int, numpy Generator or RandomState, optional
-        Seeds the fold shuffle of :func:`~funksvd.datasets.kfold` (an int gives Surprise's
+        Seeds the fold shuffle of :func:`~funksvd.data.kfold` (an int gives Surprise's
         folds). Only with an integer ``cv``.
     return_train_measures : bool, default False
         Also measure each fitted model on its own training set (``"train_<measure>"``); ranking

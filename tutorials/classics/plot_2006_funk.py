@@ -17,7 +17,7 @@ feature :math:`f + 1` starts. Per rating, with the prediction clipped to [1, 5],
 :math:`K` = 0.015, every feature starts at 0.1, about 100 epochs per feature, 40 features as
 the usual illustration; 100,480,507 ratings of 17,770 movies by 480,189 users.
 
-**Here:** ``FunkSVD(schedule="feature")`` (:mod:`funksvd.feature`, the compiled per-rating
+**Here:** ``FunkSVD(schedule="feature")`` (:mod:`funksvd.sgd.funk_schedule`, the compiled per-rating
 kernels) with exactly his :math:`\gamma`, :math:`K`, start value and clipping, and exactly 100
 epochs per feature, on MovieLens 100K (80/20 split, seed 0) instead of Netflix, which is not
 available. **Shrunk:** 5 features instead of 40, so that the page builds in seconds; the
@@ -35,7 +35,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from funksvd import FunkSVD, rmse
-from funksvd.datasets import example_dataset, train_test_split
+from funksvd.data import example_dataset, train_test_split
 
 
 data = example_dataset()  # MovieLens 100K if found here or above, else synthetic

@@ -33,7 +33,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from funksvd import OBJECTIVES, Factors, mae, rmse, train
-from funksvd.datasets import example_dataset
+from funksvd.data import example_dataset
 
 
 data = example_dataset()  # MovieLens 100K if found here or above, else synthetic

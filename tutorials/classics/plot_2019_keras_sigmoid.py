@@ -39,8 +39,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from funksvd import OBJECTIVES, Factors, Ratings, rmse, train
-from funksvd.datasets import example_dataset, train_test_split
-from funksvd.optimizers import RMSprop
+from funksvd.data import example_dataset, train_test_split
+from funksvd.fullbatch.optimizers import RMSprop
 
 
 data = example_dataset()  # MovieLens 100K if found here or above, else synthetic

@@ -92,9 +92,9 @@ with :math:`n_u, n_i` the numbers of ratings of user :math:`u` and item :math:`i
 loss below (the estimator's guard raises when it is non-finite or exceeds ``DIVERGENCE_FACTOR``
 times its reference, the same for every schedule: :class:`~funksvd.estimator.FunkSVD` Notes).
 
-The kernels are plain Python over scalars, in the style of :mod:`funksvd.rules`: the
+The kernels are plain Python over scalars, in the style of :mod:`funksvd.maths.rules`: the
 ``"python"`` engine runs them as written and the ``"compiled"`` engine hands the same source
-to numba (:func:`funksvd.compiled.jit`).
+to numba (:func:`funksvd.sgd.compiled.jit`).
 """
 
 from __future__ import annotations
@@ -105,8 +105,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from .errors import DivergenceError
-from .rules import RULES
+from ..base.errors import DivergenceError
+from ..maths.rules import RULES
 
 __all__ = [
     "clip",
@@ -136,7 +136,7 @@ def clip(x, lo, hi):
 def bias_step(bu, bi, cache, u, i, j, r, lr, reg, lo, hi):
     r"""One rating of the bias stage: Funk's rule on :math:`b_u, b_i` alone, clipped prediction.
 
-    ``lr`` and ``reg`` are 4-tuples in block order ``(P, Q, bu, bi)`` as in :mod:`funksvd.rules`;
+    ``lr`` and ``reg`` are 4-tuples in block order ``(P, Q, bu, bi)`` as in :mod:`funksvd.maths.rules`;
     ``cache[j]`` is :math:`\mu`. Returns the error before the update.
 
     Notes
@@ -338,7 +338,7 @@ def train_features(P, Q, bu, bi, cache, users, items, values, *, lr, reg, rating
     users, items, values : ndarray
         The ratings (int ids, float values), in the order every epoch visits them.
     lr, reg : tuple of 4 floats
-        Per block ``(P, Q, bu, bi)``, as the kernels of :mod:`funksvd.rules` take them.
+        Per block ``(P, Q, bu, bi)``, as the kernels of :mod:`funksvd.maths.rules` take them.
     rating_range : (float, float)
         Bounds of the clip applied to the prediction inside training.
     max_epochs : int, default 100

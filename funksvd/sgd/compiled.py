@@ -1,7 +1,7 @@
-"""The compiled engine: the Python kernels of :mod:`funksvd.rules` and :mod:`funksvd.loops`, compiled by numba.
+"""The compiled engine: the Python kernels of :mod:`funksvd.maths.rules` and :mod:`funksvd.sgd.loops`, compiled by numba.
 
 Nothing is rewritten here. Each function is copied with its globals rebound to compiled
-callees (:func:`funksvd.loops.bind`) and handed to ``numba.njit``; compilation is cached on disk.
+callees (:func:`funksvd.sgd.loops.bind`) and handed to ``numba.njit``; compilation is cached on disk.
 numba is imported only when this module is, i.e. on first use of ``engine="compiled"``.
 
 Compiler options (measured on MovieLens 100K, k = 100, 2-core AMD EPYC; ``benchmarks/``):
@@ -11,15 +11,15 @@ Compiler options (measured on MovieLens 100K, k = 100, 2-core AMD EPYC; ``benchm
   passed (atomic operations): 160 ns per rating. Off: 55 ns. A kernel that tried to allocate
   would now fail to compile, which keeps them honest.
 * ``inline="always"`` for the per-rating kernels (the rule and its prediction), so the loop of
-  :func:`funksvd.loops.run_epoch` is one function the optimiser sees whole.
+  :func:`funksvd.sgd.loops.run_epoch` is one function the optimiser sees whole.
 * ``fastmath={"reassoc", "contract"}``: the dot product may be reassociated (vectorised) and
   multiply-adds fused. Results then differ from the Python engine by rounding only (tested to
   1e-12), and stay bit-identical from run to run on one machine. No ``nnan``/``ninf``: a
   diverging run still produces the ``inf``/``NaN`` that the divergence guard looks for.
 
 **The on-disk cache.** numba keys a cached function on the file that *defines* it, but the epoch loop is defined in
-:mod:`funksvd.loops` while the rule it inlines lives in :mod:`funksvd.rules` (or
-:mod:`funksvd.feature`): an edited rule would run its old compiled code. So every compiled
+:mod:`funksvd.sgd.loops` while the rule it inlines lives in :mod:`funksvd.maths.rules` (or
+:mod:`funksvd.sgd.funk_schedule`): an edited rule would run its old compiled code. So every compiled
 function is named after a hash of its own source and of the sources of every compiled
 function bound into it (:func:`source_key`); any edit to any of them gives a new name, hence a
 fresh compilation.
@@ -40,7 +40,7 @@ from functools import lru_cache
 
 import numba
 
-from . import rules
+from ..maths import rules
 from .loops import bind, run_epoch
 
 __all__ = ["compiled_epoch", "compiled_step", "jit", "source_key", "OPTIONS"]
@@ -82,7 +82,7 @@ def jit(fn, name=None, inline=False, **names):
             raise
         _uncached = True
         warnings.warn(
-            f"funksvd.compiled: no writable cache directory for numba ({error}); compiling in memory "
+            f"funksvd.sgd.compiled: no writable cache directory for numba ({error}); compiling in memory "
             "for this process only. Set NUMBA_CACHE_DIR to a writable directory to keep the compiled "
             "kernels between runs.", RuntimeWarning, stacklevel=2)
         compiled = numba.njit(**dict(options, cache=False))(clone)
@@ -95,7 +95,7 @@ _predict_one = jit(rules.predict_one, inline=True)
 
 @lru_cache(maxsize=None)
 def compiled_step(step):
-    """A per-rating kernel of :mod:`funksvd.rules`, compiled."""
+    """A per-rating kernel of :mod:`funksvd.maths.rules`, compiled."""
     return jit(step, step.__name__, inline=True, predict_one=_predict_one)
 
 

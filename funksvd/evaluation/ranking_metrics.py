@@ -26,10 +26,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import InputError
-from ..factors import Factors
-from ..ratings import Ratings
-from .ranking import check_positive_int, check_within, top_n
+from ..base.errors import InputError
+from ..model.factors import Factors
+from ..model.ratings import Ratings
+from .top_n import check_positive_int, check_within, top_n
 
 __all__ = ["precision_at_k", "recall_at_k", "ndcg_at_k", "map_at_k", "coverage", "evaluate_ranking"]
 

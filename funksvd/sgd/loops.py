@@ -1,8 +1,8 @@
 r"""The epoch loop both engines run, and :func:`bind`, which plugs a rule kernel into it.
 
 :func:`run_epoch` calls a global ``step``; :func:`bind` copies the function with that global
-replaced by a rule of :mod:`funksvd.rules`. The Python engine (:mod:`funksvd.sgd`) runs the
-copy as it stands; the compiled engine (:mod:`funksvd.compiled`) hands the same copy to numba,
+replaced by a rule of :mod:`funksvd.maths.rules`. The Python engine (:mod:`funksvd.sgd`) runs the
+copy as it stands; the compiled engine (:mod:`funksvd.sgd.compiled`) hands the same copy to numba,
 with the kernel compiled and inlined. Both import this module; neither imports the other
 eagerly.
 

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import InputError
-from ..factors import Factors
-from ..progress import progress_bar
-from ..ratings import Ratings
+from ..base.errors import InputError
+from ..model.factors import Factors
+from ..base.progress import progress_bar
+from ..model.ratings import Ratings
 
 __all__ = ["top_n", "items_by_user", "pairs_in", "check_positive_int", "check_within"]
 
@@ -58,7 +58,7 @@ def pairs_in(pairs: Ratings, reference: Ratings) -> np.ndarray:
 
 
 def check_positive_int(value, name: str) -> int:
-    """``value`` as an int, or :class:`~funksvd.errors.InputError` unless it is a whole number >= 1 (not a bool)."""
+    """``value`` as an int, or :class:`~funksvd.base.errors.InputError` unless it is a whole number >= 1 (not a bool)."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
         raise InputError(f"{name} must be a positive integer, got {value!r}")
     return int(value)

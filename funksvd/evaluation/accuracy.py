@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .objectives import as_objective
-from .ratings import Ratings
+from ..maths.objectives import as_objective
+from ..model.ratings import Ratings
 
 __all__ = ["errors", "rmse", "mae"]
 

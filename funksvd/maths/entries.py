@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .ratings import Ratings
+from ..model.ratings import Ratings
 
 __all__ = ["Entries"]
 

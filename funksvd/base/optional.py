@@ -32,7 +32,7 @@ def require_tensorflow(purpose: str = "this"):
         re-raised as it is: it is a bug, not a missing extra.
     """
     try:
-        from . import autodiff
+        from .. import autodiff
     except ModuleNotFoundError as exc:
         if (exc.name or "").partition(".")[0] not in _TF_MODULES:
             raise

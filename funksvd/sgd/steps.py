@@ -1,20 +1,20 @@
 r"""Stochastic gradient descent with the per-rating rules: one step, one epoch.
 
-Both engines run the *same source*: the loop :func:`funksvd.loops.run_epoch` and the rule
-kernels of :mod:`funksvd.rules`. ``engine="python"`` calls them as plain Python (the readable reference);
-``engine="compiled"`` hands the identical functions to numba (:mod:`funksvd.compiled`).
+Both engines run the *same source*: the loop :func:`funksvd.sgd.loops.run_epoch` and the rule
+kernels of :mod:`funksvd.maths.rules`. ``engine="python"`` calls them as plain Python (the readable reference);
+``engine="compiled"`` hands the identical functions to numba (:mod:`funksvd.sgd.compiled`).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .errors import DivergenceError
-from .factors import BLOCKS, Factors
+from ..base.errors import DivergenceError
+from ..model.factors import BLOCKS, Factors
 from .loops import bind, run_epoch, typed_scalars
-from .objectives import per_block
-from .ratings import Ratings
-from .rules import get_rule
+from ..maths.objectives import per_block
+from ..model.ratings import Ratings
+from ..maths.rules import get_rule
 
 __all__ = ["sgd_step", "sgd_epoch", "run_epoch", "bind", "ENGINES"]
 

@@ -26,8 +26,8 @@ from typing import Callable
 
 import numpy as np
 
-from .factors import Factors
-from .objectives import Objective, as_objective
+from ..model.factors import Factors
+from ..maths.objectives import Objective, as_objective
 
 __all__ = ["numerical_gradients", "fd_settings", "fd_noise", "kink_mask"]
 

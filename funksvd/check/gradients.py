@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._optional import require_tensorflow
-from .factors import Factors
+from ..base.optional import require_tensorflow
+from ..model.factors import Factors
 from .finite_differences import fd_noise, kink_mask
-from .objectives import as_objective
+from ..maths.objectives import as_objective
 
 __all__ = ["check_gradients", "GradientReport", "GradientCheck", "ORACLES"]
 
@@ -185,7 +185,7 @@ def check_gradients(
     rtol, atol : float
         Entry ``j`` passes when :math:`|m_j - o_j| \le \mathrm{atol} + \mathrm{rtol}\,|o_j| + n_j`,
         where :math:`n_j` is the oracle's own rounding noise (zero for TensorFlow, which computes
-        the same float64 sums in another order; :func:`~funksvd.finite_differences.numerical_gradients`
+        the same float64 sums in another order; :func:`~funksvd.check.finite_differences.numerical_gradients`
         for finite differences). The defaults catch any derivation slip (those are O(1)
         relative errors, and even a relative error of 1e-4 fails by a factor 100) and pass on
         rounding (O(1e-13)).
@@ -200,7 +200,7 @@ def check_gradients(
         ``str(report)`` is a table
         that names the worst entry of each block and, for failures, a likely cause.
         Coordinates whose finite-difference stencil crosses a kink of an absolute loss or an
-        L1 penalty (:func:`~funksvd.finite_differences.kink_mask`) are not compared with finite
+        L1 penalty (:func:`~funksvd.check.finite_differences.kink_mask`) are not compared with finite
         differences and are counted in the table as "at kink".
 
     Raises

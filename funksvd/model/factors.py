@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import UnknownIdError
+from ..base.errors import UnknownIdError
 
 __all__ = ["Factors", "BLOCKS"]
 
@@ -59,7 +59,7 @@ def whole_numbers(values, name: str) -> np.ndarray:
 def check_indices(values, name: str, n: int) -> np.ndarray:
     """0-based indices in ``[0, n)`` as int64.
 
-    ``ValueError`` for values that are not whole numbers, :class:`~funksvd.errors.UnknownIdError`
+    ``ValueError`` for values that are not whole numbers, :class:`~funksvd.base.errors.UnknownIdError`
     (a ``KeyError`` and ``ValueError``) for whole numbers out of range; both name the first bad
     entry, e.g. ``users[1] = 30 is not a valid id: there are 30 users, ids 0..29``.
     """

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from .factors import Factors
-from .fullbatch import train
-from .objectives import OBJECTIVES
-from .ratings import Ratings
-from .sgd import sgd_epoch
+from ..model.factors import Factors
+from ..fullbatch.trainer import train
+from ..maths.objectives import OBJECTIVES
+from ..model.ratings import Ratings
+from ..sgd.steps import sgd_epoch
 
 __all__ = [
     "QUUXLABS_R",
@@ -182,7 +182,7 @@ def harmonic_experiment(n=500, k=30, random_state=0, max_steps=40_000, optimizer
         Seed of :func:`harmonic_problem` (data and start).
     max_steps : int, default 40000
         Cap on the number of full-batch steps.
-    optimizer : {"adam", "sgd", "rmsprop"} or funksvd.optimizers.Optimizer, default "adam"
+    optimizer : {"adam", "sgd", "rmsprop"} or funksvd.fullbatch.optimizers.Optimizer, default "adam"
         The tutorial compares plain gradient descent (``"sgd"``, learning rate 0.001) with Adam
         (learning rate 0.01).
     learning_rate : float, default 0.01

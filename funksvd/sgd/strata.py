@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from .ratings import Ratings
+from ..model.ratings import Ratings
 
 __all__ = ["Strata"]
 

@@ -20,8 +20,8 @@ from typing import Mapping
 import numpy as np
 
 from .entries import Entries
-from .factors import BLOCKS, Factors
-from .ratings import Ratings
+from ..model.factors import BLOCKS, Factors
+from ..model.ratings import Ratings
 
 __all__ = ["Objective", "OBJECTIVES", "RULE_OBJECTIVES", "Entries", "as_objective", "loss", "gradients",
            "per_block", "sigmoid"]
@@ -469,7 +469,7 @@ OBJECTIVES: dict[str, Objective] = {
 
 #: The per-rating loss :math:`\ell` of each rule of :data:`funksvd.RULES`, summed over the ratings
 #: (``RULES[name].objective``; the rules' docstrings derive them). Defined here so that a rule
-#: name resolves to its loss without this module importing :mod:`funksvd.rules`.
+#: name resolves to its loss without this module importing :mod:`funksvd.maths.rules`.
 RULE_OBJECTIVES: dict[str, Objective] = {
     "funk": Objective(data_weight=0.5, factor_reg_weight=0.5, bias_reg_weight=0.5, name="funk"),
     "quuxlabs": Objective(data_weight=1.0, factor_reg_weight=0.5, bias_reg_weight=1.0, name="quuxlabs"),

@@ -1,7 +1,7 @@
 r"""Full-batch (and mini-batch) training on the hand-derived gradients, in numpy.
 
 :func:`train` minimises an :class:`~funksvd.Objective` with the optimisers of
-:mod:`funksvd.optimizers`, driven by :meth:`Objective.evaluate <funksvd.Objective.evaluate>`
+:mod:`funksvd.fullbatch.optimizers`, driven by :meth:`Objective.evaluate <funksvd.Objective.evaluate>`
 (the hand-derived gradients). It has exactly the signature, the return value and the optimiser
 formulas of its TensorFlow twin :func:`funksvd.autodiff.train`, and draws the same mini-batches
 for the same ``random_state`` (:func:`epoch_batches` serves both), so that from the same start
@@ -14,11 +14,11 @@ import time
 
 import numpy as np
 
-from .errors import DivergenceError
-from .factors import Factors
-from .objectives import Entries, as_objective
+from ..base.errors import DivergenceError
+from ..model.factors import Factors
+from ..maths.objectives import Entries, as_objective
 from .optimizers import make_optimizer
-from .ratings import Ratings
+from ..model.ratings import Ratings
 
 __all__ = ["train", "epoch_batches", "check_train_arguments", "choose_form"]
 
@@ -96,7 +96,7 @@ def train(factors, ratings, *, objective="funk", reg=0.02, optimizer="adam", lea
         offset :math:`\mu` is trained as well.
     reg : float or mapping, default 0.02
         :math:`\lambda`, one for all blocks or one per block.
-    optimizer : {"sgd", "adam", "rmsprop"} or funksvd.optimizers.Optimizer, default "adam"
+    optimizer : {"sgd", "adam", "rmsprop"} or funksvd.fullbatch.optimizers.Optimizer, default "adam"
         An instance (e.g. ``RMSprop(1e-3, momentum=0.9)``) is a template and is copied.
     learning_rate : float, default 0.01
     n_epochs : int, default 20
@@ -104,7 +104,7 @@ def train(factors, ratings, *, objective="funk", reg=0.02, optimizer="adam", lea
         ``None``: one full-batch step per epoch. Otherwise the entries are shuffled every epoch
         (``numpy.random.default_rng(random_state)``) and cut into batches of this size.
     decay_rate, decay_steps : optional
-        Staircase exponential decay of the learning rate (:class:`~funksvd.optimizers.Optimizer`).
+        Staircase exponential decay of the learning rate (:class:`~funksvd.fullbatch.optimizers.Optimizer`).
     validation : Ratings, optional
         Held-out ratings; their RMSE (with the objective's link) is recorded after every epoch.
     random_state : int or numpy Generator, optional
@@ -140,7 +140,7 @@ def train(factors, ratings, *, objective="funk", reg=0.02, optimizer="adam", lea
         \qquad \theta \leftarrow \mathrm{opt}\big(\theta, \nabla_\theta L_B(\theta)\big),
 
     with :math:`\nabla_\theta L_B` from :meth:`Objective.evaluate <funksvd.Objective.evaluate>`
-    and :math:`\mathrm{opt}` one of :mod:`funksvd.optimizers`; every block is updated at every
+    and :math:`\mathrm{opt}` one of :mod:`funksvd.fullbatch.optimizers`; every block is updated at every
     step (dense moments, as the twin's densified gradients). Full batch, one evaluation per epoch
     gives both the loss recorded for this epoch and the gradient of the next step.
     """

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from .check import ORACLES, check_gradients
-from .classics import QUUXLABS_PUBLISHED, QUUXLABS_R, completed_matrix, quuxlabs_ratings, run_quuxlabs_article
-from .factors import Factors
-from .objectives import OBJECTIVES
-from .ratings import Ratings
-from .rules import RULES
+from ..check.gradients import ORACLES, check_gradients
+from ..classics.problems import QUUXLABS_PUBLISHED, QUUXLABS_R, completed_matrix, quuxlabs_ratings, run_quuxlabs_article
+from ..model.factors import Factors
+from ..maths.objectives import OBJECTIVES
+from ..model.ratings import Ratings
+from ..maths.rules import RULES
 
 __all__ = ["gradient_cases", "run_checks", "demo"]
 
@@ -120,5 +120,5 @@ def demo(out=print, oracles=ORACLES, random_state=0) -> bool:
     out(f"\nLargest error on an observed cell: {worst:.4f}")
     out("\n2. Hand-derived gradients vs oracles, for every rule and classic objective:")
     out("   (relative error of the hand gradient; finite differences are exact up to rounding for")
-    out("   losses quadratic along each coordinate, see funksvd.finite_differences)\n")
+    out("   losses quadratic along each coordinate, see funksvd.check.finite_differences)\n")
     return run_checks(oracles=oracles, random_state=random_state, out=out, compact=True)

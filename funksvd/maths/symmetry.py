@@ -22,8 +22,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .factors import Factors
-from .ratings import Ratings
+from ..model.factors import Factors
+from ..model.ratings import Ratings
 
 __all__ = ["random_rotation", "procrustes_align", "principal_angles", "balance"]
 

@@ -315,5 +315,5 @@ def make_optimizer(optimizer="adam", learning_rate=0.01, decay_rate=None, decay_
     name = optimizer.lower() if isinstance(optimizer, str) else optimizer
     if name not in OPTIMIZERS:
         raise ValueError(f"optimizer={optimizer!r}; expected one of {sorted(OPTIMIZERS)} or a "
-                         "funksvd.optimizers.Optimizer")
+                         "funksvd.fullbatch.optimizers.Optimizer")
     return OPTIMIZERS[name](learning_rate, decay_rate=decay_rate, decay_steps=decay_steps)

@@ -12,7 +12,7 @@ import re
 
 import numpy as np
 
-from .errors import UnknownIdError
+from ..base.errors import UnknownIdError
 
 __all__ = ["IdMap"]
 
@@ -124,7 +124,7 @@ class IdMap:
     >>> m.index(7)
     Traceback (most recent call last):
     ...
-    funksvd.errors.UnknownIdError: unknown user id 7 (not among the 3 users)
+    funksvd.base.errors.UnknownIdError: unknown user id 7 (not among the 3 users)
     """
 
     __slots__ = ("kind", "_raw", "_order", "_sorted", "_lookup")

@@ -26,8 +26,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .parallel import _balanced_groups
-from .ratings import Ratings
+from .strata import _balanced_groups
+from ..model.ratings import Ratings
 
 __all__ = ["Grid", "USER_CELL_BYTES", "ITEM_CELL_BYTES"]
 

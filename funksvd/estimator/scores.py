@@ -6,9 +6,9 @@ from functools import lru_cache
 
 import numpy as np
 
-from ..factors import Factors
-from ..ratings import Ratings
-from ..rules import predict_one
+from ..model.factors import Factors
+from ..model.ratings import Ratings
+from ..maths.rules import predict_one
 
 __all__ = ["factor_arrays", "predict_arrays", "sum_squared_errors", "compiled_sse", "rmse_of"]
 
@@ -56,7 +56,7 @@ def sum_squared_errors(P, Q, bu, bi, mu, users, items, values):
 
 @lru_cache(maxsize=None)
 def compiled_sse():
-    from ..compiled import jit
+    from ..sgd.compiled import jit
 
     return jit(sum_squared_errors, predict_one=jit(predict_one, inline=True))
 
