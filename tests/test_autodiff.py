@@ -138,7 +138,7 @@ def test_kinks_absolute_and_l1_have_zero_subgradient():
     ratings = Ratings(users, items, values, 3, 2)
     objective = Objective(data="absolute", penalty="l1")
     theta = {b: tf.constant(v) for b, v in factors.params().items()}
-    e = autodiff.losses._error(objective, theta, *autodiff.losses._entries(users, items, values), factors.mu).numpy()
+    e = autodiff.losses.tf_error(objective, theta, *autodiff.losses.tf_entries(users, items, values), factors.mu).numpy()
     assert np.count_nonzero(e == 0.0) == 3  # the kinks are really hit in TF
     tape = autodiff.gradients(factors, ratings, objective, 0.1)
     assert_blocks_close(funksvd.gradients(factors, ratings, objective, 0.1), tape)
@@ -336,13 +336,13 @@ def test_one_shuffled_batch_of_everything_is_the_full_batch():
 def test_the_step_function_never_retraces(monkeypatch):
     """Oracle: tf.function's own tracing counter. Batches of 50 and a shorter last one share one trace."""
     captured = []
-    make_step = autodiff.trainer._make_step
+    make_step = autodiff.trainer.make_step
 
     def capturing(*args, **kwargs):
         captured.append(make_step(*args, **kwargs))
         return captured[-1]
 
-    monkeypatch.setattr(autodiff.trainer, "_make_step", capturing)
+    monkeypatch.setattr(autodiff.trainer, "make_step", capturing)
     start, train, test = low_rank_problem()
     assert len(train) % 50 != 0  # the last batch is shorter
     autodiff.train(start, train, n_epochs=4, batch_size=50, validation=test, random_state=0)

@@ -259,24 +259,36 @@ def test_require_tensorflow_says_what_to_install(without_tensorflow):
 def test_require_tensorflow_reraises_other_import_errors(monkeypatch):
     """A missing module that is not TensorFlow is a bug, not a missing extra: re-raised unchanged.
 
-    Oracle: the original ModuleNotFoundError (here funksvd.autodiff itself made unimportable).
+    Oracle: the original ModuleNotFoundError (here TensorFlow's own import fails on a dependency).
     """
-    import funksvd
+    import importlib
 
-    monkeypatch.setitem(sys.modules, "funksvd.autodiff", None)
-    monkeypatch.delattr(funksvd, "autodiff", raising=False)
+    def broken(name, *args):
+        raise ModuleNotFoundError("No module named 'google.protobuf'", name="google.protobuf")
+
+    monkeypatch.setattr(importlib, "import_module", broken)
     with pytest.raises(ModuleNotFoundError) as caught:
         require_tensorflow()
-    assert caught.value.name == "funksvd.autodiff" and "pip install" not in str(caught.value)
+    assert caught.value.name == "google.protobuf" and "pip install" not in str(caught.value)
 
 
-def test_require_tensorflow_returns_the_twin():
+def test_require_tensorflow_returns_tensorflow():
     """Oracle: the module object that a plain import gives."""
     if not _tf_available():
         pytest.skip("TensorFlow not installed")
-    import funksvd.autodiff
+    import tensorflow
 
-    assert require_tensorflow() is funksvd.autodiff
+    assert require_tensorflow() is tensorflow
+
+
+def test_importing_funksvd_writes_no_environment_variable():
+    """Oracle: os.environ of a fresh interpreter before and after ``import funksvd`` (and its estimator)."""
+    code = ("import os; before = dict(os.environ); import funksvd, funksvd.check, funksvd.cli; "
+            "print(sorted(set(os.environ.items()) ^ set(before.items())))")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TF_")}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
 
 
 def _run_without_tensorflow(*argv):

@@ -30,18 +30,17 @@ Conventions
   (a user with two ratings, a repeated pair) are **summed** -- exactly the
   :math:`\sum_i g_{ui}\, q_i` of the hand derivation.
 
-This is the only package of funksvd that imports TensorFlow; it is imported on first use.
+This is the only package of funksvd that imports TensorFlow; it is imported on first use, through
+:func:`funksvd.base.optional.require_tensorflow`, which sets TensorFlow's options
+(:data:`~funksvd.base.optional.TF_OPTIONS`) before it loads.
 """
 
 from __future__ import annotations
 
-import os
+from ..base.optional import require_tensorflow
 
-# Before TensorFlow loads (no effect if the caller imported it already): the twin is an oracle,
-# so TensorFlow's plain kernels rather than oneDNN's reordered ones (which TensorFlow itself warns
-# may round differently); this also keeps its start-up banner out of the output.
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# the twin loads TensorFlow here, through the one door that sets its options first
+require_tensorflow("funksvd.autodiff")
 
 from .experiments import harmonic_experiment  # noqa: E402
 from .losses import (  # noqa: E402

@@ -10,8 +10,8 @@ import tensorflow as tf
 from ..classics.problems import harmonic_problem, plateau
 from ..base.errors import DivergenceError
 from ..maths.objectives import OBJECTIVES
-from .losses import DTYPE, PENALISED, _entries, _factors, _variables
-from .trainer import _keras_float64, _make_step, make_optimizer
+from .losses import DTYPE, PENALISED, tf_entries, as_factors, tf_variables
+from .trainer import keras_float64, make_step, make_optimizer
 
 __all__ = ["harmonic_experiment"]
 
@@ -91,7 +91,7 @@ def harmonic_experiment(n=500, k=30, random_state=0, max_steps=40_000, optimizer
         raise ValueError(f"monitor={monitor!r}; expected 'validation' or 'train'")
     problem = harmonic_problem(n, k, random_state, init_std_dev)
     M, drawn = problem["M"], problem["train"]
-    theta = _variables(problem["start"])
+    theta = tf_variables(problem["start"])
     M_t = tf.constant(M, DTYPE)
     masks = {"train": tf.constant(drawn, DTYPE), "validation": tf.constant(~drawn, DTYPE),
              "full": tf.ones((n, n), DTYPE)}
@@ -99,13 +99,13 @@ def harmonic_experiment(n=500, k=30, random_state=0, max_steps=40_000, optimizer
     def evaluate(which: str) -> float:
         return float(_masked_mse(theta, M_t, masks[which]))
 
-    with _keras_float64():
+    with keras_float64():
         opt = make_optimizer(optimizer, learning_rate)
         opt.build(list(theta.values()))
         if formulation == "gather":
             users, items = np.nonzero(drawn)
-            entries = _entries(users, items, M[users, items])
-            gather_step = _make_step(OBJECTIVES["tf2_mse_2021"], theta, opt, 0.0, dict.fromkeys(PENALISED, 0.0),
+            entries = tf_entries(users, items, M[users, items])
+            gather_step = make_step(OBJECTIVES["tf2_mse_2021"], theta, opt, 0.0, dict.fromkeys(PENALISED, 0.0),
                                      jit_compile=jit_compile)
 
             def step():
@@ -146,7 +146,7 @@ def harmonic_experiment(n=500, k=30, random_state=0, max_steps=40_000, optimizer
         "n_validation": int((~drawn).sum()),
         "tail": float(np.sum(problem["spectrum"][k:] ** 2)),
         "checks": checks,
-        "factors": _factors(theta, 0.0),
+        "factors": as_factors(theta, 0.0),
         "U": problem["U"],
         "V": problem["V"],
     }

@@ -40,7 +40,7 @@ def _weights(objective: Objective) -> dict[str, float]:
             "bu": objective.bias_reg_weight, "bi": objective.bias_reg_weight}
 
 
-def _predict(theta, users, items, mu):
+def tf_predict(theta, users, items, mu):
     r""":math:`z_{ui} = \mu + b_u + b_i + p_u^\top q_i` for every entry, by gathering rows.
 
     :math:`\mu` is the variable ``theta["mu"]`` when it is trained, else the constant ``mu``.
@@ -54,7 +54,7 @@ def _predict(theta, users, items, mu):
     return z
 
 
-def _link(objective: Objective, z):
+def tf_link(objective: Objective, z):
     r""":math:`h(z) = z`, or :math:`h(z) = r_{\min} + (r_{\max} - r_{\min})\,\sigma(z)`."""
     if objective.link == "identity":
         return z
@@ -62,9 +62,9 @@ def _link(objective: Objective, z):
     return lo + (hi - lo) * tf.sigmoid(z)
 
 
-def _error(objective: Objective, theta, users, items, values, mu):
+def tf_error(objective: Objective, theta, users, items, values, mu):
     r""":math:`e_{ui} = r_{ui} - h(z_{ui})` for every entry."""
-    return values - _link(objective, _predict(theta, users, items, mu))
+    return values - tf_link(objective, tf_predict(theta, users, items, mu))
 
 
 def _n(objective: Objective, e):
@@ -74,13 +74,13 @@ def _n(objective: Objective, e):
     return tf.constant(1.0, DTYPE)
 
 
-def _data_term(objective: Objective, e):
+def tf_data_term(objective: Objective, e):
     r""":math:`D(e) = \frac{c}{N} \sum_{(u,i)} \rho(e_{ui})` with :math:`\rho(e) = e^2` or :math:`|e|`."""
     rho = e * e if objective.data == "squared" else tf.abs(e)  # d|e|/de at 0 is 0 in TF: sign(0) = 0
     return objective.data_weight * tf.reduce_sum(rho) / _n(objective, e)
 
 
-def _penalty(objective: Objective, theta, users, items, lam):
+def tf_penalty(objective: Objective, theta, users, items, lam):
     r"""The penalty part :math:`\frac{1}{N}\sum_{(u,i)} \Omega_{ui} + \Omega` of the loss.
 
     ``"per_rating"`` gathers :math:`p_u, q_i, b_u, b_i` once per entry (no counts), the others
@@ -108,16 +108,16 @@ def _penalty(objective: Objective, theta, users, items, lam):
     return total
 
 
-def _loss(objective: Objective, theta, users, items, values, mu, lam):
+def tf_loss(objective: Objective, theta, users, items, values, mu, lam):
     r""":math:`L = D(e) + \frac{1}{N}\sum \Omega_{ui} + \Omega`, all in TensorFlow."""
-    e = _error(objective, theta, users, items, values, mu)
-    return _data_term(objective, e) + _penalty(objective, theta, users, items, lam)
+    e = tf_error(objective, theta, users, items, values, mu)
+    return tf_data_term(objective, e) + tf_penalty(objective, theta, users, items, lam)
 
 
 # ---- conversions -------------------------------------------------------------------------------
 
 
-def _variables(factors: Factors, learn_mu: bool = False) -> dict[str, tf.Variable]:
+def tf_variables(factors: Factors, learn_mu: bool = False) -> dict[str, tf.Variable]:
     """One float64 ``tf.Variable`` per block of ``factors``, and a scalar one for ``mu`` when it is trained."""
     theta = {block: tf.Variable(np.asarray(value, dtype=np.float64), dtype=DTYPE, name=block)
              for block, value in factors.params().items()}
@@ -126,14 +126,14 @@ def _variables(factors: Factors, learn_mu: bool = False) -> dict[str, tf.Variabl
     return theta
 
 
-def _entries(users, items, values):
+def tf_entries(users, items, values):
     """``(users, items, values)`` as int64 / float64 tensors."""
     return (tf.constant(np.asarray(users, dtype=np.int64), INDEX),
             tf.constant(np.asarray(items, dtype=np.int64), INDEX),
             tf.constant(np.asarray(values, dtype=np.float64), DTYPE))
 
 
-def _block_reg(reg, factors: Factors) -> dict[str, float]:
+def tf_block_reg(reg, factors: Factors) -> dict[str, float]:
     r""":math:`\lambda` per block of ``factors`` (a mapping must name each block present)."""
     lam = per_block(reg)
     missing = [block for block in factors.blocks if block not in lam]
@@ -142,7 +142,7 @@ def _block_reg(reg, factors: Factors) -> dict[str, float]:
     return lam
 
 
-def _factors(theta, mu: float) -> Factors:
+def as_factors(theta, mu: float) -> Factors:
     """The current values of the variables as :class:`~funksvd.Factors` (``mu`` from its variable if trained)."""
     arrays = {block: variable.numpy() for block, variable in theta.items()}
     return Factors(arrays["P"], arrays["Q"], arrays.get("bu"), arrays.get("bi"),
@@ -161,7 +161,7 @@ def select_entries(objective: Objective, factors: Factors, ratings: Ratings):
             f"ratings are {ratings.n_users} users x {ratings.n_items} items but the factors are "
             f"{factors.n_users} x {factors.n_items}"
         )
-    users, items, values = _entries(ratings.users, ratings.items, ratings.values)
+    users, items, values = tf_entries(ratings.users, ratings.items, ratings.values)
     if objective.entries == "observed":
         return users, items, values
     shape = tf.constant([ratings.n_users, ratings.n_items], INDEX)
@@ -239,11 +239,11 @@ def loss(factors: Factors, ratings: Ratings, objective, reg=0.02) -> float:
     \lVert\theta\rVert_1` (``"l1"``).
     """
     objective = as_objective(objective)
-    lam = _block_reg(reg, factors)
+    lam = tf_block_reg(reg, factors)
     theta = {block: tf.constant(np.asarray(value, dtype=np.float64), DTYPE)
              for block, value in factors.params().items()}
     users, items, values = select_entries(objective, factors, ratings)
-    return float(_loss(objective, theta, users, items, values, factors.mu, lam))
+    return float(tf_loss(objective, theta, users, items, values, factors.mu, lam))
 
 
 def tape_gradients(factors: Factors, ratings: Ratings, objective, reg=0.02) -> dict:
@@ -263,11 +263,11 @@ def tape_gradients(factors: Factors, ratings: Ratings, objective, reg=0.02) -> d
     one per entry, before any summation.
     """
     objective = as_objective(objective)
-    lam = _block_reg(reg, factors)
-    theta = _variables(factors, objective.learn_mu)
+    lam = tf_block_reg(reg, factors)
+    theta = tf_variables(factors, objective.learn_mu)
     users, items, values = select_entries(objective, factors, ratings)
     with tf.GradientTape() as tape:
-        value = _loss(objective, theta, users, items, values, factors.mu, lam)
+        value = tf_loss(objective, theta, users, items, values, factors.mu, lam)
     return tape.gradient(value, theta, unconnected_gradients=tf.UnconnectedGradients.ZERO)
 
 

@@ -11,8 +11,8 @@ import tensorflow as tf
 
 from ..model.factors import BLOCKS, Factors
 from ..maths.rules import get_rule
-from ..sgd.steps import _check_pair, _finish, hyper_tuple
-from .losses import DTYPE, _data_term, _entries, _error, _loss, _penalty, _variables, densify
+from ..sgd.steps import check_pair, finish_step, hyper_tuple
+from .losses import DTYPE, tf_data_term, tf_entries, tf_error, tf_loss, tf_penalty, tf_variables, densify
 
 __all__ = ["sgd_step"]
 
@@ -65,33 +65,33 @@ def sgd_step(factors: Factors, u, i, r, rule="funk", lr=0.005, reg=0.02) -> Fact
     output_gradients=dl_de)``.
     """
     rule = get_rule(rule)
-    u, i, r = _check_pair(factors, u, i, r)
+    u, i, r = check_pair(factors, u, i, r)
     step = dict(zip(BLOCKS, hyper_tuple(lr, "lr")))
     lam = dict(zip(BLOCKS, hyper_tuple(reg, "reg")))
     ell = rule.objective
-    theta = _variables(factors)
-    users, items, values = _entries([u], [i], [r])
+    theta = tf_variables(factors)
+    users, items, values = tf_entries([u], [i], [r])
 
     if rule.simultaneous:
         with tf.GradientTape() as tape:
-            value = _loss(ell, theta, users, items, values, factors.mu, lam)
+            value = tf_loss(ell, theta, users, items, values, factors.mu, lam)
         grads = tape.gradient(value, theta, unconnected_gradients=tf.UnconnectedGradients.ZERO)
         for block, variable in theta.items():  # all blocks from the old point
             variable.assign_sub(step[block] * rule.scale[block] * densify(grads[block]))
     else:
         # dl/de at the start of the sample: the error is computed once, before any update
-        e0 = _error(ell, theta, users, items, values, factors.mu)
+        e0 = tf_error(ell, theta, users, items, values, factors.mu)
         with tf.GradientTape() as tape:
             tape.watch(e0)
-            data = _data_term(ell, e0)
+            data = tf_data_term(ell, e0)
         dl_de = tape.gradient(data, e0)
         for stage in rule.stages:
             blocks = [block for block in stage if block in theta]
             if not blocks:
                 continue  # the bias stage of an unbiased model
             with tf.GradientTape() as tape:
-                e = _error(ell, theta, users, items, values, factors.mu)  # at the current state
-                penalty = _penalty(ell, theta, users, items, lam)
+                e = tf_error(ell, theta, users, items, values, factors.mu)  # at the current state
+                penalty = tf_penalty(ell, theta, users, items, lam)
             grads = tape.gradient(
                 [e, penalty], [theta[block] for block in blocks],
                 output_gradients=[dl_de, tf.constant(1.0, DTYPE)],
@@ -101,4 +101,4 @@ def sgd_step(factors: Factors, u, i, r, rule="funk", lr=0.005, reg=0.02) -> Fact
                 theta[block].assign_sub(step[block] * rule.scale[block] * densify(grad))
 
     arrays = [theta[block].numpy() if block in theta else np.zeros(0) for block in BLOCKS]
-    return _finish(arrays, factors.mu, f"the {rule.name} tape step on (u={u}, i={i})")
+    return finish_step(arrays, factors.mu, f"the {rule.name} tape step on (u={u}, i={i})")

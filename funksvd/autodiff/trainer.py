@@ -14,7 +14,7 @@ from ..base.errors import DivergenceError
 from ..model.factors import Factors
 from ..fullbatch.trainer import check_train_arguments, epoch_batches
 from ..maths.objectives import Objective, as_objective
-from .losses import (BATCH_SIGNATURE, INDEX, _block_reg, _entries, _factors, _link, _loss, _predict, _variables,
+from .losses import (BATCH_SIGNATURE, INDEX, tf_block_reg, tf_entries, as_factors, tf_link, tf_loss, tf_predict, tf_variables,
                      select_entries)
 
 __all__ = ["OPTIMIZERS", "StaircaseDecay", "make_optimizer", "train"]
@@ -51,7 +51,7 @@ class StaircaseDecay(keras.optimizers.schedules.LearningRateSchedule):
 
 
 @contextlib.contextmanager
-def _keras_float64():
+def keras_float64():
     """Keras' default float type set to float64 for the duration (learning rates, schedules)."""
     old = keras.config.floatx()
     keras.config.set_floatx("float64")
@@ -94,11 +94,11 @@ def make_optimizer(optimizer="adam", learning_rate=0.01, decay_rate=None, decay_
         rate = config.pop("learning_rate")
         if decay_rate is not None:
             rate = StaircaseDecay(rate, decay_steps, decay_rate)
-        with _keras_float64():
+        with keras_float64():
             return getattr(keras.optimizers, optimizer.keras_name)(learning_rate=rate, **config)
     if isinstance(optimizer, keras.optimizers.Optimizer):
         # a template: a fresh copy, since a Keras optimizer serves only the variables it was built for
-        with _keras_float64():
+        with keras_float64():
             return optimizer.__class__.from_config(optimizer.get_config())
     name = optimizer.lower() if isinstance(optimizer, str) else optimizer
     if name not in OPTIMIZERS:
@@ -112,11 +112,11 @@ def make_optimizer(optimizer="adam", learning_rate=0.01, decay_rate=None, decay_
         if int(decay_steps) != decay_steps or decay_steps < 1:
             raise ValueError(f"decay_steps must be a positive integer, got {decay_steps!r}")
         rate = StaircaseDecay(float(learning_rate), int(decay_steps), float(decay_rate))
-    with _keras_float64():
+    with keras_float64():
         return OPTIMIZERS[name](learning_rate=rate)
 
 
-def _make_step(objective: Objective, theta, optimizer, mu: float, lam, jit_compile=False):
+def make_step(objective: Objective, theta, optimizer, mu: float, lam, jit_compile=False):
     r"""The training step as a ``tf.function`` over one batch: :math:`\theta \leftarrow \mathrm{opt}(\theta, \nabla L_B)`.
 
     Traced once: the batch length is left open in :data:`BATCH_SIGNATURE`. With ``jit_compile``
@@ -128,7 +128,7 @@ def _make_step(objective: Objective, theta, optimizer, mu: float, lam, jit_compi
     @tf.function(input_signature=BATCH_SIGNATURE, jit_compile=jit_compile)
     def step(users, items, values):
         with tf.GradientTape() as tape:
-            value = _loss(objective, theta, users, items, values, mu, lam)
+            value = tf_loss(objective, theta, users, items, values, mu, lam)
         grads = tape.gradient(value, variables, unconnected_gradients=tf.UnconnectedGradients.ZERO)
         optimizer.apply_gradients(zip([tf.convert_to_tensor(g) for g in grads], variables))
         return value
@@ -141,11 +141,11 @@ def _make_evaluate(objective: Objective, theta, mu: float, lam):
 
     @tf.function(input_signature=BATCH_SIGNATURE)
     def evaluate(users, items, values):
-        return _loss(objective, theta, users, items, values, mu, lam)
+        return tf_loss(objective, theta, users, items, values, mu, lam)
 
     @tf.function(input_signature=BATCH_SIGNATURE[:2])
     def predict(users, items):
-        return _link(objective, _predict(theta, users, items, mu))
+        return tf_link(objective, tf_predict(theta, users, items, mu))
 
     return evaluate, predict
 
@@ -218,24 +218,24 @@ def train(factors, ratings, *, objective="funk", reg=0.02, optimizer="adam", lea
     """
     check_train_arguments(factors, ratings, n_epochs, batch_size, validation, callback)
     objective = as_objective(objective)
-    lam = _block_reg(reg, factors)
+    lam = tf_block_reg(reg, factors)
     all_entries = select_entries(objective, factors, ratings)
     n = int(tf.size(all_entries[2]))
 
     rng = np.random.default_rng(random_state)
-    theta = _variables(factors, objective.learn_mu)
+    theta = tf_variables(factors, objective.learn_mu)
     mu = factors.mu
-    with _keras_float64():
+    with keras_float64():
         opt = make_optimizer(optimizer, learning_rate, decay_rate, decay_steps)
         opt.build(list(theta.values()))
-        step = _make_step(objective, theta, opt, mu, lam)
+        step = make_step(objective, theta, opt, mu, lam)
         evaluate, predict = _make_evaluate(objective, theta, mu, lam)
         step.get_concrete_function()  # trace now, while Keras computes in float64
     if validation is not None:
-        val_users, val_items, _ = _entries(validation.users, validation.items, validation.values)
+        val_users, val_items, _ = tf_entries(validation.users, validation.items, validation.values)
 
     def get_factors() -> Factors:
-        return _factors(theta, mu)
+        return as_factors(theta, mu)
 
     history = []
     for epoch in range(1, int(n_epochs) + 1):

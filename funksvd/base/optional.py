@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-__all__ = ["TF_INSTALL", "require_tensorflow"]
+import importlib
+import os
+import sys
+from types import ModuleType
+
+__all__ = ["TF_INSTALL", "TF_OPTIONS", "require_tensorflow"]
 
 #: The command that installs funksvd's TensorFlow extra.
 TF_INSTALL = "pip install 'funksvd[tf]'"
@@ -10,9 +15,21 @@ TF_INSTALL = "pip install 'funksvd[tf]'"
 #: Top-level modules of the TensorFlow stack that :mod:`funksvd.autodiff` imports.
 _TF_MODULES = ("tensorflow", "keras")
 
+#: Environment options TensorFlow reads once, when it loads. The twin is an oracle, so TensorFlow's
+#: plain kernels rather than oneDNN's reordered ones (which TensorFlow itself warns may round
+#: differently); the log level keeps its start-up banner out of the output. A value the caller set
+#: is kept.
+TF_OPTIONS = {"TF_ENABLE_ONEDNN_OPTS": "0", "TF_CPP_MIN_LOG_LEVEL": "2"}
 
-def require_tensorflow(purpose: str = "this"):
-    """Import and return :mod:`funksvd.autodiff`, or raise ``ImportError`` saying what to install.
+
+def require_tensorflow(purpose: str = "this") -> ModuleType:
+    """Import and return :mod:`tensorflow`, or raise ``ImportError`` saying what to install.
+
+    The one door to TensorFlow: :mod:`funksvd.autodiff` calls it when it loads, and so do the
+    callers of the twin (the gradient check's oracle, ``engine="tensorflow"``) before they import
+    it. The first call, if TensorFlow is not loaded yet, sets :data:`TF_OPTIONS` in
+    ``os.environ`` (only those the caller has not set): TensorFlow reads them on import and has no
+    other way to set them. Importing funksvd writes no environment variable.
 
     Parameters
     ----------
@@ -22,7 +39,7 @@ def require_tensorflow(purpose: str = "this"):
     Returns
     -------
     module
-        :mod:`funksvd.autodiff`.
+        :mod:`tensorflow`.
 
     Raises
     ------
@@ -31,10 +48,14 @@ def require_tensorflow(purpose: str = "this"):
         TensorFlow (or Keras, which it ships) cannot be imported. Any other import failure is
         re-raised as it is: it is a bug, not a missing extra.
     """
+    if sys.modules.get("tensorflow") is None:
+        for name, value in TF_OPTIONS.items():
+            os.environ.setdefault(name, value)
     try:
-        from .. import autodiff
+        tensorflow = importlib.import_module("tensorflow")
+        importlib.import_module("keras")
     except ModuleNotFoundError as exc:
         if (exc.name or "").partition(".")[0] not in _TF_MODULES:
             raise
         raise ImportError(f"{purpose} needs TensorFlow, which is not installed: {TF_INSTALL}") from exc
-    return autodiff
+    return tensorflow

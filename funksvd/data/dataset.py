@@ -20,7 +20,7 @@ import warnings
 
 import numpy as np
 
-from ..model.ids import IdMap, _as_1d, _raw_array
+from ..model.ids import IdMap, as_1d, raw_array
 from ..model.ratings import Ratings
 
 __all__ = ["Dataset"]
@@ -77,7 +77,7 @@ def _timestamps(values, n: int) -> np.ndarray:
         return array.astype("datetime64[s]").astype(np.int64)
     if array.dtype.kind not in "iuf":
         raise ValueError(f"timestamps must be integers (Unix time) or datetime64, got dtype {array.dtype}")
-    return _raw_array(array, "timestamps")
+    return raw_array(array, "timestamps")
 
 
 class Dataset:
@@ -397,19 +397,19 @@ def assemble(users, items, values, timestamps=None, *, item_table=None, user_tab
     """
     if duplicates not in _DUPLICATES:
         raise ValueError(f"duplicates must be one of {_DUPLICATES}, got {duplicates!r}")
-    users, items = _as_1d(users), _as_1d(items)
+    users, items = as_1d(users), as_1d(items)
     n = len(users)
     if not (len(items) == n == len(np.asarray(values))):
         raise ValueError(f"users, items and values must have the same length, got {n}, {len(items)} and "
                          f"{len(np.asarray(values))}")
     maps, indices, metadata = {}, {}, {}
     for kind, rated, table in (("user", users, user_table), ("item", items, item_table)):
-        rated = _raw_array(rated, f"{kind}s")
+        rated = raw_array(rated, f"{kind}s")
         if table is None:
             indices[kind], maps[kind] = IdMap.factorize(rated, kind)
             continue
         listed_raw, titles, columns = table
-        listed = _raw_array(listed_raw, f"listed {kind}s")
+        listed = raw_array(listed_raw, f"listed {kind}s")
         if len(listed) and len(rated) and listed.dtype != rated.dtype:  # "1" is not 1: refuse, naming a key
             kinds = {True: "integers", False: "strings"}
             raise ValueError(f"the {kind} table (or titles) lists {kind} id {listed[0]!r} but the ratings' {kind} ids "

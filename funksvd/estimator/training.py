@@ -212,7 +212,8 @@ class Training:
 
     def _fit_tensorflow(self, start: Factors, ratings, validation, rng, rating_range):
         """Hand the model to :func:`funksvd.autodiff.train`; our callback records, guards and stops."""
-        autodiff = require_tensorflow("engine='tensorflow'")  # imported on first use only
+        require_tensorflow("engine='tensorflow'")  # a clear ImportError without TensorFlow
+        from .. import autodiff  # imported on first use only
 
         stopper = _EarlyStopping(self.patience, self.min_improvement)
         reference = self._reference_loss(factor_arrays(start), start.mu, ratings)

@@ -24,7 +24,7 @@ _INTEGER_TEXT = re.compile(r"[+-]?[0-9]+")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
-def _as_1d(raw_ids) -> np.ndarray:
+def as_1d(raw_ids) -> np.ndarray:
     """``raw_ids`` as an array; a list mixing numbers and text stays mixed (an object array)."""
     if isinstance(raw_ids, np.ndarray):
         return raw_ids
@@ -40,14 +40,14 @@ def _is_int(value) -> bool:
     return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
 
 
-def _raw_array(raw_ids, name: str = "raw id") -> np.ndarray:
+def raw_array(raw_ids, name: str = "raw id") -> np.ndarray:
     """Raw ids as an int64 array (integer ids) or an object array of str (text ids).
 
     ``name`` says what the ids are in messages, e.g. ``"users"`` gives ``users[3] = 2.5 ...``.
     Integers and strings mixed in one column are refused: ``1`` and ``"1"`` would otherwise
     name one id or two depending on a conversion nobody asked for.
     """
-    array = _as_1d(raw_ids)
+    array = as_1d(raw_ids)
     if array.ndim != 1:
         raise ValueError(f"{name} must be one-dimensional, got shape {array.shape}")
     if array.dtype.kind in "iu":
@@ -130,7 +130,7 @@ class IdMap:
     __slots__ = ("kind", "_raw", "_order", "_sorted", "_lookup")
 
     def __init__(self, raw_ids, kind: str = "user"):
-        raw = _raw_array(raw_ids)
+        raw = raw_array(raw_ids)
         raw.flags.writeable = False
         object.__setattr__(self, "kind", str(kind))
         object.__setattr__(self, "_raw", raw)
@@ -180,7 +180,7 @@ class IdMap:
         >>> index, users.raw_ids.tolist()
         (array([1, 0, 1]), ['al', 'bob'])
         """
-        values = _raw_array(raw, name or f"{kind}s")
+        values = raw_array(raw, name or f"{kind}s")
         if values.dtype == np.int64:
             distinct, index = np.unique(values, return_inverse=True)
             return index.astype(np.int64).ravel(), cls(distinct, kind)

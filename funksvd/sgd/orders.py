@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .strata import _balanced_groups
+from .strata import balanced_groups
 from ..model.ratings import Ratings
 
 __all__ = ["Grid", "USER_CELL_BYTES", "ITEM_CELL_BYTES"]
@@ -68,8 +68,8 @@ class Grid:
         n_cells = n_user_groups * n_item_groups
         # cell ids in the narrowest integer type: int16 keys are radix-sorted (O(n)) by argsort
         key = np.int16 if n_cells <= 2**15 else np.int32
-        user_group = (_balanced_groups(ratings.users, ratings.n_users, n_user_groups) * n_item_groups).astype(key)
-        item_group = _balanced_groups(ratings.items, ratings.n_items, n_item_groups).astype(key)
+        user_group = (balanced_groups(ratings.users, ratings.n_users, n_user_groups) * n_item_groups).astype(key)
+        item_group = balanced_groups(ratings.items, ratings.n_items, n_item_groups).astype(key)
 
         def cells(first):  # the cell of each rating in chunk [first, first + GRID_CHUNK)
             cell = user_group[ratings.users[first:first + GRID_CHUNK]]

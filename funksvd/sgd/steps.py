@@ -42,7 +42,7 @@ def epoch_function(rule, engine: str):
     raise ValueError(f"engine={engine!r}; expected one of {ENGINES}")
 
 
-def _finish(arrays, mu, what: str) -> Factors:
+def finish_step(arrays, mu, what: str) -> Factors:
     """Wrap updated arrays as Factors, refusing non-finite values."""
     for name, array in zip(BLOCKS, arrays):
         if not np.all(np.isfinite(array)):
@@ -53,7 +53,7 @@ def _finish(arrays, mu, what: str) -> Factors:
     return Factors.from_arrays(*arrays, mu)
 
 
-def _check_pair(factors: Factors, u, i, r):
+def check_pair(factors: Factors, u, i, r):
     for name, index, n in (("u", u, factors.n_users), ("i", i, factors.n_items)):
         if int(index) != index or not 0 <= index < n:
             raise ValueError(f"{name} = {index!r} is not a valid index for {n} {'users' if name == 'u' else 'items'}")
@@ -84,12 +84,12 @@ def sgd_step(factors: Factors, u, i, r, rule="funk", lr=0.005, reg=0.02) -> Fact
         The updated parameters.
     """
     rule = get_rule(rule)
-    u, i, r = _check_pair(factors, u, i, r)
+    u, i, r = check_pair(factors, u, i, r)
     P, Q, bu, bi = arrays = factors.mutable_copy()
     mu, lr, reg = typed_scalars(P.dtype, factors.mu, hyper_tuple(lr, "lr"), hyper_tuple(reg, "reg"))
     with np.errstate(all="ignore"):  # overflow is caught below, as a DivergenceError
         rule.step(P, Q, bu, bi, mu, u, i, P.dtype.type(r), lr, reg)
-    return _finish(arrays, factors.mu, f"the {rule.name} step on (u={u}, i={i})")
+    return finish_step(arrays, factors.mu, f"the {rule.name} step on (u={u}, i={i})")
 
 
 def check_order(order, n: int) -> np.ndarray:
@@ -141,4 +141,4 @@ def sgd_epoch(factors: Factors, ratings: Ratings, rule="funk", lr=0.005, reg=0.0
     with np.errstate(all="ignore"):  # overflow is caught below, as a DivergenceError
         epoch(P, Q, bu, bi, mu, ratings.users, ratings.items, ratings.values.astype(P.dtype, copy=False),
               order, lr, reg)
-    return _finish(arrays, factors.mu, f"a {rule.name} epoch")
+    return finish_step(arrays, factors.mu, f"a {rule.name} epoch")

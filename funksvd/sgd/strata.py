@@ -46,8 +46,8 @@ class Strata:
     def __init__(self, ratings: Ratings, n_jobs: int):
         p = int(n_jobs)
         self.n_jobs = p
-        user_group = _balanced_groups(ratings.users, ratings.n_users, p)
-        item_group = _balanced_groups(ratings.items, ratings.n_items, p)
+        user_group = balanced_groups(ratings.users, ratings.n_users, p)
+        item_group = balanced_groups(ratings.items, ratings.n_items, p)
         block = user_group[ratings.users] * p + item_group[ratings.items]
         index = np.argsort(block, kind="stable").astype(np.int32 if len(ratings) < 2**31 else np.int64)
         bounds = np.concatenate([[0], np.cumsum(np.bincount(block, minlength=p * p))])
@@ -86,7 +86,7 @@ class Strata:
         return sse
 
 
-def _balanced_groups(ids: np.ndarray, n: int, p: int) -> np.ndarray:
+def balanced_groups(ids: np.ndarray, n: int, p: int) -> np.ndarray:
     """Group of each id in ``[0, n)``: ``p`` contiguous ranges holding about equal numbers of ratings."""
     counts = np.zeros(n, dtype=np.int64)
     for first in range(0, len(ids), 1 << 22):  # by chunks: bincount casts int32 ids to int64 whole
