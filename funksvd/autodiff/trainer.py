@@ -9,6 +9,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from ..base.validation import positive_int, positive_number
 from ..fullbatch import optimizers as numpy_optimizers
 from ..base.errors import DivergenceError
 from ..model.factors import Factors
@@ -103,14 +104,11 @@ def make_optimizer(optimizer="adam", learning_rate=0.01, decay_rate=None, decay_
     name = optimizer.lower() if isinstance(optimizer, str) else optimizer
     if name not in OPTIMIZERS:
         raise ValueError(f"optimizer={optimizer!r}; expected one of {sorted(OPTIMIZERS)} or a keras optimizer")
-    if not (np.isfinite(learning_rate) and learning_rate > 0):
-        raise ValueError(f"learning_rate must be a positive number, got {learning_rate!r}")
+    positive_number(learning_rate, "learning_rate")
     rate = learning_rate
     if decay_rate is not None:
-        if not (np.isfinite(decay_rate) and decay_rate > 0):
-            raise ValueError(f"decay_rate must be a positive number, got {decay_rate!r}")
-        if int(decay_steps) != decay_steps or decay_steps < 1:
-            raise ValueError(f"decay_steps must be a positive integer, got {decay_steps!r}")
+        positive_number(decay_rate, "decay_rate")
+        positive_int(decay_steps, "decay_steps", whole=True)
         rate = StaircaseDecay(float(learning_rate), int(decay_steps), float(decay_rate))
     with keras_float64():
         return OPTIMIZERS[name](learning_rate=rate)

@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 
+from ..base.validation import positive_int
 from ..model.ratings import Ratings
 from .dataset import Dataset
 
@@ -155,8 +156,7 @@ def leave_k_out(ratings, k=1, random_state=None, by="random", timestamps=None) -
     """
     if by not in ("random", "time"):
         raise ValueError(f'by must be "random" or "time", got {by!r}')
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-        raise ValueError(f"k must be a positive integer, got {k!r}")
+    positive_int(k, "k")
     if by == "time" and timestamps is None and isinstance(ratings, Dataset):
         timestamps = ratings.timestamps
     data, ratings = ratings, _check_ratings(ratings)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..base.validation import non_negative, positive_int
 from ..model.factors import Factors
 from ..model.ratings import Ratings
 
@@ -150,12 +151,10 @@ def synthetic_netflix(n_users=480_189, n_items=17_770, n_ratings=100_000_000, ra
     """
     for name, value in (("n_users", n_users), ("n_items", n_items), ("n_ratings", n_ratings), ("k", k),
                         ("chunk_size", chunk_size)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        positive_int(value, name)
     for name, value in (("item_exponent", item_exponent), ("item_offset", item_offset), ("user_sigma", user_sigma),
                         ("interaction_std", interaction_std), ("noise_std", noise_std)):
-        if not (np.isfinite(value) and value >= 0):
-            raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+        non_negative(value, name)
     if distinct and n_ratings > n_users * n_items:
         raise ValueError(f"{n_ratings} distinct (user, item) pairs do not fit in {n_users} x {n_items} cells; "
                          "use more users or items, or distinct=False")

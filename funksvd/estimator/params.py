@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..base.errors import InputError
+from ..base.validation import non_negative, positive_int
 from ..maths.rules import get_rule
 
 __all__ = ["ENGINES", "SCHEDULES", "check_params"]
@@ -15,33 +16,14 @@ SCHEDULES = ("joint", "feature")
 
 def check_params(model) -> None:
     """Raise :class:`~funksvd.base.errors.InputError` (a ``ValueError``) naming the first invalid parameter of ``model``."""
-    def positive_int(name, allow_none=False):
-        value = getattr(model, name)
-        if allow_none and value is None:
-            return
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise InputError(f"{name} must be a positive integer, got {value!r}")
-
-    def non_negative(name, allow_none=False):
-        value = getattr(model, name)
-        if allow_none and value is None:
-            return
-        if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or not (
-                np.isfinite(value) and value >= 0):
-            raise InputError(f"{name} must be a finite number >= 0, got {value!r}")
-
-    positive_int("n_factors")
-    positive_int("n_epochs")
-    positive_int("patience", allow_none=True)
-    positive_int("feature_epochs")
-    positive_int("feature_min_epochs")
-    positive_int("batch_size", allow_none=True)
-    positive_int("n_jobs")
+    for name in ("n_factors", "n_epochs", "feature_epochs", "feature_min_epochs", "n_jobs"):
+        positive_int(getattr(model, name), name)
+    for name in ("patience", "batch_size"):
+        positive_int(getattr(model, name), name, none_ok=True)
     for name in ("lr_all", "reg_all", "init_std_dev", "min_improvement", "feature_min_improvement"):
-        non_negative(name)
-    for block in ("bu", "bi", "pu", "qi"):
-        non_negative(f"lr_{block}", allow_none=True)
-        non_negative(f"reg_{block}", allow_none=True)
+        non_negative(getattr(model, name), name)
+    for name in (f"{kind}_{block}" for block in ("bu", "bi", "pu", "qi") for kind in ("lr", "reg")):
+        non_negative(getattr(model, name), name, none_ok=True)
     for name in ("init_mean", "feature_init"):
         if not np.isfinite(getattr(model, name)):
             raise InputError(f"{name} must be finite, got {getattr(model, name)!r}")

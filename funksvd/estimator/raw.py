@@ -14,10 +14,9 @@ import math
 import numpy as np
 
 from ..base.errors import InputError, UnknownIdError
-from ..evaluation.top_n import check_within
-from ..model.factors import check_indices, whole_numbers
+from ..base.validation import check_indices, whole_numbers
 from ..model.ids import IdMap
-from ..model.ratings import Ratings
+from ..model.ratings import Ratings, check_within
 
 __all__ = ["TrainingData", "as_training_data", "validation_ratings", "raw_triples", "Lookup"]
 

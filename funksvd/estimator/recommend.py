@@ -14,7 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..base.errors import InputError
-from ..evaluation.top_n import check_positive_int, items_by_user, top_n
+from ..base.validation import positive_int
+from ..evaluation.top_n import items_by_user, top_n
 from ..model.factors import Factors
 from ..maths.objectives import as_objective
 from ..model.ratings import Ratings
@@ -164,7 +165,7 @@ class Recommending:
             For a user of the training data without a rating (a ``ValueError``).
         """
         factors = self._fitted()
-        n = check_positive_int(n, "n")
+        n = positive_int(n, "n")
         if isinstance(user, NewUser):
             u, rated = 0, user.items
             factors = Factors(user.p_u[None, :].astype(factors.dtype), factors.Q,
@@ -208,7 +209,7 @@ class Recommending:
         "useful facts"), under which both metrics are unchanged.
         """
         factors = self._fitted()
-        n = check_positive_int(n, "n")
+        n = positive_int(n, "n")
         if metric not in METRICS:
             raise InputError(f"metric must be one of {METRICS}, got {metric!r}")
         i = self._rated_index(item, "item")

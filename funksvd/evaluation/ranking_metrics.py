@@ -28,8 +28,9 @@ import numpy as np
 
 from ..base.errors import InputError
 from ..model.factors import Factors
-from ..model.ratings import Ratings
-from .top_n import check_positive_int, check_within, top_n
+from ..base.validation import positive_int
+from ..model.ratings import Ratings, check_within
+from .top_n import top_n
 
 __all__ = ["precision_at_k", "recall_at_k", "ndcg_at_k", "map_at_k", "coverage", "evaluate_ranking"]
 
@@ -38,7 +39,7 @@ __all__ = ["precision_at_k", "recall_at_k", "ndcg_at_k", "map_at_k", "coverage",
 
 
 def _check_k(k) -> int:
-    return check_positive_int(k, "k")
+    return positive_int(k, "k")
 
 
 def _lists(recommended, k: int) -> np.ndarray:
@@ -301,7 +302,7 @@ def coverage(recommended, n_items: int, k: int | None = None) -> float:
     A model that recommends the same popular items to everyone covers little of the
     catalogue however precise it is.
     """
-    n_items = check_positive_int(n_items, "n_items")
+    n_items = positive_int(n_items, "n_items")
     if not isinstance(recommended, np.ndarray):
         recommended = [np.asarray(row) for row in recommended]
     elif recommended.ndim != 2:

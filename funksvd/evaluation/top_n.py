@@ -16,9 +16,10 @@ import numpy as np
 from ..base.errors import InputError
 from ..model.factors import Factors
 from ..base.progress import progress_bar
-from ..model.ratings import Ratings
+from ..base.validation import positive_int
+from ..model.ratings import Ratings, check_within
 
-__all__ = ["top_n", "items_by_user", "pairs_in", "check_positive_int", "check_within"]
+__all__ = ["top_n", "items_by_user", "pairs_in"]
 
 #: Scores held at once (batch rows x candidate items): 2**21 float64 = 16 MiB.
 _SCORES_PER_BATCH = 1 << 21
@@ -55,24 +56,6 @@ def pairs_in(pairs: Ratings, reference: Ratings) -> np.ndarray:
     mine = asked[order] == 1
     out[order[mine] - len(reference)] = found[mine]
     return out
-
-
-def check_positive_int(value, name: str) -> int:
-    """``value`` as an int, or :class:`~funksvd.base.errors.InputError` unless it is a whole number >= 1 (not a bool)."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise InputError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
-
-
-def check_within(ratings, n_users: int, n_items: int, what: str) -> None:
-    """Refuse ``ratings`` (named ``what``) whose user or item indices reach ``n_users`` or ``n_items``."""
-    if not isinstance(ratings, Ratings):
-        raise TypeError(f"{what} must be a funksvd.Ratings, got {type(ratings).__name__}")
-    for name, ids, n in (("users", ratings.users, n_users), ("items", ratings.items, n_items)):
-        if len(ids) and ids.max() >= n:
-            j = int(np.argmax(ids >= n))
-            raise InputError(f"{what}.{name}[{j}] = {ids[j]} is out of range: the model has {n} {name}, "
-                             f"indices 0..{n - 1}")
 
 
 def _segments(indptr: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -211,7 +194,7 @@ def top_n(factors: Factors, users, n: int = 10, exclude: Ratings | None = None, 
     """
     if not isinstance(factors, Factors):
         raise TypeError(f"factors must be a funksvd.Factors, got {type(factors).__name__}")
-    n = check_positive_int(n, "n")
+    n = positive_int(n, "n")
     scalar = np.ndim(users) == 0
     users = _check_users(users, factors.n_users)
     items = _check_candidates(candidates, factors.n_items)
@@ -225,7 +208,7 @@ def top_n(factors: Factors, users, n: int = 10, exclude: Ratings | None = None, 
     if batch_size is None:
         batch_size = max(1, _SCORES_PER_BATCH // max(width, 1))
     else:
-        batch_size = check_positive_int(batch_size, "batch_size")
+        batch_size = positive_int(batch_size, "batch_size")
 
     Q = factors.Q[items].astype(np.float64)
     bi = factors.bi[items].astype(np.float64) if factors.biased else None

@@ -23,6 +23,8 @@ import math
 
 import numpy as np
 
+from ..base.validation import positive_int, positive_number, probability
+
 __all__ = ["Optimizer", "SGD", "Adam", "RMSprop", "OPTIMIZERS", "make_optimizer", "float32_constant"]
 
 
@@ -56,13 +58,10 @@ class Optimizer:
     keras_name = ""
 
     def __init__(self, learning_rate=0.01, *, decay_rate=None, decay_steps=1000):
-        if not (isinstance(learning_rate, (int, float, np.floating)) and math.isfinite(learning_rate)
-                and learning_rate > 0):
-            raise ValueError(f"learning_rate must be a positive number, got {learning_rate!r}")
-        if decay_rate is not None and not (math.isfinite(decay_rate) and decay_rate > 0):
-            raise ValueError(f"decay_rate must be a positive number, got {decay_rate!r}")
-        if int(decay_steps) != decay_steps or decay_steps < 1:
-            raise ValueError(f"decay_steps must be a positive integer, got {decay_steps!r}")
+        positive_number(learning_rate, "learning_rate")
+        if decay_rate is not None:
+            positive_number(decay_rate, "decay_rate")
+        positive_int(decay_steps, "decay_steps", whole=True)
         self.learning_rate = float(learning_rate)
         self.decay_rate = None if decay_rate is None else float(decay_rate)
         self.decay_steps = int(decay_steps)
@@ -135,9 +134,7 @@ class SGD(Optimizer):
 
     def __init__(self, learning_rate=0.01, *, momentum=0.0, nesterov=False, decay_rate=None, decay_steps=1000):
         super().__init__(learning_rate, decay_rate=decay_rate, decay_steps=decay_steps)
-        if not 0.0 <= momentum <= 1.0:
-            raise ValueError(f"momentum must be in [0, 1], got {momentum!r}")
-        self.momentum = float(momentum)
+        self.momentum = probability(momentum, "momentum")
         self.nesterov = bool(nesterov)
 
     def hyper(self) -> dict:
@@ -197,8 +194,7 @@ class Adam(Optimizer):
                  decay_steps=1000):
         super().__init__(learning_rate, decay_rate=decay_rate, decay_steps=decay_steps)
         for name, value in (("beta_1", beta_1), ("beta_2", beta_2)):
-            if not 0.0 <= value < 1.0:
-                raise ValueError(f"{name} must be in [0, 1), got {value!r}")
+            probability(value, name, high_open=True)
         if not epsilon >= 0:
             raise ValueError(f"epsilon must be >= 0, got {epsilon!r}")
         self.beta_1, self.beta_2, self.epsilon = float(beta_1), float(beta_2), float(epsilon)
@@ -260,10 +256,8 @@ class RMSprop(Optimizer):
     def __init__(self, learning_rate=0.001, *, rho=0.9, momentum=0.0, epsilon=1e-7, centered=False,
                  decay_rate=None, decay_steps=1000):
         super().__init__(learning_rate, decay_rate=decay_rate, decay_steps=decay_steps)
-        if not 0.0 <= rho < 1.0:
-            raise ValueError(f"rho must be in [0, 1), got {rho!r}")
-        if not 0.0 <= momentum <= 1.0:
-            raise ValueError(f"momentum must be in [0, 1], got {momentum!r}")
+        probability(rho, "rho", high_open=True)
+        probability(momentum, "momentum")
         if not epsilon >= 0:
             raise ValueError(f"epsilon must be >= 0, got {epsilon!r}")
         self.rho, self.momentum, self.epsilon = float(rho), float(momentum), float(epsilon)

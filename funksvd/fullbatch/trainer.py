@@ -14,6 +14,7 @@ import time
 
 import numpy as np
 
+from ..base.validation import positive_int
 from ..base.errors import DivergenceError
 from ..model.factors import Factors
 from ..maths.objectives import Entries, as_objective
@@ -42,10 +43,8 @@ def check_train_arguments(factors, ratings, n_epochs, batch_size, validation, ca
         raise TypeError(f"factors must be a funksvd.Factors, got {type(factors).__name__}")
     if not isinstance(ratings, Ratings):
         raise TypeError(f"ratings must be a funksvd.Ratings, got {type(ratings).__name__}")
-    if int(n_epochs) != n_epochs or n_epochs < 1:
-        raise ValueError(f"n_epochs must be a positive integer, got {n_epochs!r}")
-    if batch_size is not None and (int(batch_size) != batch_size or batch_size < 1):
-        raise ValueError(f"batch_size must be a positive integer or None, got {batch_size!r}")
+    positive_int(n_epochs, "n_epochs", whole=True)
+    positive_int(batch_size, "batch_size", none_ok=True, whole=True)
     if validation is not None:
         if not isinstance(validation, Ratings):
             raise TypeError(f"validation must be a funksvd.Ratings, got {type(validation).__name__}")

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..base.validation import positive_int
 from ..model.factors import Factors
 from ..model.ratings import Ratings
 
@@ -41,8 +42,7 @@ def random_rotation(k: int, random_state=None) -> np.ndarray:
     >>> np.allclose(O.T @ O, np.eye(3))
     True
     """
-    if int(k) != k or k < 1:
-        raise ValueError(f"k must be a positive integer, got {k!r}")
+    positive_int(k, "k", whole=True)
     rng = np.random.default_rng(random_state)
     Q, R = np.linalg.qr(rng.standard_normal((k, k)))
     return Q * np.where(np.diag(R) < 0, -1.0, 1.0)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..base.errors import UnknownIdError
+from ..base.validation import check_indices, positive_int
 
 __all__ = ["Factors", "BLOCKS"]
 
@@ -37,39 +37,6 @@ def _param_array(value, name: str, ndim: int, dtype=None) -> np.ndarray:
         raise ValueError(f"{name}[{where}] = {array[tuple(bad[0])]} is not finite")
     array = array.copy()
     array.flags.writeable = False
-    return array
-
-
-def whole_numbers(values, name: str) -> np.ndarray:
-    """``values`` as int64, or a ``ValueError`` naming the first entry that is not a whole number."""
-    array = np.asarray(values)
-    if array.dtype == bool or array.dtype.kind not in "iuf":
-        raise ValueError(f"{name} must be integer ids, got dtype {array.dtype}")
-    if array.dtype.kind == "f":
-        flat = array.ravel()
-        bad = np.flatnonzero(~np.isfinite(flat) | (flat != np.round(flat)))
-        if bad.size:
-            j = bad[0]
-            raise ValueError(f"{name}[{j}] = {flat[j].item()!r} is not a valid id: ids are whole numbers")
-    if array.dtype.kind == "u" and array.size and array.max() > np.iinfo(np.int64).max:
-        array = np.minimum(array, np.iinfo(np.int64).max)  # out of every range anyway
-    return array.astype(np.int64)
-
-
-def check_indices(values, name: str, n: int) -> np.ndarray:
-    """0-based indices in ``[0, n)`` as int64.
-
-    ``ValueError`` for values that are not whole numbers, :class:`~funksvd.base.errors.UnknownIdError`
-    (a ``KeyError`` and ``ValueError``) for whole numbers out of range; both name the first bad
-    entry, e.g. ``users[1] = 30 is not a valid id: there are 30 users, ids 0..29``.
-    """
-    array = whole_numbers(values, name)
-    flat = array.ravel()
-    outside = np.flatnonzero((flat < 0) | (flat >= n))
-    if outside.size:
-        j = outside[0]
-        raise UnknownIdError(f"{name}[{j}] = {flat[j].item()!r} is not a valid id: there are {n} {name}, "
-                             f"ids 0..{n - 1}")
     return array
 
 
@@ -278,8 +245,7 @@ class Factors:
         ``random_state`` gives bit-identical factors.
         """
         for name, n in (("n_users", n_users), ("n_items", n_items), ("n_factors", n_factors)):
-            if int(n) != n or n < 1:
-                raise ValueError(f"{name} must be a positive integer, got {n!r}")
+            positive_int(n, name, whole=True)
         if not init_std_dev >= 0:
             raise ValueError(f"init_std_dev must be >= 0, got {init_std_dev!r}")
         if init not in INITS:

@@ -11,7 +11,9 @@ import warnings
 
 import numpy as np
 
-__all__ = ["Ratings"]
+from ..base.validation import indices_within
+
+__all__ = ["Ratings", "check_within"]
 
 #: An id range is called sparse (and warned about) when fewer than this fraction of it occurs.
 _SPARSE_IDS = 0.5
@@ -294,3 +296,11 @@ class Ratings:
 def _restore(users, items, values, n_users, n_items) -> Ratings:
     """Unpickle a :class:`Ratings` (validated again, read-only again)."""
     return Ratings(users, items, values, n_users, n_items, dtype=values.dtype, copy=False, index_dtype=users.dtype)
+
+
+def check_within(ratings, n_users: int, n_items: int, what: str) -> None:
+    """Refuse ``ratings`` (named ``what``) whose user or item indices reach ``n_users`` or ``n_items``."""
+    if not isinstance(ratings, Ratings):
+        raise TypeError(f"{what} must be a funksvd.Ratings, got {type(ratings).__name__}")
+    indices_within(ratings.users, n_users, f"{what}.users")
+    indices_within(ratings.items, n_items, f"{what}.items")
