@@ -269,7 +269,9 @@ def test_predictions_do_not_depend_on_the_chunking(rng, monkeypatch):
 
     Chunks of 64 rows (the floor) split 1000 pairs into 16 chunks, the last one short.
     """
-    monkeypatch.setattr(prediction, "_CHUNK_BYTES", 1)
+    import funksvd.model.factors
+
+    monkeypatch.setattr(funksvd.model.factors, "_CHUNK_BYTES", 1)
     start = Factors.random(30, 20, 7, mu=3.1, random_state=2)
     start = start.replace(bu=rng.normal(size=30), bi=rng.normal(size=20))
     users, items = rng.integers(0, 30, 1000), rng.integers(0, 20, 1000)

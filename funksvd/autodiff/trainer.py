@@ -12,6 +12,7 @@ import tensorflow as tf
 from ..base.validation import positive_int, positive_number
 from ..fullbatch import optimizers as numpy_optimizers
 from ..base.errors import DivergenceError
+from ..base.measures import root_mean_square
 from ..model.factors import Factors
 from ..fullbatch.trainer import check_train_arguments, epoch_batches
 from ..maths.objectives import Objective, as_objective
@@ -254,7 +255,7 @@ def train(factors, ratings, *, objective="funk", reg=0.02, optimizer="adam", lea
         val_rmse = None
         if validation is not None:
             r_hat = predict(val_users, val_items).numpy()
-            val_rmse = float(np.sqrt(np.mean((validation.values - r_hat) ** 2)))
+            val_rmse = root_mean_square(validation.values - r_hat)
         seconds = time.perf_counter() - start
         history.append({"epoch": epoch, "loss": value, "val_rmse": val_rmse, "seconds": seconds})
         if verbose:

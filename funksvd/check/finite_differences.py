@@ -26,7 +26,7 @@ from typing import Callable
 
 import numpy as np
 
-from ..model.factors import Factors
+from ..model.factors import Factors, predict_pairs
 from ..maths.objectives import Objective, as_objective
 
 __all__ = ["numerical_gradients", "fd_settings", "fd_noise", "kink_mask"]
@@ -138,9 +138,7 @@ def kink_mask(objective, factors: Factors, ratings, h: float) -> dict[str, np.nd
     masks = {block: np.zeros(theta.shape, dtype=bool) for block, theta in factors.params().items()}
     if objective.data == "absolute":
         users, items, values = objective.select_entries(factors, ratings)
-        z = np.einsum("nk,nk->n", factors.P[users], factors.Q[items]) + factors.mu
-        if factors.biased:
-            z = z + factors.bu[users] + factors.bi[items]
+        z = predict_pairs(factors.P, factors.Q, factors.bu, factors.bi, factors.mu, users, items)
         r_hat, dh = objective.apply_link(z)
         reach = np.abs(values - r_hat) / np.maximum(np.abs(dh), 1e-300)  # |e| / |dr_hat/dz|
         np.logical_or.at(masks["P"], users, reach[:, None] <= 2 * h * np.abs(factors.Q[items]))

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from ..base.errors import DivergenceError, InputError
+from ..base.measures import mean_absolute, root_mean_square
 from ..estimator import ENGINES
 from ..maths.rules import RULES
 from .data import load_data
@@ -137,7 +138,7 @@ def _evaluate(args) -> int:
     users, items, values = raw_triples(_load(args.data))
     r_hat, known = model.predict(users, items, unknown="baseline", return_known=True)
     e = values - r_hat
-    print(f"RMSE {np.sqrt(np.mean(e * e)):.4f}  MAE {np.mean(np.abs(e)):.4f}  on {len(values)} ratings")
+    print(f"RMSE {root_mean_square(e):.4f}  MAE {mean_absolute(e):.4f}  on {len(values)} ratings")
     if not known.all():
         print(f"{int((~known).sum())} of them involve a user or item the model does not know (or that had no "
               "ratings in its training data): predicted from the global mean and the known biases, "

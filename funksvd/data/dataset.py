@@ -20,6 +20,7 @@ import warnings
 
 import numpy as np
 
+from ..base.frozen import Frozen
 from ..model.ids import IdMap, as_1d, raw_array
 from ..model.ratings import Ratings
 
@@ -80,7 +81,7 @@ def _timestamps(values, n: int) -> np.ndarray:
     return raw_array(array, "timestamps")
 
 
-class Dataset:
+class Dataset(Frozen):
     r"""Ratings with 0-based contiguous indices, and the raw ids they stand for.
 
     Parameters
@@ -127,14 +128,21 @@ class Dataset:
     __slots__ = ("ratings", "user_map", "item_map", "timestamps", "item_titles", "item_attributes",
                  "user_attributes", "source")
 
+    ratings: Ratings
+    user_map: IdMap
+    item_map: IdMap
+    timestamps: np.ndarray | None
+    item_titles: np.ndarray | None
+    item_attributes: types.MappingProxyType | None
+    user_attributes: types.MappingProxyType | None
+    source: str
+
     def __init__(self, ratings, user_ids, item_ids, timestamps=None, item_titles=None, item_attributes=None,
                  user_attributes=None, source=""):
         if not isinstance(ratings, Ratings):
             raise TypeError(f"ratings must be a funksvd.Ratings, got {type(ratings).__name__}")
 
-        def set_(name, value):  # the one place fields are written
-            object.__setattr__(self, name, value)
-
+        set_ = self._set
         set_("ratings", ratings)
         for name, kind, n in (("user_map", "user", ratings.n_users), ("item_map", "item", ratings.n_items)):
             ids = _id_map(user_ids if kind == "user" else item_ids, kind)
@@ -269,12 +277,6 @@ class Dataset:
                         source=source, duplicates=duplicates)
 
     # ---- pickling, equality, repr ----------------------------------------------------------------
-
-    def __setattr__(self, name, value):
-        raise AttributeError(f"Dataset is immutable; cannot set {name!r}")
-
-    def __delattr__(self, name):
-        raise AttributeError(f"Dataset is immutable; cannot delete {name!r}")
 
     def __reduce__(self):
         def plain(columns):  # a mappingproxy does not pickle; a dict does

@@ -6,17 +6,12 @@ from functools import lru_cache
 
 import numpy as np
 
-from ..model.factors import Factors
+from ..base.measures import root_mean_square, root_mean_square_of_sse
+from ..model.factors import Factors, predict_pairs
 from ..model.ratings import Ratings
 from ..maths.rules import predict_one
 
 __all__ = ["factor_arrays", "predict_arrays", "sum_squared_errors", "compiled_sse", "rmse_of"]
-
-#: Bytes of gathered factor rows per chunk when predicting (memory O(chunk), not O(n * k)). Small
-#: enough to be reused from the heap: a chunk past glibc's mmap threshold (32 MiB at most) is
-#: mapped and unmapped on every call, and its page faults cost more than the arithmetic (ml-100k,
-#: k = 100: 0.21 s for the first prediction of the training set at 65,536 rows a chunk, 6 ms at 1,024).
-_CHUNK_BYTES = 1 << 20
 
 #: Below this many ratings the start loss is computed with numpy (6 ms on ml-100k) instead of
 #: compiling :func:`sum_squared_errors` (0.13 s the first time, before numba's cache is filled);
@@ -32,17 +27,8 @@ def factor_arrays(factors: Factors):
 
 
 def predict_arrays(arrays, mu, users, items) -> np.ndarray:
-    """Vectorised predictions from raw arrays, chunk by chunk (memory O(chunk * k))."""
-    P, Q, bu, bi = arrays
-    out = np.empty(len(users), dtype=np.float64)
-    chunk = max(64, _CHUNK_BYTES // max(1, P.shape[1] * P.itemsize))
-    for s in range(0, len(users), chunk):
-        u, i = users[s:s + chunk], items[s:s + chunk]
-        r = np.einsum("nk,nk->n", P[u], Q[i], dtype=np.float64) + mu
-        if len(bu):
-            r += bu[u] + bi[i]
-        out[s:s + chunk] = r
-    return out
+    """Vectorised predictions from raw arrays ``(P, Q, bu, bi)`` (:func:`~funksvd.model.factors.predict_pairs`)."""
+    return predict_pairs(*arrays, mu, users, items)
 
 
 def sum_squared_errors(P, Q, bu, bi, mu, users, items, values):
@@ -65,6 +51,5 @@ def rmse_of(arrays, mu, ratings: Ratings, engine: str = "python") -> float:
     """RMSE of the model held in ``arrays`` on ``ratings``: numpy by chunks, or the compiled loop."""
     if engine == "compiled":
         sse = compiled_sse()(*arrays, mu, ratings.users, ratings.items, ratings.values)
-        return float(np.sqrt(sse / len(ratings)))
-    e = ratings.values - predict_arrays(arrays, mu, ratings.users, ratings.items)
-    return float(np.sqrt(np.mean(e * e)))
+        return root_mean_square_of_sse(sse, len(ratings))
+    return root_mean_square(ratings.values - predict_arrays(arrays, mu, ratings.users, ratings.items))

@@ -12,6 +12,7 @@ from contextlib import nullcontext
 import numpy as np
 
 from ..base.errors import DivergenceError
+from ..base.measures import root_mean_square_of_sse
 from ..model.factors import BLOCKS, Factors
 from ..sgd.funk_schedule import train_features
 from ..sgd.orders import Grid
@@ -139,7 +140,7 @@ class Training:
                         loss = _running_loss(self.rule, sse, arrays, reg, counts)
                         self._guard(epoch, loss, reference, arrays)
                     val = None if validation is None else rmse_of(arrays, mu, validation, self.engine)
-                    record = {"epoch": epoch, "loss": loss, "train_rmse": float(np.sqrt(sse / len(ratings))),
+                    record = {"epoch": epoch, "loss": loss, "train_rmse": root_mean_square_of_sse(sse, len(ratings)),
                               "val_rmse": val, "seconds": 0.0, "kept": False}
                     if self.schedule == "feature":
                         record["feature"] = feature

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..base.measures import mean_absolute, root_mean_square
 from ..maths.objectives import as_objective
 from ..model.ratings import Ratings
 
@@ -42,10 +43,9 @@ def rmse(model, ratings: Ratings, *, objective=None) -> float:
     >>> rmse(F, R)  # errors 0 and 2: sqrt((0 + 4) / 2)
     1.4142135623730951
     """
-    e = errors(model, ratings, objective=objective)
-    return float(np.sqrt(np.mean(e * e)))
+    return root_mean_square(errors(model, ratings, objective=objective))
 
 
 def mae(model, ratings: Ratings, *, objective=None) -> float:
     r"""Mean absolute error :math:`\frac{1}{|\mathcal K|}\sum |e_{ui}|` (``objective``: see :func:`errors`)."""
-    return float(np.mean(np.abs(errors(model, ratings, objective=objective))))
+    return mean_absolute(errors(model, ratings, objective=objective))

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..base.errors import InputError
-from ..model.factors import Factors
+from ..model.factors import Factors, predict_pairs
 from ..base.progress import progress_bar
 from ..base.validation import positive_int
 from ..model.ratings import Ratings, check_within
@@ -210,14 +210,12 @@ def top_n(factors: Factors, users, n: int = 10, exclude: Ratings | None = None, 
     else:
         batch_size = positive_int(batch_size, "batch_size")
 
-    Q = factors.Q[items].astype(np.float64)
-    bi = factors.bi[items].astype(np.float64) if factors.biased else None
     out_items = np.full((len(users), n), -1, dtype=np.int64)
     out_scores = np.full((len(users), n), -np.inf, dtype=np.float64)
     keep = min(n, width)
     with progress_bar(len(users), "top-n", verbose, unit="user") as bar:
         for start in range(0, len(users), int(batch_size)):
-            _top_batch(factors, users[start:start + int(batch_size)], items, Q, bi, column_of, indptr, rated, keep,
+            _top_batch(factors, users[start:start + int(batch_size)], items, column_of, indptr, rated, keep,
                        out_items[start:start + int(batch_size)], out_scores[start:start + int(batch_size)])
             bar.update(min(int(batch_size), len(users) - start))
     if scalar:
@@ -225,13 +223,11 @@ def top_n(factors: Factors, users, n: int = 10, exclude: Ratings | None = None, 
     return out_items, out_scores
 
 
-def _top_batch(factors, batch, items, Q, bi, column_of, indptr, rated, keep, out_items, out_scores) -> None:
+def _top_batch(factors, batch, items, column_of, indptr, rated, keep, out_items, out_scores) -> None:
     """Score the users ``batch`` against the candidate ``items``; write their best ``keep`` into the outputs."""
     width = len(items)
     with np.errstate(over="ignore", invalid="ignore"):  # overflow is detected and reported just below
-        scores = factors.P[batch].astype(np.float64) @ Q.T + factors.mu
-        if bi is not None:
-            scores += factors.bu[batch].astype(np.float64)[:, None] + bi[None, :]
+        scores = predict_pairs(factors.P, factors.Q, factors.bu, factors.bi, factors.mu, batch, items, outer=True)
     if not np.all(np.isfinite(scores)):
         row, col = np.argwhere(~np.isfinite(scores))[0]
         raise ValueError(f"the score of user {batch[row]}, item {items[col]} is {scores[row, col]}: "

@@ -16,6 +16,7 @@ import numpy as np
 
 from ..base.validation import positive_int
 from ..base.errors import DivergenceError
+from ..base.measures import root_mean_square
 from ..model.factors import Factors
 from ..maths.objectives import Entries, as_objective
 from .optimizers import make_optimizer
@@ -184,7 +185,7 @@ def train(factors, ratings, *, objective="funk", reg=0.02, optimizer="adam", lea
             val_rmse = None
             if validation is not None:
                 r_hat = objective.predict(get_factors(), validation.users, validation.items)
-                val_rmse = float(np.sqrt(np.mean((validation.values - r_hat) ** 2)))
+                val_rmse = root_mean_square(validation.values - r_hat)
             seconds = time.perf_counter() - start
             history.append({"epoch": epoch, "loss": float(value), "val_rmse": val_rmse, "seconds": seconds})
             if verbose:

@@ -20,7 +20,7 @@ from typing import Mapping
 import numpy as np
 
 from .entries import Entries
-from ..model.factors import BLOCKS, Factors
+from ..model.factors import BLOCKS, Factors, predict_pairs
 from ..model.ratings import Ratings
 
 __all__ = ["Objective", "OBJECTIVES", "RULE_OBJECTIVES", "Entries", "as_objective", "loss", "gradients",
@@ -433,13 +433,10 @@ def _float64(array: np.ndarray) -> np.ndarray:
 
 
 def _scores(factors: Factors, users, items, P=None, Q=None) -> np.ndarray:
-    r""":math:`z_{ui} = \mu + b_u + b_i + p_u^\top q_i` for every entry, in float64."""
-    P = _float64(factors.P) if P is None else P
-    Q = _float64(factors.Q) if Q is None else Q
-    z = np.einsum("...k,...k->...", P[users], Q[items]) + factors.mu
-    if factors.biased:
-        z = z + _float64(factors.bu)[users] + _float64(factors.bi)[items]
-    return z
+    r""":math:`z_{ui} = \mu + b_u + b_i + p_u^\top q_i` for every entry, in float64 (:func:`~funksvd.model.factors.predict_pairs`)."""
+    P = factors.P if P is None else P
+    Q = factors.Q if Q is None else Q
+    return predict_pairs(P, Q, factors.bu, factors.bi, factors.mu, users, items)
 
 
 def _check_form(form: str) -> None:

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..base.frozen import Frozen
 from ..base.validation import check_indices, positive_int
 
-__all__ = ["Factors", "BLOCKS"]
+__all__ = ["Factors", "BLOCKS", "predict_pairs"]
 
 #: Names of the parameter blocks, in the order used everywhere (gradients, step scales, lr/reg tuples).
 BLOCKS = ("P", "Q", "bu", "bi")
@@ -40,7 +41,54 @@ def _param_array(value, name: str, ndim: int, dtype=None) -> np.ndarray:
     return array
 
 
-class Factors:
+#: Bytes of gathered factor rows per chunk in :func:`predict_pairs` (memory O(chunk), not O(n * k)):
+#: small enough for the allocator to reuse one block, where a block past glibc's mmap threshold would be
+#: mapped and unmapped (and page-faulted) on every chunk.
+_CHUNK_BYTES = 1 << 20
+
+
+def predict_pairs(P, Q, bu, bi, mu, users, items, *, outer: bool = False) -> np.ndarray:
+    r"""The prediction of every model in funksvd, vectorised: :math:`\hat r_{ui} = \mu + b_u + b_i + p_u^\top q_i`.
+
+    Parameters
+    ----------
+    P, Q : numpy.ndarray, shape (n_users, k) and (n_items, k)
+    bu, bi : numpy.ndarray or None
+        The biases; ``None`` or empty arrays for an unbiased model.
+    mu : float
+    users, items : array_like of int
+        Indices, already checked (see :meth:`Factors.predict` for the checked entry point).
+    outer : bool, default False
+        False: one prediction per pair ``(users[j], items[j])`` (any matching shapes). True: the
+        scores of every user in ``users`` for every item in ``items``, shape
+        ``(len(users), len(items))``, by one matrix product (top-N lists).
+
+    Returns
+    -------
+    numpy.ndarray of float64
+        Products are accumulated in float64 whatever the dtype of the factors; pairs are taken in
+        chunks, so memory stays O(chunk * k) however many there are.
+    """
+    biased = bu is not None and len(bu) > 0
+    if outer:
+        scores = np.asarray(P[users], dtype=np.float64) @ np.asarray(Q[items], dtype=np.float64).T + mu
+        if biased:
+            scores += np.asarray(bu[users], dtype=np.float64)[:, None] + np.asarray(bi[items], dtype=np.float64)
+        return scores
+    users, items = np.broadcast_arrays(np.asarray(users), np.asarray(items))
+    shape, users, items = users.shape, users.ravel(), items.ravel()
+    out = np.empty(len(users), dtype=np.float64)
+    chunk = max(64, _CHUNK_BYTES // max(1, P.shape[1] * P.itemsize))
+    for s in range(0, len(users), chunk):
+        u, i = users[s:s + chunk], items[s:s + chunk]
+        r = np.einsum("nk,nk->n", P[u], Q[i], dtype=np.float64) + mu
+        if biased:
+            r += np.asarray(bu[u], dtype=np.float64) + np.asarray(bi[i], dtype=np.float64)
+        out[s:s + chunk] = r
+    return out.reshape(shape)
+
+
+class Factors(Frozen):
     r"""Immutable parameters of a (biased) matrix factorisation.
 
     Parameters
@@ -71,6 +119,13 @@ class Factors:
     """
 
     __slots__ = ("P", "Q", "bu", "bi", "mu")
+    _IMMUTABLE_HINT = "; use .replace({name}=...) for a modified copy"
+
+    P: np.ndarray
+    Q: np.ndarray
+    bu: np.ndarray | None
+    bi: np.ndarray | None
+    mu: float
 
     def __init__(self, P, Q, bu=None, bi=None, mu=0.0):
         P = _param_array(P, "P", 2)
@@ -94,10 +149,7 @@ class Factors:
         if not np.isfinite(mu):
             raise ValueError(f"mu = {mu} is not finite")
         for name, value in zip(self.__slots__, (P, Q, bu, bi, mu)):
-            object.__setattr__(self, name, value)
-
-    def __setattr__(self, name, value):
-        raise AttributeError(f"Factors is immutable; use .replace({name}=...) for a modified copy")
+            self._set(name, value)
 
     def __reduce__(self):
         # pickle and copy.deepcopy rebuild through __init__ (the default slot-by-slot restore would
@@ -163,10 +215,7 @@ class Factors:
         """
         users = check_indices(users, "users", self.n_users)
         items = check_indices(items, "items", self.n_items)
-        r_hat = np.einsum("...k,...k->...", self.P[users], self.Q[items]) + self.mu
-        if self.biased:
-            r_hat = r_hat + self.bu[users] + self.bi[items]
-        return r_hat
+        return predict_pairs(self.P, self.Q, self.bu, self.bi, self.mu, users, items)
 
     def rotate(self, R) -> "Factors":
         r"""The factors in another basis: :math:`(P R, Q R)`, biases unchanged.

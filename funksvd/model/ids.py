@@ -13,6 +13,7 @@ import re
 import numpy as np
 
 from ..base.errors import UnknownIdError
+from ..base.frozen import Frozen
 
 __all__ = ["IdMap"]
 
@@ -96,7 +97,7 @@ def _check_text(ids: np.ndarray, kind: str) -> None:
         raise ValueError(f"{kind} id {value!r} holds a control character; ids must be printable text")
 
 
-class IdMap:
+class IdMap(Frozen):
     r"""The raw id of each index :math:`0 \dots n-1`, and the way back.
 
     Parameters
@@ -129,29 +130,35 @@ class IdMap:
 
     __slots__ = ("kind", "_raw", "_order", "_sorted", "_lookup")
 
+    kind: str
+    _raw: np.ndarray
+    _order: np.ndarray | None
+    _sorted: np.ndarray | None
+    _lookup: dict | None
+
     def __init__(self, raw_ids, kind: str = "user"):
         raw = raw_array(raw_ids)
         raw.flags.writeable = False
-        object.__setattr__(self, "kind", str(kind))
-        object.__setattr__(self, "_raw", raw)
+        self._set("kind", str(kind))
+        self._set("_raw", raw)
         if raw.dtype == np.int64:
             order = np.argsort(raw, kind="stable")
             ordered = raw[order]
             repeated = np.flatnonzero(ordered[1:] == ordered[:-1])
             if repeated.size:
                 raise ValueError(f"{kind} id {ordered[repeated[0]]} is listed twice")
-            object.__setattr__(self, "_order", order)
-            object.__setattr__(self, "_sorted", ordered)
-            object.__setattr__(self, "_lookup", None)
+            self._set("_order", order)
+            self._set("_sorted", ordered)
+            self._set("_lookup", None)
         else:
             _check_text(raw, kind)
             lookup = dict(zip(raw.tolist(), range(len(raw))))
             if len(lookup) != len(raw):
                 value = next(value for j, value in enumerate(raw.tolist()) if lookup[value] != j)
                 raise ValueError(f"{kind} id {value!r} is listed twice")
-            object.__setattr__(self, "_order", None)
-            object.__setattr__(self, "_sorted", None)
-            object.__setattr__(self, "_lookup", lookup)
+            self._set("_order", None)
+            self._set("_sorted", None)
+            self._set("_lookup", lookup)
 
     @classmethod
     def factorize(cls, raw, kind: str = "user", name: str | None = None) -> tuple[np.ndarray, "IdMap"]:
@@ -188,9 +195,6 @@ class IdMap:
         distinct = np.empty(0, dtype=object) if not listed else np.array(sorted(dict.fromkeys(listed)), dtype=object)
         id_map = cls(distinct, kind)
         return np.fromiter(map(id_map._lookup.__getitem__, listed), np.int64, count=len(listed)), id_map
-
-    def __setattr__(self, name, value):
-        raise AttributeError("IdMap is immutable")
 
     def __reduce__(self):
         return (type(self), (self._raw, self.kind))

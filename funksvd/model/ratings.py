@@ -11,6 +11,7 @@ import warnings
 
 import numpy as np
 
+from ..base.frozen import Frozen
 from ..base.validation import indices_within
 
 __all__ = ["Ratings", "check_within"]
@@ -104,7 +105,7 @@ def _check_ids(ids: np.ndarray, name: str, n: int | None) -> int:
     return n
 
 
-class Ratings:
+class Ratings(Frozen):
     r"""Observed ratings as parallel arrays of triples :math:`(u, i, r_{ui})`.
 
     Parameters
@@ -151,6 +152,12 @@ class Ratings:
 
     __slots__ = ("users", "items", "values", "n_users", "n_items")
 
+    users: np.ndarray
+    items: np.ndarray
+    values: np.ndarray
+    n_users: int
+    n_items: int
+
     def __init__(self, users, items, values, n_users=None, n_items=None, *, dtype=np.float64, copy=True,
                  index_dtype=np.int64):
         if np.dtype(dtype) not in (np.float32, np.float64):
@@ -175,14 +182,11 @@ class Ratings:
             raise ValueError(f"values[{j}] = {values[j]} is not finite (user {users[j]}, item {items[j]})")
         n_users = _check_ids(users, "users", n_users)
         n_items = _check_ids(items, "items", n_items)
-        object.__setattr__(self, "users", _readonly(users))
-        object.__setattr__(self, "items", _readonly(items))
-        object.__setattr__(self, "values", _readonly(values))
-        object.__setattr__(self, "n_users", n_users)
-        object.__setattr__(self, "n_items", n_items)
-
-    def __setattr__(self, name, value):
-        raise AttributeError(f"Ratings is immutable; cannot set {name!r}")
+        self._set("users", _readonly(users))
+        self._set("items", _readonly(items))
+        self._set("values", _readonly(values))
+        self._set("n_users", n_users)
+        self._set("n_items", n_items)
 
     def __reduce__(self):
         # the default would restore the slots with setattr, which an immutable Ratings refuses

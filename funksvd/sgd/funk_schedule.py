@@ -106,7 +106,9 @@ from functools import lru_cache
 import numpy as np
 
 from ..base.errors import DivergenceError
+from ..base.measures import root_mean_square_of_sse
 from ..maths.rules import RULES
+from ..model.factors import predict_pairs
 
 __all__ = [
     "clip",
@@ -256,14 +258,9 @@ def residual_cache(P, Q, bu, bi, mu, users, items, n_features, trailing=0.0) -> 
     the trailing term :math:`(k - n - 1)\, \text{feature\_init}^2` while feature :math:`n`
     trains (module Notes). The oracle of the incremental cache (vectorised numpy, float64).
     """
-    users = np.asarray(users)
-    items = np.asarray(items)
     P = np.asarray(P, dtype=np.float64)[:, :n_features]
     Q = np.asarray(Q, dtype=np.float64)[:, :n_features]
-    cache = np.full(users.shape[0], float(mu)) + np.einsum("nk,nk->n", P[users], Q[items])
-    if len(bu):
-        cache += np.asarray(bu, dtype=np.float64)[users] + np.asarray(bi, dtype=np.float64)[items]
-    return cache + float(trailing)
+    return predict_pairs(P, Q, bu, bi, float(mu), np.asarray(users), np.asarray(items)) + float(trailing)
 
 
 _KERNELS = ("run_bias_epoch", "run_feature_epoch", "add_biases", "add_feature", "swap_feature")
@@ -299,7 +296,7 @@ def _stage(run, n: int, max_epochs: int, min_improvement: float, min_epochs: int
     previous = None
     for epoch in range(1, max_epochs + 1):
         sse = float(run())
-        rmse = math.sqrt(sse / n)
+        rmse = root_mean_square_of_sse(sse, n)
         done = epoch == max_epochs or (
             epoch >= min_epochs and previous is not None and previous - rmse < min_improvement * previous)
         yield sse, done
