@@ -154,8 +154,8 @@ def test_the_counting_sort_gives_the_order_of_a_stable_argsort(ratings, small_ce
     rng = np.random.default_rng(9)
     n_user_groups = grid_module._groups(ratings.n_users, 4 * 8, grid_module.USER_CELL_BYTES)
     n_item_groups = grid_module._groups(ratings.n_items, 4 * 8, grid_module.ITEM_CELL_BYTES)
-    user_group = grid_module._balanced_groups(ratings.users, ratings.n_users, n_user_groups)
-    item_group = grid_module._balanced_groups(ratings.items, ratings.n_items, n_item_groups)
+    user_group = grid_module.balanced_groups(ratings.users, ratings.n_users, n_user_groups)
+    item_group = grid_module.balanced_groups(ratings.items, ratings.n_items, n_item_groups)
     cell = user_group[ratings.users] * n_item_groups + item_group[ratings.items]
     index = np.argsort(cell, kind="stable")
     bounds = np.concatenate([[0], np.cumsum(np.bincount(cell, minlength=n_user_groups * n_item_groups))])

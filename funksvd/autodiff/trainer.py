@@ -9,6 +9,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from ..base.rng import check_random_state
 from ..base.validation import positive_int, positive_number
 from ..fullbatch import optimizers as numpy_optimizers
 from ..base.errors import DivergenceError
@@ -221,7 +222,7 @@ def train(factors, ratings, *, objective="funk", reg=0.02, optimizer="adam", lea
     all_entries = select_entries(objective, factors, ratings)
     n = int(tf.size(all_entries[2]))
 
-    rng = np.random.default_rng(random_state)
+    rng = check_random_state(random_state)
     theta = tf_variables(factors, objective.learn_mu)
     mu = factors.mu
     with keras_float64():

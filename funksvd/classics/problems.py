@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..base.rng import check_random_state
 from ..model.factors import Factors
 from ..fullbatch.trainer import train
 from ..maths.objectives import OBJECTIVES
@@ -91,7 +92,7 @@ def run_quuxlabs_article(K: int = 2, alpha: float = 0.1, beta: float = 0.01, ite
         :math:`\sqrt{\sum_{(u,i)\in\mathcal K} e_{ui}^2}` (a root of a sum, not an RMSE).
     """
     ratings = quuxlabs_ratings()
-    rng = np.random.default_rng(random_state)
+    rng = check_random_state(random_state)
     if init is None:
         factors = Factors.random(
             ratings.n_users, ratings.n_items, K, mu=ratings.mean(), init_std_dev=1.0 / K, random_state=rng
@@ -137,7 +138,7 @@ def harmonic_problem(n: int = 500, k: int = 30, random_state=0, init_std_dev: fl
     :math:`0.7\,n^2` cells are drawn with replacement; the distinct cells drawn (about
     :math:`1 - e^{-0.7} \approx 50\%`) are kept for training, the others are the validation set.
     """
-    rng = np.random.default_rng(random_state)
+    rng = check_random_state(random_state)
     U = rng.standard_normal((n, n))
     V = rng.standard_normal((n, n))
     spectrum = 1.0 / np.arange(1, n + 1)

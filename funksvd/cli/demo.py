@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..base.rng import check_random_state
 from ..check.gradients import ORACLES, check_gradients
 from ..classics.problems import QUUXLABS_PUBLISHED, QUUXLABS_R, completed_matrix, quuxlabs_ratings, run_quuxlabs_article
 from ..model.factors import Factors
@@ -26,7 +27,7 @@ def gradient_cases(random_state=0):
     """
     ratings = quuxlabs_ratings()
     scaled = Ratings(ratings.users, ratings.items, (ratings.values - 1.0) / 4.0, ratings.n_users, ratings.n_items)
-    rng = np.random.default_rng(random_state)
+    rng = check_random_state(random_state)
     for name, objective in [(n, r.objective) for n, r in RULES.items()] + list(OBJECTIVES.items()):
         data = scaled if objective.link == "sigmoid" else ratings
         for biased in (True, False):

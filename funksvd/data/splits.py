@@ -6,22 +6,12 @@ import math
 
 import numpy as np
 
+from ..base.rng import surprise_random_state
 from ..base.validation import positive_int
 from ..model.ratings import Ratings
 from .dataset import Dataset
 
 __all__ = ["kfold", "leave_k_out", "train_test_split"]
-
-
-def _rng(random_state):
-    """Surprise's convention: an int seeds ``numpy.random.RandomState``; generators pass through."""
-    if random_state is None:
-        return np.random.default_rng()
-    if isinstance(random_state, (np.random.Generator, np.random.RandomState)):
-        return random_state
-    if isinstance(random_state, (int, np.integer)) and not isinstance(random_state, bool):
-        return np.random.RandomState(int(random_state))
-    raise ValueError(f"random_state must be None, an int, a numpy Generator or RandomState; got {random_state!r}")
 
 
 def _check_ratings(ratings) -> Ratings:
@@ -77,7 +67,7 @@ def train_test_split(ratings, test_size=0.2, random_state=None) -> tuple[Ratings
     if not 1 <= n_test <= n - 1:
         raise ValueError(f"test_size={test_size!r} leaves {n_test} test and {n - n_test} training ratings "
                          f"out of {n}; both sets need at least one")
-    permutation = np.asarray(_rng(random_state).permutation(n), dtype=np.int64)
+    permutation = np.asarray(surprise_random_state(random_state).permutation(n), dtype=np.int64)
     n_train = n - n_test
     return _subset(data, permutation[:n_train]), _subset(data, permutation[n_train:])
 
@@ -108,7 +98,7 @@ def kfold(ratings, n_splits=5, random_state=None, shuffle=True):
         raise ValueError(f"n_splits must be an integer in [2, {n}] (the number of ratings), got {n_splits!r}")
     indices = np.arange(n, dtype=np.int64)
     if shuffle:
-        _rng(random_state).shuffle(indices)
+        surprise_random_state(random_state).shuffle(indices)
     stop = 0
     for fold in range(int(n_splits)):
         start = stop
@@ -170,7 +160,7 @@ def leave_k_out(ratings, k=1, random_state=None, by="random", timestamps=None) -
         if key.dtype.kind not in "iufM" or (key.dtype.kind == "f" and not np.all(np.isfinite(key))):
             raise ValueError(f"timestamps must be finite numbers or datetimes, got dtype {key.dtype}")
     else:
-        key = _rng(random_state).random(n)
+        key = surprise_random_state(random_state).random(n)
     order = np.lexsort((np.arange(n), key, ratings.users))  # by user, then key, then position
     counts = np.bincount(ratings.users, minlength=ratings.n_users)
     ends = np.cumsum(counts)

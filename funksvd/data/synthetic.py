@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..base.rng import check_random_state
 from ..base.validation import non_negative, positive_int
 from ..model.factors import Factors
 from ..model.ratings import Ratings
@@ -158,7 +159,7 @@ def synthetic_netflix(n_users=480_189, n_items=17_770, n_ratings=100_000_000, ra
     if distinct and n_ratings > n_users * n_items:
         raise ValueError(f"{n_ratings} distinct (user, item) pairs do not fit in {n_users} x {n_items} cells; "
                          "use more users or items, or distinct=False")
-    rng = np.random.default_rng(random_state)
+    rng = check_random_state(random_state)
 
     # item popularity (Zipf-Mandelbrot over a random ranking) and its alias table
     rank = rng.permutation(n_items)

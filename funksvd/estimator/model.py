@@ -22,6 +22,7 @@ from contextlib import contextmanager
 
 import numpy as np
 
+from ..base.rng import check_random_state
 from ..base.errors import NotFittedError
 from ..model.factors import BLOCKS, Factors
 from ..model.ratings import Ratings
@@ -371,7 +372,7 @@ class FunkSVD(Training, Recommending, Persistence):
         self.history_ = []
 
         dtype = np.dtype(self.dtype)
-        rng = np.random.default_rng(self.random_state)
+        rng = check_random_state(self.random_state)
         if init is not None:
             start = self._check_init(init, ratings)
             mu = init.mu

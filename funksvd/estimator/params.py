@@ -7,10 +7,12 @@ import numpy as np
 from ..base.errors import InputError
 from ..base.validation import non_negative, positive_int
 from ..maths.rules import get_rule
+from ..sgd.steps import LOOP_ENGINES
 
 __all__ = ["ENGINES", "SCHEDULES", "check_params"]
 
-ENGINES = ("python", "compiled", "tensorflow")
+#: The engines of :class:`~funksvd.FunkSVD`: the epoch loop's, and the TensorFlow twin.
+ENGINES = (*LOOP_ENGINES, "tensorflow")
 SCHEDULES = ("joint", "feature")
 
 

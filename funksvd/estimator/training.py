@@ -20,6 +20,7 @@ from ..sgd.loops import typed_scalars
 from ..sgd.strata import Strata
 from ..base.optional import require_tensorflow
 from ..base.progress import progress_bar
+from ..maths.objectives import weighted_squares
 from ..maths.rules import RULES, get_rule
 from ..sgd.steps import epoch_function
 from .scores import COMPILED_SSE_MIN, factor_arrays, rmse_of
@@ -328,8 +329,5 @@ def _running_loss(rule, sse: float, arrays, reg: dict, counts) -> float:
     for block, theta, count in zip(BLOCKS, arrays, (counts[0], counts[1], counts[0], counts[1])):
         if theta.size == 0 or reg[block] == 0.0:
             continue
-        # squares in the parameters' dtype (a float32 model: float32 rows of k terms, 10x faster
-        # than converting), weighted by the counts in float64
-        squares = np.einsum("ij,ij->i", theta, theta) if theta.ndim == 2 else theta * theta
-        penalty += reg[block] * weights[block] * float(count @ squares)
+        penalty += reg[block] * weights[block] * weighted_squares(theta, count)
     return objective.data_weight * sse + penalty

@@ -14,6 +14,7 @@ import time
 
 import numpy as np
 
+from ..base.rng import check_random_state
 from ..base.validation import positive_int
 from ..base.errors import DivergenceError
 from ..base.measures import root_mean_square
@@ -149,7 +150,7 @@ def train(factors, ratings, *, objective="funk", reg=0.02, optimizer="adam", lea
     opt = make_optimizer(optimizer, learning_rate, decay_rate, decay_steps)
     entries = objective.prepare(factors, ratings)
     form = choose_form(entries)
-    rng = np.random.default_rng(random_state)
+    rng = check_random_state(random_state)
     mu = float(factors.mu)
     theta = {block: np.array(value, dtype=np.float64) for block, value in factors.params().items()}
     if objective.learn_mu:

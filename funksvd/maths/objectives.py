@@ -218,11 +218,13 @@ class Objective:
                 value += coef * float(np.abs(theta).sum())
                 grads[block] = coef * np.sign(theta) if gradients else None
                 continue
-            n = 1.0
             if self.penalty == "per_rating":
                 n = counts[0] if block in ("P", "bu") else counts[1]
+                value += coef * weighted_squares(theta, n)
                 n = n.reshape((-1,) + (1,) * (theta.ndim - 1))
-            value += coef * float((n * theta * theta).sum())
+            else:
+                n = 1.0
+                value += coef * float((theta * theta).sum())
             grads[block] = 2.0 * coef * n * theta if gradients else None
         return value, grads
 
@@ -426,6 +428,18 @@ class Objective:
             grads["bi"] = factor * GA[:, k + 1]
         g_sum = factor * float(GB[:, k].sum()) if self.learn_mu else None
         return self._finish(factors, data_sum, g_sum, grads, reg, entries.counts, self._n(entries.n))
+
+
+def weighted_squares(theta: np.ndarray, counts: np.ndarray) -> float:
+    r"""The per-rating penalty of one block without its coefficient: :math:`\sum_u n_u \lVert\theta_u\rVert^2`.
+
+    ``theta`` is a factor matrix (rows :math:`p_u`) or a bias vector; ``counts`` the ratings per
+    row, :math:`n_u`. Squares are taken in the dtype of ``theta`` (a float32 model's rows of
+    :math:`k` terms stay float32), weighted by ``counts`` in float64. NaN if any entry is not
+    finite, even in a row with :math:`n_u = 0`.
+    """
+    squares = np.einsum("ij,ij->i", theta, theta) if theta.ndim == 2 else theta * theta
+    return float(np.asarray(counts, dtype=np.float64) @ squares)
 
 
 def _float64(array: np.ndarray) -> np.ndarray:

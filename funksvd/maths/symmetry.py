@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..base.rng import check_random_state
 from ..base.validation import positive_int
 from ..model.factors import Factors
 from ..model.ratings import Ratings
@@ -43,7 +44,7 @@ def random_rotation(k: int, random_state=None) -> np.ndarray:
     True
     """
     positive_int(k, "k", whole=True)
-    rng = np.random.default_rng(random_state)
+    rng = check_random_state(random_state)
     Q, R = np.linalg.qr(rng.standard_normal((k, k)))
     return Q * np.where(np.diag(R) < 0, -1.0, 1.0)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..base.rng import check_random_state
 from ..base.frozen import Frozen
 from ..base.validation import check_indices, positive_int
 
@@ -302,7 +303,7 @@ class Factors(Frozen):
         low, high = init_range
         if init == "uniform" and not low < high:
             raise ValueError(f"init_range must be (low, high) with low < high, got {init_range!r}")
-        rng = np.random.default_rng(random_state)
+        rng = check_random_state(random_state)
 
         def draw(n_rows: int) -> np.ndarray:
             shape = (n_rows, n_factors)

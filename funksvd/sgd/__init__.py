@@ -8,6 +8,6 @@
 * :mod:`~funksvd.sgd.funk_schedule`: Simon Funk's feature-at-a-time schedule.
 """
 
-from .steps import ENGINES, sgd_epoch, sgd_step
+from .steps import LOOP_ENGINES, sgd_epoch, sgd_step
 
-__all__ = ["ENGINES", "sgd_epoch", "sgd_step"]
+__all__ = ["LOOP_ENGINES", "sgd_epoch", "sgd_step"]

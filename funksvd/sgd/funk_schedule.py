@@ -107,6 +107,7 @@ import numpy as np
 
 from ..base.errors import DivergenceError
 from ..base.measures import root_mean_square_of_sse
+from ..maths.objectives import weighted_squares
 from ..maths.rules import RULES
 from ..model.factors import predict_pairs
 
@@ -305,11 +306,6 @@ def _stage(run, n: int, max_epochs: int, min_improvement: float, min_epochs: int
         previous = rmse
 
 
-def _weighted_squares(x, counts) -> float:
-    r""":math:`\sum_u n_u\, x_u^2` in float64 (NaN if any :math:`x_u` is not finite, even where :math:`n_u = 0`)."""
-    return float(counts @ np.square(x, dtype=np.float64))
-
-
 def non_finite_check(epoch: int, loss: float) -> None:
     """The default ``guard`` of :func:`train_features`: :class:`~funksvd.DivergenceError` on a non-finite loss."""
     if not math.isfinite(loss):
@@ -414,7 +410,7 @@ def _epochs(fns, P, Q, bu, bi, cache, users, items, values, lr, reg, rating_rang
             return fns.run_bias_epoch(bu, bi, cache, users, items, values, lr, reg, lo, hi)
 
         def bias_penalty():
-            return w * (reg_bu * _weighted_squares(bu, counts_u) + reg_bi * _weighted_squares(bi, counts_i))
+            return w * (reg_bu * weighted_squares(bu, counts_u) + reg_bi * weighted_squares(bi, counts_i))
 
         for sse, done, loss in stage(run_biases, bias_penalty):
             yield None, sse, done, loss
@@ -431,8 +427,8 @@ def _epochs(fns, P, Q, bu, bi, cache, users, items, values, lr, reg, rating_rang
             for g in range(1, k):
                 fns.add_feature(cache, P, Q, g, users, items)
         for g in range(k - 1, -1, -1):
-            waiting[g] = waiting[g + 1] + w * (reg_p * _weighted_squares(P[:, g], counts_u)
-                                               + reg_q * _weighted_squares(Q[:, g], counts_i))
+            waiting[g] = waiting[g + 1] + w * (reg_p * weighted_squares(P[:, g], counts_u)
+                                               + reg_q * weighted_squares(Q[:, g], counts_i))
     for f in range(k):
         P[:, f] = feature_init if start is None else start[0][:, f]
         Q[:, f] = feature_init if start is None else start[1][:, f]
@@ -441,7 +437,7 @@ def _epochs(fns, P, Q, bu, bi, cache, users, items, values, lr, reg, rating_rang
             return fns.run_feature_epoch(P, Q, cache, f, users, items, values, lr, reg, lo, hi)
 
         def column_penalty():
-            return w * (reg_p * _weighted_squares(P[:, f], counts_u) + reg_q * _weighted_squares(Q[:, f], counts_i))
+            return w * (reg_p * weighted_squares(P[:, f], counts_u) + reg_q * weighted_squares(Q[:, f], counts_i))
 
         def feature_penalty():  # column f, and the features after it at their start values
             return column_penalty() + waiting[f + 1]

@@ -16,9 +16,10 @@ from ..maths.objectives import per_block
 from ..model.ratings import Ratings
 from ..maths.rules import get_rule
 
-__all__ = ["sgd_step", "sgd_epoch", "run_epoch", "bind", "ENGINES"]
+__all__ = ["sgd_step", "sgd_epoch", "run_epoch", "bind", "LOOP_ENGINES"]
 
-ENGINES = ("python", "compiled")
+#: The engines of the per-rating epoch loop: plain Python, and the same loop compiled by numba.
+LOOP_ENGINES = ("python", "compiled")
 
 
 def hyper_tuple(value, name: str) -> tuple[float, float, float, float]:
@@ -39,7 +40,7 @@ def epoch_function(rule, engine: str):
         from .compiled import compiled_epoch
 
         return compiled_epoch(rule)
-    raise ValueError(f"engine={engine!r}; expected one of {ENGINES}")
+    raise ValueError(f"engine={engine!r}; expected one of {LOOP_ENGINES}")
 
 
 def finish_step(arrays, mu, what: str) -> Factors:
