@@ -273,3 +273,39 @@ def test_prepared_entries_are_cached_per_ratings_object(monkeypatch):
     assert objective.prepare(factors, twin, cache=True) is not first
     sparse = funksvd.maths.objectives.RULE_OBJECTIVES["funk"]
     assert sparse.prepare(start, train) is not sparse.prepare(start, train)
+
+
+def test_no_dense_matrix_outlives_its_ratings():
+    """Oracle: ``weakref`` to the cached dense matrix and to the ratings; after ``del`` (no gc.collect:
+    plain reference counting, so no cycle holds them) both are gone."""
+    import weakref
+
+    objective = OBJECTIVES["tf_masked_2018"]
+    ratings = Ratings.from_dense(np.where(np.eye(5) > 0, 0.5, 0.0), missing=0.0)
+    factors = Factors.random(5, 5, 2, random_state=0)
+    objective.gradients(factors, ratings, form="matrix")
+    entries = objective.prepare(factors, ratings)  # the cached entries the matrix form kept
+    dense, alive = weakref.ref(entries.dense()[0]), weakref.ref(ratings)
+    del ratings, entries
+    assert alive() is None and dense() is None
+
+
+def test_a_new_ratings_at_a_dead_ones_id_gets_its_own_entries(monkeypatch):
+    """A cache keyed by ``id(ratings)`` alone would hand a new object the entries of a dead one at the same id.
+
+    CPython reuses the address of a freed object, but when is the allocator's business; so the test
+    makes it certain: ``id`` in :mod:`funksvd.maths.entries` answers 0 for every object, as if each
+    new ``Ratings`` took the address of the last. Oracle: the new object's own values (all 7.0) in
+    the dense matrix of the entries prepared for it.
+    """
+    import funksvd.maths.entries
+
+    monkeypatch.setattr(funksvd.maths.entries, "id", lambda obj: 0, raising=False)
+    objective = OBJECTIVES["tf_masked_2018"]
+    factors = Factors.random(3, 3, 2, random_state=0)
+    old = Ratings.from_dense(np.eye(3), missing=0.0)
+    objective.gradients(factors, old, form="matrix")
+    del old
+    new = Ratings([0, 1, 2], [0, 1, 2], [7.0, 7.0, 7.0], 3, 3)
+    entries = objective.prepare(factors, new, cache=True)
+    np.testing.assert_array_equal(entries.dense()[0], 7.0 * np.eye(3))

@@ -3,10 +3,13 @@ r"""The entries :math:`\mathcal E` a data term runs over, prepared once per :cla
 :meth:`Objective.prepare <funksvd.Objective.prepare>` builds them (the observed triples, or every
 cell of the matrix with missing as 0) and caches them for the last few ``Ratings`` objects seen,
 since a ``Ratings`` never changes: a training loop does not rebuild the entry arrays, the counts,
-the dense matrix or the duplicate check at every step.
+the dense matrix or the duplicate check at every step. The cache belongs to the ``Ratings``
+(:meth:`Ratings.derived <funksvd.Ratings.derived>`): it goes when the ratings go.
 """
 
 from __future__ import annotations
+
+import weakref
 
 import numpy as np
 
@@ -41,7 +44,7 @@ class Entries:
         self._shifted = None
         self._buffers = None
         self._cells_checked = False
-        self._source = source
+        self._source = None if source is None else weakref.ref(source)  # no cycle: the ratings own the cache
 
     @classmethod
     def from_arrays(cls, users, items, values, shape) -> "Entries":
@@ -52,34 +55,31 @@ class Entries:
     def of(cls, ratings: Ratings, kind: str, cache: bool = False) -> "Entries":
         """The observed ratings (``kind="observed"``) or every cell, missing as 0 (``"dense"``).
 
-        With ``cache`` the result is kept for the last two ``ratings`` objects (and reused when
-        the same object comes again), holding their dense matrices and work arrays.
+        With ``cache`` the result is kept by ``ratings`` (:meth:`Ratings.derived
+        <funksvd.Ratings.derived>`) with its dense matrix and work arrays, and reused while the
+        ratings live; without it, a cached result is still used but nothing new is kept.
         """
-        key = (id(ratings), kind)
-        cached = _CACHE.get(key)
-        if cached is not None and cached._source is ratings:
-            return cached
+        return ratings.derived(("entries", kind), lambda: cls._build(ratings, kind), keep=cache)
+
+    @classmethod
+    def _build(cls, ratings: Ratings, kind: str) -> "Entries":
         if kind == "observed":
-            entries = cls(ratings.users, ratings.items, ratings.values, ratings.shape, kind, ratings)
-        else:
-            R = ratings.to_dense(missing=0.0)  # raises on a repeated pair
-            n_users, n_items = ratings.shape
-            users = np.repeat(np.arange(n_users, dtype=np.int64), n_items)
-            items = np.tile(np.arange(n_items, dtype=np.int64), n_users)
-            entries = cls(users, items, R.reshape(-1), ratings.shape, kind, ratings)
-            entries._dense = (R, None)
-            entries._cells_checked = True
-        if cache:
-            while len(_CACHE) >= _CACHE_SIZE:
-                _CACHE.pop(next(iter(_CACHE)))
-            _CACHE[key] = entries
+            return cls(ratings.users, ratings.items, ratings.values, ratings.shape, kind, ratings)
+        R = ratings.to_dense(missing=0.0)  # raises on a repeated pair
+        n_users, n_items = ratings.shape
+        users = np.repeat(np.arange(n_users, dtype=np.int64), n_items)
+        items = np.tile(np.arange(n_items, dtype=np.int64), n_users)
+        entries = cls(users, items, R.reshape(-1), ratings.shape, kind, ratings)
+        entries._dense = (R, None)
+        entries._cells_checked = True
         return entries
 
     def check_cells(self) -> None:
         """Raise ``ValueError`` if a ``(u, i)`` pair repeats: a matrix cell holds one value."""
         if not self._cells_checked:
-            if self._source is not None:
-                self._source.to_dense()  # raises, naming the first repeated pair
+            source = None if self._source is None else self._source()
+            if source is not None:
+                source.to_dense()  # raises, naming the first repeated pair
             else:
                 Ratings(self.users, self.items, self.values, *self.shape, copy=False).to_dense()
             self._cells_checked = True
@@ -109,6 +109,3 @@ class Entries:
             self._dense = (R, M)
         return self._dense
 
-
-_CACHE: dict = {}
-_CACHE_SIZE = 2

@@ -253,9 +253,9 @@ class Objective:
         """The :class:`Entries` of ``ratings`` this objective runs over.
 
         A trainer prepares them once and keeps them. With ``cache`` (what the matrix form of
-        :meth:`loss` and :meth:`gradients` asks for) they are also kept for the last two
-        ``ratings`` objects seen -- a ``Ratings`` never changes -- so that repeated calls on the
-        same data do not rebuild the dense matrix, the mask and the duplicate check.
+        :meth:`loss` and :meth:`gradients` asks for) they are also kept by ``ratings`` itself -- a
+        ``Ratings`` never changes -- so that repeated calls on the same data do not rebuild the
+        dense matrix, the mask and the duplicate check; they go when the ratings go.
         """
         if (ratings.n_users, ratings.n_items) != (factors.n_users, factors.n_items):
             raise ValueError(

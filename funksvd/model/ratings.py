@@ -150,7 +150,7 @@ class Ratings(Frozen):
     (array([0, 1]), array([0, 1]), array([5., 1.]))
     """
 
-    __slots__ = ("users", "items", "values", "n_users", "n_items")
+    __slots__ = ("users", "items", "values", "n_users", "n_items", "_derived", "__weakref__")
 
     users: np.ndarray
     items: np.ndarray
@@ -187,6 +187,7 @@ class Ratings(Frozen):
         self._set("values", _readonly(values))
         self._set("n_users", n_users)
         self._set("n_items", n_items)
+        self._set("_derived", {})
 
     def __reduce__(self):
         # the default would restore the slots with setattr, which an immutable Ratings refuses
@@ -209,6 +210,21 @@ class Ratings(Frozen):
         )
 
     __hash__ = None
+
+    def derived(self, key, build, keep: bool = True):
+        """What ``build()`` computes from these ratings, kept with them under ``key`` (unless not ``keep``).
+
+        A ``Ratings`` never changes, so anything computed from it alone (the entries of a loss,
+        their dense matrix) stays valid as long as it lives, and goes when it goes: the cache is
+        owned by the ratings, not by a module. A kept value is returned whatever ``keep`` says.
+        Not pickled, not compared.
+        """
+        if key in self._derived:
+            return self._derived[key]
+        value = build()
+        if keep:
+            self._derived[key] = value
+        return value
 
     @property
     def shape(self) -> tuple[int, int]:

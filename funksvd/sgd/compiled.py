@@ -49,7 +49,6 @@ __all__ = ["compiled_epoch", "compiled_step", "jit", "source_key", "OPTIONS"]
 OPTIONS = {"cache": True, "nogil": True, "_nrt": False, "fastmath": frozenset({"reassoc", "contract"})}
 
 _SOURCE_KEY = "_funksvd_source_key"
-_uncached = False  # set once no cache directory was writable (warned once)
 
 
 def source_key(fn, **names) -> str:
@@ -69,9 +68,8 @@ def jit(fn, name=None, inline=False, **names):
     The copy's name carries :func:`source_key`, so the on-disk cache follows every source it
     compiles.
     """
-    global _uncached
     key = source_key(fn, **names)
-    options = dict(OPTIONS, fastmath=set(OPTIONS["fastmath"]), cache=not _uncached)
+    options = dict(OPTIONS, fastmath=set(OPTIONS["fastmath"]))
     if inline:
         options["inline"] = "always"
     clone = bind(fn, f"{name or fn.__qualname__}_{key}", **names)
@@ -80,23 +78,31 @@ def jit(fn, name=None, inline=False, **names):
     except RuntimeError as error:  # numba: "cannot cache function ...: no locator available"
         if "no locator" not in str(error):
             raise
-        _uncached = True
-        warnings.warn(
-            f"funksvd.sgd.compiled: no writable cache directory for numba ({error}); compiling in memory "
-            "for this process only. Set NUMBA_CACHE_DIR to a writable directory to keep the compiled "
-            "kernels between runs.", RuntimeWarning, stacklevel=2)
+        _warn_uncached()
         compiled = numba.njit(**dict(options, cache=False))(clone)
     setattr(compiled, _SOURCE_KEY, key)
     return compiled
 
 
-_predict_one = jit(rules.predict_one, inline=True)
+@lru_cache(maxsize=1)
+def _warn_uncached() -> None:
+    """Warn, once a process (the cache of this function is the "once"), that numba cannot cache."""
+    warnings.warn(
+        "funksvd.sgd.compiled: no writable cache directory for numba; compiling in memory "
+        "for this process only. Set NUMBA_CACHE_DIR to a writable directory to keep the compiled "
+        "kernels between runs.", RuntimeWarning, stacklevel=3)
+
+
+@lru_cache(maxsize=None)
+def _predict_one():
+    """The prediction kernel, compiled on first use (inlined into every step)."""
+    return jit(rules.predict_one, inline=True)
 
 
 @lru_cache(maxsize=None)
 def compiled_step(step):
-    """A per-rating kernel of :mod:`funksvd.maths.rules`, compiled."""
-    return jit(step, step.__name__, inline=True, predict_one=_predict_one)
+    """A per-rating kernel of :mod:`funksvd.maths.rules`, compiled on first use."""
+    return jit(step, step.__name__, inline=True, predict_one=_predict_one())
 
 
 @lru_cache(maxsize=None)
