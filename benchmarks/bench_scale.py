@@ -89,9 +89,7 @@ def main() -> None:
                   random_state=0, engine="compiled", n_jobs=args.n_jobs)
     tiny = synthetic_netflix(50, 20, 400, random_state=1)
     tiny = Ratings(tiny.users, tiny.items, tiny.values, dtype=dtype, index_dtype=np.dtype(args.index_dtype).type)
-    sse_min, training.COMPILED_SSE_MIN = training.COMPILED_SSE_MIN, 0  # compile the start loss's loop too
     FunkSVD(n_epochs=1, **params).fit(tiny)  # compile
-    training.COMPILED_SSE_MIN = sse_min
     baseline = current_rss_bytes()
 
     tic = time.perf_counter()
