@@ -57,7 +57,7 @@ class Training:
 
         return shuffled
 
-    def _joint(self, start: Factors, mu, ratings, rng, rating_range):
+    def _joint(self, start: Factors, mu, ratings, rng, rating_range, counts=None):
         """All factors at once: one ``epoch_function(rule, engine)`` call per epoch (per block with ``n_jobs > 1``)."""
         arrays = P, Q, bu, bi = start.mutable_copy()
         run = epoch_function(self.rule, self.engine)
@@ -65,7 +65,7 @@ class Training:
         lr, reg = tuple(lr[b] for b in BLOCKS), tuple(reg[b] for b in BLOCKS)
         mu, lr, reg = typed_scalars(P.dtype, mu, lr, reg)  # float32 end to end for a float32 model
         if self.n_jobs == 1 and self.shuffle == "grid":
-            grid = Grid(ratings, P.shape[1], P.dtype, rng, self.engine)
+            grid = Grid(ratings, P.shape[1], P.dtype, rng, self.engine, counts)
 
             def epochs():
                 for _ in range(self.n_epochs):
@@ -122,9 +122,12 @@ class Training:
         )
         return epochs, (P, Q, bu, bi)
 
-    def _train(self, epochs, arrays, mu, ratings, validation, total) -> None:
-        """The loop shared by both schedules: loss, validation, divergence guard, early stopping, bar."""
-        counts = (_counts(ratings.users, ratings.n_users), _counts(ratings.items, ratings.n_items))
+    def _train(self, epochs, arrays, mu, ratings, validation, total, counts=None) -> None:
+        """The loop shared by both schedules: loss, validation, divergence guard, early stopping, bar.
+
+        ``counts``: the ratings of each user and each item (:func:`rating_counts`), if counted already.
+        """
+        counts = rating_counts(ratings) if counts is None else counts
         reg = self._hyper("reg")
         stopper = _EarlyStopping(self.patience, self.min_improvement)
         reference = self._reference_loss(arrays, mu, ratings, counts) if self.schedule == "joint" else None
@@ -168,7 +171,7 @@ class Training:
     def _start_loss(self, arrays, mu, ratings, counts=None) -> float:
         """The rule's loss at the start values ``arrays``, exactly: the reference of the divergence guard."""
         if counts is None:
-            counts = (_counts(ratings.users, ratings.n_users), _counts(ratings.items, ratings.n_items))
+            counts = rating_counts(ratings)
         sse = rmse_of(arrays, mu, ratings, "compiled" if self.engine == "compiled" else "python") ** 2 * len(ratings)
         return _running_loss(self.rule, sse, arrays, self._hyper("reg"), counts)
 
@@ -303,6 +306,11 @@ def _arange_into(out: np.ndarray, chunk: int = 1 << 22) -> np.ndarray:
     for first in range(0, len(out), chunk):
         out[first:first + chunk] = np.arange(first, min(first + chunk, len(out)))
     return out
+
+
+def rating_counts(ratings) -> tuple[np.ndarray, np.ndarray]:
+    """The number of ratings of each user and of each item, as float64 (the weights of the per-rating penalty)."""
+    return _counts(ratings.users, ratings.n_users), _counts(ratings.items, ratings.n_items)
 
 
 def _counts(ids: np.ndarray, n: int, chunk: int = 1 << 22) -> np.ndarray:

@@ -56,6 +56,8 @@ class Grid:
     engine : {"compiled", "python"}, default "compiled"
         Who runs the setup's loops (:func:`count_cells`, :func:`place_in_cells`,
         :func:`shuffle_together`): numba, or Python as they are written. Same copy either way.
+    counts : (ndarray, ndarray), optional
+        The ratings of each user and of each item, if the caller has counted them already.
 
     Attributes
     ----------
@@ -65,14 +67,16 @@ class Grid:
         Cell ``c`` holds ``bounds[c]:bounds[c + 1]`` (empty cells dropped).
     """
 
-    def __init__(self, ratings: Ratings, n_factors: int, dtype, rng: np.random.Generator, engine: str = "compiled"):
+    def __init__(self, ratings: Ratings, n_factors: int, dtype, rng: np.random.Generator, engine: str = "compiled",
+                 counts=None):
         itemsize = np.dtype(dtype).itemsize
         n_user_groups = _groups(ratings.n_users, n_factors * itemsize, USER_CELL_BYTES)
         n_item_groups = _groups(ratings.n_items, n_factors * itemsize, ITEM_CELL_BYTES)
         n_cells = n_user_groups * n_item_groups
         # the cell of rating (u, i) is user_group[u] + item_group[i]
-        user_group = _balanced_groups(ratings.users, ratings.n_users, n_user_groups) * n_item_groups
-        item_group = _balanced_groups(ratings.items, ratings.n_items, n_item_groups)
+        user_counts, item_counts = (None, None) if counts is None else counts
+        user_group = _balanced_groups(ratings.users, ratings.n_users, n_user_groups, user_counts) * n_item_groups
+        item_group = _balanced_groups(ratings.items, ratings.n_items, n_item_groups, item_counts)
         n = len(ratings)
         ids = np.uint32 if max(ratings.n_users, ratings.n_items) < 2**32 else np.int64
         self.users = np.empty(n, dtype=ids)
