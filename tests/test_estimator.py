@@ -565,3 +565,15 @@ def test_block_shuffle_fit_is_deterministic_and_learns():
     assert a.history_[-1]["loss"] < a.history_[0]["loss"]
     with pytest.raises(ValueError, match="shuffle"):
         funksvd.FunkSVD(shuffle="users").fit(ratings)
+
+
+@pytest.mark.parametrize("engine", ["python", "compiled"])
+def test_a_block_without_penalty_is_still_checked_for_divergence(rng, engine):
+    """With ``reg_all=0`` the loss has no penalty term to turn non-finite: the guard checks the arrays.
+
+    Oracle: the divergence the learning rate 10 must cause (|lr e q| grows geometrically): a
+    DivergenceError, never a model with non-finite factors.
+    """
+    R = problem(rng, n_ratings=300)
+    with pytest.raises(DivergenceError):
+        FunkSVD(n_factors=4, n_epochs=30, lr_all=10.0, reg_all=0.0, engine=engine, random_state=0).fit(R)

@@ -184,3 +184,23 @@ def test_int32_ratings_fit_the_same_model(ratings, engine):
                      {"schedule": "feature", "feature_epochs": 2, "feature_min_epochs": 1}):
         kw = dict(n_factors=4, n_epochs=2, random_state=2, engine=engine, **settings)
         assert FunkSVD(**kw).fit(narrow).factors_.equals(FunkSVD(**kw).fit(ratings).factors_), settings
+
+
+def test_the_start_loss_over_the_copy_is_the_loss_over_the_ratings(ratings, small_cells):
+    """Oracle: a literal numpy sum of (r - mu - b_u - b_i - p_u.q_i)^2 over the ratings in stored order.
+
+    The grid sums the same terms cell by cell (a different order): equal to 1e-12 relative in
+    float64 (rounding of a few hundred terms of size ~1).
+    """
+    from funksvd.estimator.scores import compiled_sse
+
+    grid = Grid(ratings, 4, np.float64, np.random.default_rng(3))
+    assert grid.n_cells > 4
+    start = Factors.random(ratings.n_users, ratings.n_items, 4, mu=3.0, random_state=4)
+    rng = np.random.default_rng(5)
+    bu, bi = rng.normal(size=ratings.n_users), rng.normal(size=ratings.n_items)
+    P, Q = start.P.copy(), start.Q.copy()
+    e = ratings.values - (3.0 + bu[ratings.users] + bi[ratings.items]
+                          + np.sum(P[ratings.users] * Q[ratings.items], axis=1))
+    got = grid.sum_squared_errors(compiled_sse(), (P, Q, bu, bi), 3.0)
+    assert got == pytest.approx(float(np.sum(e * e)), rel=1e-12)

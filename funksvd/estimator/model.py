@@ -388,12 +388,13 @@ class FunkSVD(Training, Recommending, Persistence):
             self._fit_tensorflow(start, ratings, validation, rng, rating_range)
         else:
             counts = rating_counts(ratings)  # counted once: the grid's cells and the penalty's weights
+            reference = None
             if self.schedule == "joint":
-                epochs, arrays = self._joint(start, mu, ratings, rng, rating_range, counts)
+                epochs, arrays, reference = self._joint(start, mu, ratings, rng, rating_range, counts)
             else:
                 epochs, arrays = self._feature(start, mu, ratings, rng, rating_range)
             total = self.n_epochs if self.schedule == "joint" else None
-            self._train(epochs, arrays, mu, ratings, validation, total, counts)
+            self._train(epochs, arrays, mu, ratings, validation, total, counts, reference)
             self.rating_range_ = rating_range
         self.global_mean_ = float(ratings.mean())
         self.user_ids_, self.item_ids_, self.item_titles_ = data.user_ids, data.item_ids, data.item_titles

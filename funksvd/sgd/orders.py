@@ -95,6 +95,17 @@ class Grid:
         self.bounds = np.unique(bounds)
         self._arange = np.arange(int(np.diff(self.bounds).max(initial=0)), dtype=ids)
 
+    def sum_squared_errors(self, sse, arrays, mu) -> float:
+        r""":math:`\sum (r - \hat r)^2` of the model in ``arrays`` over the copy, cell by cell.
+
+        ``sse`` is the compiled :func:`funksvd.estimator.scores.sum_squared_errors`. The same sum as
+        over the ratings in any order (the cells hold every rating once), read where each cell's rows
+        of :math:`P` and :math:`Q` stay in cache; the values are those of the copy, in the parameters' dtype.
+        """
+        P, Q, bu, bi = arrays
+        return float(sum(sse(P, Q, bu, bi, mu, self.users[a:b], self.items[a:b], self.values[a:b])
+                         for a, b in zip(self.bounds[:-1], self.bounds[1:])))
+
     @property
     def n_cells(self) -> int:
         return len(self.bounds) - 1
