@@ -1,4 +1,4 @@
-"""funksvd against its peers on MovieLens 100K in one run: Surprise SVD, cornac MF, LensKit FunkSVD.
+"""funksvd against its peers on MovieLens 100K in one run: Surprise SVD, cornac MF, LibMF, LensKit FunkSVD.
 
 Every system gets the same 80/20 split (``funksvd.data.train_test_split(data.ratings,
 test_size=0.2, random_state=0)``) and, where it has them, the same hyper-parameters: k=100,
@@ -9,7 +9,8 @@ LensKit's damped-mean biases). Rows:
 * funksvd ``FunkSVD`` with its defaults (compiled engine, float64, a fresh shuffle per epoch),
   and the named variants ``dtype=float32``, ``n_jobs=2`` and ``schedule="feature"`` (Funk's
   schedule with its defaults: up to 100 epochs per feature, at least 30);
-* Surprise ``SVD`` (its defaults), cornac ``MF`` with one thread and with two;
+* Surprise ``SVD`` (its defaults), cornac ``MF`` with one thread and with two, LibMF (one
+  thread, built with its AVX kernels: see ``LibMFRun``);
 * LensKit 0.14 ``FunkSVD`` (100 features x 20 iterations, ``range=(1, 5)``). It needs numba < 0.59
   and cannot share funksvd's venv: it runs in ``benchmarks/.venv-lenskit`` (``make bench-peers``
   creates it from ``benchmarks/requirements-lenskit.txt``), as a subprocess handed the same split
@@ -120,6 +121,32 @@ class CornacRun:
         return np.clip(out, 1, 5)
 
 
+class LibMFRun:
+    """LibMF 0.9.2 through its Python binding (``libmf``), one thread.
+
+    LibMF runs its own rule: no biases, per-row AdaGrad step sizes (``eta`` the base rate) and the
+    ratings scaled internally; ``k=100``, 20 iterations, L2 0.02 on P and Q, its other options at
+    their defaults. Its pip build compiles without SIMD: ``make bench-peers`` rebuilds it with
+    ``-O3 -march=native -DUSEAVX`` (its own AVX kernels). The binding's ``predict`` reads its
+    ``(n, 2)`` input column-major, so the pairs are handed over as a Fortran-ordered array.
+    """
+
+    label, setting = "LibMF 0.9.2", "k=100, 20 iterations, L2 0.02, its AdaGrad (eta 0.1), no biases; float32, AVX"
+
+    def prepare(self, train):
+        self.X = np.column_stack([train.users, train.items, train.values]).astype(np.float32)
+
+    def fit(self):
+        from libmf import mf
+
+        self.model = mf.MF(k=K, nr_threads=1, nr_iters=EPOCHS, lambda_p1=REG, lambda_q1=REG, quiet=True)
+        self.model.fit(self.X)
+
+    def predict(self, test):
+        pairs = np.asfortranarray(np.column_stack([test.users, test.items]).astype(np.float32))
+        return np.clip(self.model.predict(pairs), 1, 5)
+
+
 def systems() -> dict:
     """The systems of this venv, by name (the order of the table)."""
     return {
@@ -135,11 +162,12 @@ def systems() -> dict:
         "surprise": SurpriseRun(),
         "cornac1": CornacRun(1),
         "cornac2": CornacRun(2),
+        "libmf": LibMFRun(),
     }
 
 
 def available(name: str) -> bool:
-    module = {"surprise": "surprise", "cornac1": "cornac", "cornac2": "cornac"}.get(name)
+    module = {"surprise": "surprise", "cornac1": "cornac", "cornac2": "cornac", "libmf": "libmf"}.get(name)
     if module is None:
         return True
     try:

@@ -31,7 +31,7 @@ from .persistence import Persistence
 from .scores import factor_arrays, predict_arrays
 from .raw import Lookup, as_training_data, validation_ratings
 from .recommend import Recommending
-from .training import Training
+from .training import Training, rating_counts
 
 __all__ = ["FunkSVD", "ENGINES", "SCHEDULES"]
 
@@ -388,10 +388,14 @@ class FunkSVD(Training, Recommending, Persistence):
         if self.engine == "tensorflow":
             self._fit_tensorflow(start, ratings, validation, rng, rating_range)
         else:
-            epochs, arrays = (self._joint if self.schedule == "joint" else self._feature)(
-                start, mu, ratings, rng, rating_range)
+            counts = rating_counts(ratings)  # counted once: the grid's cells and the penalty's weights
+            reference = None
+            if self.schedule == "joint":
+                epochs, arrays, reference = self._joint(start, mu, ratings, rng, rating_range, counts)
+            else:
+                epochs, arrays = self._feature(start, mu, ratings, rng, rating_range)
             total = self.n_epochs if self.schedule == "joint" else None
-            self._train(epochs, arrays, mu, ratings, validation, total)
+            self._train(epochs, arrays, mu, ratings, validation, total, counts, reference)
             self.rating_range_ = rating_range
         self.global_mean_ = float(ratings.mean())
         self.user_ids_, self.item_ids_, self.item_titles_ = data.user_ids, data.item_ids, data.item_titles

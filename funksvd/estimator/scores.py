@@ -10,13 +10,9 @@ from ..base.measures import root_mean_square, root_mean_square_of_sse
 from ..model.factors import Factors, predict_pairs
 from ..model.ratings import Ratings
 from ..maths.rules import predict_one
+from ..sgd.loops import AHEAD, prefetch
 
 __all__ = ["factor_arrays", "predict_arrays", "sum_squared_errors", "compiled_sse", "rmse_of"]
-
-#: Below this many ratings the start loss is computed with numpy (6 ms on ml-100k) instead of
-#: compiling :func:`sum_squared_errors` (0.13 s the first time, before numba's cache is filled);
-#: above it the compiled loop wins (numpy costs 100-200 ns a rating on Netflix-shaped data).
-COMPILED_SSE_MIN = 1 << 20
 
 
 def factor_arrays(factors: Factors):
@@ -32,9 +28,16 @@ def predict_arrays(arrays, mu, users, items) -> np.ndarray:
 
 
 def sum_squared_errors(P, Q, bu, bi, mu, users, items, values):
-    r""":math:`\sum_j (r_j - \hat r_{u_j i_j})^2` over rating triples, as a literal loop (compiled for validation)."""
+    r""":math:`\sum_j (r_j - \hat r_{u_j i_j})^2` over rating triples, as a literal loop (compiled for validation).
+
+    The rows of the pair ``AHEAD`` places on are prefetched, as in :func:`funksvd.sgd.loops.run_epoch`.
+    """
     sse = 0.0
-    for j in range(values.shape[0]):
+    n = values.shape[0]
+    for j in range(n):
+        if j + AHEAD < n:
+            prefetch(P, users[j + AHEAD])
+            prefetch(Q, items[j + AHEAD])
         err = values[j] - predict_one(P, Q, bu, bi, mu, users[j], items[j])
         sse += err * err
     return sse
@@ -42,9 +45,9 @@ def sum_squared_errors(P, Q, bu, bi, mu, users, items, values):
 
 @lru_cache(maxsize=None)
 def compiled_sse():
-    from ..sgd.compiled import jit
+    from ..sgd.compiled import jit, prefetch
 
-    return jit(sum_squared_errors, predict_one=jit(predict_one, inline=True))
+    return jit(sum_squared_errors, predict_one=jit(predict_one, inline=True), prefetch=prefetch)
 
 
 def rmse_of(arrays, mu, ratings: Ratings, engine: str = "python") -> float:

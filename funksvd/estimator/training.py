@@ -23,7 +23,7 @@ from ..base.progress import progress_bar
 from ..maths.objectives import weighted_squares
 from ..maths.rules import RULES, get_rule
 from ..sgd.steps import epoch_function
-from .scores import COMPILED_SSE_MIN, factor_arrays, rmse_of
+from .scores import compiled_sse, factor_arrays, rmse_of
 
 __all__ = ["Training", "DIVERGENCE_FACTOR", "SHUFFLE_BLOCK"]
 
@@ -59,21 +59,30 @@ class Training:
 
         return shuffled
 
-    def _joint(self, start: Factors, mu, ratings, rng, rating_range):
-        """All factors at once: one ``epoch_function(rule, engine)`` call per epoch (per block with ``n_jobs > 1``)."""
+    def _joint(self, start: Factors, mu, ratings, rng, rating_range, counts=None):
+        """All factors at once: one ``epoch_function(rule, engine)`` call per epoch (per block with ``n_jobs > 1``).
+
+        Returns the epochs, the arrays they train, and the divergence guard's reference loss where it
+        was computed here (over the grid's copy, cell by cell), else None.
+        """
         arrays = P, Q, bu, bi = start.mutable_copy()
+        start_mu = mu
         run = epoch_function(self.rule, self.engine)
         lr, reg = self._hyper("lr"), self._hyper("reg")
         lr, reg = tuple(lr[b] for b in BLOCKS), tuple(reg[b] for b in BLOCKS)
         mu, lr, reg = typed_scalars(P.dtype, mu, lr, reg)  # float32 end to end for a float32 model
         if self.n_jobs == 1 and self.shuffle == "grid":
-            grid = Grid(ratings, P.shape[1], P.dtype, rng)
+            grid = Grid(ratings, P.shape[1], P.dtype, rng, self.engine, counts)
+            reference = None
+            if self.engine == "compiled":  # the same sum over the copy, whose cells keep their rows in cache
+                sse = grid.sum_squared_errors(compiled_sse(), arrays, start_mu)
+                reference = self._reference_loss(arrays, start_mu, ratings, counts, sse=sse)
 
             def epochs():
                 for _ in range(self.n_epochs):
                     yield None, float(grid.run(run, arrays, mu, lr, reg, rng)), True
 
-            return epochs(), arrays
+            return epochs(), arrays, reference
 
         values = ratings.values.astype(P.dtype, copy=False)
         if self.n_jobs == 1:
@@ -84,7 +93,7 @@ class Training:
                     yield None, float(run(P, Q, bu, bi, mu, ratings.users, ratings.items, values,
                                           next_order(), lr, reg)), True
 
-            return epochs(), arrays
+            return epochs(), arrays, None
 
         strata = Strata(ratings, self.n_jobs)
         # threads only help the compiled loop, which releases the GIL; the Python engine runs
@@ -98,7 +107,7 @@ class Training:
                         strata.shuffle(rng)
                     yield None, float(strata.run(run, arrays, mu, ratings, lr, reg, pool, values)), True
 
-        return epochs(), arrays
+        return epochs(), arrays, None
 
     def _feature(self, start: Factors | None, mu, ratings, rng, rating_range):
         """Funk's schedule (:func:`funksvd.sgd.funk_schedule.train_features`): columns start at 0, each one contiguous
@@ -112,9 +121,10 @@ class Training:
         bi = np.zeros(nb[1], dtype) if start is None or not self.biased else start.bi.copy()
         lr, reg = self._hyper("lr"), self._hyper("reg")
         order = self._order(rng, len(ratings))()
+        ids = np.uint32 if max(shape) < 2**32 else np.int64  # unsigned: no negative-index check per read
         reference = self._reference_loss((P, Q, bu, bi), mu, ratings)
         epochs = train_features(
-            P, Q, bu, bi, np.full(len(ratings), mu, dtype), ratings.users[order], ratings.items[order],
+            P, Q, bu, bi, np.full(len(ratings), mu, dtype), ratings.users[order].astype(ids), ratings.items[order].astype(ids),
             ratings.values[order], lr=tuple(lr[b] for b in BLOCKS), reg=tuple(reg[b] for b in BLOCKS),
             rating_range=rating_range, max_epochs=self.feature_epochs,
             min_improvement=self.feature_min_improvement, min_epochs=self.feature_min_epochs,
@@ -124,12 +134,21 @@ class Training:
         )
         return epochs, (P, Q, bu, bi)
 
-    def _train(self, epochs, arrays, mu, ratings, validation, total) -> None:
-        """The loop shared by both schedules: loss, validation, divergence guard, early stopping, bar."""
-        counts = (_counts(ratings.users, ratings.n_users), _counts(ratings.items, ratings.n_items))
+    def _train(self, epochs, arrays, mu, ratings, validation, total, counts=None, reference=None) -> None:
+        """The loop shared by both schedules: loss, validation, divergence guard, early stopping, bar.
+
+        ``counts``: the ratings of each user and each item (:func:`rating_counts`), if counted already;
+        ``reference``: the divergence guard's reference loss (:meth:`_reference_loss`), if computed already.
+        """
+        counts = rating_counts(ratings) if counts is None else counts
         reg = self._hyper("reg")
         stopper = _EarlyStopping(self.patience, self.min_improvement)
-        reference = self._reference_loss(arrays, mu, ratings, counts) if self.schedule == "joint" else None
+        if reference is None and self.schedule == "joint":
+            reference = self._reference_loss(arrays, mu, ratings, counts)
+        # a finite loss means finite parameters where the penalty sees them (reg > 0: a non-finite
+        # entry of a rated row makes its term non-finite; an unrated row never moves): only the
+        # blocks without a penalty need their own check
+        unpenalised = tuple(a for a, b in zip(arrays, BLOCKS) if reg[b] == 0.0)
         bar = progress_bar(total, f"FunkSVD[{self.engine}, {self.schedule}]", self.verbose)
         try:
             tic = time.perf_counter()
@@ -139,7 +158,7 @@ class Training:
                         loss = checked[0]
                     else:
                         loss = _running_loss(self.rule, sse, arrays, reg, counts)
-                        self._guard(epoch, loss, reference, arrays)
+                        self._guard(epoch, loss, reference, unpenalised)
                     val = None if validation is None else rmse_of(arrays, mu, validation, self.engine)
                     record = {"epoch": epoch, "loss": loss, "train_rmse": root_mean_square_of_sse(sse, len(ratings)),
                               "val_rmse": val, "seconds": 0.0, "kept": False}
@@ -167,16 +186,19 @@ class Training:
         if best:
             self.history_[best - 1]["kept"] = True
 
-    def _start_loss(self, arrays, mu, ratings, counts=None) -> float:
-        """The rule's loss at the start values ``arrays``, exactly: the reference of the divergence guard."""
+    def _start_loss(self, arrays, mu, ratings, counts=None, sse=None) -> float:
+        """The rule's loss at the start values ``arrays``, exactly: the reference of the divergence guard.
+
+        ``sse``: its sum of squared errors, if the caller summed it already (e.g. over the grid's copy).
+        """
         if counts is None:
-            counts = (_counts(ratings.users, ratings.n_users), _counts(ratings.items, ratings.n_items))
-        # compiled: 0.1 s at 10M ratings, numpy 1.8 s; on small data numpy is faster than compiling the loop
-        engine = "compiled" if self.engine == "compiled" and len(ratings) >= COMPILED_SSE_MIN else "python"
-        sse = rmse_of(arrays, mu, ratings, engine) ** 2 * len(ratings)
+            counts = rating_counts(ratings)
+        if sse is None:
+            engine = "compiled" if self.engine == "compiled" else "python"
+            sse = rmse_of(arrays, mu, ratings, engine) ** 2 * len(ratings)
         return _running_loss(self.rule, sse, arrays, self._hyper("reg"), counts)
 
-    def _reference_loss(self, arrays, mu, ratings, counts=None) -> float:
+    def _reference_loss(self, arrays, mu, ratings, counts=None, sse=None) -> float:
         r"""The divergence guard's reference: the loss at the start values, at least the loss of predicting 0.
 
         The floor :math:`c \sum r^2` (the data term of :math:`\hat r = 0`) is positive for any
@@ -186,7 +208,7 @@ class Training:
         c = RULES[get_rule(self.rule).name].objective.data_weight
         values = ratings.values
         floor = c * float(np.einsum("i,i->", values, values, dtype=np.float64))
-        return max(self._start_loss(arrays, mu, ratings, counts), floor)
+        return max(self._start_loss(arrays, mu, ratings, counts, sse), floor)
 
     def _guard(self, epoch: int, loss: float, reference: float, arrays) -> None:
         """Raise :class:`DivergenceError` on a non-finite epoch, or a loss above ``DIVERGENCE_FACTOR`` times ``reference``.
@@ -308,6 +330,11 @@ def _arange_into(out: np.ndarray, chunk: int = 1 << 22) -> np.ndarray:
     for first in range(0, len(out), chunk):
         out[first:first + chunk] = np.arange(first, min(first + chunk, len(out)))
     return out
+
+
+def rating_counts(ratings) -> tuple[np.ndarray, np.ndarray]:
+    """The number of ratings of each user and of each item, as float64 (the weights of the per-rating penalty)."""
+    return _counts(ratings.users, ratings.n_users), _counts(ratings.items, ratings.n_items)
 
 
 def _counts(ids: np.ndarray, n: int, chunk: int = 1 << 22) -> np.ndarray:

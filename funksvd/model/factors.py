@@ -33,7 +33,7 @@ def _param_array(value, name: str, ndim: int, dtype=None) -> np.ndarray:
         array = array.astype(np.float64)
     if array.ndim != ndim:
         raise ValueError(f"{name} must be {ndim}-D, got shape {array.shape}")
-    bad = np.argwhere(~np.isfinite(array))
+    bad = () if np.isfinite(array).all() else np.argwhere(~np.isfinite(array))
     if len(bad):
         where = ", ".join(str(j) for j in bad[0])
         raise ValueError(f"{name}[{where}] = {array[tuple(bad[0])]} is not finite")
@@ -305,23 +305,31 @@ class Factors(Frozen):
             raise ValueError(f"init_range must be (low, high) with low < high, got {init_range!r}")
         rng = check_random_state(random_state)
 
-        def draw(n_rows: int) -> np.ndarray:
+        kind = np.dtype(dtype).type
+
+        def draw(n_rows: int) -> np.ndarray:  # in the parameters' dtype, in place (no float64 copy)
             shape = (n_rows, n_factors)
-            if init == "uniform":
-                return rng.uniform(low, high, size=shape)
-            if init == "glorot":
-                limit = np.sqrt(6.0 / (n_rows + n_factors))  # fan_in + fan_out of an n_rows x k weight
-                return rng.uniform(-limit, limit, size=shape)
-            values = rng.normal(init_mean, init_std_dev, size=shape)
+            if init in ("uniform", "glorot"):
+                a, b = (low, high) if init == "uniform" else (-np.sqrt(6.0 / (n_rows + n_factors)),) * 2
+                if init == "glorot":  # fan_in + fan_out of an n_rows x k weight
+                    b = -a
+                values = rng.random(shape, dtype=kind)  # a + (b - a) U(0, 1), as Generator.uniform
+                values *= kind(b - a)
+                values += kind(a)
+                return values
+            values = rng.standard_normal(shape, dtype=kind)  # m + s Z, as Generator.normal
+            values *= kind(init_std_dev)
+            values += kind(init_mean)
             if init == "truncated_normal":
-                far = np.abs(values - init_mean) > 2.0 * init_std_dev
+                far = np.abs(values - kind(init_mean)) > kind(2.0 * init_std_dev)
                 while far.any():  # redraw the entries beyond two standard deviations
-                    values[far] = rng.normal(init_mean, init_std_dev, size=int(far.sum()))
-                    far = np.abs(values - init_mean) > 2.0 * init_std_dev
+                    fresh = rng.standard_normal(int(far.sum()), dtype=kind)
+                    values[far] = fresh * kind(init_std_dev) + kind(init_mean)
+                    far = np.abs(values - kind(init_mean)) > kind(2.0 * init_std_dev)
             return values
 
-        P = draw(n_users).astype(dtype)
-        Q = draw(n_items).astype(dtype)
+        P = draw(n_users)
+        Q = draw(n_items)
         bu = np.zeros(n_users, dtype) if biased else None
         bi = np.zeros(n_items, dtype) if biased else None
         return cls(P, Q, bu, bi, mu)

@@ -39,6 +39,9 @@ import warnings
 from functools import lru_cache
 
 import numba
+from llvmlite import ir
+from numba.core import cgutils, types
+from numba.extending import intrinsic
 
 from ..maths import rules
 from .loops import bind, run_epoch
@@ -84,6 +87,36 @@ def jit(fn, name=None, inline=False, **names):
     return compiled
 
 
+def _prefetch(typingctx, rows, row):
+    """LLVM's ``prefetch`` of the first entry of ``rows[row]`` (read, keep in all cache levels).
+
+    The compiled :func:`funksvd.sgd.loops.prefetch`: a hint, no load, so it changes no value and
+    cannot fault (an index past the end prefetches nothing useful, and is never produced here).
+    """
+    signature = types.void(rows, row)
+
+    def codegen(context, builder, sig, args):
+        array_type, row_type = sig.args
+        array = context.make_array(array_type)(context, builder, args[0])
+        zero = context.get_constant(types.intp, 0)
+        index = [context.cast(builder, args[1], row_type, types.intp)] + [zero] * (array_type.ndim - 1)
+        pointer = cgutils.get_item_pointer(context, builder, array_type, array, index, wraparound=False)
+        byte_pointer = ir.IntType(8).as_pointer()
+        int32 = ir.IntType(32)
+        llvm_prefetch = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(ir.VoidType(), [byte_pointer, int32, int32, int32]), "llvm.prefetch.p0")
+        # (address, 0 = read, 3 = keep in every cache level, 1 = data cache)
+        builder.call(llvm_prefetch, [builder.bitcast(pointer, byte_pointer), ir.Constant(int32, 0),
+                                     ir.Constant(int32, 3), ir.Constant(int32, 1)])
+        return context.get_dummy_value()
+
+    return signature, codegen
+
+
+prefetch = intrinsic(_prefetch)
+setattr(prefetch, _SOURCE_KEY, source_key(_prefetch))  # an edit of the intrinsic recompiles its callers
+
+
 @lru_cache(maxsize=1)
 def _warn_uncached() -> None:
     """Warn, once a process (the cache of this function is the "once"), that numba cannot cache."""
@@ -107,7 +140,7 @@ def compiled_step(step):
 
 @lru_cache(maxsize=None)
 def _compiled_epoch(step):
-    return jit(run_epoch, f"run_epoch_{step.__name__}", step=compiled_step(step))
+    return jit(run_epoch, f"run_epoch_{step.__name__}", step=compiled_step(step), prefetch=prefetch)
 
 
 def compiled_epoch(rule):

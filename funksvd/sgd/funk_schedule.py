@@ -129,11 +129,7 @@ __all__ = [
 
 def clip(x, lo, hi):
     r""":math:`\min(\max(x, r_{\min}), r_{\max})`."""
-    if x < lo:
-        return lo
-    if x > hi:
-        return hi
-    return x
+    return min(max(x, lo), hi)
 
 
 def bias_step(bu, bi, cache, u, i, j, r, lr, reg, lo, hi):

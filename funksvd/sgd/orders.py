@@ -5,10 +5,12 @@ every rating becomes a random read of its user, item and value and of two rows o
 :math:`P, Q` scattered over memory. Stored order is fast but not random (data files are often
 grouped by user). :class:`Grid` takes what LensKit and LibMF do:
 
-1. **Shuffle once.** The ratings are permuted once per fit and copied in that order
-   (ids as int32, values in the parameters' dtype: 12 bytes a rating in float32). The copy
-   is built by a counting sort, chunk by chunk (cells counted, then each chunk scattered to
-   its cells), so building it takes no memory of the order of the ratings beyond the copy.
+1. **Shuffle once.** The ratings are copied once per fit, cell by cell (ids as unsigned
+   32-bit integers, values in the parameters' dtype: 12 bytes a rating in float32), and shuffled
+   within each cell. The copy is built by a counting sort in two compiled passes over the
+   ratings (count the cells, then place each rating at the next free slot of its cell), and
+   each cell is shuffled by Fisher-Yates on uniform keys drawn from the fit's generator: O(n)
+   time, no memory beyond the copy but one cell's keys.
 2. **Cache-sized cells.** Users are cut into contiguous id ranges whose rows of :math:`P`
    take about :data:`USER_CELL_BYTES`, items into ranges whose rows of :math:`Q` take about
    :data:`ITEM_CELL_BYTES`; the copy is arranged cell by cell (the cells of a user range
@@ -24,6 +26,8 @@ order or less (``benchmarks/RESULTS.md``, section "Engine (issue 10)").
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 from .strata import balanced_groups
@@ -33,9 +37,6 @@ __all__ = ["Grid", "USER_CELL_BYTES", "ITEM_CELL_BYTES"]
 
 #: Bytes of :math:`P` rows per user range: about a core's L2 cache (measured best of 128 KiB .. 1 MiB).
 USER_CELL_BYTES = 1 << 18
-
-#: Ratings per chunk while the copy is built (its temporaries are O(chunk), not O(n)).
-GRID_CHUNK = 1 << 20
 
 #: Bytes of :math:`Q` rows per item range: a share of the L3 cache (items are fewer and read more often).
 ITEM_CELL_BYTES = 1 << 22
@@ -51,62 +52,59 @@ class Grid:
     dtype : numpy dtype
         The parameters' dtype; the values are copied in it, so the kernel computes in it alone.
     rng : numpy.random.Generator
-        Draws the one permutation now and one cell order per :meth:`run`.
+        Draws the one shuffle now and one cell order per :meth:`run`.
+    engine : {"compiled", "python"}, default "compiled"
+        Who runs the setup's loops (:func:`count_cells`, :func:`place_in_cells`,
+        :func:`shuffle_together`): numba, or Python as they are written. Same copy either way.
+    counts : (ndarray, ndarray), optional
+        The ratings of each user and of each item, if the caller has counted them already.
 
     Attributes
     ----------
     users, items, values : ndarray
-        The copy, cell by cell (int32 ids while they fit).
+        The copy, cell by cell (uint32 ids while they fit, else int64).
     bounds : ndarray of int64
         Cell ``c`` holds ``bounds[c]:bounds[c + 1]`` (empty cells dropped).
     """
 
-    def __init__(self, ratings: Ratings, n_factors: int, dtype, rng: np.random.Generator):
+    def __init__(self, ratings: Ratings, n_factors: int, dtype, rng: np.random.Generator, engine: str = "compiled",
+                 counts=None):
         itemsize = np.dtype(dtype).itemsize
         n_user_groups = _groups(ratings.n_users, n_factors * itemsize, USER_CELL_BYTES)
         n_item_groups = _groups(ratings.n_items, n_factors * itemsize, ITEM_CELL_BYTES)
         n_cells = n_user_groups * n_item_groups
-        # cell ids in the narrowest integer type: int16 keys are radix-sorted (O(n)) by argsort
-        key = np.int16 if n_cells <= 2**15 else np.int32
-        user_group = (balanced_groups(ratings.users, ratings.n_users, n_user_groups) * n_item_groups).astype(key)
-        item_group = balanced_groups(ratings.items, ratings.n_items, n_item_groups).astype(key)
-
-        def cells(first):  # the cell of each rating in chunk [first, first + GRID_CHUNK)
-            cell = user_group[ratings.users[first:first + GRID_CHUNK]]
-            cell += item_group[ratings.items[first:first + GRID_CHUNK]]
-            return cell
-
+        # the cell of rating (u, i) is user_group[u] + item_group[i]
+        user_counts, item_counts = (None, None) if counts is None else counts
+        user_group = balanced_groups(ratings.users, ratings.n_users, n_user_groups, user_counts) * n_item_groups
+        item_group = balanced_groups(ratings.items, ratings.n_items, n_item_groups, item_counts)
         n = len(ratings)
-        counts = np.zeros(n_cells, dtype=np.int64)
-        for first in range(0, n, GRID_CHUNK):
-            counts += np.bincount(cells(first), minlength=n_cells)
-        bounds = np.concatenate([[0], np.cumsum(counts)])
-        ids = np.int32 if max(ratings.n_users, ratings.n_items) < 2**31 else np.int64
+        ids = np.uint32 if max(ratings.n_users, ratings.n_items) < 2**32 else np.int64
         self.users = np.empty(n, dtype=ids)
         self.items = np.empty(n, dtype=ids)
         self.values = np.empty(n, dtype=dtype)
-        # a counting sort by cell, chunk by chunk: the stable order of np.argsort(cell, kind="stable")
-        # without its n-sized int64 index (0.8 GB at 100M ratings)
-        filled = bounds[:-1].copy()  # next free position of each cell
-        for first in range(0, n, GRID_CHUNK):
-            cell = cells(first)
-            index = np.argsort(cell, kind="stable")
-            cell = cell[index]
-            chunk_counts = np.bincount(cell, minlength=n_cells)
-            rank = np.arange(len(cell)) - (np.cumsum(chunk_counts) - chunk_counts)[cell]  # place within its cell
-            target = filled[cell] + rank
-            index += first
-            self.users[target] = ratings.users[index]
-            self.items[target] = ratings.items[index]
-            self.values[target] = ratings.values[index]
-            filled += chunk_counts
+        count, place, shuffle = _setup_kernels() if engine == "compiled" else (
+            count_cells, place_in_cells, shuffle_together)
+        counts = np.zeros(n_cells, dtype=np.int64)
+        count(ratings.users, ratings.items, user_group, item_group, counts)
+        bounds = np.concatenate([[0], np.cumsum(counts)])
+        place(ratings.users, ratings.items, ratings.values, user_group, item_group, bounds[:-1].copy(),
+              self.users, self.items, self.values)
         for a, b in zip(bounds[:-1], bounds[1:]):  # shuffle once, within each cell
-            permutation = np.arange(b - a)
-            rng.shuffle(permutation)
-            for array in (self.users, self.items, self.values):
-                array[a:b] = array[a:b][permutation]
+            if b - a > 1:
+                shuffle(self.users[a:b], self.items[a:b], self.values[a:b], rng.random(b - a))
         self.bounds = np.unique(bounds)
         self._arange = np.arange(int(np.diff(self.bounds).max(initial=0)), dtype=ids)
+
+    def sum_squared_errors(self, sse, arrays, mu) -> float:
+        r""":math:`\sum (r - \hat r)^2` of the model in ``arrays`` over the copy, cell by cell.
+
+        ``sse`` is the compiled :func:`funksvd.estimator.scores.sum_squared_errors`. The same sum as
+        over the ratings in any order (the cells hold every rating once), read where each cell's rows
+        of :math:`P` and :math:`Q` stay in cache; the values are those of the copy, in the parameters' dtype.
+        """
+        P, Q, bu, bi = arrays
+        return float(sum(sse(P, Q, bu, bi, mu, self.users[a:b], self.items[a:b], self.values[a:b])
+                         for a, b in zip(self.bounds[:-1], self.bounds[1:])))
 
     @property
     def n_cells(self) -> int:
@@ -125,6 +123,40 @@ class Grid:
             sse += epoch(P, Q, bu, bi, mu, self.users[a:b], self.items[a:b], self.values[a:b],
                          self._arange[:b - a], lr, reg)
         return sse
+
+
+def count_cells(users, items, user_group, item_group, counts):
+    """``counts[c]`` += the number of ratings in cell ``c = user_group[u] + item_group[i]``."""
+    for j in range(users.shape[0]):
+        counts[user_group[users[j]] + item_group[items[j]]] += 1
+
+
+def place_in_cells(users, items, values, user_group, item_group, free, out_users, out_items, out_values):
+    """Copy each rating to the next free slot of its cell (``free[c]``: the first free slot of cell ``c``)."""
+    for j in range(users.shape[0]):
+        c = user_group[users[j]] + item_group[items[j]]
+        t = free[c]
+        free[c] = t + 1
+        out_users[t] = users[j]
+        out_items[t] = items[j]
+        out_values[t] = values[j]
+
+
+def shuffle_together(users, items, values, keys):
+    """Fisher-Yates on three arrays at once: step ``t`` swaps entry ``t`` with ``floor(keys[t] (t + 1))``."""
+    for t in range(users.shape[0] - 1, 0, -1):
+        s = min(int(keys[t] * (t + 1)), t)  # keys in [0, 1): s uniform in 0..t
+        users[t], users[s] = users[s], users[t]
+        items[t], items[s] = items[s], items[t]
+        values[t], values[s] = values[s], values[t]
+
+
+@lru_cache(maxsize=None)
+def _setup_kernels():
+    """:func:`count_cells`, :func:`place_in_cells` and :func:`shuffle_together`, compiled on first use."""
+    from .compiled import jit
+
+    return jit(count_cells), jit(place_in_cells), jit(shuffle_together)
 
 
 def _groups(n: int, row_bytes: int, cell_bytes: int) -> int:

@@ -86,10 +86,14 @@ class Strata:
         return sse
 
 
-def balanced_groups(ids: np.ndarray, n: int, p: int) -> np.ndarray:
-    """Group of each id in ``[0, n)``: ``p`` contiguous ranges holding about equal numbers of ratings."""
-    counts = np.zeros(n, dtype=np.int64)
-    for first in range(0, len(ids), 1 << 22):  # by chunks: bincount casts int32 ids to int64 whole
-        counts += np.bincount(ids[first:first + (1 << 22)], minlength=n)
+def balanced_groups(ids: np.ndarray, n: int, p: int, counts: np.ndarray | None = None) -> np.ndarray:
+    """Group of each id in ``[0, n)``: ``p`` contiguous ranges holding about equal numbers of ratings.
+
+    ``counts``: the ratings of each id, if the caller has them already (else counted from ``ids``).
+    """
+    if counts is None:
+        counts = np.zeros(n, dtype=np.int64)
+        for first in range(0, len(ids), 1 << 22):  # by chunks: bincount casts int32 ids to int64 whole
+            counts += np.bincount(ids[first:first + (1 << 22)], minlength=n)
     before = np.cumsum(counts) - counts  # ratings of the ids below each id
     return np.minimum(p * before // max(int(counts.sum()), 1), p - 1).astype(np.int64)

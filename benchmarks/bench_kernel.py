@@ -1,0 +1,126 @@
+"""Nanoseconds per rating update inside the compiled kernel, warm, against the floor of this CPU.
+
+What is timed: ``Grid.run`` of :class:`funksvd.FunkSVD`'s default visiting order (the compiled
+epoch of ``RULES["funk"]``, once per cell) on MovieLens 100K's 80/20 training split, from fixed
+start values, best of ``--repeats`` epochs; nothing outside the kernel (no loss, no guard). The
+rows of :math:`P` and :math:`Q` fit in the L2 cache here, so this is the arithmetic, not memory.
+
+**The floor.** One update of Funk's rule at :math:`k` factors does, per factor, one multiply-add
+for the dot product and, per row, three floating-point operations per entry
+(:math:`t = \\lambda p`, :math:`t = e q - t`, :math:`p \\mathrel{+}= \\gamma t`, fused where
+possible): :math:`7k` scalar operations, :math:`7k / w` vector instructions of :math:`w` lanes.
+With two vector FP ports, that is :math:`3.5 k / w` cycles (loads, :math:`4k/w` at two a cycle,
+and stores, :math:`2k/w`, bind less). ``w`` is the width LLVM emits for numba here (read off the
+kernel's assembly: ``ymm`` = 256 bits, 4 float64 or 8 float32 lanes); the floor at the widest
+width the CPU has (``zmm``, 512 bits, where present) is printed beside it. The clock is
+``--ghz`` (default: the nominal frequency ``/proc/cpuinfo`` reports; turbo makes the true floor
+in ns lower).
+
+    .venv/bin/python benchmarks/bench_kernel.py [--repeats 7] [--write]
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import time
+from pathlib import Path
+
+import numpy as np
+
+import _common
+
+GOAL_RATIO = 1.5
+
+
+def nominal_ghz() -> float:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("cpu MHz"):
+                return float(line.split(":")[1]) / 1000
+    except (OSError, ValueError):
+        pass
+    return float("nan")
+
+
+def widest_vector_bits() -> int:
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return 256
+    return 512 if "avx512f" in flags else 256 if "avx2" in flags else 128
+
+
+def emitted_vector_bits(dtype) -> int:
+    """The widest vector register in the assembly of the funk epoch compiled afresh (numba shows no cached code)."""
+    import numba
+
+    from funksvd.maths import rules
+    from funksvd.sgd import compiled
+    from funksvd.sgd.loops import bind, run_epoch
+
+    options = dict(compiled.OPTIONS, fastmath=set(compiled.OPTIONS["fastmath"]), cache=False)
+    predict = numba.njit(inline="always", **options)(bind(rules.predict_one))
+    step = numba.njit(inline="always", **options)(bind(rules.funk, predict_one=predict))
+    epoch = numba.njit(**options)(bind(run_epoch, step=step, prefetch=compiled.prefetch))
+    P, Q, b = np.zeros((3, 8), dtype), np.zeros((3, 8), dtype), np.zeros(3, dtype)
+    ids = np.zeros(2, np.uint32)
+    one = np.dtype(dtype).type(0.1)
+    epoch(P, Q, b, b, one, ids, ids, np.ones(2, dtype), ids, (one,) * 4, (one,) * 4)
+    asm = "\n".join(epoch.inspect_asm().values())
+    return 512 if re.search(r"%zmm", asm) else 256 if re.search(r"%ymm", asm) else 128
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    _common.add_common_arguments(parser)
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--ghz", type=float, default=nominal_ghz())
+    args = parser.parse_args()
+
+    from funksvd import RULES
+    from funksvd.data import train_test_split
+    from funksvd.model.factors import Factors
+    from funksvd.sgd.compiled import compiled_epoch
+    from funksvd.sgd.loops import typed_scalars
+    from funksvd.sgd.orders import Grid
+
+    train, _ = train_test_split(_common.load_ml100k(args.data).ratings, test_size=0.2, random_state=0)
+    kernel = compiled_epoch(RULES["funk"])
+    rows = []
+    widest = widest_vector_bits()
+    for dtype in (np.float64, np.float32):
+        for k in (40, 100):
+            start = Factors.random(train.n_users, train.n_items, k, mu=train.mean(), random_state=0, dtype=dtype)
+            grid = Grid(train, k, dtype, np.random.default_rng(0))
+            mu, lr, reg = typed_scalars(dtype, train.mean(), (0.005,) * 4, (0.02,) * 4)
+            best = float("inf")
+            for repeat in range(args.repeats + 1):  # the first run compiles (or loads the cache)
+                arrays = start.mutable_copy()
+                tic = time.perf_counter()
+                grid.run(kernel, arrays, mu, lr, reg, np.random.default_rng(repeat))
+                if repeat:
+                    best = min(best, time.perf_counter() - tic)
+            ns = best / len(train) * 1e9
+            bits = emitted_vector_bits(dtype)
+            lanes = bits // (8 * np.dtype(dtype).itemsize)
+            cycles = 3.5 * k / lanes
+            floor = cycles / args.ghz
+            wide_floor = 3.5 * k / (widest // (8 * np.dtype(dtype).itemsize)) / args.ghz
+            ratio = ns / floor
+            rows.append((np.dtype(dtype).name, k, f"**{ns:.1f}**", f"{bits} bits, {lanes} lanes",
+                         f"3.5 x {k} / {lanes} = {cycles:.1f} cycles = {floor:.1f} ns", f"**{ratio:.2f}**",
+                         f"**{'met' if ratio <= GOAL_RATIO else 'not met'}**", f"{wide_floor:.1f} ns ({ns / wide_floor:.2f}x)"))
+    body = "\n".join([
+        f"MovieLens 100K training split ({len(train):,} ratings), `RULES[\"funk\"]` compiled, the default grid order, "
+        f"best of {args.repeats} epochs, warm; clock {args.ghz:.2f} GHz (nominal). Floor: 3.5 k / w cycles "
+        "(7k floating-point operations an update on two vector ports; see the script's docstring).",
+        "",
+        _common.table(("dtype", "k", "ns per update", "vector width emitted", "floor at that width",
+                       "ns / floor", f"goal <= {GOAL_RATIO}x", f"floor at {widest} bits"), rows),
+    ])
+    _common.report("bench_kernel", body, args.write)
+
+
+if __name__ == "__main__":
+    main()
