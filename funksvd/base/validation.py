@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from numbers import Real
+from typing import Literal, overload
 
 import numpy as np
 
@@ -20,6 +21,12 @@ __all__ = ["check_indices", "indices_within", "non_negative", "positive_int", "p
 
 def _is_number(value) -> bool:
     return isinstance(value, (Real, np.number)) and not isinstance(value, (bool, np.bool_))
+
+
+@overload
+def positive_int(value, name: str, *, none_ok: Literal[False] = False, whole: bool = False) -> int: ...
+@overload
+def positive_int(value, name: str, *, none_ok: bool, whole: bool = False) -> int | None: ...
 
 
 def positive_int(value, name: str, *, none_ok: bool = False, whole: bool = False) -> int | None:

@@ -20,6 +20,7 @@ from ..model.factors import Factors
 from ..maths.objectives import as_objective
 from ..model.ratings import Ratings
 from ..maths.rules import get_rule
+from .state import EstimatorState
 
 __all__ = ["Ranking", "NewUser", "Recommending", "METRICS"]
 
@@ -82,7 +83,7 @@ class NewUser:
     items: np.ndarray
 
 
-class Recommending:
+class Recommending(EstimatorState):
     """The recommending half of :class:`~funksvd.FunkSVD` (a mixin; needs a fitted estimator)."""
 
     def _ranking(self, index: np.ndarray, scores: np.ndarray) -> Ranking:

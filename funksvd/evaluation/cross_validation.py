@@ -40,7 +40,8 @@ def _parse_measures(measures) -> tuple[list[str], dict[int, list[str]]]:
     measures = [m.lower() if isinstance(m, str) else m for m in measures]
     if not measures:
         raise ValueError("measures is empty; ask for at least one, e.g. ('rmse', 'mae')")
-    accuracy, ranking = [], {}
+    accuracy: list = []
+    ranking: dict = {}
     for m in measures:
         match = _RANKING.match(m) if isinstance(m, str) else None
         if m in ACCURACY_MEASURES:

@@ -157,6 +157,7 @@ class Ratings(Frozen):
     values: np.ndarray
     n_users: int
     n_items: int
+    _derived: dict
 
     def __init__(self, users, items, values, n_users=None, n_items=None, *, dtype=np.float64, copy=True,
                  index_dtype=np.int64):
@@ -209,7 +210,7 @@ class Ratings(Frozen):
             and np.array_equal(self.values, other.values)
         )
 
-    __hash__ = None
+    __hash__ = None  # type: ignore[assignment]  # compared by value; not hashable
 
     def derived(self, key, build, keep: bool = True):
         """What ``build()`` computes from these ratings, kept with them under ``key`` (unless not ``keep``).
