@@ -62,7 +62,7 @@ def positive_number(value, name: str) -> float:
 
 
 def probability(value, name: str, *, low_open: bool = False, high_open: bool = False) -> float:
-    """``value`` as a float in ``[0, 1]`` (``(0, ...`` with ``low_open``, ``..., 1)`` with ``high_open``), or InputError."""
+    """``value`` as a float in ``[0, 1]``, or InputError; ``low_open`` excludes 0, ``high_open`` excludes 1."""
     inside = _is_number(value) and (0.0 < value if low_open else 0.0 <= value) and (
         value < 1.0 if high_open else value <= 1.0)
     if not inside:

@@ -108,7 +108,7 @@ def parse_int(text: Text, number: int, token: str, what: str, hint: str = "") ->
         except ValueError:
             raise text.error(number, f"{what} {token!r} is not a number{hint}") from None
         if not (math.isfinite(number_) and number_ == round(number_)):
-            raise text.error(number, f"{what} {token!r} is not an integer")
+            raise text.error(number, f"{what} {token!r} is not an integer") from None
         value = int(number_)
     if not -(2**63) <= value < 2**63:
         raise text.error(number, f"{what} {token!r} does not fit in int64")

@@ -81,7 +81,8 @@ def _refuse_missing(values, name: str) -> None:
     if array.dtype.kind == "f":
         missing = np.isnan(array.ravel())
     elif array.dtype.kind == "O":
-        missing = np.array([x is None or (isinstance(x, float) and math.isnan(x)) for x in array.ravel().tolist()], bool)
+        missing = np.array([x is None or (isinstance(x, float) and math.isnan(x)) for x in array.ravel().tolist()],
+                           bool)
     else:
         return
     if missing.any():

@@ -41,7 +41,9 @@ class Training(EstimatorState):
     """The training half of :class:`~funksvd.FunkSVD` (its parameters live on the estimator)."""
 
     def _order(self, rng, n: int):
-        """The visiting order of the next epoch as an index array (the joint schedule's ``"grid"`` is :class:`~funksvd.sgd.orders.Grid`).
+        """The visiting order of the next epoch as an index array.
+
+        The joint schedule's ``"grid"`` is :class:`~funksvd.sgd.orders.Grid` instead.
 
         A fresh permutation, stored order, shuffled runs, or (``"grid"`` on the feature
         schedule) one permutation drawn now and kept for every epoch.
@@ -194,7 +196,7 @@ class Training(EstimatorState):
         return max(self._start_loss(arrays, mu, ratings, counts), floor)
 
     def _guard(self, epoch: int, loss: float, reference: float, arrays) -> None:
-        """Raise :class:`DivergenceError` on a non-finite epoch, or a loss above ``DIVERGENCE_FACTOR`` times ``reference``.
+        """Raise :class:`DivergenceError` on a non-finite epoch, or a loss above ``DIVERGENCE_FACTOR * reference``.
 
         Every engine and both schedules run this same guard against the same reference,
         :meth:`_reference_loss`: the loss at the start values (at least that of predicting 0),
@@ -214,7 +216,8 @@ class Training(EstimatorState):
                 "(the loss at the start values)")
         raise DivergenceError(
             f"epoch {epoch}: {what} with {name}={lr[block]:g} (rule {get_rule(self.rule).name!r}, "
-            f"schedule {self.schedule!r}); the learning rate is too large for this data: try {name} <= {lr[block] / 10:g}"
+            f"schedule {self.schedule!r}); the learning rate is too large for this data: "
+            f"try {name} <= {lr[block] / 10:g}"
         )
 
     def _fit_tensorflow(self, start: Factors | None, ratings, validation, rng, rating_range):

@@ -17,6 +17,7 @@ import time
 
 import numpy as np
 
+from ..base.log import log
 from ..data import kfold
 from ..base.errors import InputError
 from .accuracy import mae, rmse
@@ -231,11 +232,9 @@ def cross_validate(model, data, cv=5, measures=("rmse", "mae"), random_state=Non
         found.update(fit_time=fit_time, test_time=test_time)
         for name, value in found.items():
             columns.setdefault(name, []).append(float(value))
-        if verbose:
-            print(f"fold {number}: " + ", ".join(f"{name} {value:.4f}" for name, value in found.items()))
+        log(f"fold {number}: " + ", ".join(f"{name} {value:.4f}" for name, value in found.items()), verbose)
     if not columns:
         raise ValueError("cv gave no folds")
     results = CrossValidation({name: np.array(values, dtype=np.float64) for name, values in columns.items()})
-    if verbose:
-        print(results.summary())
+    log(results.summary(), verbose)
     return results

@@ -90,7 +90,8 @@ def _check_ids(ids: np.ndarray, name: str, n: int | None) -> int:
         if n > 1 and used < _SPARSE_IDS * n:
             used = len(np.unique(ids))
             warnings.warn(f"only {used} of the {n} {name[:-1]} ids 0..{n - 1} occur: ids are taken as 0-based indices, "
-                          f"so n_{name} = max id + 1 = {n} and every unused id below it is {'an' if name == 'items' else 'a'} {name[:-1]} without "
+                          f"so n_{name} = max id + 1 = {n} and every unused id below it is "
+                          f"{'an' if name == 'items' else 'a'} {name[:-1]} without "
                           "ratings (each costs a row of parameters). If these are raw ids, map them to contiguous "
                           "indices with funksvd.data.Dataset.from_arrays(users, items, values) or "
                           "Dataset.from_frame(df, user=..., item=..., rating=...)", UserWarning, stacklevel=3)

@@ -1,4 +1,4 @@
-"""The compiled engine: the Python kernels of :mod:`funksvd.maths.rules` and :mod:`funksvd.sgd.loops`, compiled by numba.
+"""The compiled engine: the Python kernels of :mod:`funksvd.maths.rules` and :mod:`funksvd.sgd.loops`, by numba.
 
 Nothing is rewritten here. Each function is copied with its globals rebound to compiled
 callees (:func:`funksvd.sgd.loops.bind`) and handed to ``numba.njit``; compilation is cached on disk.
