@@ -13,9 +13,9 @@ from ..maths.rules import predict_one
 
 __all__ = ["factor_arrays", "predict_arrays", "sum_squared_errors", "compiled_sse", "rmse_of"]
 
-#: Below this many ratings the start loss is computed with numpy (6 ms on ml-100k) instead of
-#: compiling :func:`sum_squared_errors` (0.13 s the first time, before numba's cache is filled);
-#: above it the compiled loop wins (numpy costs 100-200 ns a rating on Netflix-shaped data).
+#: Below this many ratings the start loss is computed with numpy instead of compiling
+#: :func:`sum_squared_errors` (the first compilation, before numba's cache is filled, costs more
+#: than numpy on small data); above it the compiled loop wins.
 COMPILED_SSE_MIN = 1 << 20
 
 
