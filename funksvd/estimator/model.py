@@ -67,8 +67,9 @@ class FunkSVD(Training, Recommending, Persistence):
         with ``schedule="feature"`` one permutation drawn at the start serves every epoch.
         Its accuracy matches a fresh permutation per epoch at about the cost of stored order
         (measured in ``benchmarks/RESULTS.md``). ``True``: a fresh permutation every epoch, the
-        textbook order (slower, and more so on large data: every rating a random memory access). ``False``: stored order, as Surprise does. ``"blocks"``: runs
-        of ``SHUFFLE_BLOCK`` consecutive ratings, in a fresh random order each epoch.
+        textbook order (slower, and more so on large data: every rating a random memory access).
+        ``False``: stored order, as Surprise does. ``"blocks"``: runs of ``SHUFFLE_BLOCK``
+        consecutive ratings, in a fresh random order each epoch.
     random_state : int, numpy Generator or None
         Seeds one ``numpy.random.default_rng``: the initial factors are drawn from it first,
         then the visiting orders (for "grid": the one shuffle, then one cell order per epoch). The
