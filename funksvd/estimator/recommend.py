@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..base.errors import InputError
+from ..base.optional import require_pandas
 from ..base.validation import positive_int
 from ..evaluation.top_n import items_by_user, top_n
 from ..model.factors import Factors
@@ -56,6 +57,18 @@ class Ranking:
         """``(id, score, title)`` rows (title None without titles)."""
         titles = self.titles if self.titles is not None else [None] * len(self)
         return iter(zip(self.ids.tolist(), self.scores.tolist(), list(titles)))
+
+    def to_frame(self):
+        """The ranking as a pandas DataFrame indexed by rank (1 first): ``id``, ``score``, ``title`` (if any), ``index``.
+
+        Raises ``ImportError`` without pandas (funksvd does not depend on it).
+        """
+        pd = require_pandas("Ranking.to_frame()")
+        columns = {"id": self.ids, "score": self.scores}
+        if self.titles is not None:
+            columns["title"] = self.titles
+        columns["index"] = self.indices
+        return pd.DataFrame(columns, index=pd.RangeIndex(1, len(self) + 1, name="rank"))
 
     def __str__(self) -> str:
         width = max([len(str(x)) for x in self.ids.tolist()] + [2])

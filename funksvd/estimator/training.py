@@ -19,7 +19,7 @@ from ..sgd.funk_schedule import train_features
 from ..sgd.orders import Grid
 from ..sgd.loops import typed_scalars
 from ..sgd.strata import Strata
-from ..base.optional import require_tensorflow
+from ..base.optional import require_pandas, require_tensorflow
 from ..base.progress import progress_bar
 from ..maths.objectives import weighted_squares
 from ..maths.rules import RULES, get_rule
@@ -39,6 +39,11 @@ DIVERGENCE_FACTOR = 1e3
 
 class Training(EstimatorState):
     """The training half of :class:`~funksvd.FunkSVD` (its parameters live on the estimator)."""
+
+    def history_frame(self):
+        """``history_`` as a pandas DataFrame, one row per epoch indexed by ``epoch`` (ImportError without pandas)."""
+        pd = require_pandas("FunkSVD.history_frame()")
+        return pd.DataFrame(self.history_).set_index("epoch")
 
     def _order(self, rng, n: int):
         """The visiting order of the next epoch as an index array.
