@@ -59,7 +59,7 @@ class Ranking:
         return iter(zip(self.ids.tolist(), self.scores.tolist(), list(titles)))
 
     def to_frame(self):
-        """The ranking as a pandas DataFrame indexed by rank (1 first): ``id``, ``score``, ``title`` (if any), ``index``.
+        """The ranking as a pandas DataFrame indexed by rank (1 first): ``id``, ``score``, ``title``, ``index``.
 
         Raises ``ImportError`` without pandas (funksvd does not depend on it).
         """
