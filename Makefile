@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 JOBS   ?= 2
 
-.PHONY: demo test pytest docs check bench bench-peers clean
+.PHONY: demo test lint pytest docs check bench bench-peers clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,9 +23,14 @@ $(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
 demo: $(VENV)/.demo-installed
 	$(BIN)/funksvd demo
 
-## make test: set up, run the whole test suite, build the docs (warnings are errors)
+## make test: set up, lint and type-check, run the whole test suite, build the docs (warnings are errors)
 ##   make test PYTEST_ARGS='-m "not slow"'   skips the slow tests (see README)
-test: pytest docs
+test: lint pytest docs
+
+## make lint: ruff (rules and line length in pyproject.toml) and mypy on the package (0 errors, default mode)
+lint: $(VENV)/.dev-installed
+	$(BIN)/ruff check funksvd tests benchmarks tutorials
+	$(BIN)/mypy
 
 PYTEST_ARGS ?=
 pytest: $(VENV)/.dev-installed

@@ -46,7 +46,8 @@ def table(label, rows, seeds):
                       "" if order is True else ", ".join(f"{d:+.4f}" for d in diff),
                       f"{_common.median([s for _, s in values]):.3f}"))
     worst = max(abs(np.array([r for r, _ in rows["grid"]]) - fresh))
-    verdict = f"default `'grid'`: max |diff| {worst:.4f} over {seeds} seeds, goal <= {GOAL}: **{'met' if worst <= GOAL else 'not met'}**"
+    met = "met" if worst <= GOAL else "not met"
+    verdict = f"default `'grid'`: max |diff| {worst:.4f} over {seeds} seeds, goal <= {GOAL}: **{met}**"
     return "\n".join([label, "", _common.table(
         ("visiting order", "test RMSE per seed", "minus fresh permutation, per seed", "median s/epoch"), lines),
         "", verdict])

@@ -20,9 +20,10 @@ LensKit's damped-mean biases). Rows:
 
 Times: **cold** = the first fit in a fresh process (numba compiling from an empty cache for
 funksvd; LensKit compiles its kernels in every process); **warm** = the median of ``--repeats``
-fits, the systems alternating round by round (LensKit's process waits for its turn). Building a peer's own data structure (Surprise's trainset, cornac's
-Dataset, LensKit's DataFrame) is outside the timings. CPU time (``time.process_time``) is shown
-beside the wall time because the machine is shared. Test RMSE: predictions clipped to [1, 5];
+fits, the systems alternating round by round (LensKit's process waits for its turn). Building a peer's own
+data structure (Surprise's trainset, cornac's Dataset, LensKit's DataFrame) is outside the timings. CPU time
+(``time.process_time``) is shown beside the wall time because the machine is shared. Test RMSE: predictions
+clipped to [1, 5];
 a test pair whose item is absent from training is predicted :math:`\\mu + b_u` by the peers
 (Surprise does so itself; cornac and LensKit through their bias terms), funksvd predicts
 with the untrained row of that item.

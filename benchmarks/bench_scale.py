@@ -86,7 +86,8 @@ def main() -> None:
     from funksvd.estimator import FunkSVD, training
 
     dtype = np.dtype(args.dtype).type
-    params = dict(n_factors=args.k, lr_all=0.005, reg_all=0.02, dtype=dtype, shuffle={"grid": "grid", "true": True, "false": False, "blocks": "blocks"}[args.shuffle],
+    shuffle = {"grid": "grid", "true": True, "false": False, "blocks": "blocks"}[args.shuffle]
+    params = dict(n_factors=args.k, lr_all=0.005, reg_all=0.02, dtype=dtype, shuffle=shuffle,
                   random_state=0, engine="compiled", n_jobs=args.n_jobs)
     tiny = synthetic_netflix(50, 20, 400, random_state=1)
     tiny = Ratings(tiny.users, tiny.items, tiny.values, dtype=dtype, index_dtype=np.dtype(args.index_dtype).type)
@@ -134,10 +135,12 @@ def main() -> None:
     rows = [
         ("ratings (users x items)", f"{len(ratings):,} ({ratings.n_users:,} x {ratings.n_items:,})"),
         ("data generation", f"{generate_seconds:.1f} s"),
-        (f"seconds per epoch (median of {len(epochs)})", f"**{per_epoch:.2f} s**  ({', '.join(f'{s:.2f}' for s in epochs)})"),
+        (f"seconds per epoch (median of {len(epochs)})",
+         f"**{per_epoch:.2f} s**  ({', '.join(f'{s:.2f}' for s in epochs)})"),
         ("ns per rating update", f"{per_epoch / len(ratings) * 1e9:.0f}"),
         *([(f"CPU seconds per epoch (median of {len(epoch_cpu)}, each epoch timed)",
-            f"**{_common.median(epoch_cpu):.2f} s**  ({', '.join(f'{s:.2f}' for s in epoch_cpu)})")] if epoch_cpu else []),
+            f"**{_common.median(epoch_cpu):.2f} s**  ({', '.join(f'{s:.2f}' for s in epoch_cpu)})")]
+          if epoch_cpu else []),
         ("CPU seconds per epoch (fit of all epochs minus a fit of one, over the epochs between)",
          f"{cpu_per_epoch:.2f} s" if epoch_cpu else f"**{cpu_per_epoch:.2f} s**"),
         ("whole fit (incl. setup)", f"**{fit_seconds:.2f} s wall**, {cpu_seconds:.2f} s CPU"),
@@ -163,15 +166,16 @@ def main() -> None:
         "",
         (f"Goal <= {goal:g} s/epoch: **{'met' if per_epoch <= goal else 'not met'}** (wall, median), "
          f"**{'met' if cpu_goal <= goal else 'not met'}** (CPU)"
-         + (f"; <= 3 GB peak RSS: **{'met' if peak <= GOAL_BYTES else 'not met'}**." if args.n_ratings >= 10**8 else ".")
+         + (f"; <= 3 GB peak RSS: **{'met' if peak <= GOAL_BYTES else 'not met'}**."
+            if args.n_ratings >= 10**8 else ".")
          if goal else f"(No goal stated for {label} ratings.)"),
         *(["", f"Goals at 10M, {args.epochs} epochs: whole fit <= {GOAL_FIT_10M:g} s: "
                f"**{'met' if fit_seconds <= GOAL_FIT_10M else 'not met'}** ({fit_seconds:.2f} s wall, {cpu_seconds:.2f} s CPU); "
                f"setup <= {GOAL_SETUP_10M:g} s: **{'met' if setup_cpu <= GOAL_SETUP_10M else 'not met'}** ({setup_cpu:.2f} s CPU)."]
           if args.n_ratings == 10_000_000 and args.epochs == 20 and epoch_cpu else []),
     ])
-    section = f"bench_scale_{label}" + ({"grid": "_grid", "true": "", "false": "_stored_order", "blocks": "_blocks"}[args.shuffle]) + (
-        f"_jobs{args.n_jobs}" if args.n_jobs != 1 else "")
+    suffix = {"grid": "_grid", "true": "", "false": "_stored_order", "blocks": "_blocks"}[args.shuffle]
+    section = f"bench_scale_{label}" + suffix + (f"_jobs{args.n_jobs}" if args.n_jobs != 1 else "")
     _common.report(section, body, args.write)
 
 

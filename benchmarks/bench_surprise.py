@@ -250,8 +250,8 @@ def main() -> None:
         f"MovieLens 100K, 80/20 split (random_state 0): {len(train)} training / {len(test)} test ratings "
         f"({n_unknown} test ratings of items absent from training). k=100, 20 epochs, lr 0.005, reg 0.02; "
         "FunkSVD and Surprise init N(0, 0.1), cornac its own N(0, 0.01). Warm fits: median of "
-        f"{args.repeats}, the libraries alternating, CPU seconds (one thread each). Hardware limit (the issue's estimate for one core of "
-        "this machine: 1.6M updates x 300 multiply-adds): 20 ms in float64, 10 ms in float32.",
+        f"{args.repeats}, the libraries alternating, CPU seconds (one thread each). Hardware limit (an estimate "
+        "for one core of this machine: 1.6M updates x 300 multiply-adds): 20 ms in float64, 10 ms in float32.",
         "",
         _common.table(("", "warm fit (s)", "/ Surprise", "/ cornac", "/ hardware limit", "test RMSE",
                        "minus Surprise's", "test MAE"), rows),

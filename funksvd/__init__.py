@@ -8,6 +8,22 @@ estimator that trains at compiled speed (:class:`FunkSVD`); full-batch training 
 gradients with SGD, Adam or RMSprop (:func:`train`).
 Importing funksvd imports numpy only; TensorFlow lives in :mod:`funksvd.autodiff` and numba in
 :mod:`funksvd.sgd.compiled`, both loaded on first use.
+
+The layers, lowest first (a module imports only from its own folder and the ones above it)::
+
+    base/        errors, validation, Frozen containers, random_state, RMSE/MAE, logging, optional imports
+    model/       Ratings, Factors and the one vectorised prediction, IdMap (raw ids)
+    data/        Dataset, loaders (MovieLens, delimited), download, splits, synthetic data
+    maths/       per-rating rules (RULES), objectives with hand gradients (OBJECTIVES), entries, symmetry
+    sgd/         sgd_step, sgd_epoch, the epoch loop, the numba engine, visiting orders, DSGD, Funk's schedule
+    fullbatch/   train on the hand gradients, Keras-faithful SGD/Adam/RMSprop in numpy
+    classics/    the classic tutorials' toy problems and published outputs
+    autodiff/    the TensorFlow twin (the only place TensorFlow is imported)
+    check/       check_gradients: finite differences and TensorFlow against the hand gradients
+    evaluation/  accuracy, top-N lists, ranking metrics, cross-validation
+    estimator/   FunkSVD: parameters, training, recommendations, persistence
+    sklearn.py   FunkSVDRegressor for scikit-learn (imports scikit-learn)
+    cli/         the command line
 """
 
 from ._version import __version__ as __version__

@@ -138,7 +138,8 @@ def test_kinks_absolute_and_l1_have_zero_subgradient():
     ratings = Ratings(users, items, values, 3, 2)
     objective = Objective(data="absolute", penalty="l1")
     theta = {b: tf.constant(v) for b, v in factors.params().items()}
-    e = autodiff.losses.tf_error(objective, theta, *autodiff.losses.tf_entries(users, items, values), factors.mu).numpy()
+    entries = autodiff.losses.tf_entries(users, items, values)
+    e = autodiff.losses.tf_error(objective, theta, *entries, factors.mu).numpy()
     assert np.count_nonzero(e == 0.0) == 3  # the kinks are really hit in TF
     tape = autodiff.gradients(factors, ratings, objective, 0.1)
     assert_blocks_close(funksvd.gradients(factors, ratings, objective, 0.1), tape)
@@ -560,8 +561,9 @@ def test_the_twin_binds_no_hand_code_by_name():
     computes a loss, a gradient, a rule update or a training step."""
     import inspect
 
-    hand = {funksvd.maths.objectives.loss, funksvd.maths.objectives.gradients, funksvd.sgd.sgd_step, funksvd.sgd.sgd_epoch,
-            funksvd.sgd.steps.run_epoch, funksvd.fullbatch.train, *(rule.step for rule in RULES.values())}
+    hand = {funksvd.maths.objectives.loss, funksvd.maths.objectives.gradients, funksvd.sgd.sgd_step,
+            funksvd.sgd.sgd_epoch, funksvd.sgd.steps.run_epoch, funksvd.fullbatch.train,
+            *(rule.step for rule in RULES.values())}
     hand |= {member for _, member in inspect.getmembers(funksvd.maths.objectives.Objective, inspect.isfunction)}
     for module in (autodiff, autodiff.losses, autodiff.steps, autodiff.trainer, autodiff.experiments):
         bound = [name for name, value in vars(module).items() if callable(value) and value in hand]

@@ -45,7 +45,8 @@ def test_int32_wrap_of_the_reported_dimension_and_the_first_netflix_user_past_it
 
 
 def test_tf2018_toy_is_fitted_exactly_by_a_family_of_completions():
-    """The 2018 page: 13 ratings, 14 free parameters; gradient descent fits all 13, the missing cells depend on the start.
+    """The 2018 page: 13 ratings, 14 free parameters; gradient descent fits all 13, the missing cells depend on
+    the start.
 
     Oracle: the data itself (the observed ratings) and a parameter count by hand,
     (5 + 4) * 2 - 2**2 = 14 > 13: one direction is free, and item 2, rated once, takes it

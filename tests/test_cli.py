@@ -81,7 +81,8 @@ def test_negative_seed_is_a_usage_error(capsys):
     assert "Traceback" not in err
 
 
-@pytest.mark.parametrize("command", [["check", "--oracle", "finite_differences"], ["demo", "--oracle", "finite_differences"]])
+@pytest.mark.parametrize("command", [["check", "--oracle", "finite_differences"],
+                                     ["demo", "--oracle", "finite_differences"]])
 def test_a_closed_pipe_ends_quietly(command):
     """Oracle: what ``funksvd check | head -3`` shows on stderr: nothing (before: a BrokenPipeError traceback)."""
     process = subprocess.Popen([sys.executable, "-m", "funksvd", *command], stdout=subprocess.PIPE,

@@ -32,7 +32,8 @@ with warnings.catch_warnings(record=True) as caught:
         P = FunkSVD(n_factors=3, n_epochs=2, random_state=0, engine=engine).fit(R).factors_.P
         out[engine] = P.ravel().tolist()
     for schedule_engine in ("compiled", "python"):  # funksvd.sgd.funk_schedule kernels, via compiled.jit
-        m = FunkSVD(n_factors=2, schedule="feature", feature_epochs=3, feature_min_epochs=1, random_state=0, engine=schedule_engine)
+        m = FunkSVD(n_factors=2, schedule="feature", feature_epochs=3, feature_min_epochs=1, random_state=0,
+                    engine=schedule_engine)
         out["feature_" + schedule_engine] = m.fit(R).factors_.P.ravel().tolist()
 out["warnings"] = [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)]
 print(json.dumps(out))

@@ -95,7 +95,7 @@ def test_unset_overrides_fall_back_to_lr_all_and_reg_all(rng):
 
 
 def test_random_init_is_drawn_first_then_one_permutation_per_epoch(rng):
-    """Oracle: ``Factors.random`` then ``sgd_epoch`` per epoch, all from one ``default_rng(seed)`` (documented order)."""
+    """Oracle: ``Factors.random`` then ``sgd_epoch`` per epoch, from one ``default_rng(seed)`` (documented order)."""
     R = problem(rng)
     model = FunkSVD(n_factors=4, n_epochs=2, engine="python", random_state=5, shuffle=True).fit(R)
     gen = np.random.default_rng(5)

@@ -1,6 +1,7 @@
 """``cross_validate``: per-fold results, fresh clones, measure names.
 
-Oracles: Surprise's published 5-fold figures on MovieLens 100K; an explicit loop over :func:`funksvd.data.kfold` with the same ``random_state``,
+Oracles: Surprise's published 5-fold figures on MovieLens 100K; an explicit loop over :func:`funksvd.data.kfold`
+with the same ``random_state``,
 fitting the model by hand on each fold and measuring it with the textbook RMSE/MAE written
 out in numpy (bit-for-bit equal: same folds, same seeds, same arithmetic), and a literal
 summary table computed by hand.

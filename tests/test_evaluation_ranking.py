@@ -225,7 +225,8 @@ def test_pairs_in_equals_set_membership(seed):
     assert pairs_in(asked, ref).tolist() == expected
     assert pairs_in(asked, asked).all()
     one = Ratings([5], [6], [1.0], 6, 7)
-    assert pairs_in(asked, one).tolist() == [(u, i) == (5, 6) for u, i in zip(asked.users.tolist(), asked.items.tolist())]
+    expected = [(u, i) == (5, 6) for u, i in zip(asked.users.tolist(), asked.items.tolist())]
+    assert pairs_in(asked, one).tolist() == expected
 
 
 @pytest.mark.parametrize("seed", range(5))

@@ -240,8 +240,8 @@ def test_models_cross_a_process_pool(rng):
     model = FunkSVD(n_factors=3, n_epochs=2, random_state=0, engine="python").fit(data)
     users, items = data.user_ids[:5], data.item_ids[:5]
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        remote, remote_factors, remote_top = pool.submit(_predict_in_worker, model, users, items, model.factors_).result(
-            timeout=120)
+        job = pool.submit(_predict_in_worker, model, users, items, model.factors_)
+        remote, remote_factors, remote_top = job.result(timeout=120)
     np.testing.assert_array_equal(remote, model.predict(users, items))
     np.testing.assert_array_equal(remote_factors, model.factors_.predict([0], [0]))
     assert remote_top.tolist() == model.recommend(users[0], n=3).ids.tolist()

@@ -51,7 +51,8 @@ BLOCKS += [(f"docs/{page.name}:{line}", code)
 
 def test_extractor_finds_python_blocks_only():
     """Oracle: a hand-written Markdown text whose python blocks (and their lines) are known."""
-    text = "# t\n\n```\nmake test\n```\n\n```python\nx = 1\n```\n\n```console\n$ ls\n```\n\n```python\ny = 2\nz = 3\n```\n"
+    text = ("# t\n\n```\nmake test\n```\n\n```python\nx = 1\n```\n\n```console\n$ ls\n```\n\n"
+            "```python\ny = 2\nz = 3\n```\n")
     assert python_blocks(text) == [(8, "x = 1\n"), (16, "y = 2\nz = 3\n")]
 
 

@@ -234,7 +234,8 @@ def test_similar_items_bad_input(rng):
     with pytest.raises(UnknownIdError, match="items"):
         model.similar_items(20)
     zero = FunkSVD(n_factors=2, n_epochs=1, lr_all=0.0, engine="python").fit(
-        Ratings([0, 0], [0, 1], [3.0, 4.0]), init=Factors([[1.0, 0.0]], [[0.0, 0.0], [1.0, 1.0]], [0.0], [0.0, 0.0], 3.5))
+        Ratings([0, 0], [0, 1], [3.0, 4.0]),
+        init=Factors([[1.0, 0.0]], [[0.0, 0.0], [1.0, 1.0]], [0.0], [0.0, 0.0], 3.5))
     with pytest.raises(ValueError, match="zero factor vector"):
         zero.similar_items(0)
     assert zero.similar_items(1).scores.tolist() == [0.0]  # the zero vector scores 0, not NaN

@@ -1,4 +1,6 @@
-r"""The TensorFlow twin of :mod:`funksvd.maths.objectives`, :mod:`funksvd.sgd` and :mod:`funksvd.fullbatch`: the same formulas, differentiated by a tape.
+r"""The TensorFlow twin of the numpy code: the same formulas, differentiated by a tape.
+
+The twin of :mod:`funksvd.maths.objectives`, :mod:`funksvd.sgd` and :mod:`funksvd.fullbatch`.
 
 Read this package side by side with the numpy code. Every piece of an
 :class:`~funksvd.Objective` is written again here with TensorFlow ops, from the formula and not

@@ -1,4 +1,7 @@
-r"""The 2021 "Funk SVD with GradientTape" tutorial in TensorFlow: the twin of :func:`funksvd.classics.harmonic_experiment`."""
+r"""The 2021 "Funk SVD with GradientTape" tutorial in TensorFlow.
+
+The twin of :func:`funksvd.classics.harmonic_experiment`.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ import time
 import numpy as np
 import tensorflow as tf
 
+from ..base.log import log
 from ..classics.problems import harmonic_problem, plateau
 from ..base.errors import DivergenceError
 from ..maths.objectives import OBJECTIVES
@@ -17,7 +21,7 @@ __all__ = ["harmonic_experiment"]
 
 
 def _masked_mse(theta, M, W):
-    r""":math:`\frac{1}{\sum W} \sum_{u,i} W_{ui}\, (M - P Q^\top)_{ui}^2`: the mean squared error over the cells where :math:`W = 1`."""
+    r""":math:`\frac{1}{\sum W} \sum_{u,i} W_{ui}\, (M - P Q^\top)_{ui}^2`: the MSE where :math:`W = 1`."""
     E = W * (M - tf.matmul(theta["P"], theta["Q"], transpose_b=True))
     return tf.reduce_sum(E * E) / tf.reduce_sum(W)
 
@@ -131,8 +135,7 @@ def harmonic_experiment(n=500, k=30, random_state=0, max_steps=40_000, optimizer
             checks.append(evaluate(monitor))
             if not np.isfinite(checks[-1]):
                 raise DivergenceError(f"the harmonic experiment diverged by step {steps}; try a smaller learning_rate")
-            if verbose:
-                print(f"step {steps}: {monitor} mse {checks[-1]:.5f}")
+            log(f"step {steps}: {monitor} mse {checks[-1]:.5f}", verbose)
             if plateau(checks, window, tolerance):
                 break
     seconds = time.perf_counter() - start

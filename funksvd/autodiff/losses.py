@@ -258,7 +258,8 @@ def tape_gradients(factors: Factors, ratings: Ratings, objective, reg=0.02) -> d
     Reverse-mode automatic differentiation of the loss :math:`L` of :func:`loss`. For
     :math:`p_u = \texttt{gather}(P, \mathrm{users})_j` the tape returns the slices
 
-    .. math:: \Big(\mathrm{indices} = \mathrm{users},\ \mathrm{values}_j = \frac{\partial L}{\partial z_j}\, q_{i_j}\Big),
+    .. math:: \Big(\mathrm{indices} = \mathrm{users},\
+       \mathrm{values}_j = \frac{\partial L}{\partial z_j}\, q_{i_j}\Big),
 
     one per entry, before any summation.
     """
@@ -285,7 +286,8 @@ def gradients(factors: Factors, ratings: Ratings, objective, reg=0.02) -> dict[s
 
     .. math::
 
-        \frac{\partial L}{\partial p_u} = \sum_{(u,i) \in \mathcal E} g_{ui}\, q_i + \frac{\partial\Omega}{\partial p_u},
+        \frac{\partial L}{\partial p_u} = \sum_{(u,i) \in \mathcal E} g_{ui}\, q_i
+        + \frac{\partial\Omega}{\partial p_u},
         \qquad g_{ui} = \frac{\partial L}{\partial z_{ui}} = -\frac{c\,\rho'(e_{ui})\,h'(z_{ui})}{N}
 
     and likewise for :math:`q_i, b_u, b_i` -- the tape never sees this formula, it only

@@ -58,7 +58,8 @@ def sgd_step(factors: Factors, u, i, r, rule="funk", lr=0.005, reg=0.02) -> Fact
     .. math::
 
         \theta_b \leftarrow \theta_b - \gamma_b\, s_b \Big( \frac{\partial \ell}{\partial e}\Big|_{\theta^{(0)}}
-        \frac{\partial e}{\partial \theta_b}\Big|_{\theta^{(k)}} + \frac{\partial \Omega_{ui}}{\partial \theta_b}\Big|_{\theta^{(k)}} \Big),
+        \frac{\partial e}{\partial \theta_b}\Big|_{\theta^{(k)}}
+        + \frac{\partial \Omega_{ui}}{\partial \theta_b}\Big|_{\theta^{(k)}} \Big),
         \qquad b \in S_k.
 
     The first factor is a vector-Jacobian product: ``tape.gradient(e, theta,

@@ -9,6 +9,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from ..base.log import log
 from ..base.rng import check_random_state
 from ..base.validation import positive_int, positive_number
 from ..fullbatch import optimizers as numpy_optimizers
@@ -17,8 +18,8 @@ from ..base.measures import root_mean_square
 from ..model.factors import Factors
 from ..fullbatch.trainer import check_train_arguments, epoch_batches
 from ..maths.objectives import Objective, as_objective
-from .losses import (BATCH_SIGNATURE, INDEX, tf_block_reg, tf_entries, as_factors, tf_link, tf_loss, tf_predict, tf_variables,
-                     select_entries)
+from .losses import (BATCH_SIGNATURE, INDEX, as_factors, select_entries, tf_block_reg, tf_entries, tf_link, tf_loss,
+                     tf_predict, tf_variables)
 
 __all__ = ["OPTIMIZERS", "StaircaseDecay", "make_optimizer", "train"]
 
@@ -31,7 +32,7 @@ OPTIMIZERS = {
 
 
 class StaircaseDecay(keras.optimizers.schedules.LearningRateSchedule):
-    r"""Keras' ``ExponentialDecay(staircase=True)``, :math:`\gamma_t = \gamma_0\, d^{\lfloor t / T \rfloor}`, in float64.
+    r"""Keras' ``ExponentialDecay(staircase=True)`` in float64: :math:`\gamma_t = \gamma_0\, d^{\lfloor t / T \rfloor}`.
 
     On TensorFlow, ``ExponentialDecay`` converts :math:`\gamma_0` and :math:`d` to float32 tensors
     and returns a float32 learning rate; this computes the same formula in float64, as
@@ -117,7 +118,7 @@ def make_optimizer(optimizer="adam", learning_rate=0.01, decay_rate=None, decay_
 
 
 def make_step(objective: Objective, theta, optimizer, mu: float, lam, jit_compile=False):
-    r"""The training step as a ``tf.function`` over one batch: :math:`\theta \leftarrow \mathrm{opt}(\theta, \nabla L_B)`.
+    r"""The training step, a ``tf.function`` over one batch: :math:`\theta \leftarrow \mathrm{opt}(\theta, \nabla L_B)`.
 
     Traced once: the batch length is left open in :data:`BATCH_SIGNATURE`. With ``jit_compile``
     XLA fuses the gathers, products and scatter-adds (about twice as fast on CPU, but it
@@ -259,9 +260,8 @@ def train(factors, ratings, *, objective="funk", reg=0.02, optimizer="adam", lea
             val_rmse = root_mean_square(validation.values - r_hat)
         seconds = time.perf_counter() - start
         history.append({"epoch": epoch, "loss": value, "val_rmse": val_rmse, "seconds": seconds})
-        if verbose:
-            shown = "" if val_rmse is None else f"  val_rmse {val_rmse:.5f}"
-            print(f"epoch {epoch}/{n_epochs}  loss {value:.6g}{shown}  ({seconds:.2f} s)")
+        shown = "" if val_rmse is None else f"  val_rmse {val_rmse:.5f}"
+        log(f"epoch {epoch}/{n_epochs}  loss {value:.6g}{shown}  ({seconds:.2f} s)", verbose)
         if callback is not None and callback(epoch, value, get_factors):  # a true value stops
             break
     return get_factors(), history

@@ -7,7 +7,7 @@ import os
 import sys
 from types import ModuleType
 
-__all__ = ["TF_INSTALL", "TF_OPTIONS", "require_tensorflow"]
+__all__ = ["TF_INSTALL", "TF_OPTIONS", "require_pandas", "require_tensorflow"]
 
 #: The command that installs funksvd's TensorFlow extra.
 TF_INSTALL = "pip install 'funksvd[tf]'"
@@ -59,3 +59,13 @@ def require_tensorflow(purpose: str = "this") -> ModuleType:
             raise
         raise ImportError(f"{purpose} needs TensorFlow, which is not installed: {TF_INSTALL}") from exc
     return tensorflow
+
+
+def require_pandas(purpose: str = "this") -> ModuleType:
+    """Import and return :mod:`pandas`, or raise ``ImportError`` saying that ``purpose`` needs it."""
+    try:
+        return importlib.import_module("pandas")
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").partition(".")[0] != "pandas":
+            raise
+        raise ImportError(f"{purpose} needs pandas, which is not installed: pip install pandas") from exc

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from numbers import Real
+from typing import Literal, overload
 
 import numpy as np
 
@@ -20,6 +21,12 @@ __all__ = ["check_indices", "indices_within", "non_negative", "positive_int", "p
 
 def _is_number(value) -> bool:
     return isinstance(value, (Real, np.number)) and not isinstance(value, (bool, np.bool_))
+
+
+@overload
+def positive_int(value, name: str, *, none_ok: Literal[False] = False, whole: bool = False) -> int: ...
+@overload
+def positive_int(value, name: str, *, none_ok: bool, whole: bool = False) -> int | None: ...
 
 
 def positive_int(value, name: str, *, none_ok: bool = False, whole: bool = False) -> int | None:
@@ -55,7 +62,7 @@ def positive_number(value, name: str) -> float:
 
 
 def probability(value, name: str, *, low_open: bool = False, high_open: bool = False) -> float:
-    """``value`` as a float in ``[0, 1]`` (``(0, ...`` with ``low_open``, ``..., 1)`` with ``high_open``), or InputError."""
+    """``value`` as a float in ``[0, 1]``, or InputError; ``low_open`` excludes 0, ``high_open`` excludes 1."""
     inside = _is_number(value) and (0.0 < value if low_open else 0.0 <= value) and (
         value < 1.0 if high_open else value <= 1.0)
     if not inside:

@@ -232,7 +232,8 @@ def check_gradients(
 
     _, penalty_grads = objective.penalty_terms(factors, reg, _counts(objective, factors, ratings))
     n_entries = len(objective.select_entries(factors, ratings)[0])
-    rows, skipped = [], {}
+    rows: list[GradientCheck] = []
+    skipped: dict[str, str] = {}
     for oracle in oracles:
         if oracle == "tensorflow":
             try:

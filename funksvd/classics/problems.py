@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..base.log import log
 from ..base.rng import check_random_state
 from ..model.factors import Factors
 from ..fullbatch.trainer import train
@@ -151,7 +152,8 @@ def harmonic_problem(n: int = 500, k: int = 30, random_state=0, init_std_dev: fl
 
 
 def plateau(checks, window: int = 5, tolerance: float = 0.01) -> bool:
-    r"""The tutorial's stopping rule: the mean of the previous ``window`` checks minus the last is below ``tolerance`` of that mean.
+    r"""The tutorial's stopping rule: the mean of the previous ``window`` checks minus the last is below
+    ``tolerance`` of that mean.
 
     .. math:: \bar c - c_{\mathrm{last}} < \text{tolerance}\cdot\bar c, \qquad
               \bar c = \frac{1}{w}\sum_{j=1}^{w} c_{\mathrm{last}-j}
@@ -165,7 +167,7 @@ def plateau(checks, window: int = 5, tolerance: float = 0.01) -> bool:
 
 
 def masked_mse(factors: Factors, M: np.ndarray, W: np.ndarray) -> float:
-    r""":math:`\frac{1}{\sum W}\sum_{u,i} W_{ui}\,(M - P Q^\top)_{ui}^2`: the MSE over the cells where :math:`W` is true."""
+    r""":math:`\frac{1}{\sum W}\sum_{u,i} W_{ui}\,(M - P Q^\top)_{ui}^2`: the MSE where :math:`W` holds."""
     E = (M - factors.P @ factors.Q.T)[W]
     return float(np.mean(E * E))
 
@@ -223,8 +225,7 @@ def harmonic_experiment(n=500, k=30, random_state=0, max_steps=40_000, optimizer
         if epoch % check_every:
             return False
         checks.append(masked_mse(get_factors(), M, watched))
-        if verbose:
-            print(f"step {epoch}: {monitor} mse {checks[-1]:.5f}")
+        log(f"step {epoch}: {monitor} mse {checks[-1]:.5f}", verbose)
         return plateau(checks, window, tolerance)
 
     factors, history = train(problem["start"], ratings, objective=OBJECTIVES["tf2_mse_2021"], reg=0.0,

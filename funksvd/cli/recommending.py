@@ -49,7 +49,8 @@ def _title(model, index: int) -> str:
 def _recommend(args) -> int:
     model = _load(args.model)
     ranking = model.recommend(_id(model, args.user, "user"), n=args.n, exclude_rated=not args.include_rated)
-    print(f"top {len(ranking)} for user {args.user} (item, predicted rating{', title' if ranking.titles is not None else ''}):")
+    columns = "item, predicted rating" + (", title" if ranking.titles is not None else "")
+    print(f"top {len(ranking)} for user {args.user} ({columns}):")
     print(ranking)
     return 0
 

@@ -7,7 +7,6 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-import numpy as np
 
 from ..base.errors import DivergenceError, InputError
 from ..base.measures import mean_absolute, root_mean_square

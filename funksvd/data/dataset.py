@@ -207,7 +207,7 @@ class Dataset(Frozen):
             lengths, a rated item without a title, or title keys of another type than the
             item ids (``"1"`` for item ``1``).
         """
-        item_table = None
+        item_table: tuple | None = None
         if titles is not None:
             pairs = list(titles.items()) if hasattr(titles, "items") else None
             if pairs is None:
@@ -302,7 +302,7 @@ class Dataset(Frozen):
                 and same_columns(self.item_attributes, other.item_attributes)
                 and same_columns(self.user_attributes, other.user_attributes) and self.source == other.source)
 
-    __hash__ = None
+    __hash__ = None  # type: ignore[assignment]  # compared by value; not hashable
 
     def __repr__(self) -> str:
         extras = [name for name in ("timestamps", "item_titles", "item_attributes", "user_attributes")

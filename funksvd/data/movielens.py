@@ -178,12 +178,12 @@ def _movies_csv(text: Text):
     if header != ["movieId", "title", "genres"]:
         raise text.error(1, f"expected the header movieId,title,genres, got {header}")
 
-    def rows():
+    def lines():
         for fields in reader:
             if fields:
                 yield reader.line_num, fields
 
-    rows = parse_table(text, ",", 3, False, "movieId,title,genres", rows=rows())
+    rows = parse_table(text, ",", 3, False, "movieId,title,genres", rows=lines())
     return (table_ids(text, rows, 0, "item"), np.array([f[1] for _, f in rows], dtype=object),
             {"genres": np.array([f[2] for _, f in rows], dtype=object)})
 

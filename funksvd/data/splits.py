@@ -48,7 +48,8 @@ def train_test_split(ratings, test_size=0.2, random_state=None) -> tuple[Ratings
     -------
     train, test : Ratings or Dataset
         Of the type given (a ``Dataset`` keeps its raw ids, titles and attributes, and the
-        timestamps of its ratings, so a model fitted on ``train`` speaks raw ids). With ``perm`` a random permutation of the rating positions and
+        timestamps of its ratings, so a model fitted on ``train`` speaks raw ids). With ``perm`` a random
+        permutation of the rating positions and
         ``n_train = len(ratings) - n_test``, ``train`` holds ``perm[:n_train]`` and ``test``
         ``perm[n_train:]``, in that order (what Surprise 1.1's ``ShuffleSplit`` does). Both
         keep the id ranges ``n_users, n_items`` of ``ratings``, so a model fitted on ``train``
@@ -88,7 +89,8 @@ def kfold(ratings, n_splits=5, random_state=None, shuffle=True):
     Yields
     ------
     train, test : Ratings or Dataset
-        Of the type given, as in :func:`train_test_split`. The positions (shuffled once) are cut into ``n_splits`` contiguous folds, the first
+        Of the type given, as in :func:`train_test_split`. The positions (shuffled once) are cut into
+        ``n_splits`` contiguous folds, the first
         ``n % n_splits`` of them one rating longer; fold ``f`` is the test set and the others,
         in order, the training set. Every rating is in exactly one test set.
     """
@@ -127,7 +129,8 @@ def leave_k_out(ratings, k=1, random_state=None, by="random", timestamps=None) -
     Returns
     -------
     train, test : Ratings or Dataset
-        Of the type given, as in :func:`train_test_split`. The held-out ratings and the rest, each in the original order, with the id ranges of
+        Of the type given, as in :func:`train_test_split`. The held-out ratings and the rest, each in the
+        original order, with the id ranges of
         ``ratings``. ``len(test) == k * (number of users with more than k ratings)``.
 
     Raises

@@ -108,7 +108,7 @@ def parse_int(text: Text, number: int, token: str, what: str, hint: str = "") ->
         except ValueError:
             raise text.error(number, f"{what} {token!r} is not a number{hint}") from None
         if not (math.isfinite(number_) and number_ == round(number_)):
-            raise text.error(number, f"{what} {token!r} is not an integer")
+            raise text.error(number, f"{what} {token!r} is not an integer") from None
         value = int(number_)
     if not -(2**63) <= value < 2**63:
         raise text.error(number, f"{what} {token!r} does not fit in int64")
@@ -233,7 +233,7 @@ def parse_ratings(text: Text, sep, skip_header: bool, columns: dict[int, str], i
                                      f"({columns[expected]}) like the first line, got {len(fields)}")
         numbers.append(number)
         if ids == "int":  # checked here, so the first bad line is the one named
-            fields[:2] = (parse_int(text, number, fields[0], "user id", _TEXT_IDS_HINT),
+            fields[:2] = (parse_int(text, number, fields[0], "user id", _TEXT_IDS_HINT),  # type: ignore[assignment]
                           parse_int(text, number, fields[1], "item id", _TEXT_IDS_HINT))
         users.append(fields[0])
         items.append(fields[1])
@@ -265,7 +265,8 @@ def parse_table(text: Text, sep: str, n_fields: int | None, skip_header: bool, w
 
 def table_ids(text: Text, rows, column: int, kind: str) -> np.ndarray:
     """The integer ids in ``column`` of ``rows``; an id listed twice is an error naming both lines."""
-    ids, seen = [], {}
+    ids: list[int] = []
+    seen: dict[int, int] = {}
     for number, fields in rows:
         raw = parse_int(text, number, fields[column], f"{kind} id")
         if raw in seen:

@@ -65,12 +65,11 @@ class FunkSVD(Training, Recommending, Persistence):
         arranged in cache-sized cells of user ranges x item ranges, and every epoch visits the
         cells in a fresh random order (:class:`funksvd.sgd.orders.Grid`, as LibMF and LensKit do);
         with ``schedule="feature"`` one permutation drawn at the start serves every epoch.
-        Measured: test RMSE within 0.002 of a fresh permutation per epoch (MovieLens 100K and
-        10M Netflix-shaped ratings, 3 seeds), at about the cost of stored order
-        (``benchmarks/RESULTS.md``, "Engine (issue 10)"). ``True``: a fresh permutation every
-        epoch, the textbook order (about 2x slower at 100K ratings, 10x at 10M: every rating a
-        random memory access). ``False``: stored order, as Surprise does. ``"blocks"``: runs
-        of ``SHUFFLE_BLOCK`` consecutive ratings, in a fresh random order each epoch.
+        Its accuracy matches a fresh permutation per epoch at about the cost of stored order
+        (measured in ``benchmarks/RESULTS.md``). ``True``: a fresh permutation every epoch, the
+        textbook order (slower, and more so on large data: every rating a random memory access).
+        ``False``: stored order, as Surprise does. ``"blocks"``: runs of ``SHUFFLE_BLOCK``
+        consecutive ratings, in a fresh random order each epoch.
     random_state : int, numpy Generator or None
         Seeds one ``numpy.random.default_rng``: the initial factors are drawn from it first,
         then the visiting orders (for "grid": the one shuffle, then one cell order per epoch). The
@@ -212,11 +211,9 @@ class FunkSVD(Training, Recommending, Persistence):
     **Feature schedule.** Funk used ``lr_all=0.001, reg_all=0.015, feature_init=0.1`` and
     about 100 epochs per feature; the estimator keeps Surprise's defaults, pass Funk's values
     (with ``feature_min_epochs=100``) to reproduce him. Only ``rule="funk"`` is defined
-    feature-wise. Measured on MovieLens 100K (80/20 split, seed 0, 40 features, compiled):
-    test RMSE 0.960 with the defaults (0.986 with ``feature_trailing=True``); 0.953 with
-    Funk's values, 100 epochs per feature and ``feature_trailing=True`` (0.958 without). 100
-    features x 20 epochs with ``feature_trailing=True``, LensKit's recipe: 0.954, LensKit's
-    ``FunkSVD`` 0.955 (``benchmarks/RESULTS.md``).
+    feature-wise. The accuracy of these settings, and of LensKit's recipe (100 features x 20
+    epochs with ``feature_trailing=True``) beside LensKit's ``FunkSVD``, is measured in
+    ``benchmarks/RESULTS.md``.
     """
 
     def __init__(self, n_factors=100, n_epochs=20, lr_all=0.005, reg_all=0.02, rule="funk", biased=True,

@@ -17,7 +17,7 @@ SCHEDULES = ("joint", "feature")
 
 
 def check_params(model) -> None:
-    """Raise :class:`~funksvd.base.errors.InputError` (a ``ValueError``) naming the first invalid parameter of ``model``."""
+    """Raise :class:`~funksvd.base.errors.InputError` (a ``ValueError``) naming ``model``'s first invalid parameter."""
     for name in ("n_factors", "n_epochs", "feature_epochs", "feature_min_epochs", "n_jobs"):
         positive_int(getattr(model, name), name)
     for name in ("patience", "batch_size"):

@@ -24,6 +24,7 @@ from .._version import __version__
 from ..base.errors import InputError
 from ..model.factors import Factors
 from ..model.ids import IdMap
+from .state import EstimatorState
 
 __all__ = ["Persistence", "FORMAT", "FORMAT_VERSION"]
 
@@ -56,7 +57,7 @@ def _id_array(id_map: IdMap) -> np.ndarray:
     return raw if id_map.is_integer else raw.astype(str)  # unicode, not object: no pickle needed
 
 
-class Persistence:
+class Persistence(EstimatorState):
     """``save``, ``load`` and pickling for :class:`~funksvd.FunkSVD` (a mixin)."""
 
     def __getstate__(self):
@@ -110,7 +111,7 @@ class Persistence:
         try:
             os.chmod(temporary, mode)  # mkstemp makes it 0600 whatever the umask
             with os.fdopen(handle, "wb") as out:
-                np.savez(out, **arrays)
+                np.savez(out, **arrays)  # type: ignore[arg-type]  # numpy's stub reads ** as allow_pickle
                 out.flush()
                 os.fsync(out.fileno())
             os.replace(temporary, path)

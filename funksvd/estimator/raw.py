@@ -47,7 +47,7 @@ def as_training_data(data, what: str = "ratings") -> TrainingData:
     maps = [getattr(data, f"{kind}_map", None) for kind in ("user", "item")]
     if isinstance(ratings, Ratings) and all(isinstance(m, IdMap) for m in maps):
         titles = getattr(data, "item_titles", None)
-        return TrainingData(ratings, *maps, None if titles is None else np.asarray(titles, dtype=object))
+        return TrainingData(ratings, maps[0], maps[1], None if titles is None else np.asarray(titles, dtype=object))
     raise TypeError(f"{what} must be a funksvd.Ratings or a funksvd.data.Dataset (raw ids), "
                     f"got {type(data).__name__}")
 
@@ -81,7 +81,8 @@ def _refuse_missing(values, name: str) -> None:
     if array.dtype.kind == "f":
         missing = np.isnan(array.ravel())
     elif array.dtype.kind == "O":
-        missing = np.array([x is None or (isinstance(x, float) and math.isnan(x)) for x in array.ravel().tolist()], bool)
+        missing = np.array([x is None or (isinstance(x, float) and math.isnan(x)) for x in array.ravel().tolist()],
+                           bool)
     else:
         return
     if missing.any():

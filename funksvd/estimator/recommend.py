@@ -14,12 +14,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..base.errors import InputError
+from ..base.optional import require_pandas
 from ..base.validation import positive_int
 from ..evaluation.top_n import items_by_user, top_n
 from ..model.factors import Factors
 from ..maths.objectives import as_objective
 from ..model.ratings import Ratings
 from ..maths.rules import get_rule
+from .state import EstimatorState
 
 __all__ = ["Ranking", "NewUser", "Recommending", "METRICS"]
 
@@ -56,6 +58,18 @@ class Ranking:
         titles = self.titles if self.titles is not None else [None] * len(self)
         return iter(zip(self.ids.tolist(), self.scores.tolist(), list(titles)))
 
+    def to_frame(self):
+        """The ranking as a pandas DataFrame indexed by rank (1 first): ``id``, ``score``, ``title``, ``index``.
+
+        Raises ``ImportError`` without pandas (funksvd does not depend on it).
+        """
+        pd = require_pandas("Ranking.to_frame()")
+        columns = {"id": self.ids, "score": self.scores}
+        if self.titles is not None:
+            columns["title"] = self.titles
+        columns["index"] = self.indices
+        return pd.DataFrame(columns, index=pd.RangeIndex(1, len(self) + 1, name="rank"))
+
     def __str__(self) -> str:
         width = max([len(str(x)) for x in self.ids.tolist()] + [2])
         lines = []
@@ -82,7 +96,7 @@ class NewUser:
     items: np.ndarray
 
 
-class Recommending:
+class Recommending(EstimatorState):
     """The recommending half of :class:`~funksvd.FunkSVD` (a mixin; needs a fitted estimator)."""
 
     def _ranking(self, index: np.ndarray, scores: np.ndarray) -> Ranking:

@@ -24,7 +24,8 @@ def factor_arrays(factors: Factors):
 
 def predict_arrays(arrays, mu, users, items) -> np.ndarray:
     """Vectorised predictions from raw arrays ``(P, Q, bu, bi)`` (:func:`~funksvd.model.factors.predict_pairs`)."""
-    return predict_pairs(*arrays, mu, users, items)
+    P, Q, bu, bi = arrays
+    return predict_pairs(P, Q, bu, bi, mu, users, items)
 
 
 def sum_squared_errors(P, Q, bu, bi, mu, users, items, values):

@@ -6,6 +6,7 @@ the TensorFlow engine's hand-over. A mixin of :class:`~funksvd.estimator.model.F
 from __future__ import annotations
 
 import time
+from typing import Any
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 
@@ -18,12 +19,13 @@ from ..sgd.funk_schedule import train_features
 from ..sgd.orders import Grid
 from ..sgd.loops import typed_scalars
 from ..sgd.strata import Strata
-from ..base.optional import require_tensorflow
+from ..base.optional import require_pandas, require_tensorflow
 from ..base.progress import progress_bar
 from ..maths.objectives import weighted_squares
 from ..maths.rules import RULES, get_rule
 from ..sgd.steps import epoch_function
 from .scores import compiled_sse, factor_arrays, rmse_of
+from .state import EstimatorState
 
 __all__ = ["Training", "DIVERGENCE_FACTOR", "SHUFFLE_BLOCK"]
 
@@ -35,11 +37,18 @@ SHUFFLE_BLOCK = 4096
 DIVERGENCE_FACTOR = 1e3
 
 
-class Training:
+class Training(EstimatorState):
     """The training half of :class:`~funksvd.FunkSVD` (its parameters live on the estimator)."""
 
+    def history_frame(self):
+        """``history_`` as a pandas DataFrame, one row per epoch indexed by ``epoch`` (ImportError without pandas)."""
+        pd = require_pandas("FunkSVD.history_frame()")
+        return pd.DataFrame(self.history_).set_index("epoch")
+
     def _order(self, rng, n: int):
-        """The visiting order of the next epoch as an index array (the joint schedule's ``"grid"`` is :class:`~funksvd.sgd.orders.Grid`).
+        """The visiting order of the next epoch as an index array.
+
+        The joint schedule's ``"grid"`` is :class:`~funksvd.sgd.orders.Grid` instead.
 
         A fresh permutation, stored order, shuffled runs, or (``"grid"`` on the feature
         schedule) one permutation drawn now and kept for every epoch.
@@ -59,17 +68,18 @@ class Training:
 
         return shuffled
 
-    def _joint(self, start: Factors, mu, ratings, rng, rating_range, counts=None):
+    def _joint(self, start: Factors | None, mu, ratings, rng, rating_range, counts=None):
         """All factors at once: one ``epoch_function(rule, engine)`` call per epoch (per block with ``n_jobs > 1``).
 
         Returns the epochs, the arrays they train, and the divergence guard's reference loss where it
         was computed here (over the grid's copy, cell by cell), else None.
         """
+        assert start is not None, "the joint schedule always starts from drawn or given factors"
         arrays = P, Q, bu, bi = start.mutable_copy()
         start_mu = mu
         run = epoch_function(self.rule, self.engine)
-        lr, reg = self._hyper("lr"), self._hyper("reg")
-        lr, reg = tuple(lr[b] for b in BLOCKS), tuple(reg[b] for b in BLOCKS)
+        lr_of, reg_of = self._hyper("lr"), self._hyper("reg")
+        lr, reg = tuple(lr_of[b] for b in BLOCKS), tuple(reg_of[b] for b in BLOCKS)
         mu, lr, reg = typed_scalars(P.dtype, mu, lr, reg)  # float32 end to end for a float32 model
         if self.n_jobs == 1 and self.shuffle == "grid":
             grid = Grid(ratings, P.shape[1], P.dtype, rng, self.engine, counts)
@@ -78,22 +88,22 @@ class Training:
                 sse = grid.sum_squared_errors(compiled_sse(), arrays, start_mu)
                 reference = self._reference_loss(arrays, start_mu, ratings, counts, sse=sse)
 
-            def epochs():
+            def grid_epochs():
                 for _ in range(self.n_epochs):
                     yield None, float(grid.run(run, arrays, mu, lr, reg, rng)), True
 
-            return epochs(), arrays, reference
+            return grid_epochs(), arrays, reference
 
         values = ratings.values.astype(P.dtype, copy=False)
         if self.n_jobs == 1:
             next_order = self._order(rng, len(ratings))
 
-            def epochs():
+            def ordered_epochs():
                 for _ in range(self.n_epochs):
                     yield None, float(run(P, Q, bu, bi, mu, ratings.users, ratings.items, values,
                                           next_order(), lr, reg)), True
 
-            return epochs(), arrays, None
+            return ordered_epochs(), arrays, None
 
         strata = Strata(ratings, self.n_jobs)
         # threads only help the compiled loop, which releases the GIL; the Python engine runs
@@ -158,6 +168,7 @@ class Training:
                         loss = checked[0]
                     else:
                         loss = _running_loss(self.rule, sse, arrays, reg, counts)
+                        assert reference is not None  # the joint schedule: set above
                         self._guard(epoch, loss, reference, unpenalised)
                     val = None if validation is None else rmse_of(arrays, mu, validation, self.engine)
                     record = {"epoch": epoch, "loss": loss, "train_rmse": root_mean_square_of_sse(sse, len(ratings)),
@@ -178,7 +189,8 @@ class Training:
         best = stopper.best_epoch if stopper.active else len(self.history_)
         if stopper.active:
             arrays = stopper.best_arrays
-        self.factors_ = Factors.from_arrays(*arrays, mu)
+        P, Q, bu, bi = arrays
+        self.factors_ = Factors.from_arrays(P, Q, bu, bi, mu)
         self.mu_ = float(mu)
         self.n_epochs_ = len(self.history_)
         self.best_epoch_ = best
@@ -211,7 +223,7 @@ class Training:
         return max(self._start_loss(arrays, mu, ratings, counts, sse), floor)
 
     def _guard(self, epoch: int, loss: float, reference: float, arrays) -> None:
-        """Raise :class:`DivergenceError` on a non-finite epoch, or a loss above ``DIVERGENCE_FACTOR`` times ``reference``.
+        """Raise :class:`DivergenceError` on a non-finite epoch, or a loss above ``DIVERGENCE_FACTOR * reference``.
 
         Every engine and both schedules run this same guard against the same reference,
         :meth:`_reference_loss`: the loss at the start values (at least that of predicting 0),
@@ -223,7 +235,7 @@ class Training:
         if finite and not exploded:
             return
         lr = self._hyper("lr")
-        block = max(lr, key=lr.get)
+        block = max(lr, key=lambda b: lr[b])
         name = "lr_all" if len(set(lr.values())) == 1 else {"P": "lr_pu", "Q": "lr_qi"}.get(block, f"lr_{block}")
         what = (f"training loss became {loss}" if not np.isfinite(loss) else
                 "a parameter became non-finite" if not finite else
@@ -231,17 +243,19 @@ class Training:
                 "(the loss at the start values)")
         raise DivergenceError(
             f"epoch {epoch}: {what} with {name}={lr[block]:g} (rule {get_rule(self.rule).name!r}, "
-            f"schedule {self.schedule!r}); the learning rate is too large for this data: try {name} <= {lr[block] / 10:g}"
+            f"schedule {self.schedule!r}); the learning rate is too large for this data: "
+            f"try {name} <= {lr[block] / 10:g}"
         )
 
-    def _fit_tensorflow(self, start: Factors, ratings, validation, rng, rating_range):
+    def _fit_tensorflow(self, start: Factors | None, ratings, validation, rng, rating_range):
         """Hand the model to :func:`funksvd.autodiff.train`; our callback records, guards and stops."""
+        assert start is not None, "engine='tensorflow' runs the joint schedule, which always has a start"
         require_tensorflow("engine='tensorflow'")  # a clear ImportError without TensorFlow
         from .. import autodiff  # imported on first use only
 
         stopper = _EarlyStopping(self.patience, self.min_improvement)
         reference = self._reference_loss(factor_arrays(start), start.mu, ratings)
-        state = {"tic": time.perf_counter(), "best_factors": None}
+        state: dict[str, Any] = {"tic": time.perf_counter(), "best_factors": None}
         bar = progress_bar(self.n_epochs, "FunkSVD[tensorflow]", self.verbose)
 
         def callback(epoch, loss, get_factors):

@@ -17,6 +17,7 @@ import time
 
 import numpy as np
 
+from ..base.log import log
 from ..data import kfold
 from ..base.errors import InputError
 from .accuracy import mae, rmse
@@ -40,7 +41,8 @@ def _parse_measures(measures) -> tuple[list[str], dict[int, list[str]]]:
     measures = [m.lower() if isinstance(m, str) else m for m in measures]
     if not measures:
         raise ValueError("measures is empty; ask for at least one, e.g. ('rmse', 'mae')")
-    accuracy, ranking = [], {}
+    accuracy: list = []
+    ranking: dict = {}
     for m in measures:
         match = _RANKING.match(m) if isinstance(m, str) else None
         if m in ACCURACY_MEASURES:
@@ -230,11 +232,9 @@ def cross_validate(model, data, cv=5, measures=("rmse", "mae"), random_state=Non
         found.update(fit_time=fit_time, test_time=test_time)
         for name, value in found.items():
             columns.setdefault(name, []).append(float(value))
-        if verbose:
-            print(f"fold {number}: " + ", ".join(f"{name} {value:.4f}" for name, value in found.items()))
+        log(f"fold {number}: " + ", ".join(f"{name} {value:.4f}" for name, value in found.items()), verbose)
     if not columns:
         raise ValueError("cv gave no folds")
     results = CrossValidation({name: np.array(values, dtype=np.float64) for name, values in columns.items()})
-    if verbose:
-        print(results.summary())
+    log(results.summary(), verbose)
     return results

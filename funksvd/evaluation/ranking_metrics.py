@@ -53,9 +53,9 @@ def _lists(recommended, k: int) -> np.ndarray:
         width = min(k, recommended.shape[1])
         lists[:, :width] = recommended[:, :width]
     else:
-        rows = [np.asarray(row) for row in recommended]
-        lists = np.full((len(rows), k), -1, dtype=np.int64)
-        for u, row in enumerate(rows):
+        given = [np.asarray(row) for row in recommended]
+        lists = np.full((len(given), k), -1, dtype=np.int64)
+        for u, row in enumerate(given):
             if row.ndim != 1 or (row.size and (row.dtype == bool or not np.issubdtype(row.dtype, np.integer))):
                 raise ValueError(f"recommended[{u}] must be a 1-D list of integer item indices, got {row!r}")
             lists[u, :min(k, row.size)] = row[:k]

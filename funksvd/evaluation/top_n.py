@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..base.errors import InputError
 from ..model.factors import Factors, predict_pairs
 from ..base.progress import progress_bar
 from ..base.validation import positive_int

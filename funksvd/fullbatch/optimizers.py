@@ -182,7 +182,8 @@ class Adam(Optimizer):
 
     (with :math:`\beta_1^{\,t}, \beta_2^{\,t}` taken from the float32 roundings of the betas, as
     Keras does; see the module notes). The bias correction sits in the step size :math:`\alpha_t`
-    (the paper's "efficient version", Section 2), so :math:`\hat\epsilon` is added to the *uncorrected* :math:`\sqrt{v}`: this is
+    (the paper's "efficient version", Section 2), so :math:`\hat\epsilon` is added to the
+    *uncorrected* :math:`\sqrt{v}`: this is
     :math:`\gamma_t\,\hat m_t / (\sqrt{\hat v_t} + \epsilon)` with the bias-corrected
     :math:`\hat m_t = m / (1 - \beta_1^{\,t})`, :math:`\hat v_t = v / (1 - \beta_2^{\,t})` and
     :math:`\epsilon = \hat\epsilon / \sqrt{1 - \beta_2^{\,t}}`, not with :math:`\hat\epsilon`.

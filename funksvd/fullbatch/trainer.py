@@ -14,6 +14,7 @@ import time
 
 import numpy as np
 
+from ..base.log import log
 from ..base.rng import check_random_state
 from ..base.validation import positive_int
 from ..base.errors import DivergenceError
@@ -189,9 +190,8 @@ def train(factors, ratings, *, objective="funk", reg=0.02, optimizer="adam", lea
                 val_rmse = root_mean_square(validation.values - r_hat)
             seconds = time.perf_counter() - start
             history.append({"epoch": epoch, "loss": float(value), "val_rmse": val_rmse, "seconds": seconds})
-            if verbose:
-                shown = "" if val_rmse is None else f"  val_rmse {val_rmse:.5f}"
-                print(f"epoch {epoch}/{n_epochs}  loss {value:.6g}{shown}  ({seconds:.2f} s)")
+            shown = "" if val_rmse is None else f"  val_rmse {val_rmse:.5f}"
+            log(f"epoch {epoch}/{n_epochs}  loss {value:.6g}{shown}  ({seconds:.2f} s)", verbose)
             if callback is not None and callback(epoch, float(value), get_factors):  # a true value stops
                 break
     return get_factors(), history

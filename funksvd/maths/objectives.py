@@ -113,9 +113,10 @@ class Objective:
     ``"mean"`` (else 1), and the penalty is per entry
     :math:`\Omega_{ui} = \lambda\,w_f\,(\lVert p_u\rVert^2 + \lVert q_i\rVert^2) + \lambda\,w_b\,(b_u^2 + b_i^2)`
     (``"per_rating"``) or once for the model,
-    :math:`\Omega = \lambda\,w_f\,(\lVert P\rVert_F^2 + \lVert Q\rVert_F^2) + \lambda\,w_b\,(\lVert b_u\rVert^2 + \lVert b_i\rVert^2)`
-    (``"frobenius"``) or with :math:`\lVert\cdot\rVert_1` (``"l1"``). Each block may carry its
-    own :math:`\lambda` (``reg={"P": ..., "Q": ..., "bu": ..., "bi": ...}``).
+    :math:`\Omega = \lambda\,w_f\,(\lVert P\rVert_F^2 + \lVert Q\rVert_F^2)
+    + \lambda\,w_b\,(\lVert b_u\rVert^2 + \lVert b_i\rVert^2)` (``"frobenius"``) or with
+    :math:`\lVert\cdot\rVert_1` (``"l1"``). Each block may carry its own :math:`\lambda`
+    (``reg={"P": ..., "Q": ..., "bu": ..., "bi": ...}``).
 
     Update: a full-batch step :math:`\theta \leftarrow \theta - \gamma\,\partial L/\partial\theta`
     (or Adam, RMSprop on the same gradient), :func:`funksvd.train`; the per-rating rules of
@@ -447,7 +448,7 @@ def _float64(array: np.ndarray) -> np.ndarray:
 
 
 def _scores(factors: Factors, users, items, P=None, Q=None) -> np.ndarray:
-    r""":math:`z_{ui} = \mu + b_u + b_i + p_u^\top q_i` for every entry, in float64 (:func:`~funksvd.model.factors.predict_pairs`)."""
+    r""":math:`z_{ui} = \mu + b_u + b_i + p_u^\top q_i` for every entry, in float64 (one :func:`predict_pairs`)."""
     P = factors.P if P is None else P
     Q = factors.Q if Q is None else Q
     return predict_pairs(P, Q, factors.bu, factors.bi, factors.mu, users, items)

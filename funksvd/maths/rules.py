@@ -205,7 +205,8 @@ def quuxlabs_listing(P, Q, bu, bi, mu, u, i, r, lr, reg):
     gradient step at any single point: it takes :math:`\partial\ell/\partial e = e` from the start
     of the sample and :math:`\partial e/\partial q_i = -p_u'` after the P step,
 
-    .. math:: q_i \leftarrow q_i - \alpha\,\Big(\frac{\partial \ell}{\partial e}\Big|_{\theta}\,\frac{\partial e}{\partial q_i}\Big|_{p_u'} + \beta\, q_i\Big).
+    .. math:: q_i \leftarrow q_i - \alpha\,\Big(\frac{\partial \ell}{\partial e}\Big|_{\theta}\,
+       \frac{\partial e}{\partial q_i}\Big|_{p_u'} + \beta\, q_i\Big).
     """
     lr_pu, lr_qi, lr_bu, lr_bi = lr
     reg_pu, reg_qi, reg_bu, reg_bi = reg

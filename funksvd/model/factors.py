@@ -10,6 +10,8 @@ The prediction of every formulation in funksvd is
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from ..base.rng import check_random_state
@@ -124,8 +126,8 @@ class Factors(Frozen):
 
     P: np.ndarray
     Q: np.ndarray
-    bu: np.ndarray | None
-    bi: np.ndarray | None
+    bu: Any  # numpy.ndarray, or None for an unbiased model
+    bi: Any  # numpy.ndarray, or None for an unbiased model
     mu: float
 
     def __init__(self, P, Q, bu=None, bi=None, mu=0.0):

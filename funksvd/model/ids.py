@@ -9,6 +9,7 @@ translates both ways, in bulk, without a Python loop per id for integer ids.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import numpy as np
 
@@ -132,9 +133,9 @@ class IdMap(Frozen):
 
     kind: str
     _raw: np.ndarray
-    _order: np.ndarray | None
-    _sorted: np.ndarray | None
-    _lookup: dict | None
+    _order: Any  # numpy.ndarray for integer ids, None for text ids
+    _sorted: Any  # numpy.ndarray for integer ids, None for text ids
+    _lookup: Any  # dict for text ids, None for integer ids
 
     def __init__(self, raw_ids, kind: str = "user"):
         raw = raw_array(raw_ids)
@@ -210,7 +211,7 @@ class IdMap(Frozen):
         return (isinstance(other, IdMap) and self.kind == other.kind and self._raw.dtype == other._raw.dtype
                 and np.array_equal(self._raw, other._raw))
 
-    __hash__ = None
+    __hash__ = None  # type: ignore[assignment]  # equal maps compare equal; not hashable
 
     @property
     def raw_ids(self) -> np.ndarray:

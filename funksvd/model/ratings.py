@@ -90,7 +90,8 @@ def _check_ids(ids: np.ndarray, name: str, n: int | None) -> int:
         if n > 1 and used < _SPARSE_IDS * n:
             used = len(np.unique(ids))
             warnings.warn(f"only {used} of the {n} {name[:-1]} ids 0..{n - 1} occur: ids are taken as 0-based indices, "
-                          f"so n_{name} = max id + 1 = {n} and every unused id below it is {'an' if name == 'items' else 'a'} {name[:-1]} without "
+                          f"so n_{name} = max id + 1 = {n} and every unused id below it is "
+                          f"{'an' if name == 'items' else 'a'} {name[:-1]} without "
                           "ratings (each costs a row of parameters). If these are raw ids, map them to contiguous "
                           "indices with funksvd.data.Dataset.from_arrays(users, items, values) or "
                           "Dataset.from_frame(df, user=..., item=..., rating=...)", UserWarning, stacklevel=3)
@@ -157,6 +158,7 @@ class Ratings(Frozen):
     values: np.ndarray
     n_users: int
     n_items: int
+    _derived: dict
 
     def __init__(self, users, items, values, n_users=None, n_items=None, *, dtype=np.float64, copy=True,
                  index_dtype=np.int64):
@@ -209,7 +211,7 @@ class Ratings(Frozen):
             and np.array_equal(self.values, other.values)
         )
 
-    __hash__ = None
+    __hash__ = None  # type: ignore[assignment]  # compared by value; not hashable
 
     def derived(self, key, build, keep: bool = True):
         """What ``build()`` computes from these ratings, kept with them under ``key`` (unless not ``keep``).

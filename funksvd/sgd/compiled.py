@@ -1,14 +1,14 @@
-"""The compiled engine: the Python kernels of :mod:`funksvd.maths.rules` and :mod:`funksvd.sgd.loops`, compiled by numba.
+"""The compiled engine: the Python kernels of :mod:`funksvd.maths.rules` and :mod:`funksvd.sgd.loops`, by numba.
 
 Nothing is rewritten here. Each function is copied with its globals rebound to compiled
 callees (:func:`funksvd.sgd.loops.bind`) and handed to ``numba.njit``; compilation is cached on disk.
 numba is imported only when this module is, i.e. on first use of ``engine="compiled"``.
 
-Compiler options (measured on MovieLens 100K, k = 100, 2-core AMD EPYC; ``benchmarks/``):
+Compiler options (their effect is measured in ``benchmarks/``):
 
 * ``_nrt=False``: the kernels never allocate, so numba's reference counting is switched off.
   With it on, every per-rating call increments and decrements the count of each array it is
-  passed (atomic operations): 160 ns per rating. Off: 55 ns. A kernel that tried to allocate
+  passed (atomic operations), which costs more than the update itself. A kernel that tried to allocate
   would now fail to compile, which keeps them honest.
 * ``inline="always"`` for the per-rating kernels (the rule and its prediction), so the loop of
   :func:`funksvd.sgd.loops.run_epoch` is one function the optimiser sees whole.

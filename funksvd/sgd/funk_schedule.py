@@ -238,7 +238,9 @@ def add_feature(cache, P, Q, f, users, items):
 
 
 def swap_feature(cache, P, Q, f, users, items):
-    r"""Freeze feature ``f`` and start ``f + 1`` (trailing term): :math:`c_j \mathrel{+}= p_{uf}\, q_{if} - p_{u,f+1}\, q_{i,f+1}`.
+    r"""Freeze feature ``f`` and start ``f + 1`` (the trailing term).
+
+    :math:`c_j \mathrel{+}= p_{uf}\, q_{if} - p_{u,f+1}\, q_{i,f+1}`.
 
     Column :math:`f + 1` holds its start values; its product leaves the cache as it starts training.
     """
@@ -249,7 +251,7 @@ def swap_feature(cache, P, Q, f, users, items):
 
 
 def residual_cache(P, Q, bu, bi, mu, users, items, n_features, trailing=0.0) -> np.ndarray:
-    r"""The cache recomputed from scratch: :math:`\mu + b_u + b_i + \sum_{f < n} p_{uf}\, q_{if}` per rating, plus ``trailing``.
+    r"""The cache from scratch: :math:`\mu + b_u + b_i + \sum_{f < n} p_{uf}\, q_{if}` per rating, plus ``trailing``.
 
     Empty ``bu``/``bi`` mean an unbiased model. ``trailing`` is a constant added to every rating:
     the trailing term :math:`(k - n - 1)\, \text{feature\_init}^2` while feature :math:`n`
@@ -289,7 +291,8 @@ def feature_functions(engine: str):
 
 
 def _stage(run, n: int, max_epochs: int, min_improvement: float, min_epochs: int):
-    """Run one stage: yield ``(sse, done)`` per epoch until ``max_epochs``, or the RMSE stops improving after ``min_epochs``."""
+    """Run one stage: yield ``(sse, done)`` per epoch until ``max_epochs``, or until the RMSE stops improving
+    after ``min_epochs``."""
     previous = None
     for epoch in range(1, max_epochs + 1):
         sse = float(run())

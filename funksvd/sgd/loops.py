@@ -59,6 +59,6 @@ def bind(fn, name=None, **names):
 
 
 def typed_scalars(dtype, mu, lr, reg):
-    """:math:`\\mu` and the ``lr``, ``reg`` tuples as scalars of ``dtype`` (numpy scalars, which numba types exactly)."""
+    """:math:`\\mu` and the ``lr``, ``reg`` tuples as scalars of ``dtype`` (numpy scalars: numba types them exactly)."""
     kind = np.dtype(dtype).type
     return kind(mu), tuple(kind(x) for x in lr), tuple(kind(x) for x in reg)

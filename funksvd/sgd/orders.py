@@ -19,9 +19,8 @@ grouped by user). :class:`Grid` takes what LensKit and LibMF do:
 3. **A fresh cell order each epoch.** Every epoch visits the cells in a new random order,
    each cell front to back: a visit reads the copy sequentially.
 
-On MovieLens 100K (k = 100, 20 epochs) and on 10M Netflix-shaped ratings (k = 40) its test
-RMSE is within 0.002 of a fresh permutation per epoch, over 3 seeds, at about the cost of stored
-order or less (``benchmarks/RESULTS.md``, section "Engine (issue 10)").
+Its test RMSE matches a fresh permutation per epoch, at about the cost of stored order or less
+(measured on MovieLens 100K and on Netflix-shaped ratings in ``benchmarks/RESULTS.md``).
 """
 
 from __future__ import annotations

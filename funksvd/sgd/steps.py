@@ -28,7 +28,8 @@ def hyper_tuple(value, name: str) -> tuple[float, float, float, float]:
     missing = [b for b in BLOCKS if b not in blocks]
     if missing:
         raise ValueError(f"{name} must give every block {list(BLOCKS)}; missing {missing}")
-    return tuple(blocks[b] for b in BLOCKS)
+    P, Q, bu, bi = (blocks[b] for b in BLOCKS)
+    return P, Q, bu, bi
 
 
 def epoch_function(rule, engine: str):
@@ -51,7 +52,8 @@ def finish_step(arrays, mu, what: str) -> Factors:
                 f"{name} became non-finite during {what}; the learning rate is too large for this "
                 "data (or the initial factors too big): try a smaller lr"
             )
-    return Factors.from_arrays(*arrays, mu)
+    P, Q, bu, bi = arrays
+    return Factors.from_arrays(P, Q, bu, bi, mu)
 
 
 def check_pair(factors: Factors, u, i, r):

@@ -12,7 +12,8 @@ from ``tf.truncated_normal`` (standard deviation 1, redrawn beyond 2). The loss 
 .. math::
 
    L = \sum_{(u,i) \in \mathcal K} |r_{ui} - u_u^\top v_i| + \lambda \big(\textstyle\sum |U| + \sum |V|\big),
-   \qquad \frac{\partial L}{\partial u_u} = -\sum_i \operatorname{sign}(e_{ui})\, v_i + \lambda \operatorname{sign}(u_u),
+   \qquad \frac{\partial L}{\partial u_u} = -\sum_i \operatorname{sign}(e_{ui})\, v_i
+   + \lambda \operatorname{sign}(u_u),
 
 with :math:`\lambda = 0.001`, minimised by plain gradient descent with learning rate 0.001
 decayed by 0.96 every 10,000 steps (staircase), for 500 full-batch steps. Its test figure is
