@@ -25,7 +25,7 @@ import numpy as np
 from ..base.errors import NotFittedError
 from ..model.factors import BLOCKS, Factors
 from ..model.ratings import Ratings
-from .params import ENGINES, SCHEDULES, check_params
+from .params import ENGINES, SCHEDULES, check_memory, check_params
 from .persistence import Persistence
 from .scores import factor_arrays, predict_arrays
 from .raw import Lookup, as_training_data, validation_ratings
@@ -371,6 +371,7 @@ class FunkSVD(Training, Recommending, Persistence):
         self.history_ = []
 
         dtype = np.dtype(self.dtype)
+        check_memory(self, ratings.n_users, ratings.n_items)  # before anything of that size is allocated
         rng = np.random.default_rng(self.random_state)
         if init is not None:
             start = self._check_init(init, ratings)
