@@ -30,7 +30,8 @@ __all__ = ["main", "build_parser", "USER_ERRORS", "BUG_STATUS"]
 #: ``ValueError`` or ``TypeError`` is not among them: it is a bug (the validators raise
 #: :class:`~funksvd.base.errors.InputError`; the data loaders' errors are marked at their call site).
 USER_ERRORS = (InputError, UnknownIdError, NotFittedError, FileNotFoundError, IsADirectoryError, PermissionError,
-               DivergenceError)
+               DivergenceError,
+               OSError)  # a download that fails, a full disk, a cache that is a file: the message says which
 
 #: Exit status of a bug in funksvd (``EX_SOFTWARE`` of sysexits.h).
 BUG_STATUS = 70
