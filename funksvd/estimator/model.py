@@ -206,7 +206,8 @@ class FunkSVD(Training, Recommending, Persistence):
     model crosses a process pool. A fitted model is only read by ``predict`` and the
     recommendations, which may run in several threads at once; ``fit`` refuses to run twice
     at once on the same estimator (``RuntimeError``), since the two would interleave their
-    epochs in one ``history_``.
+    epochs in one ``history_``. A refit trains on the side and replaces the fitted model when it
+    ends, so ``predict`` in another thread meanwhile answers with the previous model.
 
     **Feature schedule.** Funk used ``lr_all=0.001, reg_all=0.015, feature_init=0.1`` and
     about 100 epochs per feature; the estimator keeps Surprise's defaults, pass Funk's values
@@ -344,7 +345,17 @@ class FunkSVD(Training, Recommending, Persistence):
             (``copy.deepcopy(model)`` makes one).
         """
         with self._exclusive():
-            return self._fit(ratings, validation, init)
+            # trained on a fresh estimator and published in one assignment: predict() in another thread
+            # sees the previous model until then, never a half-fitted one
+            work = object.__new__(type(self))
+            work.__dict__.update({name: value for name, value in self.__dict__.items()
+                                  if name not in _FITTED and name not in ("history_", "_fitting")})
+            try:
+                work._fit(ratings, validation, init)
+            finally:
+                if "history_" in work.__dict__:  # training began: publish its outcome, fitted or not
+                    self.__dict__ = {**work.__dict__, "_fitting": True}
+            return self
 
     @contextmanager
     def _exclusive(self):
