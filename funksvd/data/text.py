@@ -223,6 +223,9 @@ def _ids(text: Text, numbers: list[int], tokens: list[str], what: str, ids: str)
     if ids == "str":
         out = np.empty(len(tokens), dtype=object)
         out[:] = [token.strip() for token in tokens]
+        empty = next((n for n, token in zip(numbers, out) if not token), None)
+        if empty is not None:
+            raise text.error(empty, f"the {what} is empty")
         return out
     return np.array(tokens, dtype=np.int64)  # "int": parsed (and checked) line by line
 

@@ -147,24 +147,33 @@ class Persistence:
                 meta = _read_meta(path, _read_member(archive, members[_META]))
                 try:
                     meta = checked_meta(meta, cls._param_names())
+                    check_params(cls._with_params(meta))
                     headers = {name: _header(archive, info) for name, info in members.items() if name != _META}
                     check_headers(headers, meta)
                 except (KeyError, TypeError, ValueError) as error:
                     raise InputError(f"{path} is a damaged funksvd model: {error}") from None
                 arrays = {name: _read_member(archive, info) for name, info in members.items() if name != _META}
-        except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as error:
-            raise InputError(f"{path} is not a funksvd model: a damaged archive ({error})") from None
+        except InputError:
+            raise
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError, ValueError) as error:
+            # ValueError: a member cut short (numpy's "EOF"), a name that is not UTF-8
+            raise InputError(f"{path} is not a funksvd model: a damaged archive ({type(error).__name__}: {error})"
+                             ) from None
         try:
             return cls._from_saved(meta, arrays)
         except (KeyError, TypeError, ValueError, IndexError) as error:
             raise InputError(f"{path} is a damaged funksvd model: {error}") from None
 
     @classmethod
-    def _from_saved(cls, meta: dict, arrays: dict):
+    def _with_params(cls, meta: dict):
+        """An unfitted estimator with the saved parameters (those missing from the file keep their defaults)."""
         params = dict(meta["params"])
         params["dtype"] = np.dtype(params.get("dtype", "float64")).type
-        model = cls(**params)
-        check_params(model)
+        return cls(**params)
+
+    @classmethod
+    def _from_saved(cls, meta: dict, arrays: dict):
+        model = cls._with_params(meta)
         check_arrays(arrays)
         fitted = meta["fitted"]
         model.factors_ = Factors(arrays["P"], arrays["Q"], arrays.get("bu"), arrays.get("bi"), fitted["mu_"])
