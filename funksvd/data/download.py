@@ -188,4 +188,6 @@ def _download(url: str, name: str, out, size: int, verbose: bool, deadline: floa
             raise OSError(f"{url}: the download broke off after {got:,} bytes ({type(exc).__name__}: {exc})") from exc
         finally:
             close()
+    if got < size and length is not None:  # the connection closed before the announced end
+        raise OSError(f"{url}: the download broke off after {got:,} bytes of {size:,} (the connection closed)")
     return got, sha.hexdigest()
