@@ -161,7 +161,8 @@ def _download(url: str, name: str, out, size: int, verbose: bool, deadline: floa
     try:
         response = urllib.request.urlopen(url, timeout=min(READ_TIMEOUT, max(deadline - time.monotonic(), 0.01)))
     except (urllib.error.URLError, http.client.HTTPException, OSError) as exc:
-        raise OSError(f"{url}: cannot download {name}.zip ({exc}); check the network, or pass base_url= "
+        said = " ".join(str(exc).split())  # urllib's redirect-loop message spans lines
+        raise OSError(f"{url}: cannot download {name}.zip ({said}); check the network, or pass base_url= "
                       "(or set FUNKSVD_MOVIELENS_URL) to a mirror") from exc
     sha, got = hashlib.sha256(), 0
     with response:
