@@ -158,7 +158,7 @@ def test_an_html_page_is_refused(archive, serve, tmp_path):
 
 def test_a_wrong_content_length_is_refused_before_the_body(archive, serve, tmp_path):
     """A server announcing 200 MB (main read 200 MB before its size check): refused from the header alone."""
-    url, log = serve(lambda h, log: send(h, b"", 200, {"Content-Length": str(200 * MB)}))
+    url, _ = serve(lambda h, log: send(h, b"", 200, {"Content-Length": str(200 * MB)}))
     with pytest.raises(ValueError, match=rf"announces {200 * MB:,} bytes \(Content-Length\), but the published"):
         fetch_movielens("ml-100k", tmp_path / "cache", base_url=url)
     assert list((tmp_path / "cache").iterdir()) == []

@@ -86,7 +86,7 @@ def test_predict_during_a_refit_sees_the_old_model_or_the_new_one():
     fitted attributes at the start of the refit, so predict failed while it ran)."""
     first, second = small(0), small(1)
     users, items = np.arange(8), np.arange(8) % 6
-    settings = dict(n_factors=3, n_epochs=200, engine="python", random_state=0, shuffle=False)
+    settings = {"n_factors": 3, "n_epochs": 200, "engine": "python", "random_state": 0, "shuffle": False}
     old = FunkSVD(**settings).fit(first).predict(users, items)
     new = FunkSVD(**settings).fit(second).predict(users, items)
     model = FunkSVD(**settings).fit(first)

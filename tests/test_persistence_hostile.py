@@ -111,12 +111,12 @@ def test_a_compressed_memory_bomb_is_refused_before_reading(saved):
     path, _ = saved
     header = io.BytesIO()
     np.lib.format.write_array_header_1_0(header, {"descr": "<f8", "fortran_order": False, "shape": (MB // 32, 1024)})
-    with zipfile.ZipFile(path, "a", compression=zipfile.ZIP_DEFLATED) as archive:
-        with archive.open("junk.npy", "w", force_zip64=True) as member:
-            member.write(header.getvalue())
-            zeros = bytes(8 * MB)
-            for _ in range(32):
-                member.write(zeros)
+    zeros = bytes(8 * MB)
+    with (zipfile.ZipFile(path, "a", compression=zipfile.ZIP_DEFLATED) as archive,
+          archive.open("junk.npy", "w", force_zip64=True) as member):
+        member.write(header.getvalue())
+        for _ in range(32):
+            member.write(zeros)
     assert os.path.getsize(path) < 4 * MB
     tracemalloc.start()
     try:

@@ -27,8 +27,19 @@ import numpy as np
 
 from .dataset import Dataset, assemble
 from .download import RELEASES, fetch_movielens
-from .text import (MAX_RATIO, Text, decode, inflation_limit, parse_int, parse_rating, parse_ratings, parse_table,
-                   read_bounded, read_file, table_ids)
+from .text import (
+    MAX_RATIO,
+    Text,
+    decode,
+    inflation_limit,
+    parse_int,
+    parse_rating,
+    parse_ratings,
+    parse_table,
+    read_bounded,
+    read_file,
+    table_ids,
+)
 
 __all__ = ["MOVIELENS_GENRES", "load_movielens"]
 

@@ -122,7 +122,7 @@ class Text:
             stop = text.find("\n", start)
             stop = end if stop < 0 else stop
             line = text[start:stop]
-            yield line[:-1] if line.endswith("\r") else line
+            yield line.removesuffix("\r")
             start = stop + 1
 
     def first_line(self) -> str | None:

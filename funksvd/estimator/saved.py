@@ -38,7 +38,7 @@ def checked_meta(meta: dict, param_names, scalars=("mu_", "global_mean_", "n_epo
     """``meta`` once its parameters, fitted scalars, ``rating_range_`` and ``history_`` have the right types."""
     params = meta.get("params")
     if not isinstance(params, dict):
-        raise ValueError(f"the metadata's 'params' must be an object, got {type(params).__name__}")
+        raise ValueError(f"the metadata's 'params' must be an object, got {type(params).__name__}")  # noqa: TRY004
     unknown = sorted(set(params) - set(param_names))
     if unknown:  # parameters missing from the file keep their defaults; unknown ones cannot be honoured
         raise ValueError(f"it was written by funksvd {meta.get('funksvd_version')} with parameter(s) {unknown} "
@@ -47,7 +47,7 @@ def checked_meta(meta: dict, param_names, scalars=("mu_", "global_mean_", "n_epo
         raise ValueError(f"the parameter dtype must be one of {_DTYPES}, got {params.get('dtype')!r}")
     fitted = meta.get("fitted")
     if not isinstance(fitted, dict):
-        raise ValueError(f"the metadata's 'fitted' must be an object, got {type(fitted).__name__}")
+        raise ValueError(f"the metadata's 'fitted' must be an object, got {type(fitted).__name__}")  # noqa: TRY004
     for name in scalars:
         if name not in fitted:
             raise ValueError(f"the metadata has no fitted value {name!r}")
