@@ -54,10 +54,12 @@ def test_the_memory_estimate_refuses_before_allocating(monkeypatch):
     printed as GiB with one decimal."""
     monkeypatch.setattr(params, "available_memory", lambda: 2**30)
     needed = (8 + 6) * (10**7 + 1) * 8 * 2
+    model = FunkSVD(n_factors=100, n_epochs=1, engine="python").fit(small())  # (14 x 101 x 16 bytes) fits
+    before = model.predict([0, 1], [0, 1])
     with pytest.raises(InputError, match=rf"n_factors=10000000 for 8 users and 6 items needs about "
                                          rf"{needed / 2**30:,.1f} GiB .* but only 1.0 GiB are available"):
-        FunkSVD(n_factors=10**7, engine="python").fit(small())
-    FunkSVD(n_factors=100, n_epochs=1, engine="python").fit(small())  # (14 x 101 x 16 bytes) fits
+        model.set_params(n_factors=10**7).fit(small())
+    np.testing.assert_array_equal(model.predict([0, 1], [0, 1]), before)  # the refused refit kept the model
 
 
 def test_available_memory_reads_meminfo_else_sysconf(monkeypatch):

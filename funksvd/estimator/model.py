@@ -377,12 +377,12 @@ class FunkSVD(Training, Recommending, Persistence):
             validation = validation_ratings(validation, data)
         if self.patience is not None and validation is None:
             raise ValueError("patience (early stopping) needs validation ratings: fit(ratings, validation=...)")
+        check_memory(self, ratings.n_users, ratings.n_items)  # before anything of that size is allocated
         for name in _FITTED:
             self.__dict__.pop(name, None)
         self.history_ = []
 
         dtype = np.dtype(self.dtype)
-        check_memory(self, ratings.n_users, ratings.n_items)  # before anything of that size is allocated
         rng = np.random.default_rng(self.random_state)
         if init is not None:
             start = self._check_init(init, ratings)
