@@ -83,10 +83,10 @@ def test_available_memory_reads_meminfo_else_sysconf(monkeypatch):
 
 
 def test_predict_during_a_refit_sees_the_old_model_or_the_new_one():
-    """A thread predicts in a loop while the model is refitted on other ratings of the same shape: every answer is
-    the old model's or the new one's (each computed alone), never NotFittedError or a mixture (main popped the
-    fitted attributes at the start of the refit, so predict failed while it ran)."""
-    first, second = small(0), small(1)
+    """A thread predicts in a loop while the model is refitted on other ratings (10 x 7 instead of 8 x 6): every
+    answer is the old model's or the new one's (each computed alone), never NotFittedError or a mixture (main
+    popped the fitted attributes at the start of the refit, so predict failed while it ran)."""
+    first, second = small(0), small(1, n_users=10, n_items=7, n=40)  # other shapes: a mixture would not fit
     users, items = np.arange(8), np.arange(8) % 6
     settings = {"n_factors": 3, "n_epochs": 200, "engine": "python", "random_state": 0, "shuffle": False}
     old = FunkSVD(**settings).fit(first).predict(users, items)

@@ -427,6 +427,13 @@ class FunkSVD(Training, Recommending, Persistence):
 
     # ---- prediction ----------------------------------------------------------------------------
 
+    def _published(self) -> "FunkSVD":
+        """A view of the state one fit published: a refit replaces ``__dict__`` whole, so reads through the
+        view never mix the previous fit's attributes with the next one's."""
+        view = object.__new__(type(self))
+        view.__dict__ = self.__dict__
+        return view
+
     def _fitted(self) -> Factors:
         if not hasattr(self, "factors_"):
             raise NotFittedError("this FunkSVD is not fitted yet: call fit(ratings) first")
@@ -486,6 +493,7 @@ class FunkSVD(Training, Recommending, Persistence):
             For ids that cannot be ids at all (``0.5`` for a model fitted on indices; NaN or
             None, even with ``unknown="baseline"``).
         """
+        self = self._published()  # noqa: PLW0642 - one fit's state for the whole call, even during a refit
         factors = self._fitted()
         users, known_users = self._users(users, unknown)
         items, known_items = self._items(items, unknown)
