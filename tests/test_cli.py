@@ -169,10 +169,11 @@ def test_user_mistakes_are_one_line(capsys, tmp_path, ratings_file):
     assert_one_line_error(*run(capsys, "fit", ratings_file, "--out", tmp_path, "-q")[::2], "it is a folder")
 
 
-def test_movielens_as_a_new_user_would(capsys, tmp_path, ml100k_path):
+def test_movielens_as_a_new_user_would(capsys, monkeypatch, tmp_path, ml100k_path):
     """Oracle: the films themselves: The Empire Strikes Back (172) is nearest to the other Star Wars
     films; user 196's recommendations are titled and leave out the films 196 rated."""
     model = tmp_path / "model.npz"
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)  # a terminal: the progress bar is shown
     status, out, err = run(capsys, "fit", ml100k_path, "--out", model, "--factors", 40)
     assert status == 0 and "100000 ratings (943 users, 1682 items)" in out
     assert "epoch" in err  # the progress bar, on stderr

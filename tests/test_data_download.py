@@ -82,23 +82,25 @@ def test_environment_variables_set_the_url_and_the_cache(server, tmp_path, monke
 
 
 def test_official_checksum_rejects_another_archive(server, tmp_path):
-    """The published SHA-256 of ml-100k is not that of the test's archive: error naming the URL, nothing cached."""
+    """The published ml-100k is not the test's archive: refused from its Content-Length, naming the URL; nothing
+    cached (the same size with other bytes: tests/test_data_download_hostile.py)."""
     url, folder, _ = server
     size, digest = publish(folder)
     cache = tmp_path / "cache"
-    with pytest.raises(ValueError, match=rf"{url}/ml-100k\.zip: downloaded {size:,} bytes with SHA-256 {digest}, "
-                                         rf"but the published ml-100k\.zip has 4,924,029 bytes and SHA-256 50d2a982"):
+    with pytest.raises(ValueError, match=rf"{url}/ml-100k\.zip: the server announces {size:,} bytes \(Content-Length\), "
+                                         rf"but the published ml-100k\.zip has 4,924,029 bytes"):
         load_movielens("ml-100k", cache_dir=cache, base_url=url)
     assert list(cache.iterdir()) == []
 
 
 def test_truncated_download_is_rejected(server, tmp_path, monkeypatch):
-    """The server sends the first half of the archive (oracle: the byte count, nothing cached)."""
+    """The server serves the first half of the archive: its Content-Length already tells (oracle: the byte count,
+    nothing cached)."""
     url, folder, _ = server
     monkeypatch.setitem(RELEASES, "ml-100k", publish(folder))
     whole = (folder / "ml-100k.zip").read_bytes()
     (folder / "ml-100k.zip").write_bytes(whole[: len(whole) // 2])
-    with pytest.raises(ValueError, match=rf"downloaded {len(whole) // 2:,} bytes"):
+    with pytest.raises(ValueError, match=rf"announces {len(whole) // 2:,} bytes"):
         fetch_movielens("ml-100k", tmp_path / "cache", base_url=url)
     assert list((tmp_path / "cache").iterdir()) == []
 

@@ -26,6 +26,8 @@ def _seed(random_state) -> bool:
 def check_random_state(random_state, name: str = "random_state") -> np.random.Generator:
     """The :class:`numpy.random.Generator` of ``random_state`` (int >= 0, Generator or None).
 
+    numpy's own seeds, a ``BitGenerator`` or a ``SeedSequence``, are taken as ``default_rng`` takes them.
+
     Raises
     ------
     InputError
@@ -33,6 +35,8 @@ def check_random_state(random_state, name: str = "random_state") -> np.random.Ge
     """
     if isinstance(random_state, np.random.Generator):
         return random_state
+    if isinstance(random_state, (np.random.BitGenerator, np.random.SeedSequence)):
+        return np.random.default_rng(random_state)
     if random_state is None or (_seed(random_state) and random_state >= 0):
         return np.random.default_rng(random_state)
     raise InputError(f"{name} must be None, an int >= 0 or a numpy.random.Generator, got {random_state!r}")

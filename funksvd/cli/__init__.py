@@ -5,8 +5,8 @@
 * :mod:`.recommending`: ``funksvd recommend``, ``funksvd similar`` (what a saved model suggests).
 
 A user's mistake (an unknown id, a malformed file, a missing model, a parameter out of range, a
-diverging fit) ends in one line on stderr naming the problem and exit status 1, never a
-traceback; a wrong option is a usage error (status 2). Anything else is a bug in funksvd: it
+diverging fit, a download or a disk that fails: any ``OSError``) ends in one line on stderr
+naming the problem and exit status 1, never a traceback; a wrong option is a usage error (status 2). Anything else is a bug in funksvd: it
 shows its traceback, asks to report it, and exits with status 70 (``EX_SOFTWARE``). Output
 piped into ``head`` ends quietly.
 """
@@ -30,7 +30,8 @@ __all__ = ["main", "build_parser", "USER_ERRORS", "BUG_STATUS"]
 #: ``ValueError`` or ``TypeError`` is not among them: it is a bug (the validators raise
 #: :class:`~funksvd.base.errors.InputError`; the data loaders' errors are marked at their call site).
 USER_ERRORS = (InputError, UnknownIdError, NotFittedError, FileNotFoundError, IsADirectoryError, PermissionError,
-               DivergenceError)
+               DivergenceError,
+               OSError)  # a download that fails, a full disk, a cache that is a file: the message says which
 
 #: Exit status of a bug in funksvd (``EX_SOFTWARE`` of sysexits.h).
 BUG_STATUS = 70

@@ -15,19 +15,24 @@ def sniff(path: Path) -> tuple[str | None, bool]:
     """Separator and header of a delimited ratings file, from its first non-blank line.
 
     The separator is the first of ``::``, tab, ``,``, ``;``, ``|`` found in the line (else any
-    whitespace). The line is a header only when it cannot be a rating: its third field (the
-    rating) is not a number and some field is not a number (``user,item,rating``), so a
-    rating line is never skipped, whatever its ids. Fields are split (and unquoted) as the
-    reader splits them; a UTF-8 byte-order mark is dropped.
+    whitespace). The line is a header only when none of its fields is a number
+    (``user,item,rating``): a rating line is never skipped, and a malformed one
+    (``1,2,five``) is read, so the reader names it, rather than taken for a header. Fields are
+    split (and unquoted) as the reader splits them; a UTF-8 byte-order mark is dropped; a
+    gzip file is read decompressed.
     """
-    from ..data.text import is_number, split
+    import gzip
 
-    with open(path, encoding="utf-8-sig", errors="replace") as lines:
+    from ..data.text import GZIP_MAGIC, is_number, split
+
+    with open(path, "rb") as raw:
+        zipped = raw.read(2) == GZIP_MAGIC
+    opener = gzip.open if zipped else open
+    with opener(path, "rt", encoding="utf-8-sig", errors="replace") as lines:
         first = next((line.strip() for line in lines if line.strip()), "")
     sep = next((s for s in _SEPARATORS if s in first), None)
     fields = [field.strip() for field in split(first, sep)]
-    rating = len(fields) >= 3 and is_number(fields[2])
-    return sep, not rating and not all(is_number(field) for field in fields)
+    return sep, bool(fields) and not any(is_number(field) for field in fields)
 
 
 #: Ratings files of the MovieLens layouts (read with their titles by :func:`funksvd.data.load_movielens`).
@@ -47,13 +52,14 @@ def _movielens_file(path: Path) -> bool:
     return False
 
 
-def load_data(text: str, verbose: bool = True):
+def load_data(text: str, verbose: bool = True, encoding: str = "utf-8"):
     """A :class:`~funksvd.data.Dataset` from the command line's ``DATA``.
 
     A folder, a zip, a MovieLens ratings file or a release name go to
     :func:`~funksvd.data.load_movielens` (a release downloads once, with progress when
     ``verbose``); any other file is read as ``user item rating [timestamp]`` lines with the
-    separator and header found by :func:`sniff`, integer or text ids (``ids="auto"``).
+    separator and header found by :func:`sniff`, integer or text ids (``ids="auto"``), in
+    ``encoding``.
     """
     from ..data import RELEASES, load_movielens, load_triples
 
@@ -62,6 +68,6 @@ def load_data(text: str, verbose: bool = True):
         return load_movielens(path if path.exists() else text, verbose=verbose)
     if path.is_file():
         sep, header = sniff(path)
-        return load_triples(path, sep=sep, skip_header=header, ids="auto")
+        return load_triples(path, sep=sep, skip_header=header, encoding=encoding, ids="auto")
     raise FileNotFoundError(f"{text}: no such file or folder (expected a MovieLens folder, zip or release name "
                             f"{sorted(RELEASES)}, or a file of 'user item rating' lines)")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -26,6 +27,7 @@ def register(sub) -> None:
     cmd = sub.add_parser("fit", help=text, description=text)
     cmd.add_argument("data", metavar="DATA", help=_DATA_HELP)
     cmd.add_argument("--out", "-o", metavar="MODEL", required=True, help="where to save the model (.npz)")
+    _encoding_option(cmd)
     _model_options(cmd)
     cmd.set_defaults(run=_fit)
 
@@ -35,6 +37,7 @@ def register(sub) -> None:
     cmd = sub.add_parser("evaluate", help=text, description=text)
     cmd.add_argument("model", metavar="MODEL", help="a model saved by funksvd fit")
     cmd.add_argument("data", metavar="DATA", help=_DATA_HELP)
+    _encoding_option(cmd)
     _ranking_options(cmd)
     cmd.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     cmd.set_defaults(run=_evaluate)
@@ -43,9 +46,21 @@ def register(sub) -> None:
     cmd = sub.add_parser("cv", help=text, description=text)
     cmd.add_argument("data", metavar="DATA", help=_DATA_HELP)
     cmd.add_argument("--folds", type=int, default=5, help="number of folds (default 5)")
+    _encoding_option(cmd)
     _ranking_options(cmd)
     _model_options(cmd)
     cmd.set_defaults(run=_cv)
+
+
+def _encoding_option(cmd) -> None:
+    cmd.add_argument("--encoding", default="utf-8",
+                     help="text encoding of a delimited DATA file (default utf-8; e.g. latin-1); the MovieLens "
+                          "layouts use their own")
+
+
+def _bars(args) -> bool:
+    """Progress bars: unless --quiet, and only when stderr is a terminal (not in a log file or a pipe)."""
+    return not args.quiet and sys.stderr.isatty()
 
 
 def _ranking_options(cmd) -> None:
@@ -65,13 +80,14 @@ def _model_options(cmd) -> None:
     cmd.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
 
 
-def _load(text: str):
+def _load(text: str, args=None):
     """``load_data(text)``; the loaders' ``ValueError`` (a malformed file: file and line) is the user's input error."""
     path = Path(text)
     if path.is_file() and path.stat().st_size == 0:
         raise InputError(f"{text} is empty: no ratings")
     try:
-        return load_data(text)
+        return load_data(text, verbose=args is not None and _bars(args),
+                         encoding=getattr(args, "encoding", "utf-8"))
     except InputError:
         raise
     except ValueError as error:  # only here: the data loaders report bad files as ValueError
@@ -102,12 +118,11 @@ def _model(args, verbose: bool):
 
 
 def _fit(args) -> int:
-    out = Path(args.out)
-    if out.is_dir() or not out.parent.is_dir():  # say so before a long fit, not after it
-        raise FileNotFoundError(f"cannot save the model to {out}: "
-                                + ("it is a folder" if out.is_dir() else f"the folder {out.parent} does not exist"))
-    data = _load(args.data)
-    model = _model(args, verbose=not args.quiet)
+    from ..base.files import check_target
+
+    check_target(args.out, "the model")  # say so before a long fit, not after it
+    data = _load(args.data, args)
+    model = _model(args, verbose=_bars(args))
     tic = time.perf_counter()
     with _options():
         model.fit(data)
@@ -134,7 +149,7 @@ def _evaluate(args) -> int:
     model = FunkSVD.load(args.model)
     if model.user_ids_ is None:
         raise InputError(f"{args.model} was fitted on bare indices, not on a dataset with raw ids")
-    users, items, values = raw_triples(_load(args.data))
+    users, items, values = raw_triples(_load(args.data, args))
     r_hat, known = model.predict(users, items, unknown="baseline", return_known=True)
     e = values - r_hat
     print(f"RMSE {root_mean_square(e):.4f}  MAE {mean_absolute(e):.4f}  on {len(values)} ratings")
@@ -158,7 +173,7 @@ def _evaluate(args) -> int:
               "was fitted on them); the top-k lists leave out the items a user rated in training, so the ranking "
               f"measures count only the {int((~seen).sum())} held-out pairs")
         held = held.subset(~seen)
-    found = evaluate_ranking(model, train, held, k=args.k, threshold=args.threshold, verbose=not args.quiet)
+    found = evaluate_ranking(model, train, held, k=args.k, threshold=args.threshold, verbose=_bars(args))
     print("  ".join(f"{name} {found[name]:.4f}" for name in found if "@" in name)
           + f"  over {found['n_users']} users")
     return 0
@@ -167,14 +182,16 @@ def _evaluate(args) -> int:
 def _cv(args) -> int:
     from ..evaluation import cross_validate
 
-    data = _load(args.data)
+    if args.k < 1:
+        raise InputError(f"-k must be a positive integer, got {args.k}")
+    data = _load(args.data, args)
     if not 2 <= args.folds <= len(data.ratings):
         raise InputError(f"--folds must be between 2 and the number of ratings ({len(data.ratings)}), "
                          f"got {args.folds}")
     k = args.k
     with _options():
-        results = cross_validate(_model(args, verbose=not args.quiet), data, cv=args.folds,
+        results = cross_validate(_model(args, verbose=_bars(args)), data, cv=args.folds,
                                  measures=("rmse", "mae", f"precision@{k}", f"recall@{k}", f"ndcg@{k}"),
-                                 random_state=args.seed, threshold=args.threshold, progress=not args.quiet)
+                                 random_state=args.seed, threshold=args.threshold, progress=_bars(args))
     print(results.summary())
     return 0

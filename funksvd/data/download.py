@@ -20,10 +20,12 @@ import hashlib
 import http.client
 import os
 import sys
-import tempfile
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+
+from ..base.files import atomic_write
 
 __all__ = ["DEFAULT_URL", "RELEASES", "cache_directory", "fetch_movielens"]
 
@@ -40,6 +42,11 @@ RELEASES = {
 }
 
 _CHUNK = 1 << 20
+
+#: Seconds a read may wait for the server before the download fails.
+READ_TIMEOUT = 60.0
+#: Bytes per second of the slowest download the default deadline waits for.
+SLOWEST_RATE = 20_000
 
 
 def cache_directory(cache_dir=None) -> Path:
@@ -78,7 +85,7 @@ def _progress(total: int | None, desc: str, verbose: bool):
     return bar.update, bar.close
 
 
-def fetch_movielens(name, cache_dir=None, *, base_url=None, verbose=False) -> Path:
+def fetch_movielens(name, cache_dir=None, *, base_url=None, verbose=False, deadline=None) -> Path:
     r"""The verified archive ``<name>.zip`` of a MovieLens release, downloaded once into a cache.
 
     Parameters
@@ -93,6 +100,10 @@ def fetch_movielens(name, cache_dir=None, *, base_url=None, verbose=False) -> Pa
         from ``<base_url>/<name>.zip``.
     verbose : bool, default False
         Show the download's progress (tqdm when installed).
+    deadline : float, optional
+        Seconds the whole download may take; default :data:`READ_TIMEOUT` plus the time of the
+        published size at :data:`SLOWEST_RATE` bytes per second. Each read also times out after
+        :data:`READ_TIMEOUT` seconds of silence.
 
     Returns
     -------
@@ -102,17 +113,20 @@ def fetch_movielens(name, cache_dir=None, *, base_url=None, verbose=False) -> Pa
     Raises
     ------
     ValueError
-        For an unknown name, or a download whose size or SHA-256 differs (naming the URL and
-        both digests); nothing is written to the cache then.
+        For an unknown name; a server that announces another size (``Content-Length``), sends
+        an HTML page, or more bytes than the published size (it stops reading there); a
+        download whose size or SHA-256 differs (naming the URL and both digests). Nothing is
+        written to the cache then.
     OSError
-        If the server cannot be reached or answers with an error (naming the URL).
+        If the server cannot be reached, answers with an error or a redirect loop, breaks off,
+        or the download outlasts ``deadline`` (naming the URL); if the cache folder is a file.
 
     Notes
     -----
-    The archive is written to a temporary file in the cache folder and renamed into place
-    only once verified (:func:`os.replace` is atomic), so an interrupted or corrupt download
-    never leaves a file that looks complete. A cached archive is verified again before use
-    and downloaded afresh if it does not match.
+    The archive is written by :func:`funksvd.base.files.atomic_write`: to a temporary file in
+    the cache folder, renamed into place only once verified, so an interrupted or corrupt
+    download never leaves a file that looks complete. A cached archive is verified again
+    (size and SHA-256) before use and downloaded afresh if it does not match.
     """
     if name not in RELEASES:
         raise ValueError(f"unknown MovieLens release {name!r}; known: {', '.join(RELEASES)}")
@@ -126,42 +140,55 @@ def fetch_movielens(name, cache_dir=None, *, base_url=None, verbose=False) -> Pa
             print(f"{target} does not match the published SHA-256; downloading it again", file=sys.stderr)
     base = (base_url or os.environ.get("FUNKSVD_MOVIELENS_URL") or DEFAULT_URL).rstrip("/")
     url = f"{base}/{name}.zip"
+    if folder.exists() and not folder.is_dir():
+        raise NotADirectoryError(f"the download cache {folder} is a file, not a folder: point cache_dir= (or "
+                                 "FUNKSVD_DATA) at a folder")
     folder.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{name}.", suffix=".part", dir=folder)
-    try:
-        with os.fdopen(handle, "wb") as out:
-            got, digest = _download(url, name, out, size, verbose)
+    seconds = READ_TIMEOUT + size / SLOWEST_RATE if deadline is None else float(deadline)
+
+    def write(out) -> None:
+        got, digest = _download(url, name, out, size, verbose, time.monotonic() + seconds)
         if (got, digest) != (size, sha256):
             raise ValueError(f"{url}: downloaded {got:,} bytes with SHA-256 {digest}, but the published "
                              f"{name}.zip has {size:,} bytes and SHA-256 {sha256}; the download is truncated or "
                              "corrupt, or the server sent another file (nothing was cached)")
-        os.chmod(temporary, 0o644)  # mkstemp makes it private; a cached dataset is not
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return target
+
+    return atomic_write(target, write, mode=0o644, what=f"{name}.zip")  # a cached dataset is not private
 
 
-def _download(url: str, name: str, out, size: int, verbose: bool) -> tuple[int, str]:
-    """Copy ``url`` into the open file ``out``; its length and SHA-256."""
+def _download(url: str, name: str, out, size: int, verbose: bool, deadline: float) -> tuple[int, str]:
+    """Copy ``url`` into the open file ``out``, at most ``size + 1`` bytes, by ``deadline``; its length and SHA-256."""
     try:
-        response = urllib.request.urlopen(url, timeout=60)
-    except urllib.error.URLError as exc:
-        raise OSError(f"{url}: cannot download {name}.zip ({exc}); check the network, or pass base_url= "
+        response = urllib.request.urlopen(url, timeout=min(READ_TIMEOUT, max(deadline - time.monotonic(), 0.01)))
+    except (urllib.error.URLError, http.client.HTTPException, OSError) as exc:
+        said = " ".join(str(exc).split())  # urllib's redirect-loop message spans lines
+        raise OSError(f"{url}: cannot download {name}.zip ({said}); check the network, or pass base_url= "
                       "(or set FUNKSVD_MOVIELENS_URL) to a mirror") from exc
     sha, got = hashlib.sha256(), 0
     with response:
-        length = response.headers.get("Content-Length")
-        update, close = _progress(int(length) if length else size, f"{name}.zip", verbose)
+        length, kind = response.headers.get("Content-Length"), response.headers.get("Content-Type") or ""
+        if kind.split(";")[0].strip().lower() in ("text/html", "application/xhtml+xml"):
+            raise ValueError(f"{url}: the server answered with a web page ({kind}), not {name}.zip: a login page, a "
+                             "captive portal or a wrong base_url (nothing was cached)")
+        if length is not None and length.strip().isdigit() and int(length) != size:
+            raise ValueError(f"{url}: the server announces {int(length):,} bytes (Content-Length), but the published "
+                             f"{name}.zip has {size:,} bytes: it would send another file (nothing was cached)")
+        update, close = _progress(size, f"{name}.zip", verbose)
         try:
-            while chunk := response.read(_CHUNK):
+            while chunk := response.read1(min(_CHUNK, size + 1 - got)):
                 out.write(chunk)
                 sha.update(chunk)
                 got += len(chunk)
                 update(len(chunk))
-        except (http.client.HTTPException, ConnectionError, TimeoutError) as exc:
+                if got > size:
+                    raise ValueError(f"{url}: the server sends more than the published {size:,} bytes of {name}.zip; "
+                                     "stopped reading (nothing was cached)")
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"the download took longer than its deadline, after {got:,} of {size:,} bytes")
+        except (http.client.HTTPException, OSError) as exc:
             raise OSError(f"{url}: the download broke off after {got:,} bytes ({type(exc).__name__}: {exc})") from exc
         finally:
             close()
+    if got < size and length is not None:  # the connection closed before the announced end
+        raise OSError(f"{url}: the download broke off after {got:,} bytes of {size:,} (the connection closed)")
     return got, sha.hexdigest()

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import csv
 import io
+import warnings
 import zipfile
 import zlib
 from pathlib import Path
@@ -26,7 +27,19 @@ import numpy as np
 
 from .dataset import Dataset, assemble
 from .download import RELEASES, fetch_movielens
-from .text import Text, decode, parse_int, parse_rating, parse_ratings, parse_table, table_ids
+from .text import (
+    MAX_RATIO,
+    Text,
+    decode,
+    inflation_limit,
+    parse_int,
+    parse_rating,
+    parse_ratings,
+    parse_table,
+    read_bounded,
+    read_file,
+    table_ids,
+)
 
 __all__ = ["MOVIELENS_GENRES", "load_movielens"]
 
@@ -38,6 +51,9 @@ MOVIELENS_GENRES = (
 )
 
 _RATINGS_FILES = ("u.data", "ratings.dat", "ratings.csv")
+
+#: The lowest and highest rating of every MovieLens release (half stars from 0.5 in the csv releases).
+MOVIELENS_SCALE = (0.5, 5.0)
 
 #: MovieLens metadata files someone may pass as ratings: what each is, and the ratings file beside it.
 METADATA_FILES = {
@@ -92,13 +108,19 @@ class _Folder:
         return Text.read(self.path / member, encoding)
 
     def read_bytes(self, member: str) -> bytes:
-        return (self.path / member).read_bytes()
+        return read_file(self.path / member)
 
 
 class _Archive:
     def __init__(self, path: Path, archive: zipfile.ZipFile):
         self.path, self.archive = path, archive
         self.names = [n for n in archive.namelist() if not n.endswith("/")]
+        unsafe = [n for n in archive.namelist()
+                  if n.startswith(("/", "\\")) or ".." in n.replace("\\", "/").split("/") or n[1:2] == ":"]
+        if unsafe:  # nothing is extracted, but such an archive is not GroupLens' and may target a path
+            raise ValueError(f"{path}: the archive has member names that climb out of its folder or are absolute "
+                             f"({', '.join(map(repr, unsafe[:3]))}); refused (a zip-slip archive, not a MovieLens "
+                             "release)")
 
     def find(self, filename: str) -> str | None:
         if filename in self.names:
@@ -113,8 +135,16 @@ class _Archive:
         return f"{self.path}:{member}"
 
     def read_bytes(self, member: str) -> bytes:
+        """The member's bytes, refused before reading when it claims to inflate past :func:`inflation_limit`."""
+        info = self.archive.getinfo(member)
+        limit = inflation_limit(info.compress_size)
+        if info.file_size > limit:
+            raise ValueError(f"{self.name(member)}: {info.compress_size:,} compressed bytes claim to inflate to "
+                             f"{info.file_size:,} bytes, more than the {limit:,} allowed (at most {MAX_RATIO} times "
+                             "the compressed size); refused as a decompression bomb")
         try:
-            return self.archive.read(member)
+            with self.archive.open(info) as stream:
+                return read_bounded(stream, self.name(member), min(limit, info.file_size), info.compress_size)
         except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
             raise ValueError(f"{self.name(member)}: the archive is damaged ({type(exc).__name__}: {exc}); "
                              "delete it and download it again") from None
@@ -190,10 +220,10 @@ def _movies_csv(text: Text):
 
 def _recbole_header(text: Text) -> list[str]:
     """Column names of a RecBole atomic file (``name:type`` header; the type is dropped)."""
-    lines = text.physical_lines()
-    if not lines:
+    first = text.first_line()
+    if first is None:
         raise ValueError(f"{text.name}: the file is empty, expected a header line like 'item_id:token\\t...'")
-    return [column.split(":", 1)[0].strip() for column in lines[0].split("\t")]
+    return [column.split(":", 1)[0].strip() for column in first.split("\t")]
 
 
 def _recbole_table(text: Text, id_column: str, kind: str, title: str | None = None):
@@ -257,7 +287,7 @@ def _load_layout(place, ratings_member: str) -> Dataset:
                                      "user id::gender::age::occupation::zip code")
     elif ratings_member.endswith("ratings.csv"):
         text = place.read(ratings_member, "utf-8")
-        header = text.text.split("\n", 1)[0].strip().split(",")
+        header = (text.first_line() or "").strip().split(",")
         if header != _CSV_HEADER:
             raise text.error(1, f"expected the header {','.join(_CSV_HEADER)}, got {','.join(header)!r}")
         users, items, values, stamps = parse_ratings(text, ",", True, {4: "userId,movieId,rating,timestamp"})
@@ -270,13 +300,13 @@ def _load_layout(place, ratings_member: str) -> Dataset:
         item_member = _beside(place, ratings_member, "u.item")
         user_member = _beside(place, ratings_member, "u.user")
         if item_member:
-            item_table = _u_item(place.read(item_member, "latin-1"))
+            item_table = _u_item(_read_any(place, item_member))  # Latin-1 as shipped, UTF-8 when re-encoded
         elif isinstance(place, _Folder):  # RecBole metadata beside an original u.data
             item_member = _recbole_member(place, Path(ratings_member).stem, ".item")
             if item_member:
                 item_table = _recbole_table(place.read(item_member, "utf-8"), "item_id", "item", "movie_title")
         if user_member:
-            user_table = _user_table(place.read(user_member, "latin-1"), "|", ("age", "gender", "occupation",
+            user_table = _user_table(_read_any(place, user_member), "|", ("age", "gender", "occupation",
                                      "zip_code"), "user id|age|gender|occupation|zip code")
         elif isinstance(place, _Folder):
             user_member = _recbole_member(place, Path(ratings_member).stem, ".user")
@@ -288,6 +318,11 @@ def _load_layout(place, ratings_member: str) -> Dataset:
     def unlisted(kind, j, raw):
         return text.error(text.line_of(j), f"{kind} id {raw} is not listed in {listing[kind]}")
 
+    off_scale = np.flatnonzero((values < MOVIELENS_SCALE[0]) | (values > MOVIELENS_SCALE[1]))
+    if len(off_scale):  # kept (the data may be rescaled on purpose), but not unseen
+        warnings.warn(f"{text.name}, line {text.line_of(off_scale[0])}: rating {values[off_scale[0]]:g} is off "
+                      f"MovieLens' scale {MOVIELENS_SCALE[0]:g}..{MOVIELENS_SCALE[1]:g} ({len(off_scale)} such "
+                      "ratings); they are kept", UserWarning, stacklevel=3)
     return assemble(users, items, values, stamps, item_table=item_table, user_table=user_table,
                     source=place.name(ratings_member), unlisted=unlisted)
 

@@ -9,14 +9,56 @@ from __future__ import annotations
 
 import codecs
 import csv
+import gzip
 import io
 import math
 import warnings
+import zlib
 from pathlib import Path
 
 import numpy as np
 
 __all__ = []  # internal: used by the loaders of funksvd.data
+
+#: A compressed file (a zip member, a gzip file) may inflate to this many times its size at most ...
+MAX_RATIO = 100
+#: ... and never past this many bytes (MovieLens 25M's ratings.csv, the largest, is 678 MB).
+MAX_INFLATED = 4 << 30
+#: Below this size a compressed file is never refused for its ratio (tiny files of repeated lines).
+_RATIO_FLOOR = 16 << 20
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+def inflation_limit(compressed: int) -> int:
+    """The most bytes a compressed file of ``compressed`` bytes may inflate to (see :data:`MAX_RATIO`)."""
+    return min(MAX_INFLATED, max(MAX_RATIO * compressed, _RATIO_FLOOR))
+
+
+def read_bounded(stream, name: str, limit: int, compressed: int) -> bytes:
+    """All bytes of ``stream``, refused once past ``limit``: a ValueError naming ``name`` (a decompression bomb)."""
+    chunks, total = [], 0
+    while chunk := stream.read(min(1 << 20, limit + 1 - total)):
+        chunks.append(chunk)
+        total += len(chunk)
+        if total > limit:
+            raise ValueError(f"{name}: {compressed:,} compressed bytes inflate to more than {limit:,} bytes "
+                             f"(at most {MAX_RATIO} times the compressed size, and {MAX_INFLATED:,} bytes in all); "
+                             "refused as a decompression bomb or not a ratings file")
+    return b"".join(chunks)
+
+
+def read_file(path: Path) -> bytes:
+    """The bytes of ``path``; of a gzip file, its decompressed bytes within :func:`inflation_limit`."""
+    with open(path, "rb") as file:
+        if file.read(2) != GZIP_MAGIC:
+            file.seek(0)
+            return file.read()
+    size = path.stat().st_size
+    try:
+        with gzip.open(path, "rb") as stream:
+            return read_bounded(stream, str(path), inflation_limit(size), size)
+    except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
+        raise ValueError(f"{path}: a damaged gzip file ({type(exc).__name__}: {exc})") from None
 
 
 def decode(name: str, data: bytes, encoding: str) -> str:
@@ -35,7 +77,8 @@ def decode(name: str, data: bytes, encoding: str) -> str:
     except UnicodeDecodeError as exc:
         offset = exc.start + skip
         line = data.count(b"\n", 0, offset) + 1
-        hint = ' (the MovieLens 100K and 1M files are Latin-1: pass encoding="latin-1")'
+        hint = (' (the MovieLens 100K and 1M files are Latin-1: pass encoding="latin-1", on the command line '
+                "--encoding latin-1)")
         hint = "" if encoding == "latin-1" else hint
         raise ValueError(f"{name}, line {line}: byte 0x{data[offset]:02x} (file offset {offset}) is not "
                          f"valid {encoding}{hint}") from None
@@ -52,29 +95,39 @@ class Text:
 
     @classmethod
     def read(cls, path: Path, encoding: str) -> Text:
-        return cls(str(path), decode(str(path), Path(path).read_bytes(), encoding))
+        """The text of the file at ``path``; a gzip file (by its magic bytes) is decompressed, within bounds."""
+        return cls(str(path), decode(str(path), read_file(Path(path)), encoding))
 
     def lines(self, skip_header: bool = False):
         """``(line_number, line)`` pairs (1-based), blank lines skipped, header optionally skipped."""
         self.header = skip_header
-        lines = self.physical_lines()
-        if skip_header and not lines:
-            raise ValueError(f"{self.name}: the file is empty, expected a header line")
-        for number, line in enumerate(lines, start=1):
+        empty = True
+        for number, line in enumerate(self.physical_lines(), start=1):
+            empty = False
             if (skip_header and number == 1) or not line.strip():
                 continue
             yield number, line
+        if skip_header and empty:
+            raise ValueError(f"{self.name}: the file is empty, expected a header line")
 
-    def physical_lines(self) -> list[str]:
-        """The lines between ``\n`` (a ``\r`` before it dropped), as an editor numbers them.
+    def physical_lines(self):
+        r"""The lines between ``\n`` (a ``\r`` before it dropped), as an editor numbers them, one at a time.
 
         Not :meth:`str.splitlines`, which also breaks at ``\x85``, ``\x1c`` ... : a Latin-1
-        title holding byte 0x85 (an ellipsis in cp1252) would become two lines.
+        title holding byte 0x85 (an ellipsis in cp1252) would become two lines. A generator, not
+        a list: a list of 25 million line objects would take several times the text's memory.
         """
-        lines = self.text.split("\n")
-        if lines and lines[-1] == "":
-            lines.pop()
-        return [line[:-1] if line.endswith("\r") else line for line in lines]
+        text, start, end = self.text, 0, len(self.text)
+        while start < end:
+            stop = text.find("\n", start)
+            stop = end if stop < 0 else stop
+            line = text[start:stop]
+            yield line.removesuffix("\r")
+            start = stop + 1
+
+    def first_line(self) -> str | None:
+        """The first physical line, or None for an empty text."""
+        return next(self.physical_lines(), None)
 
     def line_of(self, j: int) -> int:
         """1-based line number of the ``j``-th (0-based) data line."""
@@ -170,6 +223,9 @@ def _ids(text: Text, numbers: list[int], tokens: list[str], what: str, ids: str)
     if ids == "str":
         out = np.empty(len(tokens), dtype=object)
         out[:] = [token.strip() for token in tokens]
+        empty = next((n for n, token in zip(numbers, out) if not token), None)
+        if empty is not None:
+            raise text.error(empty, f"the {what} is empty")
         return out
     return np.array(tokens, dtype=np.int64)  # "int": parsed (and checked) line by line
 
@@ -184,13 +240,13 @@ def is_number(token: str) -> bool:
 
 def _check_header(text: Text, sep, ids: str) -> None:
     """Refuse to skip a first line that reads as a rating: skipping it would drop a rating silently."""
-    lines = text.physical_lines()
-    fields = [field.strip() for field in split(lines[0], sep)] if lines else []
+    first = text.first_line()
+    fields = [field.strip() for field in split(first, sep)] if first is not None else []
     if len(fields) < 3 or not is_number(fields[2]):
         return
     if ids == "int" and not all(_whole(field) for field in fields[:2]):
         return
-    raise text.error(1, f"the header line {lines[0]!r} reads as a rating; pass skip_header=False to read it as one")
+    raise text.error(1, f"the header line {first!r} reads as a rating; pass skip_header=False to read it as one")
 
 
 def _whole(token: str) -> bool:

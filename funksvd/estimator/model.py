@@ -26,7 +26,7 @@ from ..base.rng import check_random_state
 from ..base.errors import NotFittedError
 from ..model.factors import BLOCKS, Factors
 from ..model.ratings import Ratings
-from .params import ENGINES, SCHEDULES, check_params
+from .params import ENGINES, SCHEDULES, check_memory, check_params
 from .persistence import Persistence
 from .scores import factor_arrays, predict_arrays
 from .raw import Lookup, as_training_data, validation_ratings
@@ -206,7 +206,8 @@ class FunkSVD(Training, Recommending, Persistence):
     model crosses a process pool. A fitted model is only read by ``predict`` and the
     recommendations, which may run in several threads at once; ``fit`` refuses to run twice
     at once on the same estimator (``RuntimeError``), since the two would interleave their
-    epochs in one ``history_``.
+    epochs in one ``history_``. A refit trains on the side and replaces the fitted model when it
+    ends, so ``predict`` in another thread meanwhile answers with the previous model.
 
     **Feature schedule.** Funk used ``lr_all=0.001, reg_all=0.015, feature_init=0.1`` and
     about 100 epochs per feature; the estimator keeps Surprise's defaults, pass Funk's values
@@ -342,7 +343,17 @@ class FunkSVD(Training, Recommending, Persistence):
             (``copy.deepcopy(model)`` makes one).
         """
         with self._exclusive():
-            return self._fit(ratings, validation, init)
+            # trained on a fresh estimator and published in one assignment: predict() in another thread
+            # sees the previous model until then, never a half-fitted one
+            work = object.__new__(type(self))
+            work.__dict__.update({name: value for name, value in self.__dict__.items()
+                                  if name not in _FITTED and name not in ("history_", "_fitting")})
+            try:
+                work._fit(ratings, validation, init)
+            finally:
+                if "history_" in work.__dict__:  # training began: publish its outcome, fitted or not
+                    self.__dict__ = {**work.__dict__, "_fitting": True}
+            return self
 
     @contextmanager
     def _exclusive(self):
@@ -364,6 +375,7 @@ class FunkSVD(Training, Recommending, Persistence):
             validation = validation_ratings(validation, data)
         if self.patience is not None and validation is None:
             raise ValueError("patience (early stopping) needs validation ratings: fit(ratings, validation=...)")
+        check_memory(self, ratings.n_users, ratings.n_items)  # before anything of that size is allocated
         for name in _FITTED:
             self.__dict__.pop(name, None)
         self.history_ = []
@@ -416,6 +428,13 @@ class FunkSVD(Training, Recommending, Persistence):
         return init
 
     # ---- prediction ----------------------------------------------------------------------------
+
+    def _published(self) -> "FunkSVD":
+        """A view of the state one fit published: a refit replaces ``__dict__`` whole, so reads through the
+        view never mix the previous fit's attributes with the next one's."""
+        view = object.__new__(type(self))
+        view.__dict__ = self.__dict__
+        return view
 
     def _fitted(self) -> Factors:
         if not hasattr(self, "factors_"):
@@ -476,6 +495,7 @@ class FunkSVD(Training, Recommending, Persistence):
             For ids that cannot be ids at all (``0.5`` for a model fitted on indices; NaN or
             None, even with ``unknown="baseline"``).
         """
+        self = self._published()  # noqa: PLW0642 - one fit's state for the whole call, even during a refit
         factors = self._fitted()
         users, known_users = self._users(users, unknown)
         items, known_items = self._items(items, unknown)

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from ..base.errors import InputError
+from ..base.rng import check_random_state
 from ..base.validation import non_negative, positive_int
 from ..maths.rules import get_rule
 from ..sgd.steps import LOOP_ENGINES
 
-__all__ = ["ENGINES", "SCHEDULES", "check_params"]
+__all__ = ["ENGINES", "SCHEDULES", "available_memory", "check_memory", "check_params"]
 
 #: The engines of :class:`~funksvd.FunkSVD`: the epoch loop's, and the TensorFlow twin.
 ENGINES = (*LOOP_ENGINES, "tensorflow")
@@ -27,10 +30,14 @@ def check_params(model) -> None:
     for name in (f"{kind}_{block}" for block in ("bu", "bi", "pu", "qi") for kind in ("lr", "reg")):
         non_negative(getattr(model, name), name, none_ok=True)
     for name in ("init_mean", "feature_init"):
-        if not np.isfinite(getattr(model, name)):
-            raise InputError(f"{name} must be finite, got {getattr(model, name)!r}")
-    if not isinstance(model.feature_trailing, (bool, np.bool_)):
-        raise InputError(f"feature_trailing must be True or False, got {model.feature_trailing!r}")
+        value = getattr(model, name)
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number)) or not np.isfinite(
+                value):
+            raise InputError(f"{name} must be a finite number, got {value!r}")
+    for name in ("biased", "feature_trailing", "verbose"):
+        if not isinstance(getattr(model, name), (bool, np.bool_)):
+            raise InputError(f"{name} must be True or False, got {getattr(model, name)!r}")
+    check_random_state(model.random_state)  # the one convention: an InputError naming random_state
     if model.decay_rate is not None and not 0 < model.decay_rate <= 1:
         raise InputError(f"decay_rate must be None or in (0, 1], got {model.decay_rate!r}")
     try:
@@ -63,3 +70,64 @@ def check_params(model) -> None:
         overrides = [f"lr_{b}" for b in ("bu", "bi", "pu", "qi") if getattr(model, f"lr_{b}") is not None]
         if overrides:
             raise InputError(f"engine='tensorflow' takes one learning rate (lr_all); drop {overrides}")
+
+
+def available_memory() -> int | None:
+    """Bytes of memory this process may still take, or None when the system does not say.
+
+    ``MemAvailable`` of ``/proc/meminfo`` (Linux), else ``os.sysconf("SC_AVPHYS_PAGES")`` pages;
+    lowered to what is left of a cgroup v2 limit (``/sys/fs/cgroup/memory.max``, a container's).
+    """
+    available = None
+    try:
+        with open("/proc/meminfo", encoding="ascii") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    available = int(line.split()[1]) * 1024
+                    break
+    except (OSError, ValueError, IndexError):
+        pass
+    if available is None:
+        try:
+            available = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        except (ValueError, OSError, AttributeError):
+            return None
+    try:
+        with open("/sys/fs/cgroup/memory.max", encoding="ascii") as limit_file:
+            limit = limit_file.read().strip()
+        with open("/sys/fs/cgroup/memory.current", encoding="ascii") as current_file:
+            current = int(current_file.read().strip())
+        if limit != "max":
+            available = min(available, max(int(limit) - current, 0))
+    except (OSError, ValueError):
+        pass
+    return available
+
+
+def _gib(n_bytes: float) -> str:
+    return f"{n_bytes / 2**30:,.1f} GiB" if n_bytes >= 2**30 else f"{n_bytes / 2**20:,.1f} MiB"
+
+
+def check_memory(model, n_users: int, n_items: int, available: int | None = None) -> None:
+    r"""Refuse a fit whose parameters alone would not fit in the memory available, before allocating them.
+
+    The parameters take :math:`(n_u + n_i)(k + 1)` numbers of the model's dtype; training holds
+    two copies (the start values and the arrays it updates) and a third for early stopping's
+    best epoch. ``available`` defaults to :func:`available_memory`; when that is unknown,
+    nothing is checked.
+
+    Raises
+    ------
+    InputError
+        Naming ``n_factors``, the memory the parameters need and the memory available.
+    """
+    available = available_memory() if available is None else available
+    if available is None:
+        return
+    itemsize = max(np.dtype(model.dtype).itemsize, 8)  # the random start is drawn in float64
+    copies = 2 + (model.patience is not None)
+    needed = (n_users + n_items) * (int(model.n_factors) + 1) * itemsize * copies
+    if needed > available:
+        raise InputError(f"n_factors={model.n_factors} for {n_users:,} users and {n_items:,} items needs about "
+                         f"{_gib(needed)} of memory for the parameters ({copies} copies of P, Q and the biases "
+                         f"while training), but only {_gib(available)} are available: use fewer factors")

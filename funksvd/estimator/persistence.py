@@ -12,8 +12,7 @@ model behind.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
+import math
 import zipfile
 import zlib
 from pathlib import Path
@@ -22,8 +21,11 @@ import numpy as np
 
 from .._version import __version__
 from ..base.errors import InputError
+from ..base.files import atomic_write, check_target
 from ..model.factors import Factors
 from ..model.ids import IdMap
+from .params import check_params
+from .saved import MEMBERS, check_arrays, check_headers, checked_meta
 from .state import EstimatorState
 
 __all__ = ["Persistence", "FORMAT", "FORMAT_VERSION"]
@@ -34,6 +36,8 @@ FORMAT = "funksvd-model"
 FORMAT_VERSION = 1
 
 _META = "funksvd_metadata"
+#: The metadata's size at most (a long ``history_`` takes about 150 bytes per epoch).
+_META_LIMIT = 64 << 20
 _SCALARS = ("mu_", "global_mean_", "n_epochs_", "best_epoch_", "stopped_early_")
 
 
@@ -72,18 +76,15 @@ class Persistence(EstimatorState):
     def save(self, path) -> None:
         """Write the fitted model to ``path`` (an ``.npz`` archive; the name is used as given).
 
-        The write is atomic: a temporary file beside ``path`` replaces it when complete. A new
-        file gets the mode of any new file (``0o666`` less the umask); an overwritten one keeps
-        its mode.
+        The write is atomic (:func:`funksvd.base.files.atomic_write`): a temporary file beside
+        ``path`` replaces it when complete. A new file gets the mode of any new file (``0o666``
+        less the umask); an overwritten one keeps its mode. A folder, a symbolic link, a FIFO or
+        a device at ``path`` is refused, as is a folder that is not writable.
         :meth:`load` gives back an equal model: the same parameters bit for bit, id maps,
         titles, hyper-parameters and ``history_``.
         """
         factors = self._fitted()
-        path = Path(path)
-        if not path.parent.is_dir():
-            raise FileNotFoundError(f"cannot save the model to {path}: the folder {path.parent} does not exist")
-        if path.is_dir():
-            raise IsADirectoryError(f"cannot save the model to {path}: it is a folder")
+        check_target(path, "the model")
         arrays = {"P": factors.P, "Q": factors.Q}
         if factors.biased:
             arrays.update(bu=factors.bu, bi=factors.bi)
@@ -106,22 +107,17 @@ class Persistence(EstimatorState):
             "history_": self.history_,
         }
         arrays[_META] = np.frombuffer(json.dumps(meta, default=_plain).encode("utf-8"), dtype=np.uint8)
-        mode = _file_mode(path)
-        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        try:
-            os.chmod(temporary, mode)  # mkstemp makes it 0600 whatever the umask
-            with os.fdopen(handle, "wb") as out:
-                np.savez(out, **arrays)  # type: ignore[arg-type]  # numpy's stub reads ** as allow_pickle
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(temporary, path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        atomic_write(path, lambda out: np.savez(out, **arrays), what="the model")  # type: ignore[arg-type]
 
     @classmethod
     def load(cls, path):
-        """A model written by :meth:`save`.
+        """A model written by :meth:`save`, validated before any array is read.
+
+        Only the members the format defines are read (another member is refused), each
+        uncompressed, of the dtype the format gives it and of the size its header claims; every
+        shape is checked against ``P``, ``Q`` and the metadata before its data is read, so a
+        file never costs more memory than its own size. No code is run: arrays holding Python
+        objects (pickles) are refused.
 
         Raises
         ------
@@ -129,8 +125,9 @@ class Persistence(EstimatorState):
             No file at ``path``.
         InputError
             (a ``ValueError``) ``path`` is not a funksvd model: not an ``.npz`` archive (random bytes, a truncated
-            file), an archive without funksvd metadata (a foreign ``.npz``), a damaged member,
-            or a newer format version. The message names the file and the problem.
+            file), an archive without funksvd metadata (a foreign ``.npz``), a damaged or edited member
+            (an unknown, compressed or pickled member, a shape, dtype or value that disagrees with the rest),
+            or a newer format version. One message names the file and the problem.
         """
         path = Path(path)
         if not path.is_file():
@@ -139,35 +136,53 @@ class Persistence(EstimatorState):
             raise InputError(f"{path} is not a funksvd model: not a complete .npz archive "
                              "(a truncated file, or a different kind of file)")
         try:
-            with np.load(path, allow_pickle=False) as archive:
-                if _META not in archive.files:
-                    raise InputError(f"{path} is an .npz archive but not a funksvd model: it has no "
-                                     f"{_META!r} member (it holds {sorted(archive.files)[:8]})")
-                meta = _read_meta(path, archive[_META])
-                arrays = {name: archive[name] for name in archive.files if name != _META}
-        except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as error:
-            raise InputError(f"{path} is not a funksvd model: a damaged archive ({error})") from None
+            with zipfile.ZipFile(path) as archive:
+                members = _members(path, archive)
+                try:
+                    shape, dtype = _header(archive, members[_META])
+                    if len(shape) != 1 or dtype != np.uint8 or shape[0] > _META_LIMIT:
+                        raise ValueError(f"the metadata must be at most {_META_LIMIT:,} bytes of UTF-8 JSON, got "
+                                         f"shape {shape} of {dtype}")
+                except ValueError as error:
+                    raise InputError(f"{path} is a damaged funksvd model: {error}") from None
+                meta = _read_meta(path, _read_member(archive, members[_META]))
+                try:
+                    meta = checked_meta(meta, cls._param_names())
+                    check_params(cls._with_params(meta))
+                    headers = {name: _header(archive, info) for name, info in members.items() if name != _META}
+                    check_headers(headers, meta)
+                except (KeyError, TypeError, ValueError) as error:
+                    raise InputError(f"{path} is a damaged funksvd model: {error}") from None
+                arrays = {name: _read_member(archive, info) for name, info in members.items() if name != _META}
+        except InputError:
+            raise
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError, ValueError) as error:
+            # ValueError: a member cut short (numpy's "EOF"), a name that is not UTF-8
+            raise InputError(f"{path} is not a funksvd model: a damaged archive ({type(error).__name__}: {error})"
+                             ) from None
         try:
             return cls._from_saved(meta, arrays)
-        except (KeyError, TypeError, ValueError) as error:
+        except (KeyError, TypeError, ValueError, IndexError) as error:
             raise InputError(f"{path} is a damaged funksvd model: {error}") from None
 
     @classmethod
-    def _from_saved(cls, meta: dict, arrays: dict):
+    def _with_params(cls, meta: dict):
+        """An unfitted estimator with the saved parameters (those missing from the file keep their defaults)."""
         params = dict(meta["params"])
-        unknown = sorted(set(params) - set(cls._param_names()))
-        if unknown:  # parameters missing from the file keep their defaults; unknown ones cannot be honoured
-            raise ValueError(f"it was written by funksvd {meta.get('funksvd_version')} with parameter(s) {unknown} "
-                             "that this version does not have")
-        params["dtype"] = getattr(np, params["dtype"])
-        model = cls(**params)
+        params["dtype"] = np.dtype(params.get("dtype", "float64")).type
+        return cls(**params)
+
+    @classmethod
+    def _from_saved(cls, meta: dict, arrays: dict):
+        model = cls._with_params(meta)
+        check_arrays(arrays)
         fitted = meta["fitted"]
         model.factors_ = Factors(arrays["P"], arrays["Q"], arrays.get("bu"), arrays.get("bi"), fitted["mu_"])
         for name in _SCALARS:
             setattr(model, name, fitted[name])
         low, high = meta["rating_range_"]
         if low is not None:
-            model.rating_range_ = (low, high)
+            model.rating_range_ = (float(low), float(high))
         model.history_ = meta["history_"]
         user_ids, item_ids = arrays.get("user_ids"), arrays.get("item_ids")
         model.user_ids_ = None if user_ids is None else IdMap(user_ids, "user")
@@ -181,26 +196,54 @@ class Persistence(EstimatorState):
         return model
 
 
-def _file_mode(path: Path) -> int:
-    """The permission bits of the saved file: those of the file it replaces, else ``0o666 & ~umask``."""
-    try:
-        return path.stat().st_mode & 0o7777
-    except FileNotFoundError:
-        return 0o666 & ~_umask()
+def _members(path: Path, archive: zipfile.ZipFile) -> dict[str, zipfile.ZipInfo]:
+    """The archive's members by array name: only those of the format, uncompressed, each once."""
+    members: dict[str, zipfile.ZipInfo] = {}
+    ours = f"{_META}.npy" in archive.namelist()
+    for info in archive.infolist():
+        name = info.filename.removesuffix(".npy")
+        if name not in MEMBERS and name != _META:
+            if ours:
+                raise InputError(f"{path} is a damaged funksvd model: it holds the member {info.filename!r}, which "
+                                 f"the format does not define (members: {_META}, {', '.join(MEMBERS)})")
+            continue
+        if not info.filename.endswith(".npy") or name in members:
+            raise InputError(f"{path} is a damaged funksvd model: the member {info.filename!r} is "
+                             + ("listed twice" if name in members else "not an .npy array"))
+        if info.compress_type != zipfile.ZIP_STORED:
+            raise InputError(f"{path} is a damaged funksvd model: the member {info.filename!r} is compressed; "
+                             "funksvd writes its models uncompressed (the file was rewritten by something else)")
+        members[name] = info
+    if _META not in members:
+        raise InputError(f"{path} is an .npz archive but not a funksvd model: it has no "
+                         f"{_META!r} member (it holds {sorted(n.removesuffix('.npy') for n in archive.namelist())[:8]})")
+    return members
 
 
-def _umask() -> int:
-    """The process umask: from /proc on Linux, else by setting it and putting it straight back."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except OSError:
-        pass
-    umask = os.umask(0o077)  # a moment of 077 is safe for another thread's new file; 0 would not be
-    os.umask(umask)
-    return umask
+def _header(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> tuple[tuple[int, ...], np.dtype]:
+    """``(shape, dtype)`` from the ``.npy`` header of ``info``, its size checked against the member's size."""
+    with archive.open(info) as file:
+        version = np.lib.format.read_magic(file)
+        if version not in ((1, 0), (2, 0), (3, 0)):
+            raise ValueError(f"{info.filename}: unknown .npy version {version}")
+        read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        shape, _, dtype = read(file)
+        offset = file.tell()
+    name = info.filename.removesuffix(".npy")
+    if dtype.hasobject:
+        raise ValueError(f"the member {name!r} holds Python objects (a pickle); a funksvd model never does, "
+                         "so it was not read (no code from the file was run)")
+    nbytes = math.prod(shape) * dtype.itemsize
+    if nbytes != info.file_size - offset:
+        raise ValueError(f"the header of {name!r} claims shape {shape} of {dtype} ({nbytes:,} bytes) but the member "
+                         f"holds {info.file_size - offset:,} bytes of data")
+    return shape, dtype
+
+
+def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> np.ndarray:
+    """The array of a member whose header :func:`_header` has checked."""
+    with archive.open(info) as file:
+        return np.lib.format.read_array(file, allow_pickle=False)
 
 
 def _read_meta(path: Path, raw: np.ndarray) -> dict:
@@ -208,6 +251,8 @@ def _read_meta(path: Path, raw: np.ndarray) -> dict:
         meta = json.loads(raw.tobytes().decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise InputError(f"{path}: the funksvd metadata is not valid JSON ({error})") from None
+    except RecursionError:
+        raise InputError(f"{path} is a damaged funksvd model: the metadata is nested too deeply") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise InputError(f"{path} is an .npz archive but not a funksvd model (metadata format "
                          f"{meta.get('format') if isinstance(meta, dict) else meta!r})")

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..base.errors import InputError
 from ..base.measures import mean_absolute, root_mean_square
+from ..data.dataset import Dataset
 from ..maths.objectives import as_objective
 from ..model.ratings import Ratings
 
@@ -18,15 +20,25 @@ def errors(model, ratings: Ratings, *, objective=None) -> np.ndarray:
     ----------
     model
         Anything with ``predict(users, items)``: :class:`~funksvd.Factors`, a fitted estimator.
-    ratings : Ratings
+    ratings : Ratings or Dataset
+        Held-out ratings: indices (``Ratings``), or a dataset whose raw ids a model fitted on a
+        dataset is asked about (an id it does not know raises ``UnknownIdError``).
     objective : Objective or str, optional
         The objective the model was fitted with: its link turns the model's scores into
         ratings, :math:`\hat r_{ui} = h(z_{ui})` (e.g. the sigmoid of ``"keras_sigmoid_2019"``).
         Without it the predictions are used as they come (the identity link).
     """
-    if not isinstance(ratings, Ratings):
-        raise TypeError(f"ratings must be a funksvd.Ratings, got {type(ratings).__name__}")
-    r_hat = np.asarray(model.predict(ratings.users, ratings.items), dtype=np.float64)
+    if isinstance(ratings, Dataset):
+        if getattr(model, "user_ids_", None) is None:
+            raise InputError("a Dataset is scored by its raw ids, which only a model fitted on a dataset knows; "
+                             "for this model pass the dataset's ratings (indices): data.ratings")
+        r = ratings.ratings
+        r_hat = np.asarray(model.predict(ratings.user_ids[r.users], ratings.item_ids[r.items]), dtype=np.float64)
+        ratings = r
+    elif not isinstance(ratings, Ratings):
+        raise TypeError(f"ratings must be a funksvd.Ratings or Dataset, got {type(ratings).__name__}")
+    else:
+        r_hat = np.asarray(model.predict(ratings.users, ratings.items), dtype=np.float64)
     if objective is not None:
         r_hat = as_objective(objective).apply_link(r_hat)[0]
     return ratings.values - r_hat
