@@ -27,7 +27,9 @@ and with the whole-matrix (Frobenius) penalty
 
     P^\top \frac{\partial L}{\partial P} - \Big(\frac{\partial L}{\partial Q}\Big)^\top Q = 2 w (\lambda_P P^\top P - \lambda_Q Q^\top Q)
 
-(a mean reduction divides both sides by :math:`N`). At a critical point the left side is 0, so
+(under a mean reduction the per-rating penalty is averaged with the data term: divide the
+right side of the first by the number of entries :math:`N`; the Frobenius penalty is not
+averaged). At a critical point the left side is 0, so
 :math:`\lambda_P P^\top N_u P = \lambda_Q Q^\top N_i Q` (per-rating penalty) and
 :math:`\lambda_P P^\top P = \lambda_Q Q^\top Q` (Frobenius penalty); :math:`P^\top P = Q^\top Q`
 is the special case of the Frobenius penalty with :math:`\lambda_P = \lambda_Q`. :func:`balance`
