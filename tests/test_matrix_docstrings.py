@@ -25,8 +25,11 @@ from tests.test_recommend import REG, REG_PARAMS, problem
 
 def fold_in_lines() -> dict[str, list[str]]:
     """The written-out fold-in equations of ``FunkSVD.fold_in``, two per rule, in the order stated."""
-    lines = [eq for eq in math_blocks(FunkSVD.fold_in.__doc__) if "Q_S" in eq and eq.count("=") == 1
-             and not eq.startswith(r"\nabla")]
+    lines = [
+        eq
+        for eq in math_blocks(FunkSVD.fold_in.__doc__)
+        if "Q_S" in eq and eq.count("=") == 1 and not eq.startswith(r"\nabla")
+    ]
     assert len(lines) == 4, lines
     return {"funk": lines[:2], "quuxlabs": lines[2:]}
 
@@ -39,13 +42,25 @@ def close(lhs, rhs) -> bool:
 @pytest.mark.parametrize("rule", ["funk", "quuxlabs"])
 def test_fold_in_docstring_equations_hold_at_the_fold_in(rng, rule):
     """Oracle: the docstring's block equations, evaluated at ``fold_in``'s p_u and b_u (per-block lambda)."""
-    model = FunkSVD(n_factors=3, n_epochs=3, lr_all=0.02, rule=rule, random_state=0, engine="python",
-                    **REG_PARAMS).fit(problem(rng))
+    model = FunkSVD(n_factors=3, n_epochs=3, lr_all=0.02, rule=rule, random_state=0, engine="python", **REG_PARAMS).fit(
+        problem(rng)
+    )
     items, values = np.array([1, 4, 6, 11, 17]), np.array([4.0, 2.0, 5.0, 3.5, 1.0])
     new = model.fold_in(items, values)
     f = model.factors_
-    names = dict(Q_S=f.Q[items], b_S=f.bi[items], r=values, mu=f.mu, p=new.p_u, b=new.b_u, n=len(items),
-                 I=np.eye(f.n_factors), one=np.ones(len(items)), lam_pu=REG["P"], lam_bu=REG["bu"])
+    names = {
+        "Q_S": f.Q[items],
+        "b_S": f.bi[items],
+        "r": values,
+        "mu": f.mu,
+        "p": new.p_u,
+        "b": new.b_u,
+        "n": len(items),
+        "I": np.eye(f.n_factors),
+        "one": np.ones(len(items)),
+        "lam_pu": REG["P"],
+        "lam_bu": REG["bu"],
+    }
     for line in fold_in_lines()[rule]:
         assert close(*matrix_equation(line, **names)), line
     # the check can fail: the formula once printed, with b also on the right, misses at the fold-in
@@ -73,9 +88,17 @@ def test_balance_identity_in_the_module_docstring(rng, penalty, line, link, data
         objective = Objective(data=data, penalty=penalty, link=link, factor_reg_weight=0.3)
         reg = {"P": 0.07, "Q": 0.02, "bu": 0.03, "bi": 0.05}
         g = objective.gradients(factors, ratings, reg)
-        names = dict(P=factors.P, Q=factors.Q, dLdP=g["P"], dLdQ=g["Q"], w=0.3, lam_P=reg["P"], lam_Q=reg["Q"],
-                     N_u=np.diag(np.bincount(ratings.users, minlength=factors.n_users)),
-                     N_i=np.diag(np.bincount(ratings.items, minlength=factors.n_items)))
+        names = {
+            "P": factors.P,
+            "Q": factors.Q,
+            "dLdP": g["P"],
+            "dLdQ": g["Q"],
+            "w": 0.3,
+            "lam_P": reg["P"],
+            "lam_Q": reg["Q"],
+            "N_u": np.diag(np.bincount(ratings.users, minlength=factors.n_users)),
+            "N_i": np.diag(np.bincount(ratings.items, minlength=factors.n_items)),
+        }
         lhs, rhs = matrix_equation(balance_lines()[line], **names)
         assert close(lhs, rhs)
         # the check can fail: the unweighted, common-lambda form is not the identity here
@@ -87,9 +110,15 @@ def test_mean_reduction_divides_the_per_rating_side_only(rng):
     """Oracle: the docstring's remark, with the hand gradients: per-rating / N, Frobenius unchanged."""
     factors, ratings = random_problem(rng, n_users=5, n_items=6, k=3, n_ratings=20)
     reg = {"P": 0.07, "Q": 0.02, "bu": 0.03, "bi": 0.05}
-    names = dict(P=factors.P, Q=factors.Q, w=0.5, lam_P=reg["P"], lam_Q=reg["Q"],
-                 N_u=np.diag(np.bincount(ratings.users, minlength=5)),
-                 N_i=np.diag(np.bincount(ratings.items, minlength=6)))
+    names = {
+        "P": factors.P,
+        "Q": factors.Q,
+        "w": 0.5,
+        "lam_P": reg["P"],
+        "lam_Q": reg["Q"],
+        "N_u": np.diag(np.bincount(ratings.users, minlength=5)),
+        "N_i": np.diag(np.bincount(ratings.items, minlength=6)),
+    }
     for penalty, line, divide in (("per_rating", 0, len(ratings.values)), ("frobenius", 1, 1)):
         g = Objective(penalty=penalty, reduction="mean").gradients(factors, ratings, reg)
         lhs, rhs = matrix_equation(balance_lines()[line], dLdP=g["P"], dLdQ=g["Q"], **names)
