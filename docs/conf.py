@@ -73,6 +73,9 @@ numpydoc_class_members_toctree = False
 numpydoc_xref_param_type = False
 math_number_all = False
 nitpicky = False
+# The chapter's toctree names docs/derivations/svdpp and als as the globs ``svdp[p]`` and ``al[s]``,
+# so that each is listed exactly when its page exists; an empty one of those globs is no error.
+suppress_warnings = ["toc.empty_glob"]
 
 sphinx_gallery_conf = {
     "examples_dirs": str(ROOT / "tutorials"),
@@ -159,7 +162,30 @@ def check_no_remote_assets(app, exception):
             logging.getLogger(__name__).warning("%s loads %s... from the network", docname, match.group(0))
 
 
+def exercise_role(name, rawtext, text, lineno, inliner, options=None, content=None):
+    """``:exercise:`NAME``` links to the exercise's anchor ``exercise-NAME`` on the exercises page,
+    or, where that page is not part of the build, says how to run it: "funksvd exercise NAME"."""
+    from docutils import nodes
+    from sphinx.addnodes import pending_xref
+
+    ref = pending_xref(rawtext, refdomain="std", reftype="ref", reftarget=f"exercise-{text}", refexplicit=True,
+                       refwarn=False, funksvd_optional=True)
+    ref += nodes.inline(text, f"Exercise: funksvd exercise {text}", classes=["xref", "std", "std-ref"])
+    return [ref], []
+
+
+def optional_reference(app, env, node, contnode):
+    """An :exercise: link whose target is not in this build reads as plain text instead of warning."""
+    if node.get("funksvd_optional"):
+        from docutils import nodes
+
+        return nodes.literal("", contnode.astext())
+    return None
+
+
 def setup(app):
+    app.add_role("exercise", exercise_role)
+    app.connect("missing-reference", optional_reference)
     app.config.mathjax_path = MATHJAX_PATH  # after sphinx-mathjax-offline's own setup
     # after sphinx-gallery's generate_gallery_rst (default priority 500)
     app.connect("builder-inited", check_every_tutorial_has_a_figure, priority=900)
