@@ -174,6 +174,18 @@ def exercise_role(name, rawtext, text, lineno, inliner, options=None, content=No
     return [ref], []
 
 
+def optional_doc_role(name, rawtext, text, lineno, inliner, options=None, content=None):
+    """``:optional-doc:`/path``` links to a page written on another branch when the page is part
+    of the build, and otherwise names its source file."""
+    from docutils import nodes
+    from sphinx.addnodes import pending_xref
+
+    ref = pending_xref(rawtext, refdomain="std", reftype="doc", reftarget=text, refexplicit=False,
+                       refwarn=False, funksvd_optional=True, refdoc=inliner.document.settings.env.docname)
+    ref += nodes.inline(text, f"docs{text}.rst", classes=["xref", "std", "std-doc"])
+    return [ref], []
+
+
 def optional_reference(app, env, node, contnode):
     """An :exercise: link whose target is not in this build reads as plain text instead of warning."""
     if node.get("funksvd_optional"):
@@ -185,6 +197,7 @@ def optional_reference(app, env, node, contnode):
 
 def setup(app):
     app.add_role("exercise", exercise_role)
+    app.add_role("optional-doc", optional_doc_role)
     app.connect("missing-reference", optional_reference)
     app.config.mathjax_path = MATHJAX_PATH  # after sphinx-mathjax-offline's own setup
     # after sphinx-gallery's generate_gallery_rst (default priority 500)
