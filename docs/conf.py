@@ -16,6 +16,7 @@ from sphinx.util import logging
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # gallery_order.py
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 # One BLAS thread, set before numpy loads: the tutorials' matrices are small, and on a busy
 # 2-core machine OpenBLAS' threads spin against each other (the 2021 classic page: 114 s with
@@ -84,7 +85,7 @@ sphinx_gallery_conf = {
     "download_all_examples": False,
     "remove_config_comments": True,
     "abort_on_example_error": True,
-    "within_subsection_order": "FileNameSortKey",
+    "within_subsection_order": "gallery_order.TutorialOrder",  # the reading order, not alphabetical
     "show_signature": False,
     "min_reported_time": 0,
     # the per-gallery timing pages load DataTables from a CDN; the times are in the build log
@@ -145,6 +146,47 @@ def check_tutorial_code_width(app):
                     script.relative_to(ROOT), n, len(line), CODE_WIDTH)
 
 
+CODE_BLOCK = re.compile(r"^(\s*)(?:\.\. (?:code-block|code|sourcecode)::.*|(?!\.\. )\S.*::)\s*$")
+
+
+def rst_code_lines(text):
+    """``(line number, code line without the block's indentation)`` of every code block of a
+    reST page: ``.. code-block::`` directives and ``::`` literal blocks (not literalinclude,
+    whose source files have their own line limit)."""
+    lines = text.splitlines()
+    n = 0
+    while n < len(lines):
+        match = CODE_BLOCK.match(lines[n])
+        n += 1
+        if not match:
+            continue
+        outer = len(match.group(1))
+        while n < len(lines) and (not lines[n].strip() or lines[n].lstrip().startswith(":")
+                                  and len(lines[n]) - len(lines[n].lstrip()) > outer):
+            n += 1  # the blank line and the directive's options
+        if n >= len(lines) or len(lines[n]) - len(lines[n].lstrip()) <= outer:
+            continue
+        indent = len(lines[n]) - len(lines[n].lstrip())
+        while n < len(lines) and (not lines[n].strip() or len(lines[n]) - len(lines[n].lstrip()) >= indent):
+            if lines[n].strip():
+                yield n + 1, lines[n][indent:]
+            n += 1
+
+
+def check_rst_code_width(app):
+    """Warn (an error under ``-W``) for a code line of a reST page too long to show whole."""
+    srcdir = Path(app.srcdir)
+    for page in sorted(srcdir.rglob("*.rst")):
+        relative = page.relative_to(srcdir)
+        if relative.parts[0] in ("auto_tutorials", "_build"):
+            continue
+        for n, line in rst_code_lines(page.read_text(encoding="utf-8")):
+            if len(line) > CODE_WIDTH:
+                logging.getLogger(__name__).warning(
+                    "%s:%d: code line of %d characters (at most %d show whole on the page)",
+                    page.relative_to(ROOT), n, len(line), CODE_WIDTH)
+
+
 REMOTE = re.compile(r"""<(?:script|link|img)\b[^>]*?\b(?:src|href)=["'](?:https?:)?//""")
 
 
@@ -203,4 +245,5 @@ def setup(app):
     # after sphinx-gallery's generate_gallery_rst (default priority 500)
     app.connect("builder-inited", check_every_tutorial_has_a_figure, priority=900)
     app.connect("builder-inited", check_tutorial_code_width)
+    app.connect("builder-inited", check_rst_code_width)
     app.connect("build-finished", check_no_remote_assets)
