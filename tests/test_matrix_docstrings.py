@@ -27,7 +27,7 @@ def fold_in_lines() -> dict[str, list[str]]:
     """The written-out fold-in equations of ``FunkSVD.fold_in``, two per rule, in the order stated."""
     lines = [
         eq
-        for eq in math_blocks(FunkSVD.fold_in.__doc__)
+        for eq in math_blocks(FunkSVD.fold_in.__doc__ or "")
         if "Q_S" in eq and eq.count("=") == 1 and not eq.startswith(r"\nabla")
     ]
     assert len(lines) == 4, lines
@@ -70,7 +70,7 @@ def test_fold_in_docstring_equations_hold_at_the_fold_in(rng, rule):
 
 
 def balance_lines() -> list[str]:
-    lines = [eq for eq in math_blocks(symmetry.__doc__) if eq.startswith(r"P^\top \frac{\partial L}")]
+    lines = [eq for eq in math_blocks(symmetry.__doc__ or "") if eq.startswith(r"P^\top \frac{\partial L}")]
     assert len(lines) == 2, lines
     return lines
 
