@@ -23,7 +23,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 # the threads as installed, 10 s with one; see benchmarks/RESULTS.md, full-batch step).
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-import funksvd
+import funksvd  # noqa: E402
 
 project = "funksvd"
 author = "funksvd developers"
