@@ -16,6 +16,7 @@ from sphinx.util import logging
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # gallery_order.py
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 # One BLAS thread, set before numpy loads: the tutorials' matrices are small, and on a busy
 # 2-core machine OpenBLAS' threads spin against each other (the 2021 classic page: 114 s with
@@ -81,7 +82,7 @@ sphinx_gallery_conf = {
     "download_all_examples": False,
     "remove_config_comments": True,
     "abort_on_example_error": True,
-    "within_subsection_order": "FileNameSortKey",
+    "within_subsection_order": "gallery_order.TutorialOrder",  # the reading order, not alphabetical
     "show_signature": False,
     "min_reported_time": 0,
     # the per-gallery timing pages load DataTables from a CDN; the times are in the build log
@@ -142,6 +143,47 @@ def check_tutorial_code_width(app):
                     script.relative_to(ROOT), n, len(line), CODE_WIDTH)
 
 
+CODE_BLOCK = re.compile(r"^(\s*)(?:\.\. (?:code-block|code|sourcecode)::.*|(?!\.\. )\S.*::)\s*$")
+
+
+def rst_code_lines(text):
+    """``(line number, code line without the block's indentation)`` of every code block of a
+    reST page: ``.. code-block::`` directives and ``::`` literal blocks (not literalinclude,
+    whose source files have their own line limit)."""
+    lines = text.splitlines()
+    n = 0
+    while n < len(lines):
+        match = CODE_BLOCK.match(lines[n])
+        n += 1
+        if not match:
+            continue
+        outer = len(match.group(1))
+        while n < len(lines) and (not lines[n].strip() or lines[n].lstrip().startswith(":")
+                                  and len(lines[n]) - len(lines[n].lstrip()) > outer):
+            n += 1  # the blank line and the directive's options
+        if n >= len(lines) or len(lines[n]) - len(lines[n].lstrip()) <= outer:
+            continue
+        indent = len(lines[n]) - len(lines[n].lstrip())
+        while n < len(lines) and (not lines[n].strip() or len(lines[n]) - len(lines[n].lstrip()) >= indent):
+            if lines[n].strip():
+                yield n + 1, lines[n][indent:]
+            n += 1
+
+
+def check_rst_code_width(app):
+    """Warn (an error under ``-W``) for a code line of a reST page too long to show whole."""
+    srcdir = Path(app.srcdir)
+    for page in sorted(srcdir.rglob("*.rst")):
+        relative = page.relative_to(srcdir)
+        if relative.parts[0] in ("auto_tutorials", "_build"):
+            continue
+        for n, line in rst_code_lines(page.read_text(encoding="utf-8")):
+            if len(line) > CODE_WIDTH:
+                logging.getLogger(__name__).warning(
+                    "%s:%d: code line of %d characters (at most %d show whole on the page)",
+                    page.relative_to(ROOT), n, len(line), CODE_WIDTH)
+
+
 REMOTE = re.compile(r"""<(?:script|link|img)\b[^>]*?\b(?:src|href)=["'](?:https?:)?//""")
 
 
@@ -159,9 +201,61 @@ def check_no_remote_assets(app, exception):
             logging.getLogger(__name__).warning("%s loads %s... from the network", docname, match.group(0))
 
 
+def exercise_role(name, rawtext, text, lineno, inliner, options=None, content=None):
+    """``:exercise:`NAME``` links to the exercise's anchor ``exercise-NAME`` on the exercises page,
+    or, where that page is not part of the build, says how to run it: "funksvd exercise NAME"."""
+    from docutils import nodes
+    from sphinx.addnodes import pending_xref
+
+    ref = pending_xref(rawtext, refdomain="std", reftype="ref", reftarget=f"exercise-{text}", refexplicit=True,
+                       refwarn=False, funksvd_optional=True)
+    ref += nodes.inline(text, f"Exercise: funksvd exercise {text}", classes=["xref", "std", "std-ref"])
+    return [ref], []
+
+
+def optional_doc_role(name, rawtext, text, lineno, inliner, options=None, content=None):
+    """``:optional-doc:`/path``` links to a page written on another branch when the page is part
+    of the build, and otherwise names its source file."""
+    from docutils import nodes
+    from sphinx.addnodes import pending_xref
+
+    ref = pending_xref(rawtext, refdomain="std", reftype="doc", reftarget=text, refexplicit=False,
+                       refwarn=False, funksvd_optional=True, refdoc=inliner.document.settings.env.docname)
+    ref += nodes.inline(text, f"docs{text}.rst", classes=["xref", "std", "std-doc"])
+    return [ref], []
+
+
+def optional_reference(app, env, node, contnode):
+    """An :exercise: link whose target is not in this build reads as plain text instead of warning."""
+    if node.get("funksvd_optional"):
+        from docutils import nodes
+
+        return nodes.literal("", contnode.astext())
+    return None
+
+
+#: Pages of the derivations chapter written on other branches: listed in its toctree exactly when
+#: their source file is part of the build (see :func:`drop_absent_chapter_pages`).
+OPTIONAL_CHAPTER_PAGES = ("derivations/als", "derivations/svdpp")
+
+
+def drop_absent_chapter_pages(app, docname, source):
+    """Remove the toctree entry of an optional chapter page whose ``.rst`` file does not exist."""
+    if docname != "derivations":
+        return
+    for page in OPTIONAL_CHAPTER_PAGES:
+        if not (Path(app.srcdir) / f"{page}.rst").is_file():
+            source[0] = re.sub(rf"^   {re.escape(page)}\n", "", source[0], flags=re.MULTILINE)
+
+
 def setup(app):
+    app.connect("source-read", drop_absent_chapter_pages)
+    app.add_role("exercise", exercise_role)
+    app.add_role("optional-doc", optional_doc_role)
+    app.connect("missing-reference", optional_reference)
     app.config.mathjax_path = MATHJAX_PATH  # after sphinx-mathjax-offline's own setup
     # after sphinx-gallery's generate_gallery_rst (default priority 500)
     app.connect("builder-inited", check_every_tutorial_has_a_figure, priority=900)
     app.connect("builder-inited", check_tutorial_code_width)
+    app.connect("builder-inited", check_rst_code_width)
     app.connect("build-finished", check_no_remote_assets)

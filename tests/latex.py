@@ -140,3 +140,110 @@ def evaluate(expression: str, lo=-np.inf, hi=np.inf, **names) -> np.ndarray:
     env = {"dot": np.dot, "sq": lambda x: float(np.dot(x, x)), "clip": lambda x: min(max(x, lo), hi),
            "__builtins__": {}}
     return eval(expression, env, names)  # noqa: S307 - our own docstrings, translated above
+
+
+# ---- matrix equations (fold-in, balance) -------------------------------------------------------
+
+MATRIX_TOKENS = [
+    (r"\\frac\{\\partial L\}\{\\partial P\}", "dLdP"),
+    (r"\\frac\{\\partial L\}\{\\partial Q\}", "dLdQ"),
+    (r"\\lambda_\{p_u\}", "lam_pu"),
+    (r"\\lambda_\{b_u\}", "lam_bu"),
+    (r"\\lambda_P", "lam_P"),
+    (r"\\lambda_Q", "lam_Q"),
+    (r"\\tfrac12", "0.5"),
+    (r"\\mathbf 1", "one"),
+    (r"\\mu", "mu"),
+    (r"\\Big\(|\\left\(", "("),
+    (r"\\Big\)|\\right\)", ")"),
+    (r"\^\\top", "T"),
+    (r"\\,", None),
+    (r"[A-Za-z]_[A-Za-z]", "name"),
+    (r"[A-Za-z]", "name"),
+    (r"\d+(?:\.\d+)?", "number"),
+    (r"[-+()=]", "op"),
+    (r"\s+", None),
+]
+
+
+def matrix_tokens(latex: str) -> list[str]:
+    r"""Tokens of one matrix equation: names (``Q_S``, ``p``, ``N_u``...), numbers, ``T`` for
+    :math:`^\top`, operators and parentheses. Anything else is an error (a formula the reader
+    cannot evaluate fails the test instead of being skipped)."""
+    out, j = [], 0
+    while j < len(latex):
+        for pattern, kind in MATRIX_TOKENS:
+            m = re.compile(pattern).match(latex, j)
+            if m:
+                if kind in ("name", "number", "op"):
+                    out.append(m.group(0))
+                elif kind is not None:
+                    out.append(kind)
+                j = m.end()
+                break
+        else:
+            raise ValueError(f"cannot read {latex[j:]!r} in {latex!r}")
+    return out
+
+
+def _product(a, b):
+    """Juxtaposition: a scalar scales, two arrays multiply as matrices (a 1-d array is a vector)."""
+    return a * b if np.ndim(a) == 0 or np.ndim(b) == 0 else a @ b
+
+
+def evaluate_matrix(latex: str, **names) -> np.ndarray:
+    r"""Evaluate one side of a matrix equation: sums, differences, juxtaposed products, ``^\top``.
+
+    ``I`` and ``one`` (:math:`\mathbf 1`) must be given among ``names`` with the right size.
+    """
+    tokens = matrix_tokens(latex) + ["<end>"]
+    pos = 0
+
+    def peek():
+        return tokens[pos]
+
+    def take():
+        nonlocal pos
+        pos += 1
+        return tokens[pos - 1]
+
+    def primary():
+        token = take()
+        if token == "(":
+            value = expr()
+            if take() != ")":
+                raise ValueError(f"unbalanced parentheses in {latex!r}")
+        elif re.fullmatch(r"\d+(?:\.\d+)?", token):
+            value = float(token)
+        elif token in names:
+            value = np.asarray(names[token], dtype=np.float64)
+        else:
+            raise ValueError(f"unknown symbol {token!r} in {latex!r}")
+        while peek() == "T":
+            take()
+            value = value.T
+        return value
+
+    def term():
+        value = primary()
+        while peek() not in ("+", "-", ")", "=", "<end>"):
+            value = _product(value, primary())
+        return value
+
+    def expr():
+        sign = -1.0 if peek() == "-" and take() else 1.0
+        value = sign * term()
+        while peek() in ("+", "-"):
+            value = value + term() if take() == "+" else value - term()
+        return value
+
+    value = expr()
+    if peek() != "<end>":
+        raise ValueError(f"cannot read {latex!r} past {tokens[pos:]}")
+    return value
+
+
+def matrix_equation(latex: str, **names) -> tuple[np.ndarray, np.ndarray]:
+    """Both sides of ``lhs = rhs``, evaluated."""
+    lhs, rhs = latex.split("=")
+    return evaluate_matrix(lhs, **names), evaluate_matrix(rhs, **names)

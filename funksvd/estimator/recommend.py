@@ -287,14 +287,32 @@ class Recommending(EstimatorState):
             \nabla_x L = -2c\,A^\top (y - Ax) + 2n\,D x = 0
             \iff \Big(A^\top A + \frac{n}{c} D\Big)\, x = A^\top y .
 
-        For ``rule="funk"`` (:math:`c = w_f = w_b = \tfrac12`) this is
-        :math:`(Q_S^\top Q_S + n\lambda_{p_u} I)\,p + Q_S^\top \mathbf 1\, b = Q_S^\top (r - \mu - b_S - b)`
-        jointly with the row for :math:`b`; for ``"quuxlabs"`` (:math:`c = 1, w_f = \tfrac12, w_b = 1`)
-        the factor 2 of its data term halves the factor penalty relative to the bias penalty.
+        Written out in the blocks of :math:`x = (p, b)`, with :math:`\mathbf 1^\top Q_S = (Q_S^\top \mathbf 1)^\top`
+        and :math:`\mathbf 1^\top \mathbf 1 = n`, the system is, for ``rule="funk"``
+        (:math:`c = w_f = w_b = \tfrac12`, so :math:`\tfrac{n}{c} D = n \operatorname{diag}(\lambda_{p_u} I, \lambda_{b_u})`),
+
+        .. math::
+
+            (Q_S^\top Q_S + n \lambda_{p_u} I)\, p + Q_S^\top \mathbf 1\, b = Q_S^\top (r - \mu - b_S)
+
+            \mathbf 1^\top Q_S\, p + n (1 + \lambda_{b_u})\, b = \mathbf 1^\top (r - \mu - b_S)
+
+        (:math:`b` sits on the left only: it is one of the unknowns), and for ``"quuxlabs"``
+        (:math:`c = 1, w_f = \tfrac12, w_b = 1`) the factor 2 of its data term halves the factor
+        penalty relative to the bias penalty:
+
+        .. math::
+
+            (Q_S^\top Q_S + \tfrac12 n \lambda_{p_u} I)\, p + Q_S^\top \mathbf 1\, b = Q_S^\top (r - \mu - b_S)
+
+            \mathbf 1^\top Q_S\, p + n (1 + \lambda_{b_u})\, b = \mathbf 1^\top (r - \mu - b_S)
+
         The matrix is symmetric positive definite when every :math:`\lambda > 0`, so :math:`x` is
         the unique minimiser (:math:`L` is a convex quadratic). An unbiased model drops the
         column of ones and :math:`b`. The tests evaluate :math:`\nabla L` at :math:`x` with the
         rule's hand gradient (:func:`funksvd.gradients`) and with finite differences: it is 0.
+        ``tests/test_matrix_docstrings.py`` evaluates the written-out equations above at the
+        returned :math:`x`. The derivation step by step: :doc:`/derivations/fold_in_als`.
         """
         factors = self._fitted()
         index, _ = self._items(items)

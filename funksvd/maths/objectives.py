@@ -10,6 +10,8 @@ the model is biased (read off the :class:`~funksvd.Factors`). Two forms compute 
   :math:`\partial L/\partial P = -2\,(M \circ E)\,Q` for the masked squared loss.
 
 The tests prove the two forms equal, and both equal to finite differences and to TensorFlow.
+The matrix form is derived step by step in the documentation's chapter on derivations
+(``docs/derivations/masked_matrix.rst``), sum against mean on ``sum_vs_mean.rst``.
 """
 
 from __future__ import annotations

@@ -4,19 +4,38 @@ Only the product :math:`P Q^\top` is seen by the data, so for any invertible :ma
 
 .. math:: (P A)(Q A^{-\top})^\top = P A A^{-1} Q^\top = P Q^\top:
 
-the factors are defined only up to a change of basis. An L2 penalty
-:math:`\lVert P\rVert_F^2 + \lVert Q\rVert_F^2` narrows this to orthogonal :math:`A = R`
-(:math:`R R^\top = I`), under which :math:`\lVert P R\rVert_F = \lVert P\rVert_F`. Learned factors
-are therefore compared up to rotation (:func:`procrustes_align`, :func:`principal_angles`), never
-entry by entry. At every critical point of an L2-penalised loss the factors are *balanced*,
-:math:`P^\top P = Q^\top Q` (:func:`balance`): from the gradient,
+the factors are defined only up to a change of basis. An L2 penalty narrows this to orthogonal
+:math:`A = O` (:math:`O^\top O = I`, a rotation or a reflection; :math:`R` is the ratings
+matrix), under which :math:`\lVert P O\rVert_F = \lVert P\rVert_F` and every row norm
+:math:`\lVert p_u O\rVert = \lVert p_u\rVert` is kept. Learned factors are therefore compared
+up to rotation (:func:`procrustes_align`, :func:`principal_angles`), never entry by entry.
 
-.. math:: P^\top \frac{\partial L}{\partial P} - \Big(\frac{\partial L}{\partial Q}\Big)^\top Q
-          = 2\lambda w\,(P^\top P - Q^\top Q)
+**Balance.** When the data term depends on :math:`P, Q` only through the scores
+:math:`p_u^\top q_i` (any link, squared or absolute error), its gradients are
+:math:`G Q` and :math:`G^\top P` for a matrix :math:`G` of per-entry weights, and it contributes
+:math:`P^\top G Q - (G^\top P)^\top Q = 0` below. So with the per-rating L2 penalty of the
+rules (weight :math:`w`, one :math:`\lambda` per block; :math:`N_u, N_i` the diagonal matrices
+of the rating counts), at every point
 
-because the data term contributes :math:`P^\top G Q - (G^\top P)^\top Q = 0` for any
-per-entry weights :math:`G`.
-"""
+.. math::
+
+    P^\top \frac{\partial L}{\partial P} - \Big(\frac{\partial L}{\partial Q}\Big)^\top Q = 2 w (\lambda_P P^\top N_u P - \lambda_Q Q^\top N_i Q)
+
+and with the whole-matrix (Frobenius) penalty
+
+.. math::
+
+    P^\top \frac{\partial L}{\partial P} - \Big(\frac{\partial L}{\partial Q}\Big)^\top Q = 2 w (\lambda_P P^\top P - \lambda_Q Q^\top Q)
+
+(under a mean reduction the per-rating penalty is averaged with the data term: divide the
+right side of the first by the number of entries :math:`N`; the Frobenius penalty is not
+averaged). At a critical point the left side is 0, so
+:math:`\lambda_P P^\top N_u P = \lambda_Q Q^\top N_i Q` (per-rating penalty) and
+:math:`\lambda_P P^\top P = \lambda_Q Q^\top Q` (Frobenius penalty); :math:`P^\top P = Q^\top Q`
+is the special case of the Frobenius penalty with :math:`\lambda_P = \lambda_Q`. :func:`balance`
+computes the unweighted matrices; the theorem and its proof are in
+:doc:`/derivations/symmetries`, and ``tests/test_matrix_docstrings.py`` evaluates both
+equations above with the hand gradients."""
 
 from __future__ import annotations
 
@@ -33,8 +52,9 @@ __all__ = ["random_rotation", "procrustes_align", "principal_angles", "balance"]
 def random_rotation(k: int, random_state=None) -> np.ndarray:
     r"""A Haar-distributed random orthogonal :math:`k \times k` matrix.
 
-    The Q factor of a Gaussian matrix, with the signs of :math:`R`'s diagonal moved into
-    :math:`Q` so that the distribution is uniform on :math:`O(k)` (plain QR is not).
+    The orthogonal factor of the QR decomposition of a Gaussian matrix, with the signs of the
+    triangular factor's diagonal moved into it so that the distribution is uniform on
+    :math:`O(k)` (plain QR is not).
 
     Examples
     --------
@@ -50,9 +70,9 @@ def random_rotation(k: int, random_state=None) -> np.ndarray:
 
 
 def procrustes_align(A, B) -> np.ndarray:
-    r"""The orthogonal :math:`R` minimising :math:`\lVert A R - B\rVert_F` (orthogonal Procrustes).
+    r"""The orthogonal :math:`O` minimising :math:`\lVert A O - B\rVert_F` (orthogonal Procrustes).
 
-    With :math:`A^\top B = U \Sigma V^\top`, :math:`R = U V^\top`. Use it to compare learned
+    With :math:`A^\top B = U \Sigma V^\top`, :math:`O = U V^\top`. Use it to compare learned
     factors with reference ones: ``P_learned @ procrustes_align(P_learned, P_ref)``.
     """
     A = np.asarray(A, dtype=np.float64)
@@ -85,7 +105,9 @@ def balance(factors: Factors, ratings: Ratings | None = None) -> np.ndarray:
 
     With ``ratings``, the count-weighted form :math:`P^\top N_u P - Q^\top N_i Q`, with
     :math:`N_u, N_i` diagonal matrices of ratings per user and per item: the form that a
-    per-rating penalty balances.
+    per-rating penalty balances. Either vanishes at a critical point only when
+    :math:`\lambda_P = \lambda_Q`; with per-block :math:`\lambda` the balanced matrix is
+    :math:`\lambda_P P^\top N_u P - \lambda_Q Q^\top N_i Q` (module notes).
     """
     P = factors.P.astype(np.float64)
     Q = factors.Q.astype(np.float64)
