@@ -30,7 +30,7 @@ def small(seed=0, n_users=8, n_items=6, n=30):
 
 @pytest.mark.parametrize("name, value, fragment", [
     ("biased", "false", "biased must be True or False, got 'false'"),
-    ("random_state", "seed", "random_state must be None, an integer >= 0 or a numpy.random.Generator, got 'seed'"),
+    ("random_state", "seed", "random_state must be None, an int >= 0 or a numpy.random.Generator, got 'seed'"),
     ("random_state", -1, "got -1"),
     ("init_mean", "0", "init_mean must be a finite number, got '0'"),
     ("feature_init", None, "feature_init must be a finite number, got None"),

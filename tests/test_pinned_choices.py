@@ -17,7 +17,7 @@ from funksvd.fullbatch.optimizers import SGD, float32_constant
 from funksvd.fullbatch.trainer import choose_form
 from funksvd.maths.entries import Entries
 from funksvd.maths.objectives import OBJECTIVES, Objective
-from funksvd.sgd.strata import _balanced_groups
+from funksvd.sgd.strata import balanced_groups
 
 
 def _observed(n_entries: int, shape=(10, 10)) -> Entries:
@@ -68,10 +68,10 @@ def test_dsgd_groups_balance_the_ratings():
     group = floor(2 * before / 10) = [0, 1, 1, 1, 1, 1]: 5 ratings in each. The inclusive sum puts every id in
     group 1 and leaves group 0 empty."""
     ids = np.array([0, 0, 0, 0, 0, 1, 2, 3, 4, 5])
-    groups = _balanced_groups(ids, 6, 2)
+    groups = balanced_groups(ids, 6, 2)
     assert groups.tolist() == [0, 1, 1, 1, 1, 1]
     assert np.bincount(groups[ids], minlength=2).tolist() == [5, 5]
-    assert _balanced_groups(np.arange(4), 4, 2).tolist() == [0, 0, 1, 1]
+    assert balanced_groups(np.arange(4), 4, 2).tolist() == [0, 0, 1, 1]
 
 
 def test_the_kink_mask_of_p_reaches_2h():
