@@ -130,7 +130,7 @@ def test_imports_run_down_the_layers():
     ("funksvd.data.dataset", "funksvd.model.ids", ["_raw_array"], "private"),
     ("funksvd.check.gradients", "funksvd.autodiff", [], None),
     ("funksvd.sgd.orders", "funksvd.sgd.strata", ["balanced_groups"], None),
-    ("funksvd.sgd.orders", "funksvd.sgd.strata", ["balanced_groups"], "private"),
+    ("funksvd.sgd.orders", "funksvd.sgd.strata", ["_balanced_groups"], "private"),
     ("funksvd.base.optional", "funksvd.autodiff", [], "upward"),
 ])
 def test_the_rule_itself(source, target, names, expected):
