@@ -1,0 +1,39 @@
+r"""Exercises graded by funksvd: derive a gradient, an update or a closed form, and be told whether it is right.
+
+>>> from funksvd import exercises
+>>> exercise = exercises.get("masked_gradient")
+>>> print(exercise.starter)          # doctest: +SKIP
+>>> report = exercise.grade(exercise.function, random_state=0, oracles=("finite_differences",))
+>>> report.ok
+True
+
+* :func:`names` lists the exercises, :func:`get` returns one (an :class:`Exercise`: ``.title``,
+  ``.page``, ``.prompt``, ``.starter``, ``.solution``, ``.grade(fn)``);
+* :func:`grade_file` grades a student's file in a subprocess with a time limit
+  (``funksvd exercise NAME FILE`` on the command line).
+
+Every answer is graded on fresh random cases of several shapes against an oracle independent of
+the reference solution (:mod:`funksvd.exercises.exercise`). Without TensorFlow, gradients are
+compared with finite differences only, and the report says so.
+"""
+
+from __future__ import annotations
+
+from .catalogue import EXERCISES
+from .exercise import Case, Exercise, ExerciseReport, Slip
+from .grading import grade_file
+
+__all__ = ["names", "get", "grade_file", "Exercise", "ExerciseReport", "Case", "Slip", "EXERCISES"]
+
+
+def names() -> tuple[str, ...]:
+    """The exercises' names, in the order of the derivations chapter."""
+    return tuple(EXERCISES)
+
+
+def get(name: str) -> Exercise:
+    """The exercise called ``name`` (``KeyError`` naming the known ones otherwise)."""
+    try:
+        return EXERCISES[name]
+    except KeyError:
+        raise KeyError(f"no exercise {name!r}; the exercises are {', '.join(EXERCISES)}") from None
