@@ -285,8 +285,8 @@ def _als_oracle(R, M, Q, lam):
 def _als_variant(R, M, Q, lam, dense=False, weighted=True):
     rows = []
     for u in range(len(R)):
-        rated = np.ones(R.shape[1], bool) if dense else M[u] > 0
-        weight = M[u].sum() if weighted else 1.0
+        rated = np.ones(R.shape[1], bool) if dense else M[u] > 0  # dense: every item a rating, n_u = n_items
+        weight = rated.sum() if weighted else 1.0
         rows.append(np.linalg.solve(Q[rated].T @ Q[rated] + lam * weight * np.eye(Q.shape[1]), Q[rated].T @ R[u, rated]))
     return np.array(rows)
 

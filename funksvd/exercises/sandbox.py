@@ -169,8 +169,11 @@ class Sandbox:
         answer = self._receive(f"running {self.function}()")
         if "error" in answer:
             return {"error": str(answer["error"])}
-        return {"result": runner.decode(answer.get("result")),
-                "inplace": [runner.decode(a) for a in answer.get("inplace") or []]}
+        try:
+            updated = runner.decode(answer["inplace"])
+            return {"result": runner.decode(answer["result"]), "inplace": list(updated)}
+        except (KeyError, TypeError, ValueError, AttributeError):
+            raise StudentError(f"the grading process sent a garbled answer while running {self.function}()") from None
 
     def check_output(self) -> None:
         """Raise :class:`StudentError` if the student's code printed more than :data:`PRINT_LIMIT` characters."""

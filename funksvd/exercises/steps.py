@@ -159,7 +159,7 @@ with the clip to :math:`[r_{\min}, r_{\max}]` ignored in the gradient. Write
 def _cache_case(rng, index):
     pb = problem(rng, index, biased=True)
     f, r = pb.factors, pb.ratings
-    stage = int(rng.integers(f.n_factors + 1))
+    stage = int(rng.integers(f.n_factors))
     return Case((f.P, f.Q, f.bu, f.bi, f.mu, r.users.copy(), r.items.copy(), stage),
                 pb.label + f", stage f = {stage}")
 
