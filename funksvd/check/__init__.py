@@ -12,8 +12,17 @@ from .gradients import ORACLES, GradientCheck, GradientReport, check_gradients
 from .losses import SUPPORTED, LossError
 from .rules import RuleReport, check_rule
 
-__all__ = ["ORACLES", "GradientCheck", "GradientReport", "LossError", "RuleReport", "SUPPORTED", "check_gradients",
-           "check_rule", "derive"]
+__all__ = [
+    "ORACLES",
+    "SUPPORTED",
+    "GradientCheck",
+    "GradientReport",
+    "LossError",
+    "RuleReport",
+    "check_gradients",
+    "check_rule",
+    "derive",
+]
 
 
 def derive(name_or_loss, latex: bool = False) -> str:

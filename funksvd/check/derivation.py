@@ -16,7 +16,7 @@ import numpy as np
 from ..maths.objectives import OBJECTIVES, RULE_OBJECTIVES, Objective, as_objective
 from .symbolic import prove_objective, prove_rule, require_sympy, sym_array, sympy_namespace
 
-__all__ = ["derive", "DERIVABLE"]
+__all__ = ["DERIVABLE", "derive"]
 
 #: Every name :func:`derive` knows: the rules, then the classic objectives.
 DERIVABLE = tuple(RULE_OBJECTIVES) + tuple(OBJECTIVES)

@@ -15,13 +15,20 @@ import numpy as np
 
 from ..base.errors import InputError
 from ..base.optional import require_tensorflow
+from ..maths.objectives import as_objective
 from ..model.factors import Factors
 from .finite_differences import fd_noise, kink_mask
-from .losses import LossError, evaluate_loss, factor_params, finite_difference_gradients, is_callable_loss, \
-    loss_data, loss_name
-from ..maths.objectives import as_objective
+from .losses import (
+    LossError,
+    evaluate_loss,
+    factor_params,
+    finite_difference_gradients,
+    is_callable_loss,
+    loss_data,
+    loss_name,
+)
 
-__all__ = ["check_gradients", "GradientReport", "GradientCheck", "ORACLES"]
+__all__ = ["ORACLES", "GradientCheck", "GradientReport", "check_gradients"]
 
 ORACLES = ("tensorflow", "finite_differences", "symbolic")
 
@@ -249,7 +256,8 @@ def check_gradients(
         _, penalty_grads = objective.penalty_terms(factors, reg, _counts(objective, factors, ratings))
         n_entries = len(objective.select_entries(factors, ratings)[0])
         mean = objective.reduction == "mean" and objective.penalty == "per_rating"
-    rows, skipped = [], {}
+    rows: list[GradientCheck] = []
+    skipped: dict[str, str] = {}
     for oracle in oracles:
         try:
             reference, noise, kinks = _reference(oracle, objective, factors, ratings, reg, learn_mu, custom,

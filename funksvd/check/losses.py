@@ -28,8 +28,9 @@ many points and its value must not depend on anything else (that is checked).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -37,8 +38,18 @@ from ..base.errors import InputError
 from ..maths.objectives import per_block
 from ..model.factors import Factors
 
-__all__ = ["SUPPORTED", "NUMPY", "LossData", "LossError", "Namespace", "loss_data", "evaluate_loss",
-           "scan_gradients", "is_callable_loss", "loss_name"]
+__all__ = [
+    "NUMPY",
+    "SUPPORTED",
+    "LossData",
+    "LossError",
+    "Namespace",
+    "evaluate_loss",
+    "is_callable_loss",
+    "loss_data",
+    "loss_name",
+    "scan_gradients",
+]
 
 #: The functions every namespace offers (with numpy's signatures for these arguments).
 SUPPORTED = ("take", "sum", "mean", "where", "abs", "exp", "log", "square", "sqrt", "tanh", "maximum", "minimum")

@@ -51,18 +51,18 @@ import dis
 import itertools
 import math
 import tracemalloc
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Callable
 
 import numpy as np
 
-from ..maths.objectives import Objective, RULE_OBJECTIVES, as_objective
+from ..maths.objectives import RULE_OBJECTIVES, Objective, as_objective
 from ..model.factors import BLOCKS, Factors
 from ..model.ratings import Ratings
 from .losses import LossData, LossError, check_pure, evaluate_loss, is_callable_loss, loss_name, scan_gradients
 
-__all__ = ["check_rule", "RuleReport", "BlockFit"]
+__all__ = ["BlockFit", "RuleReport", "check_rule"]
 
 #: Cases (generic single ratings) a rule is run on.
 N_CASES = 4
@@ -315,7 +315,8 @@ def _fit_block(block, cases, outputs, gradient, tol) -> list[BlockFit]:
     """Every explanation of the block's change that fits, most natural first."""
     others = [b for b in BLOCKS if b != block]
     subsets = [s for n in range(len(others) + 1) for s in itertools.combinations(others, n)]
-    deltas, columns = [], {}
+    deltas: list[np.ndarray] = []
+    columns: dict[tuple, list] = {}
     base = [gradient(case.local(), case) for case in cases]
     for c, (case, (_, arrays)) in enumerate(zip(cases, outputs)):
         new, old = case.local(arrays), case.local()
@@ -376,9 +377,9 @@ def _factor_hints(found: dict[str, float], expected: dict[str, float]) -> list[s
             if ratio > 0 and not _close(ratio, 1.0):
                 groups.setdefault(_number(ratio), []).append(block)
     hints = []
-    for ratio, blocks in groups.items():
+    for factor, blocks in groups.items():
         where = "every block" if len(blocks) == len(BLOCKS) else " and ".join(blocks) + " only"
-        hints.append(f"a factor {ratio} on {where}")
+        hints.append(f"a factor {factor} on {where}")
     return hints
 
 
@@ -478,8 +479,8 @@ def _matches(outputs, cases) -> str | None:
 
     for name, rule in RULES.items():
         same = True
-        for case, (err, arrays) in zip(cases, outputs):
-            ref_err, ref = _run(rule.step, case)
+        for case, (_, arrays) in zip(cases, outputs):
+            _, ref = _run(rule.step, case)
             if not all(np.allclose(a, b, rtol=1e-12, atol=1e-15) for a, b in zip(arrays, ref)):
                 same = False
                 break

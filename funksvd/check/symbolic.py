@@ -29,8 +29,18 @@ import numpy as np
 from ..maths.objectives import OBJECTIVES, RULE_OBJECTIVES, Objective, as_objective, per_block
 from ..model.factors import BLOCKS
 
-__all__ = ["SympyMissing", "require_sympy", "SYMPY_INSTALL", "Proof", "prove", "prove_rule", "prove_objective",
-           "symbolic_gradients", "sympy_namespace", "is_zero"]
+__all__ = [
+    "SYMPY_INSTALL",
+    "Proof",
+    "SympyMissing",
+    "is_zero",
+    "prove",
+    "prove_objective",
+    "prove_rule",
+    "require_sympy",
+    "symbolic_gradients",
+    "sympy_namespace",
+]
 
 #: The command that installs funksvd's symbolic extra.
 SYMPY_INSTALL = "pip install 'funksvd[symbolic]'"
@@ -242,13 +252,13 @@ def prove_rule(name: str, step=None, k: int = 2) -> Proof:
     for stage in rule.stages:
         moved = {}
         for block in stage:
-            here = dict(zip(sum(variables.values(), ()), _flat(current)))
-            values = []
+            here = dict(zip([x for block_symbols in variables.values() for x in block_symbols], _flat(current)))
+            steps: list = []
             for x in variables[block]:
                 de = sp.diff(_error(s), x).subs(here, simultaneous=True)
                 grad = dl_de * de + sp.diff(omega, x).subs(here, simultaneous=True)
-                values.append(here[x] - s.gamma[block] * sp.nsimplify(rule.scale[block], rational=True) * grad)
-            moved[block] = tuple(values) if block in ("P", "Q") else values[0]
+                steps.append(here[x] - s.gamma[block] * sp.nsimplify(rule.scale[block], rational=True) * grad)
+            moved[block] = tuple(steps) if block in ("P", "Q") else steps[0]
         current.update(moved)
     for block in BLOCKS:
         values = current[block] if block in ("P", "Q") else (current[block],)
@@ -405,7 +415,7 @@ def symbolic_gradients(loss, factors, ratings, reg=0.02, learn_mu: bool = False)
     parameter. A callable ``loss(xp, theta, data)`` runs in :func:`sympy_namespace` on symbol
     arrays of the blocks' shapes (the data as numbers) and sympy differentiates the expression.
     """
-    from .losses import call_loss, is_callable_loss, loss_data, LossError
+    from .losses import LossError, call_loss, is_callable_loss, loss_data
 
     require_sympy()
     if is_callable_loss(loss):
