@@ -1,6 +1,7 @@
 """The ``funksvd`` command line, one module per group of commands.
 
 * :mod:`.gradients`: ``funksvd demo``, ``funksvd check`` (the derivations, verified);
+* :mod:`.derive`: ``funksvd derive`` (a derivation from sympy, proved equal to the code);
 * :mod:`.training`: ``funksvd fit``, ``funksvd evaluate``, ``funksvd cv`` (models on real data);
 * :mod:`.recommending`: ``funksvd recommend``, ``funksvd similar`` (what a saved model suggests);
 * :mod:`.exercise`: ``funksvd exercise`` (the exercises, graded).
@@ -21,6 +22,7 @@ import traceback
 
 from .._version import __version__
 from ..base.errors import DivergenceError, InputError, NotFittedError, UnknownIdError
+from . import derive
 from . import exercise
 from . import gradients
 from . import recommending
@@ -45,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"funksvd {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for group in (gradients, training, recommending, exercise):
+    for group in (gradients, derive, training, recommending, exercise):
         group.register(sub)
     return parser
 
