@@ -14,7 +14,7 @@ True
 
 Every answer is graded on fresh random cases of several shapes against an oracle independent of
 the reference solution (:mod:`funksvd.exercises.exercise`). Without TensorFlow, gradients are
-compared with finite differences only, and the report says so.
+compared with finite differences (and sympy, when installed) and the report says TensorFlow was skipped.
 """
 
 from __future__ import annotations

@@ -31,6 +31,10 @@ from . import runner
 __all__ = ["Case", "Slip", "Exercise", "ExerciseReport", "AnswerError"]
 
 
+#: How the report names the oracles of :func:`~funksvd.check.check_gradients`.
+ORACLE_NAMES = {"finite_differences": "finite differences", "tensorflow": "TensorFlow's tape", "symbolic": "sympy"}
+
+
 class AnswerError(Exception):
     """The answer has the wrong form (a list, a wrong shape, NaN, ...): one line saying what."""
 
@@ -105,7 +109,8 @@ def starter_source(fn: Callable) -> str:
 
 def _number(value, name: str, scalar: bool = False) -> np.ndarray:
     if isinstance(value, bool) or not isinstance(value, (int, float, np.ndarray)):
-        kind = "None (a missing return?)" if value is None else f"a {type(value).__name__}"
+        kind = "None (a missing return?)" if value is None else (
+            f"a {value.type_name}" if isinstance(value, runner.Opaque) else f"a {type(value).__name__}")
         raise AnswerError(f"{name} is {kind}, expected " + ("a number" if scalar else "a numpy array") + (
             " (np.array(...) of it)" if isinstance(value, (list, tuple)) and not scalar else ""))
     array = np.asarray(value)
@@ -152,6 +157,10 @@ class Exercise:
         Otherwise: an independent computation with the solution's signature, or
     expected : callable, optional
         ``expected(case) -> {output name: array}``, for an oracle that needs what only the grader sees.
+    rule : str
+        For a per-rating rule (``step(P, Q, bu, bi, mu, u, i, r, lr, reg) -> err``): the named
+        rule whose loss, scales and stages :func:`~funksvd.check.check_rule` must find too (its
+        hints join the diagnosis).
     oracle_name : str
         What the oracle is, for the report.
     slips : tuple of Slip
@@ -172,6 +181,7 @@ class Exercise:
     objective: Callable | None = None
     oracle: Callable | None = None
     expected: Callable | None = None
+    rule: str = ""
     oracle_name: str = ""
     slips: tuple[Slip, ...] = ()
     rtol: float = 1e-7
@@ -252,9 +262,38 @@ class Exercise:
                 return ExerciseReport(self.name, False, (str(error),), index, problem=str(error), case=case.label)
             ok, hints, details, used = self._check(case, got, oracles)
             if not ok:
+                hints += self._rule_hints(fn if caller is None else self._rule_proxy(call), rng)[1]
                 return ExerciseReport(self.name, False, tuple(dict.fromkeys(hints)), index + 1, used,
                                       case=case.label, details=details)
+        ok, hints = self._rule_hints(fn if caller is None else self._rule_proxy(call), rng)
+        if not ok:
+            return ExerciseReport(self.name, False, tuple(hints), self.n_cases, used, case="check_rule's cases")
         return ExerciseReport(self.name, True, (), self.n_cases, used)
+
+    def _rule_proxy(self, call):
+        """The student's rule as ``check_rule`` calls it: arrays in, updated in place from the call's answer."""
+        positions = self._positions()
+
+        def step(P, Q, bu, bi, mu, u, i, r, lr, reg):
+            called = call((P, Q, bu, bi, mu, u, i, r, lr, reg), positions)
+            if "error" in called:
+                raise RuntimeError(called["error"])
+            for target, new in zip((P, Q, bu, bi), called["inplace"]):
+                if isinstance(new, np.ndarray) and new.shape == target.shape:
+                    target[...] = new
+            return called["result"]
+
+        step.__name__ = self.function_name
+        return step
+
+    def _rule_hints(self, step, rng) -> tuple[bool, list[str]]:
+        """``check_rule``'s verdict and hints on a rule exercise (``(True, [])`` for any other)."""
+        if not self.rule:
+            return True, []
+        from ..check.rules import check_rule
+
+        report = check_rule(step, self.rule, random_state=int(rng.integers(2**31)), allow_allocation=True)
+        return report.ok, [f"check_rule: {hint}" for hint in report.hints]
 
     def _slip_hints(self, case: Case, got: Mapping[str, np.ndarray]) -> list[str]:
         hints = []
@@ -299,9 +338,10 @@ class Exercise:
         objective, factors, ratings, reg = self.objective(case)
         blocks = {name[3:]: value for name, value in got.items()}  # "dLdP" -> "P"
         report = check_gradients(objective, factors, ratings, manual=lambda *_: blocks, oracles=oracles, reg=reg)
-        used = " and ".join(o.replace("_", " ") for o in report.compared) or "nothing"
+        names = [ORACLE_NAMES.get(o, o) for o in report.compared] or ["nothing"]
+        used = ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else names[0]
         if report.skipped:
-            used += " only (" + "; ".join(f"{o} skipped: {why}" for o, why in report.skipped.items()) + ")"
+            used += "; " + "; ".join(f"{o} skipped: {why}" for o, why in report.skipped.items())
         if report.ok:
             return True, [], "", used
         hints = self._slip_hints(case, got)
@@ -309,6 +349,6 @@ class Exercise:
         if not hints:
             row = report.failures[0]
             where = ", ".join(map(str, row.worst_index))
-            hints.append(f"dLd{row.block}[{where}] is {row.manual_value:.6g} but {row.oracle.replace('_', ' ')} "
-                         f"give {row.oracle_value:.6g}")
+            hints.append(f"dLd{row.block}[{where}] is {row.manual_value:.6g} but {ORACLE_NAMES.get(row.oracle, row.oracle)} "
+                         f"gives {row.oracle_value:.6g}")
         return False, hints, report.format(reasons=False), used

@@ -2,8 +2,8 @@
 
 :class:`Sandbox` starts ``python -I funksvd/exercises/runner.py FILE FUNCTION`` (see
 :mod:`~funksvd.exercises.runner`: funksvd and the autodiff libraries refused, prints counted),
-sends it each case as plain data and reads back the answer, waiting at most until the deadline
-of the whole grading. Whatever goes wrong on the student's side -- the file does not parse or
+sends it each case as plain data and reads back the answer, waiting at most as long as the
+time limit has left (the limit counts the time spent waiting for the student's code only). Whatever goes wrong on the student's side -- the file does not parse or
 does not run, the function is missing or defined twice, it raises, loops, exits, prints without
 end -- ends in a :class:`StudentError` with one line saying what, never in a traceback of the grader.
 """
@@ -76,7 +76,8 @@ class Sandbox:
     function : str
         The name of the function to grade.
     timeout : float
-        Seconds for the whole grading (loading and every call).
+        Seconds the student's code may run in all (loading and every call; the time spent
+        waiting for its answers, not the grader's own work between calls).
     """
 
     def __init__(self, path, function: str, timeout: float = DEFAULT_TIMEOUT):
@@ -84,7 +85,7 @@ class Sandbox:
         self.function = function
         self.timeout = float(timeout)
         check_source(self.path, function)
-        self.deadline = time.monotonic() + self.timeout
+        self.left = self.timeout  # seconds of the student's code still allowed (the grader's own time is free)
         self.printed = 0
         self.output = bytearray()
         env = {key: os.environ[key] for key in ("PATH", "HOME", "LANG", "SYSTEMROOT", "TMPDIR") if key in os.environ}
@@ -139,8 +140,10 @@ class Sandbox:
         with selectors.DefaultSelector() as selector:
             selector.register(fd, selectors.EVENT_READ)
             while b"\n" not in self._buffer:
-                left = self.deadline - time.monotonic()
-                if left <= 0 or not selector.select(timeout=left):
+                start = time.monotonic()
+                ready = self.left > 0 and selector.select(timeout=self.left)
+                self.left -= time.monotonic() - start
+                if not ready:
                     raise self._timed_out(doing)
                 chunk = os.read(fd, 1 << 20)
                 if not chunk:

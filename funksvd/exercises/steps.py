@@ -24,34 +24,39 @@ def _rating_case(rng, index):
     f = pb.factors
     j = int(rng.integers(len(pb.ratings)))
     u, i, r = int(pb.ratings.users[j]), int(pb.ratings.items[j]), float(pb.ratings.values[j])
-    lr = float(rng.uniform(0.01, 0.2))
-    args = (f.P.copy(), f.Q.copy(), f.bu.copy(), f.bi.copy(), f.mu, u, i, r, lr, pb.reg)
-    return Case(args, pb.label + f", rating (u={u}, i={i}, r={r:.3g}), lr = {lr:.3g}, lambda = {pb.reg:.3g}")
+    lr = tuple(float(x) for x in rng.uniform(0.01, 0.2, 4))  # one per block, distinct: a mix-up shows
+    reg = tuple(float(x) for x in rng.uniform(0.05, 0.5, 4))
+    args = (f.P.copy(), f.Q.copy(), f.bu.copy(), f.bi.copy(), f.mu, u, i, r, lr, reg)
+    return Case(args, pb.label + f", rating (u={u}, i={i}, r={r:.3g})")
 
 
 def funk_step(P, Q, bu, bi, mu, u, i, r, lr, reg):
     """Simon Funk's SGD step on one rating (u, i, r), in place; return the error e before the update.
 
-    Per-rating loss: 1/2 e^2 + reg/2 (|p_u|^2 + |q_i|^2 + bu_u^2 + bi_i^2), e = r - (mu + bu_u + bi_i + p_u . q_i);
-    every block steps by -lr times its gradient, all computed at the values before the step.
+    Per-rating loss: 1/2 e^2 + 1/2 (reg_pu |p_u|^2 + reg_qi |q_i|^2 + reg_bu bu_u^2 + reg_bi bi_i^2),
+    e = r - (mu + bu_u + bi_i + p_u . q_i); each block steps by minus its learning rate times its
+    gradient, all gradients at the values before the step. lr = (lr_pu, lr_qi, lr_bu, lr_bi) and
+    reg = (reg_pu, reg_qi, reg_bu, reg_bi), in block order P, Q, bu, bi.
     """
+    lr_pu, lr_qi, lr_bu, lr_bi = lr
+    reg_pu, reg_qi, reg_bu, reg_bi = reg
     err = r - (mu + bu[u] + bi[i] + P[u] @ Q[i])
-    bu[u] += lr * (err - reg * bu[u])
-    bi[i] += lr * (err - reg * bi[i])
+    bu[u] += lr_bu * (err - reg_bu * bu[u])
+    bi[i] += lr_bi * (err - reg_bi * bi[i])
     p_u = P[u].copy()
-    P[u] += lr * (err * Q[i] - reg * P[u])
-    Q[i] += lr * (err * p_u - reg * Q[i])
+    P[u] += lr_pu * (err * Q[i] - reg_pu * P[u])
+    Q[i] += lr_qi * (err * p_u - reg_qi * Q[i])
     return err
 
 
-def _funk_variant(two=1.0, sign=1.0, updated_row=False, bias_reg=True, factor=1.0):
+def _funk_variant(two=1.0, sign=1.0, updated_row=False, bias_reg=True, bias_two=1.0):
     def step(P, Q, bu, bi, mu, u, i, r, lr, reg):
         err = sign * (r - (mu + bu[u] + bi[i] + P[u] @ Q[i]))
         p_old, q_old = P[u].copy(), Q[i].copy()
-        bu[u] += lr * (err - reg * bias_reg * bu[u])
-        bi[i] += lr * (err - reg * bias_reg * bi[i])
-        P[u] = p_old + lr * (two * err * q_old - factor * reg * p_old)
-        Q[i] = q_old + lr * (two * err * (P[u] if updated_row else p_old) - factor * reg * q_old)
+        bu[u] += lr[2] * (bias_two * err - reg[2] * bias_reg * bu[u])
+        bi[i] += lr[3] * (bias_two * err - reg[3] * bias_reg * bi[i])
+        P[u] = p_old + lr[0] * (two * err * q_old - reg[0] * p_old)
+        Q[i] = q_old + lr[1] * (two * err * (P[u] if updated_row else p_old) - reg[1] * q_old)
         return err
     return step
 
@@ -63,17 +68,21 @@ FUNK_STEP = Exercise(
     prompt=r"""For one rating :math:`(u, i, r)` with
 :math:`e = r - (\mu + b_u + b_i + p_u^\top q_i)` and the per-rating loss
 
-.. math:: \ell = \tfrac12 e^2 + \tfrac{\lambda}{2}\big(\lVert p_u\rVert^2 + \lVert q_i\rVert^2 + b_u^2 + b_i^2\big),
+.. math:: \ell = \tfrac12 e^2 + \tfrac12\big(\lambda_P \lVert p_u\rVert^2 + \lambda_Q \lVert q_i\rVert^2
+          + \lambda_{b_u} b_u^2 + \lambda_{b_i} b_i^2\big),
 
-take one gradient step of size :math:`\gamma` on :math:`p_u, q_i, b_u, b_i` together, every
-gradient evaluated *before* the step. Write ``funk_step(P, Q, bu, bi, mu, u, i, r, lr, reg)``:
-it updates the arrays in place and returns :math:`e`.""",
+take one gradient step on :math:`p_u, q_i, b_u, b_i` together, each block with its own
+learning rate :math:`\gamma_\theta` and every gradient evaluated *before* the step. Write
+``funk_step(P, Q, bu, bi, mu, u, i, r, lr, reg)``, with ``lr`` and ``reg`` 4-tuples in block
+order ``(P, Q, bu, bi)`` as in :mod:`funksvd.maths.rules`: it updates the arrays in place and
+returns :math:`e`. Graded on random cases and by :func:`funksvd.check.check_rule`.""",
     function=funk_step,
     draw=_rating_case,
     outputs=("err", "P", "Q", "bu", "bi"),
     inplace=("P", "Q", "bu", "bi"),
     oracle=_funk_variant(),
-    oracle_name="the update written out again in the grader (vectorised, from copies of the old rows)",
+    rule="funk",
+    oracle_name="the update written out again in the grader (vectorised, from copies of the old rows) and check_rule",
     rtol=1e-12, atol=1e-14,
     slips=(
         Slip("a factor 2 on p and q: that is the gradient of e^2, the quuxlabs equations, not of 1/2 e^2",
@@ -82,6 +91,56 @@ it updates the arrays in place and returns :math:`e`.""",
              _funk_variant(updated_row=True)),
         Slip("a sign slip: e = r - r_hat, and the step adds lr e q_i", _funk_variant(sign=-1.0)),
         Slip("the biases are regularised too: b_u += lr (e - lambda b_u)", _funk_variant(bias_reg=False)),
+    ),
+)
+
+
+def quuxlabs_step(P, Q, bu, bi, mu, u, i, r, lr, reg):
+    """The quuxlabs article's equations on one rating, in place; return the error e before the update.
+
+    p_u += lr_pu (2 e q_i - reg_pu p_u), q_i += lr_qi (2 e p_u - reg_qi q_i) (the factor 2 of d(e^2)/de),
+    bu_u += lr_bu (e - reg_bu bu_u), bi_i += lr_bi (e - reg_bi bi_i) (no factor 2), all from the old values.
+    lr and reg are 4-tuples in block order P, Q, bu, bi.
+    """
+    lr_pu, lr_qi, lr_bu, lr_bi = lr
+    reg_pu, reg_qi, reg_bu, reg_bi = reg
+    err = r - (mu + bu[u] + bi[i] + P[u] @ Q[i])
+    bu[u] += lr_bu * (err - reg_bu * bu[u])
+    bi[i] += lr_bi * (err - reg_bi * bi[i])
+    p_u = P[u].copy()
+    P[u] += lr_pu * (2.0 * err * Q[i] - reg_pu * P[u])
+    Q[i] += lr_qi * (2.0 * err * p_u - reg_qi * Q[i])
+    return err
+
+
+QUUXLABS_STEP = Exercise(
+    name="quuxlabs_step",
+    title="The quuxlabs article's equations, as a step",
+    page="derivations/rules",
+    prompt=r"""The quuxlabs article differentiates :math:`e^2 + \frac{\beta}{2}(\lVert p\rVert^2 + \lVert q\rVert^2)`
+and writes
+
+.. math:: p_u \leftarrow p_u + \alpha\,(2\, e\, q_i - \beta\, p_u), \qquad
+          q_i \leftarrow q_i + \alpha\,(2\, e\, p_u - \beta\, q_i), \qquad
+          b_u \leftarrow b_u + \alpha\,(e - \beta\, b_u), \qquad b_i \leftarrow b_i + \alpha\,(e - \beta\, b_i),
+
+all from the old values, with no factor 2 on the biases. Write
+``quuxlabs_step(P, Q, bu, bi, mu, u, i, r, lr, reg)`` (``lr``, ``reg``: 4-tuples in block order
+``(P, Q, bu, bi)``). :func:`funksvd.check.check_rule` also grades it: which loss is it a gradient step of?""",
+    function=quuxlabs_step,
+    draw=_rating_case,
+    outputs=("err", "P", "Q", "bu", "bi"),
+    inplace=("P", "Q", "bu", "bi"),
+    oracle=_funk_variant(two=2.0),
+    rule="quuxlabs",
+    oracle_name="the update written out again in the grader and check_rule",
+    rtol=1e-12, atol=1e-14,
+    slips=(
+        Slip("the factor 2 on p and q is missing: that is Funk's rule, the gradient of 1/2 e^2", _funk_variant()),
+        Slip("a factor 2 on the biases too: the article writes the bias rules without it",
+             _funk_variant(two=2.0, bias_two=2.0)),
+        Slip("q_i was updated from the new p_u (the listing's order, not the equations')",
+             _funk_variant(two=2.0, updated_row=True)),
     ),
 )
 
@@ -471,4 +530,4 @@ Write ``svdpp_gradients(p_u, q_i, Y, r, mu, b_u, b_i, lam)`` returning :math:`(\
 )
 
 
-EXERCISES = (FUNK_STEP, FEATURE_STEP, RESIDUAL_CACHE, CENTRAL, ADAM, MOMENTUM, SVDPP)
+EXERCISES = (FUNK_STEP, QUUXLABS_STEP, FEATURE_STEP, RESIDUAL_CACHE, CENTRAL, ADAM, MOMENTUM, SVDPP)
