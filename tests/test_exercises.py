@@ -190,7 +190,7 @@ def load(source: str, name: str):
     """The function ``name`` defined by ``source`` (executed as a fresh module)."""
     spec = importlib.util.spec_from_loader("answer", loader=None)
     module = importlib.util.module_from_spec(spec)
-    exec(compile(source, f"<{name}>", "exec"), module.__dict__)
+    exec(compile(source, f"<{name}>", "exec"), module.__dict__)  # noqa: S102 (the answer under test)
     return module.__dict__[name]
 
 
@@ -338,3 +338,17 @@ def test_cli_lists_and_writes_the_stub(capsys, tmp_path):
     assert "balance identity" in capsys.readouterr().out
     assert main(["exercise", "nope"]) == 1
     assert "no exercise 'nope'" in capsys.readouterr().err
+
+
+def test_docs_page_lists_every_exercise_with_its_prompt_and_folded_solution():
+    """The docs page is generated from the code: every exercise's label, prompt and solution are in it, the
+    solution inside a <details> block; a derivation page that exists is linked, one that does not is named."""
+    from funksvd.exercises.docs import rst
+
+    text = rst({"masked_matrix"})
+    for name in exercises.names():
+        exercise = exercises.get(name)
+        assert f".. _exercise-{name}:" in text and exercise.prompt in text
+        assert exercise.solution.splitlines()[-1].strip() in text
+    assert text.count("<details>") == len(exercises.names()) == text.count("</details>")
+    assert ":doc:`/derivations/masked_matrix`" in text and "``derivations/l1``" in text

@@ -23,7 +23,7 @@ from .catalogue import EXERCISES
 from .exercise import Case, Exercise, ExerciseReport, Slip
 from .grading import grade_file
 
-__all__ = ["names", "get", "grade_file", "Exercise", "ExerciseReport", "Case", "Slip", "EXERCISES"]
+__all__ = ["EXERCISES", "Case", "Exercise", "ExerciseReport", "Slip", "get", "grade_file", "names"]
 
 
 def names() -> tuple[str, ...]:

@@ -9,7 +9,7 @@ import numpy as np
 from ..model.factors import Factors
 from ..model.ratings import Ratings
 
-__all__ = ["Problem", "problem", "SHAPES", "coordinate_differences"]
+__all__ = ["SHAPES", "Problem", "coordinate_differences", "problem"]
 
 #: (n_users, n_items, k) of the cases, in turn; non-square, with k = 1 among them.
 SHAPES = ((4, 3, 2), (6, 5, 3), (3, 7, 1), (7, 6, 4), (5, 4, 2), (2, 6, 3))

@@ -54,7 +54,7 @@ def item_biases(items, r, n_items, mu, lam):
 
 def _item_case(rng, index):
     case = _triples(rng, index, unrated_item=index % 2 == 1)
-    users, items, r, n_users, n_items, mu, lam = case.args
+    _, items, r, _, n_items, mu, lam = case.args
     return Case((items, r, n_items, mu, lam), case.label)
 
 

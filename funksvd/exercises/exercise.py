@@ -20,15 +20,16 @@ from __future__ import annotations
 import ast
 import inspect
 import textwrap
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import numpy as np
 
 from ..check.gradients import ORACLES, check_gradients
 from . import runner
 
-__all__ = ["Case", "Slip", "Exercise", "ExerciseReport", "AnswerError"]
+__all__ = ["AnswerError", "Case", "Exercise", "ExerciseReport", "Slip"]
 
 
 #: How the report names the oracles of :func:`~funksvd.check.check_gradients`.
@@ -240,7 +241,7 @@ class Exercise:
         """Call a trusted ``fn`` (the solution, a slip, the oracle) on ``case`` and return its named outputs."""
         return self.answer(runner.call(fn, case.args, self._positions()))
 
-    def grade(self, fn: Callable, random_state=None, oracles=ORACLES, caller=None) -> ExerciseReport:
+    def grade(self, fn: Callable | None, random_state=None, oracles=ORACLES, caller=None) -> ExerciseReport:
         """Grade ``fn`` on :attr:`n_cases` fresh random cases.
 
         ``fn`` is called in this process (:func:`funksvd.exercises.grade_file` runs a file in a
@@ -251,6 +252,8 @@ class Exercise:
         inplace_positions) -> dict`` replaces the call (the sandbox's).
         """
         rng = np.random.default_rng(random_state)
+        if caller is None and fn is None:
+            raise TypeError("grade needs the function to grade (or a caller)")
         call = caller or (lambda args, positions: runner.call(fn, args, positions))
         used = ""
         for index in range(self.n_cases):
@@ -312,14 +315,18 @@ class Exercise:
         """The hint for an in-place exercise whose arrays came back as they went in."""
         given = dict(zip(self.parameters, case.args))
         if self.inplace and all(np.array_equal(got[name], given[name]) for name in self.inplace):
-            return [f"nothing was updated in place: change {', '.join(self.inplace)} with +=, -= or [...] = "
-                    "(a new array bound to the same name is not seen by the caller)"]
+            return [(f"nothing was updated in place: change {', '.join(self.inplace)} with +=, -= or [...] = "
+                     "(a new array bound to the same name is not seen by the caller)")]
         return []
 
     def _check(self, case: Case, got: Mapping[str, np.ndarray], oracles) -> tuple[bool, list[str], str, str]:
         if self.objective is not None:
             return self._check_gradient(case, got, oracles)
-        expected = self.expected(case) if self.expected is not None else self.run(self.oracle, case)
+        if self.expected is not None:
+            expected = self.expected(case)
+        else:
+            assert self.oracle is not None, f"exercise {self.name} has neither an objective nor an oracle"
+            expected = self.run(self.oracle, case)
         hints, details = [], []
         for name, o in expected.items():
             a = got[name]

@@ -19,10 +19,11 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import IO, Self
 
 from . import runner
 
-__all__ = ["Sandbox", "StudentError", "check_source", "DEFAULT_TIMEOUT", "PRINT_LIMIT"]
+__all__ = ["DEFAULT_TIMEOUT", "PRINT_LIMIT", "Sandbox", "StudentError", "check_source"]
 
 #: Seconds a whole grading may take (loading the file and every case), unless told otherwise.
 DEFAULT_TIMEOUT = 20.0
@@ -66,6 +67,11 @@ def check_source(path: Path, function: str) -> str:
     return source
 
 
+def _pipe(stream: IO[bytes] | None) -> IO[bytes]:
+    assert stream is not None  # opened with subprocess.PIPE
+    return stream
+
+
 class Sandbox:
     """The student's function, callable from the grader, running in its own process.
 
@@ -95,6 +101,8 @@ class Sandbox:
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
             cwd=str(self.path.resolve().parent),
         )
+        self._stdin, self._stdout, self._stderr = _pipe(self.process.stdin), _pipe(self.process.stdout), \
+            _pipe(self.process.stderr)
         self._drain = threading.Thread(target=self._count_output, daemon=True)
         self._drain.start()
         self._buffer = b""
@@ -102,7 +110,7 @@ class Sandbox:
         if not hello.get("ready"):
             raise StudentError(hello.get("problem") or f"{self.path.name} could not be loaded")
 
-    def __enter__(self) -> "Sandbox":
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -119,7 +127,7 @@ class Sandbox:
                 stream.close()
 
     def _count_output(self) -> None:
-        for chunk in iter(lambda: self.process.stderr.read1(65536), b""):
+        for chunk in iter(lambda: self._stderr.read1(65536), b""):  # type: ignore[attr-defined]
             self.printed += len(chunk)
             if len(self.output) < SHOWN:
                 self.output += chunk[:SHOWN - len(self.output)]
@@ -136,7 +144,7 @@ class Sandbox:
 
     def _receive(self, doing: str) -> dict:
         """One JSON line from the runner, waiting until the deadline."""
-        fd = self.process.stdout.fileno()
+        fd = self._stdout.fileno()
         with selectors.DefaultSelector() as selector:
             selector.register(fd, selectors.EVENT_READ)
             while b"\n" not in self._buffer:
@@ -164,8 +172,8 @@ class Sandbox:
         """``runner.call`` of the student's function in the subprocess (same answer form)."""
         request = json.dumps({"args": [runner.encode(a) for a in args], "inplace": list(inplace)})
         try:
-            self.process.stdin.write(request.encode("utf-8") + b"\n")
-            self.process.stdin.flush()
+            self._stdin.write(request.encode("utf-8") + b"\n")
+            self._stdin.flush()
         except (BrokenPipeError, OSError):
             code = self.process.wait()
             raise StudentError(f"the grading process ended before the call (exit status {code})") from None

@@ -120,9 +120,12 @@ QUUXLABS_STEP = Exercise(
     prompt=r"""The quuxlabs article differentiates :math:`e^2 + \frac{\beta}{2}(\lVert p\rVert^2 + \lVert q\rVert^2)`
 and writes
 
-.. math:: p_u \leftarrow p_u + \alpha\,(2\, e\, q_i - \beta\, p_u), \qquad
-          q_i \leftarrow q_i + \alpha\,(2\, e\, p_u - \beta\, q_i), \qquad
-          b_u \leftarrow b_u + \alpha\,(e - \beta\, b_u), \qquad b_i \leftarrow b_i + \alpha\,(e - \beta\, b_i),
+.. math::
+
+    p_u \leftarrow p_u + \alpha\,(2\, e\, q_i - \beta\, p_u), \qquad
+    q_i \leftarrow q_i + \alpha\,(2\, e\, p_u - \beta\, q_i),
+
+    b_u \leftarrow b_u + \alpha\,(e - \beta\, b_u), \qquad b_i \leftarrow b_i + \alpha\,(e - \beta\, b_i),
 
 all from the old values, with no factor 2 on the biases. Write
 ``quuxlabs_step(P, Q, bu, bi, mu, u, i, r, lr, reg)`` (``lr``, ``reg``: 4-tuples in block order
