@@ -191,3 +191,39 @@ def test_cli_without_tensorflow_says_so(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "checked by finite differences" in done.stdout and "tensorflow skipped" in done.stdout
     assert "not installed" in done.stdout
+
+
+def test_in_process_grading_sees_calls_into_funksvd():
+    """``Exercise.grade(fn)`` in this process: a function that hands the work to funksvd.gradients, or that is
+    the reference solution itself, is caught by the profile hook (no pass, one line naming what it called)."""
+    import funksvd
+
+    exercise = exercises.get("masked_gradient")
+
+    def borrowed(R, M, P, Q):
+        g = funksvd.gradients(funksvd.Factors(P, Q), funksvd.Ratings.from_dense(R * M, missing=0.0), "tf_masked_2018")
+        return g["P"], g["Q"]
+
+    report = exercise.grade(borrowed, random_state=0, oracles=("finite_differences",))
+    assert not report.ok and "calls funksvd's own code (funksvd/" in report.problem
+    report = exercise.grade(exercise.function, random_state=0, oracles=("finite_differences",))
+    assert not report.ok and "calls the reference solution (funksvd/exercises/losses.py: masked_gradient)" \
+        in report.problem
+
+
+def test_a_grandchild_process_is_ended_with_the_grading(tmp_path):
+    """A file that starts a process of its own and loops: the time limit ends the whole session it started."""
+    marker = tmp_path / "alive"
+    source = f"""
+import subprocess, sys
+child = subprocess.Popen([sys.executable, "-c", "import time, pathlib; time.sleep(3); pathlib.Path({str(marker)!r}).touch()"])
+def masked_gradient(R, M, P, Q):
+    while True:
+        pass
+"""
+    report = exercises.grade_file("masked_gradient", write(tmp_path, source), timeout=1.0)
+    assert "time limit" in report.problem
+    import time
+
+    time.sleep(3.5)
+    assert not marker.exists()

@@ -1,11 +1,15 @@
 r"""Exercises graded by funksvd: derive a gradient, an update or a closed form, and be told whether it is right.
 
+>>> import numpy as np
 >>> from funksvd import exercises
 >>> exercise = exercises.get("masked_gradient")
 >>> print(exercise.starter)          # doctest: +SKIP
->>> report = exercise.grade(exercise.function, random_state=0, oracles=("finite_differences",))
->>> report.ok
-True
+>>> def masked_gradient(R, M, P, Q):
+...     E = M * (R - P @ Q.T)
+...     return -E @ Q, -E.T @ P      # the 2 of d(e^2)/de forgotten
+>>> report = exercise.grade(masked_gradient, oracles=("finite_differences",))
+>>> report.ok, report.hints[0]
+(False, 'dLdP: half the true gradient: a missing factor 2')
 
 * :func:`names` lists the exercises, :func:`get` returns one (an :class:`Exercise`: ``.title``,
   ``.page``, ``.prompt``, ``.starter``, ``.solution``, ``.grade(fn)``);

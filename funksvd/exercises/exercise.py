@@ -20,6 +20,7 @@ from __future__ import annotations
 import ast
 import inspect
 import textwrap
+from pathlib import Path
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,6 +32,9 @@ from . import runner
 
 __all__ = ["AnswerError", "Case", "Exercise", "ExerciseReport", "Slip"]
 
+
+#: funksvd's own code: a function graded in this process may not run any of it (:func:`runner.call`).
+FUNKSVD_DIR = str(Path(__file__).resolve().parents[1])
 
 #: How the report names the oracles of :func:`~funksvd.check.check_gradients`.
 ORACLE_NAMES = {"finite_differences": "finite differences", "tensorflow": "TensorFlow's tape", "symbolic": "sympy"}
@@ -246,7 +250,8 @@ class Exercise:
 
         ``fn`` is called in this process (:func:`funksvd.exercises.grade_file` runs a file in a
         subprocess with a time limit instead, and refuses imports of funksvd there). It gets
-        copies of the inputs; changing an input it should not change fails the grading.
+        copies of the inputs; changing an input it should not change fails the grading, and so
+        does running any of funksvd's own code (its hand gradients, the reference solution).
         ``random_state`` fixes the cases (default: new ones each time); ``oracles`` those of
         :func:`~funksvd.check.check_gradients` for a gradient exercise. ``caller(args,
         inplace_positions) -> dict`` replaces the call (the sandbox's).
@@ -254,7 +259,7 @@ class Exercise:
         rng = np.random.default_rng(random_state)
         if caller is None and fn is None:
             raise TypeError("grade needs the function to grade (or a caller)")
-        call = caller or (lambda args, positions: runner.call(fn, args, positions))
+        call = caller or (lambda args, positions: runner.call(fn, args, positions, forbidden=FUNKSVD_DIR))
         used = ""
         for index in range(self.n_cases):
             case = self.draw(rng, index)

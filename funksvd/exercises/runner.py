@@ -131,18 +131,38 @@ def describe(error: BaseException, filename: str | None = None) -> str:
     return f"raised {type(error).__name__}{where(error, filename)}" + (f": {message}" if message else "")
 
 
-def call(fn, args: tuple, inplace: tuple[int, ...] = (), filename: str | None = None) -> dict:
+def call(fn, args: tuple, inplace: tuple[int, ...] = (), filename: str | None = None,
+         forbidden: str | None = None) -> dict:
     """Run ``fn(*args)`` on copies of the array arguments.
 
     Returns ``{"result": ..., "inplace": [arrays after the call, for the positions in inplace]}``,
-    or ``{"error": "one line"}`` if it raised or changed an argument outside ``inplace``.
+    or ``{"error": "one line"}`` if it raised, changed an argument outside ``inplace``, or (with
+    ``forbidden``, a folder) ran any Python function defined under ``forbidden`` -- how the
+    in-process grader sees a call into funksvd's own gradients or its reference solutions, by a
+    profile hook set for the duration of the call only.
     """
     given = tuple(a.copy() if isinstance(a, np.ndarray) else a for a in args)
     before = tuple(a.copy() if isinstance(a, np.ndarray) else None for a in given)
+    called: list[str] = []
+
+    def watch(frame, event, arg):
+        if event == "call" and not called and frame.f_code.co_filename.startswith(forbidden):
+            called.append(f"{os.path.relpath(frame.f_code.co_filename, os.path.dirname(forbidden))}: "
+                          f"{frame.f_code.co_qualname}")
+
+    previous = sys.getprofile()
     try:
+        if forbidden:
+            sys.setprofile(watch)
         result = fn(*given)
     except BaseException as error:  # noqa: BLE001 (whatever the student's code raises is reported, never re-raised)
         return {"error": "your function " + describe(error, filename)}
+    finally:
+        if forbidden:
+            sys.setprofile(previous)
+    if called:
+        what = "the reference solution" if f"{os.sep}exercises{os.sep}" in called[0] else "funksvd's own code"
+        return {"error": f"your function calls {what} ({called[0]}): graded code must compute its answer itself"}
     for position, (now, then) in enumerate(zip(given, before)):
         if then is None or position in inplace:
             continue
@@ -181,8 +201,22 @@ def _send(out, message: dict) -> None:
     out.flush()
 
 
+def _limit_memory(gigabytes: float = 4.0) -> None:
+    """Cap the address space (where the platform allows), so that a runaway allocation is a MemoryError."""
+    try:
+        import resource
+
+        limit = int(gigabytes * 2**30)
+        soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        if hard == resource.RLIM_INFINITY or hard > limit:
+            resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    except (ImportError, ValueError, OSError):  # not on this platform: the time limit still holds
+        pass
+
+
 def main(argv: list[str]) -> int:
     path, function = argv[1], argv[2]
+    _limit_memory()
     sys.meta_path.insert(0, Refuse())
     for name in [m for m in sys.modules if m.partition(".")[0] in REFUSED]:
         del sys.modules[name]

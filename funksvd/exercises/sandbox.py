@@ -14,6 +14,7 @@ import ast
 import json
 import os
 import selectors
+import signal
 import subprocess
 import sys
 import threading
@@ -99,7 +100,7 @@ class Sandbox:
         self.process = subprocess.Popen(
             [sys.executable, "-I", runner.__file__, str(self.path.resolve()), function],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
-            cwd=str(self.path.resolve().parent),
+            cwd=str(self.path.resolve().parent), start_new_session=True,
         )
         self._stdin, self._stdout, self._stderr = _pipe(self.process.stdin), _pipe(self.process.stdout), \
             _pipe(self.process.stderr)
@@ -117,9 +118,12 @@ class Sandbox:
         self.close()
 
     def close(self) -> None:
-        """End the subprocess (it is the grader's own child, ended by its handle)."""
+        """End the subprocess and whatever it started (its own session: the grader's child and its descendants)."""
         if self.process.poll() is None:
-            self.process.kill()
+            try:
+                os.killpg(self.process.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError, AttributeError):  # gone already, or no process groups
+                self.process.kill()
         self.process.wait()
         self._drain.join(timeout=1.0)
         for stream in (self.process.stdin, self.process.stdout, self.process.stderr):
