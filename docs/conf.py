@@ -161,13 +161,17 @@ def check_no_remote_assets(app, exception):
 
 
 class ExercisesDirective(Directive):
-    """``.. funksvd-exercises::``: every exercise of :mod:`funksvd.exercises`, written by the code itself."""
+    """``.. funksvd-exercises::``: every exercise of :mod:`funksvd.exercises`, written by the code itself;
+    ``.. funksvd-exercises:: masked_matrix``: a derivation page's own exercises, embedded in it."""
+
+    optional_arguments = 1
 
     def run(self):
         from funksvd.exercises.docs import rst
 
         pages = {path.stem for path in (Path(self.state.document.settings.env.srcdir) / "derivations").glob("*.rst")}
-        self.state_machine.insert_input(rst(pages).splitlines(), "funksvd.exercises")
+        text = rst(pages, page=self.arguments[0] if self.arguments else None)
+        self.state_machine.insert_input(text.splitlines(), "funksvd.exercises")
         return []
 
 

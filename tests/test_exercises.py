@@ -352,3 +352,25 @@ def test_docs_page_lists_every_exercise_with_its_prompt_and_folded_solution():
         assert exercise.solution.splitlines()[-1].strip() in text
     assert text.count("<details>") == len(exercises.names()) == text.count("</details>")
     assert ":doc:`/derivations/masked_matrix`" in text and "``derivations/l1``" in text
+
+
+def test_a_derivation_page_embeds_its_own_exercises():
+    """``.. funksvd-exercises:: PAGE`` gives that page's exercises only, linked back, without duplicate labels."""
+    from funksvd.exercises.docs import rst
+
+    text = rst(page="biases")
+    names = [n for n in exercises.names() if exercises.get(n).page == "derivations/biases"]
+    assert names and all(f"<exercise-{n}>" in text for n in names) and ".. _exercise-" not in text
+    assert "fold_in" not in text
+    with pytest.raises(ValueError, match="no derivation page"):
+        rst(page="nope")
+
+
+@pytest.mark.parametrize("name", ["funk_step", "adam_step", "balance", "best_rank_k", "svdpp_gradients"])
+def test_solution_files_pass_in_the_sandbox(name, tmp_path):
+    """Every kind of exercise (a rule with check_rule, an in-place optimiser step, data the answer never sees,
+    a closed form, a per-rating gradient) passes from a file graded in the subprocess."""
+    path = tmp_path / "mine.py"
+    path.write_text(exercises.get(name).solution)
+    report = exercises.grade_file(name, path, random_state=0)
+    assert report.ok, report
