@@ -169,7 +169,10 @@ class ExercisesDirective(Directive):
     def run(self):
         from funksvd.exercises.docs import rst
 
-        pages = {path.stem for path in (Path(self.state.document.settings.env.srcdir) / "derivations").glob("*.rst")}
+        env = self.state.document.settings.env
+        pages = {path.stem for path in (Path(env.srcdir) / "derivations").glob("*.rst")}
+        for source in (ROOT / "funksvd" / "exercises").glob("*.py"):
+            env.note_dependency(str(source))  # an edited exercise rebuilds the page
         text = rst(pages, page=self.arguments[0] if self.arguments else None)
         self.state_machine.insert_input(text.splitlines(), "funksvd.exercises")
         return []

@@ -240,9 +240,12 @@ SIGMOID = Exercise(
     prompt=r"""The 2019 Keras tutorial squashes the score :math:`z_{ui} = p_u^\top q_i` into the
 rating range :math:`(r_{\min}, r_{\max})`,
 
-.. math:: \hat r_{ui} = h(z_{ui}) = r_{\min} + (r_{\max} - r_{\min})\,\sigma(z_{ui}), \qquad
-          \sigma(z) = \frac{1}{1 + e^{-z}}, \qquad
-          L = \frac{1}{N} \sum_{u,i} M_{ui}\,(R_{ui} - \hat r_{ui})^2 .
+.. math::
+
+    \hat r_{ui} = h(z_{ui}) = r_{\min} + (r_{\max} - r_{\min})\,\sigma(z_{ui}), \qquad
+    \sigma(z) = \frac{1}{1 + e^{-z}},
+
+    L = \frac{1}{N} \sum_{u,i} M_{ui}\,(R_{ui} - \hat r_{ui})^2 .
 
 Write ``sigmoid_gradient(R, M, P, Q, lo, hi)`` returning ``(dLdP, dLdQ)``
 (``lo`` :math:`= r_{\min}`, ``hi`` :math:`= r_{\max}`).""",
