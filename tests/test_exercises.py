@@ -29,6 +29,17 @@ WRONG = {
         ((("-2.0 * E @ Q, -2.0 * E.T @ P", "2.0 * E @ Q, 2.0 * E.T @ P"),), "sign slip"),
         ((("E = M * (R - P @ Q.T)", "E = R - P @ Q.T"),), "the mask is missing"),
     ],
+    "weighted_gradient": [
+        ((("W = M + w0 * (1.0 - M)", "W = M"),), "the unobserved cells are left out"),
+        ((("-2.0 * E @ Q, -2.0 * E.T @ P", "-E @ Q, -E.T @ P"),), "a missing factor 2"),
+        ((("E = W * (R - P @ Q.T)", "E = W * W * (R - P @ Q.T)"),), "the weight is squared"),
+    ],
+    "huber_gradient": [
+        ((("np.clip(M * (R - P @ Q.T), -delta, delta)", "M * (R - P @ Q.T)"),), "the squared loss's habit"),
+        ((("np.clip(M * (R - P @ Q.T), -delta, delta)", "np.where(np.abs(M * (R - P @ Q.T)) <= delta, "
+           "M * (R - P @ Q.T), np.sign(M * (R - P @ Q.T)))"),), "not sign(e)"),
+        ((("return -psi @ Q, -psi.T @ P", "return psi @ Q, psi.T @ P"),), "a sign slip"),
+    ],
     "frobenius_gradient": [
         ((("-2.0 *", "-1.0 *"),), "the data term's factor 2 is missing"),
         ((("lam *", "0.5 * lam *"),), "the penalty's gradient is halved"),
