@@ -36,8 +36,9 @@ WRONG = {
     ],
     "huber_gradient": [
         ((("np.clip(M * (R - P @ Q.T), -delta, delta)", "M * (R - P @ Q.T)"),), "the squared loss's habit"),
-        ((("np.clip(M * (R - P @ Q.T), -delta, delta)", "np.where(np.abs(M * (R - P @ Q.T)) <= delta, "
-           "M * (R - P @ Q.T), np.sign(M * (R - P @ Q.T)))"),), "not sign(e)"),
+        ((("np.clip(M * (R - P @ Q.T), -delta, delta)",
+            "np.where(np.abs(M * (R - P @ Q.T)) <= delta, M * (R - P @ Q.T), np.sign(M * (R - P @ Q.T)))"),),
+         "not sign(e)"),
         ((("return -psi @ Q, -psi.T @ P", "return psi @ Q, psi.T @ P"),), "a sign slip"),
     ],
     "frobenius_gradient": [
