@@ -131,10 +131,15 @@ class GradientReport:
 
 
 def _call_manual(manual, factors, ratings, reg):
+    """``manual(factors, ratings, reg)`` if it takes three positional arguments, else ``manual(factors, ratings)``."""
     try:
-        n_params = len(inspect.signature(manual).parameters)
+        parameters = inspect.signature(manual).parameters.values()
     except (TypeError, ValueError):
         n_params = 3
+    else:
+        positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+        n_params = 3 if any(p.kind == inspect.Parameter.VAR_POSITIONAL for p in parameters) else sum(
+            p.kind in positional for p in parameters)
     return manual(factors, ratings, reg) if n_params >= 3 else manual(factors, ratings)
 
 
@@ -326,6 +331,10 @@ def _reference(oracle, objective, factors, ratings, reg, learn_mu, custom, shape
         try:
             reference = symbolic_gradients(objective, factors, ratings, reg, learn_mu)
         except SympyMissing as exc:
+            raise OracleUnavailable(str(exc)) from None
+        except LossError as exc:  # a callable that runs in numpy but not on symbols: this oracle cannot judge it
+            if not custom:
+                raise
             raise OracleUnavailable(str(exc)) from None
         return reference, dict.fromkeys(reference, 0.0), no_kinks
     if custom:
