@@ -56,6 +56,7 @@ from fractions import Fraction
 
 import numpy as np
 
+from ..base.errors import InputError
 from ..maths.objectives import RULE_OBJECTIVES, Objective, as_objective
 from ..model.factors import BLOCKS, Factors
 from ..model.ratings import Ratings
@@ -536,6 +537,14 @@ def check_rule(step: Callable, loss=None, *, random_state=0, tol: float = 1e-8,
     >>> report.ok, report.hints
     (False, ['Q computed from the updated P'])
     """
+    if not callable(step):
+        raise InputError(f"step must be a function step(P, Q, bu, bi, mu, u, i, r, lr, reg) -> err, "
+                         f"got {type(step).__name__}")
+    if isinstance(loss, str) and loss not in RULE_OBJECTIVES:
+        try:
+            as_objective(loss)
+        except ValueError as exc:
+            raise InputError(str(exc)) from None
     cases = _cases(random_state)
     name = getattr(step, "__name__", type(step).__name__)
     hints, outputs = _bookkeeping(step, cases, random_state, allow_allocation)
@@ -551,6 +560,15 @@ def check_rule(step: Callable, loss=None, *, random_state=0, tol: float = 1e-8,
         except LossError as exc:
             return RuleReport(name, loss_name(loss), False, {}, (), [str(exc)], None, "-")
     matches = _matches(outputs, cases)
+    try:
+        report = _report(step, name, loss, cases, outputs, tol, matches)
+    except LossError as exc:
+        return RuleReport(name, loss_name(loss), False, {}, (), [str(exc)], matches, "-")
+    report.matches = matches
+    return report
+
+
+def _report(step, name, loss, cases, outputs, tol, matches) -> RuleReport:
     if loss is None:
         candidates = [_analyse(step, name, RULE_OBJECTIVES[rule], cases, outputs, tol, rule)
                       for rule in RULE_OBJECTIVES]
@@ -562,5 +580,4 @@ def check_rule(step: Callable, loss=None, *, random_state=0, tol: float = 1e-8,
         report = _analyse(step, name, as_objective(loss), cases, outputs, tol)
     else:
         report = _analyse(step, name, loss, cases, outputs, tol)
-    report.matches = matches
     return report
