@@ -16,6 +16,7 @@ from sphinx.util import logging
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "docs" / "_ext"))  # the funksvd-derive directive
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 # One BLAS thread, set before numpy loads: the tutorials' matrices are small, and on a busy
 # 2-core machine OpenBLAS' threads spin against each other (the 2021 classic page: 114 s with
@@ -39,6 +40,7 @@ extensions = [
     "sphinx_copybutton",
     "numpydoc",
     "sphinx_gallery.gen_gallery",
+    "funksvd_derive",
 ]
 
 templates_path = []

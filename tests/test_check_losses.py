@@ -185,7 +185,7 @@ def test_the_tape_oracle_really_runs_when_tensorflow_is_present(case, monkeypatc
     """Oracle: a spy on the tape oracle. Kills the mutant 'the custom-loss path silently uses finite
     differences only when TensorFlow is present': the tensorflow rows must come from the tape."""
     pytest.importorskip("tensorflow")
-    import funksvd.autodiff.callables as callables
+    from funksvd.autodiff import callables
 
     calls = []
     real = callables.tape_gradients
