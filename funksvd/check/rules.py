@@ -229,7 +229,7 @@ def _assigns_mu(step) -> bool:
     return any(ins.opname in ("STORE_FAST", "STORE_DEREF") and ins.argval == name for ins in dis.get_instructions(step))
 
 
-def _allocations(step, case: "_Case") -> int:
+def _allocations(step, case: _Case) -> int:
     """How many new arrays one call creates from the arrays it is given (0 for a scalar loop).
 
     The arrays are passed as views of a subclass whose ``__array_finalize__`` counts every new
@@ -300,10 +300,9 @@ def _bookkeeping(step, cases, random_state, allow_allocation) -> tuple[list[str]
     if all(np.array_equal(new, before) for new, before in zip(arrays, old)):
         hints.append("the rule changes nothing in place: P = P + ... or P.copy() makes a new array; "
                      "write into the arrays given, P[u, f] += ...")
-    if not allow_allocation and not hints:
-        if _allocations(step, cases[0]):
-            hints.append("the rule allocates new arrays on every rating (P[u] * x, P[u].copy(), ...): write it as "
-                         "scalar loops over f, as the built-in rules, which numba compiles as they stand")
+    if not allow_allocation and not hints and _allocations(step, cases[0]):
+        hints.append("the rule allocates new arrays on every rating (P[u] * x, P[u].copy(), ...): write it as "
+                     "scalar loops over f, as the built-in rules, which numba compiles as they stand")
     return hints, outputs
 
 
