@@ -17,6 +17,7 @@ from sphinx.util import logging
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # gallery_order.py
+sys.path.insert(0, str(ROOT / "docs" / "_ext"))  # the funksvd-derive directive
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 # One BLAS thread, set before numpy loads: the tutorials' matrices are small, and on a busy
 # 2-core machine OpenBLAS' threads spin against each other (the 2021 classic page: 114 s with
@@ -40,6 +41,8 @@ extensions = [
     "sphinx_copybutton",
     "numpydoc",
     "sphinx_gallery.gen_gallery",
+    "funksvd_derive",
+    "funksvd_exercises",  # docs/_ext: the exercises page from funksvd.exercises
 ]
 
 templates_path = []

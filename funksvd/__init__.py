@@ -29,6 +29,7 @@ The layers, lowest first (a module imports only from its own folder and the ones
 from ._version import __version__ as __version__
 from .data import Dataset
 from .base.errors import DivergenceError, NotFittedError, UnknownIdError
+from .check import derive
 from .estimator import FunkSVD
 from .evaluation import cross_validate
 from .model.factors import BLOCKS, Factors
@@ -53,6 +54,7 @@ __all__ = [
     "Rule",
     "UnknownIdError",
     "cross_validate",
+    "derive",
     "gradients",
     "loss",
     "mae",
