@@ -25,6 +25,8 @@ import numpy as np
 from ..base.errors import NotFittedError
 from ..model.factors import BLOCKS, Factors
 from ..model.ratings import Ratings
+from ..maths.objectives import as_objective
+from ..maths.rules import get_rule
 from .params import ENGINES, SCHEDULES, check_params
 from .persistence import Persistence
 from .scores import factor_arrays, predict_arrays
@@ -307,6 +309,10 @@ class FunkSVD(Training, Recommending, Persistence):
             value = getattr(self, f"{kind}_{names[block]}")
             out[block] = default if value is None else float(value)
         return out
+
+    def _objective(self):
+        """The loss the model is fitted to (:meth:`fold_in` minimises it for a new user)."""
+        return as_objective(get_rule(self.rule).name)
 
     # ---- fitting -------------------------------------------------------------------------------
 

@@ -16,9 +16,8 @@ import numpy as np
 from ..base.errors import InputError
 from ..evaluation.top_n import check_positive_int, items_by_user, top_n
 from ..model.factors import Factors
-from ..maths.objectives import as_objective
+from ..als.normal_equations import solve_side
 from ..model.ratings import Ratings
-from ..maths.rules import get_rule
 
 __all__ = ["Ranking", "NewUser", "Recommending", "METRICS"]
 
@@ -280,6 +279,8 @@ class Recommending:
         the unique minimiser (:math:`L` is a convex quadratic). An unbiased model drops the
         column of ones and :math:`b`. The tests evaluate :math:`\nabla L` at :math:`x` with the
         rule's hand gradient (:func:`funksvd.gradients`) and with finite differences: it is 0.
+        The system is solved by :func:`funksvd.als.solve_side`, the routine of an ALS half-step
+        (:class:`funksvd.ALS`: its weighted loss is ``"funk"``'s; unweighted, :math:`n` is replaced by 1).
         """
         factors = self._fitted()
         index, _ = self._items(items)
@@ -307,21 +308,15 @@ class Recommending:
             warnings.warn(f"fold_in: {outside.size} rating(s) outside the training range [{low:g}, {high:g}] "
                           f"(ratings[{outside[0]}] = {r[outside[0]]:g}); they are used as given, which "
                           "extrapolates b_u and p_u beyond anything seen in training", UserWarning, stacklevel=2)
-        objective = as_objective(get_rule(self.rule).name)
-        reg = self._hyper("reg")
-        c, n, k = objective.data_weight, len(r), factors.n_factors
-        A = factors.Q[index].astype(np.float64)
-        y = r - factors.mu
-        diagonal = [reg["P"] * objective.factor_reg_weight] * k
-        if factors.biased:
-            A = np.column_stack([A, np.ones(n)])
-            y = y - factors.bi[index]
-            diagonal.append(reg["bu"] * objective.bias_reg_weight)
-        lhs = A.T @ A + (n / c) * np.diag(diagonal)
-        try:
-            x = np.linalg.solve(lhs, A.T @ y)
-        except np.linalg.LinAlgError:
-            raise InputError(f"fold_in: the normal equations are singular ({n} ratings, {k} factors, "
+        objective, reg = self._objective(), self._hyper("reg")
+        k = factors.n_factors
+        p_u, b_u = np.empty((1, k)), np.empty(1 if factors.biased else 0)
+        bi = factors.bi if factors.biased else np.zeros(0)
+        try:  # the normal equations of one row: the same routine as an ALS half-step
+            solve_side(objective, reg, "users", factors.Q.astype(np.float64), bi.astype(np.float64), factors.mu,
+                       np.array([0, len(r)], np.int64), index.astype(np.int64), r, p_u, b_u)
+        except InputError:
+            raise InputError(f"fold_in: the normal equations are singular ({len(r)} ratings, {k} factors, "
                              f"reg_pu={reg['P']:g}); use a positive regularisation or more ratings") from None
-        b_u = float(x[k]) if factors.biased else 0.0
-        return NewUser(x[:k].copy(), b_u, index.astype(np.int64))
+        b_u = float(b_u[0]) if factors.biased else 0.0
+        return NewUser(p_u[0], b_u, index.astype(np.int64))
