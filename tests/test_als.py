@@ -13,7 +13,8 @@ import re
 
 import numpy as np
 import pytest
-from hypothesis import example, given, strategies as st
+from hypothesis import example, given
+from hypothesis import strategies as st
 
 from funksvd import RULES, Factors, Ratings
 from funksvd.als import Layout, als_objective, als_sweep, half_step, solve_rows, solve_side
@@ -68,6 +69,23 @@ def test_docstring_states_the_three_equations():
     assert set(docstring_equations()) == {"L_u", "grad", "x"}
 
 
+def user_system(factors: Factors, ratings: Ratings, reg: dict, omega: np.ndarray, u: int):
+    r"""User ``u``'s :math:`A, y, \Lambda` as :func:`solve_rows`' Notes define them."""
+    rated = np.flatnonzero(ratings.users == u)
+    A = factors.Q[ratings.items[rated]]
+    y = ratings.values[rated] - factors.mu
+    diagonal = [reg["P"]] * factors.n_factors
+    if factors.biased:
+        A = np.column_stack([A, np.ones(len(rated))])
+        y = y - factors.bi[ratings.items[rated]]
+        diagonal.append(reg["bu"])
+    return A, y, omega[u] * np.diag(diagonal)
+
+
+def user_x(factors: Factors, u: int) -> np.ndarray:
+    return np.append(factors.P[u], factors.bu[u]) if factors.biased else factors.P[u]
+
+
 @pytest.mark.parametrize("weighted", [True, False])
 @pytest.mark.parametrize("biased", [True, False])
 def test_docstring_equations_match_code(rng, weighted, biased):
@@ -90,25 +108,12 @@ def test_docstring_equations_match_code(rng, weighted, biased):
         om_u = n_u if weighted else np.ones(ratings.n_users)
         om_i = n_i if weighted else np.ones(ratings.n_items)
 
-        def system(u):
-            rated = np.flatnonzero(ratings.users == u)
-            A = factors.Q[ratings.items[rated]]
-            y = ratings.values[rated] - factors.mu
-            diagonal = [reg["P"]] * factors.n_factors
-            if biased:
-                A = np.column_stack([A, np.ones(len(rated))])
-                y = y - factors.bi[ratings.items[rated]]
-                diagonal.append(reg["bu"])
-            return A, y, om_u[u] * np.diag(diagonal)
-
-        def x_of(u):
-            return np.append(factors.P[u], factors.bu[u]) if biased else factors.P[u]
-
         total = 0.0
         for u in range(ratings.n_users):
-            A, y, Lam = system(u)
-            total += eval(eq["L_u"], env, dict(A=A, y=y, Lam=Lam, x=x_of(u)))
-        total += 0.5 * float(om_i @ (reg["Q"] * (factors.Q ** 2).sum(1) + (reg["bi"] * factors.bi ** 2 if biased else 0)))
+            A, y, Lam = user_system(factors, ratings, reg, om_u, u)
+            total += eval(eq["L_u"], env, {"A": A, "y": y, "Lam": Lam, "x": user_x(factors, u)})
+        item_penalty = reg["Q"] * (factors.Q ** 2).sum(1) + (reg["bi"] * factors.bi ** 2 if biased else 0.0)
+        total += 0.5 * float(om_i @ item_penalty)
         assert total == pytest.approx(objective.loss(factors, ratings, reg), rel=1e-11)
 
         hand = objective.gradients(factors, ratings, reg)
@@ -116,11 +121,11 @@ def test_docstring_equations_match_code(rng, weighted, biased):
         solve_side(objective, reg, "users", factors.Q, factors.bi if biased else np.zeros(0), factors.mu,
                    *Layout.of(ratings).by_user, P, bu)
         for u in np.flatnonzero(n_u):
-            A, y, Lam = system(u)
-            grad = eval(eq["grad"], env, dict(A=A, y=y, Lam=Lam, x=x_of(u)))
+            A, y, Lam = user_system(factors, ratings, reg, om_u, u)
+            grad = eval(eq["grad"], env, {"A": A, "y": y, "Lam": Lam, "x": user_x(factors, u)})
             expected = np.append(hand["P"][u], hand["bu"][u]) if biased else hand["P"][u]
             np.testing.assert_allclose(grad, expected, rtol=1e-11, atol=1e-12)
-            x = eval(eq["x"], env, dict(A=A, y=y, Lam=Lam))
+            x = eval(eq["x"], env, {"A": A, "y": y, "Lam": Lam})
             np.testing.assert_allclose(x, np.append(P[u], bu[u]) if biased else P[u], rtol=1e-11, atol=1e-13)
 
 

@@ -10,4 +10,4 @@ same kernel with numba. The estimator is :class:`funksvd.ALS`.
 from .normal_equations import als_objective, solve_rows, solve_side
 from .sweeps import Layout, als_sweep, half_step, sweep_arrays
 
-__all__ = ["als_objective", "solve_rows", "solve_side", "Layout", "als_sweep", "half_step", "sweep_arrays"]
+__all__ = ["Layout", "als_objective", "als_sweep", "half_step", "solve_rows", "solve_side", "sweep_arrays"]

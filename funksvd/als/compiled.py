@@ -10,12 +10,12 @@ holds everything it calls). numba is imported on first use only.
 from __future__ import annotations
 
 import warnings
-from functools import lru_cache
+from functools import cache
 
 __all__ = ["compiled_solve_rows"]
 
 
-@lru_cache(maxsize=None)
+@cache
 def compiled_solve_rows():
     """:func:`~funksvd.als.normal_equations.solve_rows` compiled (``nogil``, cached on disk when it can be)."""
     import numba

@@ -13,12 +13,14 @@ loss SGD on :class:`~funksvd.FunkSVD` descends, so the two trainers can be compa
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import numpy as np
 
 from ..base.errors import InputError
 from ..maths.objectives import Objective, per_block
 
-__all__ = ["als_objective", "ridge", "solve_rows", "solve_side", "SOLVABLE_PENALTIES"]
+__all__ = ["SOLVABLE_PENALTIES", "als_objective", "ridge", "solve_rows", "solve_side"]
 
 #: Penalties with a closed-form half-step: the quadratic ones.
 SOLVABLE_PENALTIES = ("per_rating", "frobenius")
@@ -185,7 +187,7 @@ def solve_side(objective: Objective, reg, side: str, V, c, mu: float, indptr, co
         from concurrent.futures import ThreadPoolExecutor
 
         jobs = [(V, c, mu, indptr, cols, values, ridge_x, ridge_b, weights, X, b, int(first), int(stop))
-                for first, stop in zip(bounds[:-1], bounds[1:])]
+                for first, stop in pairwise(bounds)]
         if pool is None:
             with ThreadPoolExecutor(n_jobs) as own:
                 list(own.map(lambda job: run(*job), jobs))

@@ -20,12 +20,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..maths.objectives import Objective
 from ..model.factors import Factors
 from ..model.ratings import Ratings
-from ..maths.objectives import Objective
 from .normal_equations import als_objective, solve_side
 
-__all__ = ["Layout", "half_step", "als_sweep", "sweep_arrays"]
+__all__ = ["Layout", "als_sweep", "half_step", "sweep_arrays"]
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,7 @@ class Layout:
     by_item: tuple[np.ndarray, np.ndarray, np.ndarray]
 
     @classmethod
-    def of(cls, ratings: Ratings) -> "Layout":
+    def of(cls, ratings: Ratings) -> Layout:
         return cls(_csr(ratings.users, ratings.items, ratings.values, ratings.n_users),
                    _csr(ratings.items, ratings.users, ratings.values, ratings.n_items))
 
