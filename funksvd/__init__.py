@@ -13,7 +13,7 @@ Importing funksvd imports numpy only; TensorFlow lives in :mod:`funksvd.autodiff
 from ._version import __version__ as __version__
 from .data import Dataset
 from .base.errors import DivergenceError, NotFittedError, UnknownIdError
-from .estimator import FunkSVD
+from .estimator import ALS, FunkSVD
 from .evaluation import cross_validate
 from .model.factors import BLOCKS, Factors
 from .fullbatch.trainer import train
@@ -24,6 +24,7 @@ from .maths.rules import RULES, Rule
 from .sgd.steps import sgd_epoch, sgd_step
 
 __all__ = [
+    "ALS",
     "BLOCKS",
     "Dataset",
     "DivergenceError",

@@ -277,7 +277,7 @@ class FunkSVD(Training, Recommending, Persistence):
         valid = self._param_names()
         for name, value in params.items():
             if name not in valid:
-                raise ValueError(f"invalid parameter {name!r} for FunkSVD; valid parameters: {valid}")
+                raise ValueError(f"invalid parameter {name!r} for {type(self).__name__}; valid parameters: {valid}")
             setattr(self, name, value)
         return self
 
@@ -293,7 +293,7 @@ class FunkSVD(Training, Recommending, Persistence):
             if not (same or value is default):
                 shown = getattr(value, "__name__", None) if name == "dtype" else None
                 changed.append(f"{name}={'np.' + shown if shown else repr(value)}")
-        return f"FunkSVD({', '.join(changed)})"
+        return f"{type(self).__name__}({', '.join(changed)})"
 
     # ---- parameters ----------------------------------------------------------------------------
 
@@ -356,7 +356,7 @@ class FunkSVD(Training, Recommending, Persistence):
     def _exclusive(self):
         with _FIT_GUARD:
             if self.__dict__.get("_fitting"):
-                raise RuntimeError("this FunkSVD is already being fitted (in another thread); fit one estimator "
+                raise RuntimeError(f"this {type(self).__name__} is already being fitted (in another thread); fit one estimator "
                                    "per thread, e.g. copy.deepcopy(model)")
             self._fitting = True
         try:
@@ -423,7 +423,7 @@ class FunkSVD(Training, Recommending, Persistence):
 
     def _fitted(self) -> Factors:
         if not hasattr(self, "factors_"):
-            raise NotFittedError("this FunkSVD is not fitted yet: call fit(ratings) first")
+            raise NotFittedError(f"this {type(self).__name__} is not fitted yet: call fit(ratings) first")
         return self.factors_
 
     @property

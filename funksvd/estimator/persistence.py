@@ -4,7 +4,9 @@ The file is an uncompressed ``.npz`` archive read with ``allow_pickle=False``: t
 arrays as they are (float64 or float32, bit for bit), the id maps and titles as int64 or unicode
 arrays, the rated items per user (for ``recommend(exclude_rated=True)``), and one member
 ``funksvd_metadata`` holding UTF-8 JSON: the format name and version, the library version, the
-hyper-parameters, the fitted scalars and ``history_``. Writing goes to a temporary file in the
+hyper-parameters, the fitted scalars and ``history_``, and ``model``, the estimator's class name
+(``"FunkSVD"``, ``"ALS"``; a file without it is a ``FunkSVD``), so that ``FunkSVD.load`` gives back
+the estimator that was saved. Writing goes to a temporary file in the
 target folder, which then replaces the target in one rename, so a crash never leaves half a
 model behind.
 """
@@ -25,7 +27,7 @@ from ..base.errors import InputError
 from ..model.factors import Factors
 from ..model.ids import IdMap
 
-__all__ = ["Persistence", "FORMAT", "FORMAT_VERSION"]
+__all__ = ["Persistence", "FORMAT", "FORMAT_VERSION", "MODEL_KINDS"]
 
 #: The ``format`` field of the metadata.
 FORMAT = "funksvd-model"
@@ -56,8 +58,16 @@ def _id_array(id_map: IdMap) -> np.ndarray:
     return raw if id_map.is_integer else raw.astype(str)  # unicode, not object: no pickle needed
 
 
+#: Every estimator class that saves, by the ``model`` name its files carry (filled as classes are defined).
+MODEL_KINDS: dict[str, type] = {}
+
+
 class Persistence:
     """``save``, ``load`` and pickling for :class:`~funksvd.FunkSVD` (a mixin)."""
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        MODEL_KINDS[cls.__name__] = cls
 
     def __getstate__(self):
         state = dict(self.__dict__)
@@ -99,6 +109,7 @@ class Persistence:
                 arrays["item_titles_missing"] = missing
         meta = {
             "format": FORMAT, "format_version": FORMAT_VERSION, "funksvd_version": __version__,
+            "model": type(self).__name__,
             "params": {name: _json_param(name, value) for name, value in self.get_params().items()},
             "fitted": {name: getattr(self, name) for name in _SCALARS},
             "rating_range_": list(getattr(self, "rating_range_", (None, None))),
@@ -146,8 +157,13 @@ class Persistence:
                 arrays = {name: archive[name] for name in archive.files if name != _META}
         except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as error:
             raise InputError(f"{path} is not a funksvd model: a damaged archive ({error})") from None
+        kind = meta.get("model", "FunkSVD")
+        target = MODEL_KINDS.get(kind)
+        if target is None or not issubclass(target, cls):
+            raise InputError(f"{path} holds a {kind} model, which {cls.__name__}.load cannot give back"
+                             + (f": use funksvd.{kind}.load" if target is not None else ""))
         try:
-            return cls._from_saved(meta, arrays)
+            return target._from_saved(meta, arrays)
         except (KeyError, TypeError, ValueError) as error:
             raise InputError(f"{path} is a damaged funksvd model: {error}") from None
 
