@@ -22,14 +22,14 @@ along a direction that moves :math:`p_u` and :math:`q_i` together the loss is qu
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from typing import Callable
 
 import numpy as np
 
-from ..maths.objectives import Objective, as_objective
 from ..model.factors import Factors
+from ..maths.objectives import Objective, as_objective
 
-__all__ = ["central_differences", "fd_noise", "fd_settings", "kink_mask", "numerical_gradients"]
+__all__ = ["numerical_gradients", "fd_settings", "fd_noise", "kink_mask", "central_differences"]
 
 EPS = np.finfo(np.float64).eps
 
