@@ -275,7 +275,7 @@ class FunkSVD(Training, Recommending, Persistence):
         valid = self._param_names()
         for name, value in params.items():
             if name not in valid:
-                raise ValueError(f"invalid parameter {name!r} for FunkSVD; valid parameters: {valid}")
+                raise ValueError(f"invalid parameter {name!r} for {type(self).__name__}; valid parameters: {valid}")
             setattr(self, name, value)
         return self
 
@@ -291,7 +291,7 @@ class FunkSVD(Training, Recommending, Persistence):
             if not (same or value is default):
                 shown = getattr(value, "__name__", None) if name == "dtype" else None
                 changed.append(f"{name}={'np.' + shown if shown else repr(value)}")
-        return f"FunkSVD({', '.join(changed)})"
+        return f"{type(self).__name__}({', '.join(changed)})"
 
     # ---- parameters ----------------------------------------------------------------------------
 

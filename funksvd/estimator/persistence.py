@@ -77,7 +77,8 @@ class Persistence:
         :meth:`load` gives back an equal model: the same parameters bit for bit, id maps,
         titles, hyper-parameters and ``history_``.
         """
-        factors = self._fitted()
+        self._fitted()
+        factors = self.factors_  # the parameters themselves (a model may predict from derived ones)
         path = Path(path)
         if not path.parent.is_dir():
             raise FileNotFoundError(f"cannot save the model to {path}: the folder {path.parent} does not exist")
@@ -89,6 +90,7 @@ class Persistence:
         if getattr(self, "_train_ratings", None) is not None or getattr(self, "_rated", None) is not None:
             self._rated_items(0)
             arrays["rated_indptr"], arrays["rated_items"] = self._rated
+        arrays.update(self._extra_arrays())
         if self.user_ids_ is not None:
             arrays.update(user_ids=_id_array(self.user_ids_), item_ids=_id_array(self.item_ids_))
         if self.item_titles_ is not None:
@@ -99,6 +101,7 @@ class Persistence:
                 arrays["item_titles_missing"] = missing
         meta = {
             "format": FORMAT, "format_version": FORMAT_VERSION, "funksvd_version": __version__,
+            "model": type(self).__name__,
             "params": {name: _json_param(name, value) for name, value in self.get_params().items()},
             "fitted": {name: getattr(self, name) for name in _SCALARS},
             "rating_range_": list(getattr(self, "rating_range_", (None, None))),
@@ -143,6 +146,10 @@ class Persistence:
                     raise InputError(f"{path} is an .npz archive but not a funksvd model: it has no "
                                      f"{_META!r} member (it holds {sorted(archive.files)[:8]})")
                 meta = _read_meta(path, archive[_META])
+                kind = meta.get("model", "FunkSVD")  # files written before the field hold a FunkSVD
+                if kind != cls.__name__:
+                    raise InputError(f"{path} holds a {kind} model, not a {cls.__name__}: load it with "
+                                     f"funksvd.{kind}.load")
                 arrays = {name: archive[name] for name in archive.files if name != _META}
         except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as error:
             raise InputError(f"{path} is not a funksvd model: a damaged archive ({error})") from None
@@ -158,7 +165,8 @@ class Persistence:
         if unknown:  # parameters missing from the file keep their defaults; unknown ones cannot be honoured
             raise ValueError(f"it was written by funksvd {meta.get('funksvd_version')} with parameter(s) {unknown} "
                              "that this version does not have")
-        params["dtype"] = getattr(np, params["dtype"])
+        if "dtype" in params:
+            params["dtype"] = getattr(np, params["dtype"])
         model = cls(**params)
         fitted = meta["fitted"]
         model.factors_ = Factors(arrays["P"], arrays["Q"], arrays.get("bu"), arrays.get("bi"), fitted["mu_"])
@@ -177,7 +185,15 @@ class Persistence:
             model.item_titles_[arrays["item_titles_missing"]] = None
         if "rated_indptr" in arrays:
             model._rated = (arrays["rated_indptr"], arrays["rated_items"])
+        model._restore_extra(arrays)
         return model
+
+    def _extra_arrays(self) -> dict:
+        """Arrays a model kind saves beyond ``P, Q, bu, bi`` (none for FunkSVD)."""
+        return {}
+
+    def _restore_extra(self, arrays: dict) -> None:
+        """Read back what :meth:`_extra_arrays` saved."""
 
 
 def _file_mode(path: Path) -> int:

@@ -311,7 +311,8 @@ class Recommending:
         reg = self._hyper("reg")
         c, n, k = objective.data_weight, len(r), factors.n_factors
         A = factors.Q[index].astype(np.float64)
-        y = r - factors.mu
+        implicit = self._fold_in_implicit(index)  # a fixed part of the user's vector (0 for FunkSVD)
+        y = r - factors.mu - A @ implicit
         diagonal = [reg["P"] * objective.factor_reg_weight] * k
         if factors.biased:
             A = np.column_stack([A, np.ones(n)])
@@ -324,4 +325,8 @@ class Recommending:
             raise InputError(f"fold_in: the normal equations are singular ({n} ratings, {k} factors, "
                              f"reg_pu={reg['P']:g}); use a positive regularisation or more ratings") from None
         b_u = float(x[k]) if factors.biased else 0.0
-        return NewUser(x[:k].copy(), b_u, index.astype(np.int64))
+        return NewUser(x[:k] + implicit, b_u, index.astype(np.int64))
+
+    def _fold_in_implicit(self, index: np.ndarray) -> np.ndarray:
+        """The part of a new user's vector fixed by which items they rated (SVD++'s implicit term); 0 here."""
+        return np.zeros(self._fitted().n_factors)

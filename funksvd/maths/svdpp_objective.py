@@ -85,16 +85,27 @@ def _y_weights(implicit: Implicit, n_u: np.ndarray, n_items: int) -> np.ndarray:
     return np.bincount(implicit.indices, weights=n_u[owners], minlength=n_items)
 
 
+def penalty_weights(ratings: Ratings, implicit: Implicit, n_users: int, n_items: int):
+    r"""How often each parameter is penalised: :math:`n_u` (P, b_u), :math:`n_i` (Q, b_i), :math:`c_j` (Y)."""
+    n_u = np.bincount(ratings.users, minlength=n_users).astype(np.float64)
+    n_i = np.bincount(ratings.items, minlength=n_items).astype(np.float64)
+    return n_u, n_i, _y_weights(implicit, n_u, n_items)
+
+
+def svdpp_penalty(P, Q, bu, bi, Y, weights, reg) -> float:
+    r"""The penalty part of :math:`L`: :math:`\tfrac12 \sum_\theta \lambda_\theta \sum_{\text{rows}} w\, \lVert\theta_{\text{row}}\rVert^2`."""
+    lam = per_block5(reg)
+    n_u, n_i, c = weights
+    total = (lam["P"] * n_u @ np.einsum("uk,uk->u", P, P) + lam["Q"] * n_i @ np.einsum("ik,ik->i", Q, Q)
+             + lam["bu"] * n_u @ (bu * bu) + lam["bi"] * n_i @ (bi * bi) + lam["Y"] * c @ np.einsum("jk,jk->j", Y, Y))
+    return float(0.5 * total)
+
+
 def svdpp_loss(factors: Factors, Y, ratings: Ratings, implicit: Implicit, reg=0.02) -> float:
     """The summed per-rating SVD++ loss :math:`L` (module notes); ``reg`` one float or one per block of ``P, Q, bu, bi, Y``."""
-    lam = per_block5(reg)
-    _, e, n_u, n_i = _pieces(factors, Y, ratings, implicit)
-    c = _y_weights(implicit, n_u, factors.n_items)
-    penalty = (lam["P"] * n_u @ np.einsum("uk,uk->u", factors.P, factors.P)
-               + lam["Q"] * n_i @ np.einsum("ik,ik->i", factors.Q, factors.Q)
-               + lam["bu"] * n_u @ factors.bu ** 2 + lam["bi"] * n_i @ factors.bi ** 2
-               + lam["Y"] * c @ np.einsum("jk,jk->j", Y, Y))
-    return float(0.5 * e @ e + 0.5 * penalty)
+    _, e, _, _ = _pieces(factors, Y, ratings, implicit)
+    weights = penalty_weights(ratings, implicit, factors.n_users, factors.n_items)
+    return float(0.5 * e @ e) + svdpp_penalty(factors.P, factors.Q, factors.bu, factors.bi, np.asarray(Y), weights, reg)
 
 
 def svdpp_gradients(factors: Factors, Y, ratings: Ratings, implicit: Implicit, reg=0.02) -> dict[str, np.ndarray]:
