@@ -160,4 +160,5 @@ def svdpp_problems(draw):
 
 
 #: lambda per SVD++ block ``P, Q, bu, bi, Y``, bounded away from 0.
-regs5 = SEEDS.map(lambda seed: dict(zip(("P", "Q", "bu", "bi", "Y"), np.random.default_rng(seed).uniform(*REG_RANGE, 5))))
+regs5 = SEEDS.map(lambda seed: dict(zip(("P", "Q", "bu", "bi", "Y"),
+                                        np.random.default_rng(seed).uniform(*REG_RANGE, 5))))

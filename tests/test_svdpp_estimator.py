@@ -40,9 +40,9 @@ def test_exported():
     """``funksvd.SVDpp`` is the estimator, with Surprise's signature and defaults (oracle: scikit-surprise 1.1.5's)."""
     assert funksvd.SVDpp is SVDpp
     params = SVDpp().get_params()
-    surprise = dict(n_factors=20, n_epochs=20, init_mean=0, init_std_dev=0.1, lr_all=0.007, reg_all=0.02,
-                    lr_bu=None, lr_bi=None, lr_pu=None, lr_qi=None, lr_yj=None, reg_bu=None, reg_bi=None,
-                    reg_pu=None, reg_qi=None, reg_yj=None, random_state=None, verbose=False, cache_ratings=False)
+    surprise = {"n_factors": 20, "n_epochs": 20, "init_mean": 0, "init_std_dev": 0.1, "lr_all": 0.007,
+                "reg_all": 0.02, "random_state": None, "verbose": False, "cache_ratings": False}
+    surprise.update((f"{kind}_{block}", None) for kind in ("lr", "reg") for block in ("bu", "bi", "pu", "qi", "yj"))
     assert {k: params[k] for k in surprise} == surprise
     assert repr(SVDpp(n_factors=5)) == "SVDpp(n_factors=5)"
 
@@ -67,8 +67,9 @@ def test_engines_agree_and_equal_the_functional_epochs(rng, variant):
     Y = np.random.default_rng(2).normal(0, 0.1, (R.n_items, 4))
     lr = {"P": 0.01, "Q": 0.02, "bu": 0.005, "bi": 0.007, "Y": 0.015}
     reg = {"P": 0.03, "Q": 0.02, "bu": 0.01, "bi": 0.05, "Y": 0.04}
-    kw = dict(n_factors=4, n_epochs=4, variant=variant, lr_pu=0.01, lr_qi=0.02, lr_bu=0.005, lr_bi=0.007,
-              lr_yj=0.015, reg_pu=0.03, reg_qi=0.02, reg_bu=0.01, reg_bi=0.05, reg_yj=0.04)
+    kw = {"n_factors": 4, "n_epochs": 4, "variant": variant,
+          "lr_pu": 0.01, "lr_qi": 0.02, "lr_bu": 0.005, "lr_bi": 0.007,
+              "lr_yj": 0.015, "reg_pu": 0.03, "reg_qi": 0.02, "reg_bu": 0.01, "reg_bi": 0.05, "reg_yj": 0.04}
     py = SVDpp(engine="python", **kw).fit(R, init=(start, Y))
     co = SVDpp(engine="compiled", **kw).fit(R, init=(start, Y))
     for x, y in zip(arrays(py), arrays(co)):
@@ -81,7 +82,7 @@ def test_engines_agree_and_equal_the_functional_epochs(rng, variant):
 
 
 def test_predict_is_the_svdpp_prediction_and_unknown_ids(rng):
-    """Oracle: svdpp_predict (the objective module's vectorised formula); unknown ids raise or get Surprise's baseline."""
+    """Oracle: svdpp_predict (the objective module's formula); unknown ids raise, or get Surprise's baseline."""
     R = ratings_of(rng)
     raw_users, raw_items = np.array([f"u{u}" for u in R.users]), np.array([f"i{i}" for i in R.items])
     data = Dataset.from_arrays(raw_users, raw_items, R.values)

@@ -140,7 +140,8 @@ def test_shifting_y_against_p_keeps_predictions(problem, seed):
     D = np.random.default_rng(seed).normal(0, 1.0, Y.shape)
     F2, Y2 = shift_svdpp(factors, Y, implicit, D)
     np.testing.assert_allclose(svdpp_predict(F2, Y2, implicit, ratings.users, ratings.items),
-                               svdpp_predict(factors, Y, implicit, ratings.users, ratings.items), rtol=1e-10, atol=1e-10)
+                               svdpp_predict(factors, Y, implicit, ratings.users, ratings.items),
+                               rtol=1e-10, atol=1e-10)
     assert svdpp_loss(F2, Y2, ratings, implicit, 0.0) == pytest.approx(
         svdpp_loss(factors, Y, ratings, implicit, 0.0), rel=1e-10, abs=1e-10)
     reg = {"P": 0.0, "Q": 0.0, "bu": 0.0, "bi": 0.0, "Y": 1.0}

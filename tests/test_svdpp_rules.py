@@ -19,15 +19,17 @@ from funksvd.maths.svdpp_objective import svdpp_gradients, svdpp_loss
 from funksvd.sgd.svdpp_engine import svdpp_epoch
 from tests.latex import equations, evaluate
 
-SVDPP_LHS = {"z_u": "z", r"\frac{\partial \ell}{\partial y_j}": "dY", "y_j": "Y"}
+SVDPP_LHS = {"z_u": "z", r"\Omega_Y": "OmegaY", r"\frac{\partial \ell}{\partial y_j}": "dY", "y_j": "Y"}
 SVDPP_SYMBOLS = [
     (r"\sum_{j \in N(u)} sq(y_j)", "sumsq_Y"),
     (r"\sum_{j \in N(u)} y_j", "sum_Y"),
     (r"|N(u)|^{-\frac{1}{2}}", "eta"),
+    (r"\Omega_Y", "OmegaY"),
     ("z_u", "z"),
     ("y_j", "y"),
 ]
-NEEDED = {"z", "r_hat", "e", "ell", "dP", "dQ", "dbu", "dbi", "dY", "P_new", "Q_new", "bu_new", "bi_new", "Y_new"}
+NEEDED = {"z", "OmegaY", "r_hat", "e", "ell", "dP", "dQ", "dbu", "dbi", "dY",
+          "P_new", "Q_new", "bu_new", "bi_new", "Y_new"}
 
 
 def problem(rng, n_users=4, n_items=6, k=3, n_ratings=14):
@@ -64,9 +66,11 @@ def test_docstring_equations_match_code(rng):
         u, i, r = int(one.users[0]), int(one.items[0]), float(one.values[0])
         N = implicit.indices[implicit.indptr[u]:implicit.indptr[u + 1]]
         lr, reg = float(rng.uniform(0.01, 0.2)), float(rng.uniform(0.01, 0.3))
-        names = dict(p=factors.P[u], q=factors.Q[i], bu=factors.bu[u], bi=factors.bi[i], mu=factors.mu, r=r,
-                     lr=lr, reg=reg, eta=len(N) ** -0.5, sum_Y=Y[N].sum(axis=0), sumsq_Y=float((Y[N] ** 2).sum()))
+        names = {"p": factors.P[u], "q": factors.Q[i], "bu": factors.bu[u], "bi": factors.bi[i], "mu": factors.mu,
+                 "r": r, "lr": lr, "reg": reg, "eta": len(N) ** -0.5, "sum_Y": Y[N].sum(axis=0),
+                 "sumsq_Y": float((Y[N] ** 2).sum())}
         names["z"] = evaluate(eq["z"], **names)
+        names["OmegaY"] = evaluate(eq["OmegaY"], **names)
         names["r_hat"] = evaluate(eq["r_hat"], **names)
         names["e"] = evaluate(eq["e"], **names)
         assert evaluate(eq["ell"], **names) == pytest.approx(svdpp_loss(factors, Y, one, implicit, reg), rel=1e-12)

@@ -67,7 +67,7 @@ def svdpp_loss(factors, Y, ratings, implicit, reg=0.02) -> float:
 
 
 def svdpp_gradients(factors, Y, ratings, implicit, reg=0.02) -> dict[str, np.ndarray]:
-    r""":math:`\partial L / \partial \theta` for ``P, Q, bu, bi, Y`` by :class:`tf.GradientTape`, as dense float64 arrays."""
+    r""":math:`\partial L / \partial \theta` for ``P, Q, bu, bi, Y`` by :class:`tf.GradientTape`, dense float64."""
     theta, data = _inputs(factors, Y, ratings, implicit)
     with tf.GradientTape() as tape:
         value = _loss(theta, *data, _reg(reg))

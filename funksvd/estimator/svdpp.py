@@ -156,7 +156,8 @@ class SVDpp(FunkSVD):
 
     # ---- fitting -------------------------------------------------------------------------------
 
-    def fit(self, ratings, validation=None, init: tuple[Factors, np.ndarray] | None = None) -> "SVDpp":
+    def fit(self, ratings, validation=None,  # type: ignore[override]
+            init: tuple[Factors, np.ndarray] | None = None) -> SVDpp:
         r"""Train on ``ratings`` (a :class:`~funksvd.Ratings` or a dataset with raw ids).
 
         Parameters
@@ -176,7 +177,7 @@ class SVDpp(FunkSVD):
         with self._exclusive():
             return self._fit_svdpp(ratings, validation, init)
 
-    def _fit_svdpp(self, ratings, validation, init) -> "SVDpp":
+    def _fit_svdpp(self, ratings, validation, init) -> SVDpp:
         self._check_params()
         data = as_training_data(ratings)
         ratings = data.ratings
@@ -225,7 +226,8 @@ class SVDpp(FunkSVD):
                 if validation is not None:
                     val = rmse_of(factor_arrays(_effective(Factors(P, Q, bu, bi, mu), Y, implicit)), mu, validation)
                 toc = time.perf_counter()
-                self.history_.append({"epoch": epoch, "loss": float(loss), "train_rmse": float(np.sqrt(sse / len(ratings))),
+                self.history_.append({"epoch": epoch, "loss": float(loss),
+                                      "train_rmse": float(np.sqrt(sse / len(ratings))),
                                       "val_rmse": val, "seconds": toc - tic, "kept": epoch == self.n_epochs})
                 tic = toc
                 bar.update(1, loss=loss, val_rmse=val)

@@ -96,7 +96,7 @@ class Implicit(NamedTuple):
 
 
 def implicit_sum(Y, indptr, indices, u, z):
-    r"""``z[:] =`` :math:`|N(u)|^{-1/2} \sum_{j \in N(u)} y_j`; returns :math:`\sqrt{|N(u)|}` (1 for an empty :math:`N(u)`).
+    r"""``z[:] =`` :math:`|N(u)|^{-1/2} \sum_{j \in N(u)} y_j`; returns :math:`\sqrt{|N(u)|}` (1 if it is empty).
 
     Summed term by term as :math:`y_{jf} / \sqrt{|N(u)|}`, as Surprise does, so that both give the
     same rounding. An empty :math:`N(u)` gives ``z = 0``; the 1 returned then divides nothing
@@ -137,7 +137,9 @@ def svdpp_step(P, Q, bu, bi, Y, mu, u, i, r, indptr, indices, lr, reg, z, w):
 
         e = r_{ui} - \hat r_{ui}
 
-        \ell = \frac{1}{2}\, e^2 + \frac{\lambda}{2}\,(\lVert p_u\rVert^2 + \lVert q_i\rVert^2 + b_u^2 + b_i^2 + \sum_{j \in N(u)} \lVert y_j\rVert^2)
+        \Omega_Y = \sum_{j \in N(u)} \lVert y_j\rVert^2
+
+        \ell = \frac{1}{2}\, e^2 + \frac{\lambda}{2}\,(\lVert p_u\rVert^2 + \lVert q_i\rVert^2 + b_u^2 + b_i^2+\Omega_Y)
 
     Gradient (:math:`z_u` is affine in :math:`p_u` and in each :math:`y_j`, with
     :math:`\partial z_u / \partial y_j = |N(u)|^{-1/2} I` for :math:`j \in N(u)`):

@@ -55,7 +55,7 @@ __all__ = ["per_block5", "rotate_svdpp", "shift_svdpp", "svdpp_gradients", "svdp
 
 
 def per_block5(reg) -> dict[str, float]:
-    """``reg`` as one float per block of :data:`~funksvd.maths.svdpp.SVDPP_BLOCKS` (a scalar, or a mapping of all five)."""
+    """``reg`` as one float per block of :data:`~funksvd.maths.svdpp.SVDPP_BLOCKS` (a scalar, or a mapping of all 5)."""
     if isinstance(reg, dict):
         if set(reg) != set(SVDPP_BLOCKS):
             raise ValueError(f"reg must name exactly the blocks {list(SVDPP_BLOCKS)}, got {sorted(reg)}")
@@ -93,7 +93,7 @@ def penalty_weights(ratings: Ratings, implicit: Implicit, n_users: int, n_items:
 
 
 def svdpp_penalty(P, Q, bu, bi, Y, weights, reg) -> float:
-    r"""The penalty part of :math:`L`: :math:`\tfrac12 \sum_\theta \lambda_\theta \sum_{\text{rows}} w\, \lVert\theta_{\text{row}}\rVert^2`."""
+    r"""The penalty part of :math:`L`, each row's square weighted by :func:`penalty_weights`."""
     lam = per_block5(reg)
     n_u, n_i, c = weights
     total = (lam["P"] * n_u @ np.einsum("uk,uk->u", P, P) + lam["Q"] * n_i @ np.einsum("ik,ik->i", Q, Q)
@@ -102,14 +102,14 @@ def svdpp_penalty(P, Q, bu, bi, Y, weights, reg) -> float:
 
 
 def svdpp_loss(factors: Factors, Y, ratings: Ratings, implicit: Implicit, reg=0.02) -> float:
-    """The summed per-rating SVD++ loss :math:`L` (module notes); ``reg`` one float or one per block of ``P, Q, bu, bi, Y``."""
+    """The summed per-rating SVD++ loss :math:`L` (module notes); ``reg``: a float or one per ``P, Q, bu, bi, Y``."""
     _, e, _, _ = _pieces(factors, Y, ratings, implicit)
     weights = penalty_weights(ratings, implicit, factors.n_users, factors.n_items)
     return float(0.5 * e @ e) + svdpp_penalty(factors.P, factors.Q, factors.bu, factors.bi, np.asarray(Y), weights, reg)
 
 
 def svdpp_gradients(factors: Factors, Y, ratings: Ratings, implicit: Implicit, reg=0.02) -> dict[str, np.ndarray]:
-    r""":math:`\partial L/\partial \theta` for :math:`\theta \in \{P, Q, b_u, b_i, Y\}` (module notes), by scatter-adds."""
+    r""":math:`\partial L/\partial \theta` for :math:`\theta \in \{P, Q, b_u, b_i, Y\}` (module notes)."""
     lam = per_block5(reg)
     Z, e, n_u, n_i = _pieces(factors, Y, ratings, implicit)
     u, i, k = ratings.users, ratings.items, factors.n_factors
@@ -136,6 +136,6 @@ def rotate_svdpp(factors: Factors, Y, R) -> tuple[Factors, np.ndarray]:
 
 
 def shift_svdpp(factors: Factors, Y, implicit: Implicit, D) -> tuple[Factors, np.ndarray]:
-    r""":math:`(P - AD,\; Y + D)` with :math:`(AD)_u = \eta_u \sum_{j \in N(u)} d_j`: the same :math:`Z`, so the same predictions."""
+    r""":math:`(P - AD,\; Y + D)`, :math:`(AD)_u = \eta_u \sum_{j \in N(u)} d_j`: the same :math:`Z` and predictions."""
     D = np.asarray(D, np.float64)
     return factors.replace(P=factors.P - implicit.sums(D)), np.asarray(Y) + D
