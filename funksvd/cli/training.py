@@ -54,7 +54,14 @@ def _ranking_options(cmd) -> None:
                      help="lowest held-out rating that counts as relevant (default: every held-out item)")
 
 
+#: The models ``--model`` chooses from (class names in :mod:`funksvd.estimator`).
+MODELS = {"funksvd": "FunkSVD", "svdpp": "SVDpp"}
+
+
 def _model_options(cmd) -> None:
+    cmd.add_argument("--model", choices=sorted(MODELS), default="funksvd",
+                     help="funksvd (biased MF) or svdpp (SVD++, Surprise's SVDpp; --rule does not apply) "
+                          "(default funksvd)")
     cmd.add_argument("--factors", type=int, default=100, help="latent factors k (default 100)")
     cmd.add_argument("--epochs", type=int, default=20, help="epochs (default 20)")
     cmd.add_argument("--lr", type=float, default=0.005, help="learning rate of every block (default 0.005)")
@@ -95,8 +102,13 @@ def _options():
 
 
 def _model(args, verbose: bool):
+    from .. import estimator
     from ..estimator import FunkSVD
 
+    if getattr(args, "model", "funksvd") != "funksvd":
+        return getattr(estimator, MODELS[args.model])(
+            n_factors=args.factors, n_epochs=args.epochs, lr_all=args.lr, reg_all=args.reg, engine=args.engine,
+            random_state=args.seed, verbose=verbose)
     return FunkSVD(n_factors=args.factors, n_epochs=args.epochs, lr_all=args.lr, reg_all=args.reg, rule=args.rule,
                    engine=args.engine, random_state=args.seed, verbose=verbose)
 

@@ -123,7 +123,9 @@ class Persistence:
 
     @classmethod
     def load(cls, path):
-        """A model written by :meth:`save`.
+        """A model written by :meth:`save`: of this class or of a subclass (``FunkSVD.load`` reads an ``SVDpp`` too).
+
+        The metadata's ``model`` field names the class (absent in older files: ``"FunkSVD"``).
 
         Raises
         ------
@@ -147,14 +149,15 @@ class Persistence:
                                      f"{_META!r} member (it holds {sorted(archive.files)[:8]})")
                 meta = _read_meta(path, archive[_META])
                 kind = meta.get("model", "FunkSVD")  # files written before the field hold a FunkSVD
-                if kind != cls.__name__:
+                target = _model_class(cls, kind)
+                if target is None:
                     raise InputError(f"{path} holds a {kind} model, not a {cls.__name__}: load it with "
                                      f"funksvd.{kind}.load")
                 arrays = {name: archive[name] for name in archive.files if name != _META}
         except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as error:
             raise InputError(f"{path} is not a funksvd model: a damaged archive ({error})") from None
         try:
-            return cls._from_saved(meta, arrays)
+            return target._from_saved(meta, arrays)
         except (KeyError, TypeError, ValueError) as error:
             raise InputError(f"{path} is a damaged funksvd model: {error}") from None
 
@@ -194,6 +197,17 @@ class Persistence:
 
     def _restore_extra(self, arrays: dict) -> None:
         """Read back what :meth:`_extra_arrays` saved."""
+
+
+def _model_class(cls, kind: str):
+    """``cls`` or its subclass named ``kind`` (``FunkSVD.load`` reads every kind; ``SVDpp.load`` only SVDpp), else None."""
+    if cls.__name__ == kind:
+        return cls
+    for sub in cls.__subclasses__():
+        found = _model_class(sub, kind)
+        if found is not None:
+            return found
+    return None
 
 
 def _file_mode(path: Path) -> int:
