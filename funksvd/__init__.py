@@ -14,6 +14,7 @@ from ._version import __version__ as __version__
 from .data import Dataset
 from .base.errors import DivergenceError, NotFittedError, UnknownIdError
 from .estimator import ALS, FunkSVD
+from .estimator import SVDpp
 from .evaluation import cross_validate
 from .model.factors import BLOCKS, Factors
 from .fullbatch.trainer import train
@@ -36,6 +37,7 @@ __all__ = [
     "RULES",
     "Ratings",
     "Rule",
+    "SVDpp",
     "UnknownIdError",
     "cross_validate",
     "gradients",

@@ -139,7 +139,7 @@ def test_save_load_round_trip_and_model_kind(rng, tmp_path):
         assert json.loads(archive["funksvd_metadata"].tobytes())["model"] == "ALS"
     assert type(FunkSVD.load(path)) is ALS
     FunkSVD(n_factors=2, n_epochs=1, random_state=0).fit(problem(rng)).save(tmp_path / "sgd.npz")
-    with pytest.raises(InputError, match="holds a FunkSVD model, which ALS.load cannot give back"):
+    with pytest.raises(InputError, match="holds a FunkSVD model, not a ALS: load it with funksvd.FunkSVD.load"):
         ALS.load(tmp_path / "sgd.npz")
     assert type(FunkSVD.load(tmp_path / "sgd.npz")) is FunkSVD
 

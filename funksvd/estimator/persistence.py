@@ -5,8 +5,7 @@ arrays as they are (float64 or float32, bit for bit), the id maps and titles as 
 arrays, the rated items per user (for ``recommend(exclude_rated=True)``), and one member
 ``funksvd_metadata`` holding UTF-8 JSON: the format name and version, the library version, the
 hyper-parameters, the fitted scalars and ``history_``, and ``model``, the estimator's class name
-(``"FunkSVD"``, ``"ALS"``; a file without it is a ``FunkSVD``), so that ``FunkSVD.load`` gives back
-the estimator that was saved. Writing goes to a temporary file in the
+(``"FunkSVD"``, ``"ALS"``, ``"SVDpp"``; a file without it is a ``FunkSVD``). Writing goes to a temporary file in the
 target folder, which then replaces the target in one rename, so a crash never leaves half a
 model behind.
 """
@@ -27,7 +26,7 @@ from ..base.errors import InputError
 from ..model.factors import Factors
 from ..model.ids import IdMap
 
-__all__ = ["Persistence", "FORMAT", "FORMAT_VERSION", "MODEL_KINDS"]
+__all__ = ["Persistence", "FORMAT", "FORMAT_VERSION"]
 
 #: The ``format`` field of the metadata.
 FORMAT = "funksvd-model"
@@ -58,16 +57,8 @@ def _id_array(id_map: IdMap) -> np.ndarray:
     return raw if id_map.is_integer else raw.astype(str)  # unicode, not object: no pickle needed
 
 
-#: Every estimator class that saves, by the ``model`` name its files carry (filled as classes are defined).
-MODEL_KINDS: dict[str, type] = {}
-
-
 class Persistence:
     """``save``, ``load`` and pickling for :class:`~funksvd.FunkSVD` (a mixin)."""
-
-    def __init_subclass__(cls, **kwargs):
-        super().__init_subclass__(**kwargs)
-        MODEL_KINDS[cls.__name__] = cls
 
     def __getstate__(self):
         state = dict(self.__dict__)
@@ -87,7 +78,8 @@ class Persistence:
         :meth:`load` gives back an equal model: the same parameters bit for bit, id maps,
         titles, hyper-parameters and ``history_``.
         """
-        factors = self._fitted()
+        self._fitted()
+        factors = self.factors_  # the parameters themselves (a model may predict from derived ones)
         path = Path(path)
         if not path.parent.is_dir():
             raise FileNotFoundError(f"cannot save the model to {path}: the folder {path.parent} does not exist")
@@ -99,6 +91,7 @@ class Persistence:
         if getattr(self, "_train_ratings", None) is not None or getattr(self, "_rated", None) is not None:
             self._rated_items(0)
             arrays["rated_indptr"], arrays["rated_items"] = self._rated
+        arrays.update(self._extra_arrays())
         if self.user_ids_ is not None:
             arrays.update(user_ids=_id_array(self.user_ids_), item_ids=_id_array(self.item_ids_))
         if self.item_titles_ is not None:
@@ -131,7 +124,9 @@ class Persistence:
 
     @classmethod
     def load(cls, path):
-        """A model written by :meth:`save`.
+        """A model written by :meth:`save`: of this class or of a subclass (``FunkSVD.load`` reads an ``SVDpp`` too).
+
+        The metadata's ``model`` field names the class (absent in older files: ``"FunkSVD"``).
 
         Raises
         ------
@@ -154,14 +149,14 @@ class Persistence:
                     raise InputError(f"{path} is an .npz archive but not a funksvd model: it has no "
                                      f"{_META!r} member (it holds {sorted(archive.files)[:8]})")
                 meta = _read_meta(path, archive[_META])
+                kind = meta.get("model", "FunkSVD")  # files written before the field hold a FunkSVD
+                target = _model_class(cls, kind)
+                if target is None:
+                    raise InputError(f"{path} holds a {kind} model, not a {cls.__name__}: load it with "
+                                     f"funksvd.{kind}.load")
                 arrays = {name: archive[name] for name in archive.files if name != _META}
         except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as error:
             raise InputError(f"{path} is not a funksvd model: a damaged archive ({error})") from None
-        kind = meta.get("model", "FunkSVD")
-        target = MODEL_KINDS.get(kind)
-        if target is None or not issubclass(target, cls):
-            raise InputError(f"{path} holds a {kind} model, which {cls.__name__}.load cannot give back"
-                             + (f": use funksvd.{kind}.load" if target is not None else ""))
         try:
             return target._from_saved(meta, arrays)
         except (KeyError, TypeError, ValueError) as error:
@@ -174,7 +169,8 @@ class Persistence:
         if unknown:  # parameters missing from the file keep their defaults; unknown ones cannot be honoured
             raise ValueError(f"it was written by funksvd {meta.get('funksvd_version')} with parameter(s) {unknown} "
                              "that this version does not have")
-        params["dtype"] = getattr(np, params["dtype"])
+        if "dtype" in params:
+            params["dtype"] = getattr(np, params["dtype"])
         model = cls(**params)
         fitted = meta["fitted"]
         model.factors_ = Factors(arrays["P"], arrays["Q"], arrays.get("bu"), arrays.get("bi"), fitted["mu_"])
@@ -193,7 +189,26 @@ class Persistence:
             model.item_titles_[arrays["item_titles_missing"]] = None
         if "rated_indptr" in arrays:
             model._rated = (arrays["rated_indptr"], arrays["rated_items"])
+        model._restore_extra(arrays)
         return model
+
+    def _extra_arrays(self) -> dict:
+        """Arrays a model kind saves beyond ``P, Q, bu, bi`` (none for FunkSVD)."""
+        return {}
+
+    def _restore_extra(self, arrays: dict) -> None:
+        """Read back what :meth:`_extra_arrays` saved."""
+
+
+def _model_class(cls, kind: str):
+    """``cls`` or its subclass named ``kind`` (``FunkSVD.load`` reads every kind; ``SVDpp.load`` only SVDpp), else None."""
+    if cls.__name__ == kind:
+        return cls
+    for sub in cls.__subclasses__():
+        found = _model_class(sub, kind)
+        if found is not None:
+            return found
+    return None
 
 
 def _file_mode(path: Path) -> int:

@@ -310,13 +310,19 @@ class Recommending:
                           "extrapolates b_u and p_u beyond anything seen in training", UserWarning, stacklevel=2)
         objective, reg = self._objective(), self._hyper("reg")
         k = factors.n_factors
+        implicit = self._fold_in_implicit(index)  # a fixed part of the user's vector (0 for FunkSVD)
         p_u, b_u = np.empty((1, k)), np.empty(1 if factors.biased else 0)
         bi = factors.bi if factors.biased else np.zeros(0)
+        Q = factors.Q.astype(np.float64)
         try:  # the normal equations of one row: the same routine as an ALS half-step
-            solve_side(objective, reg, "users", factors.Q.astype(np.float64), bi.astype(np.float64), factors.mu,
-                       np.array([0, len(r)], np.int64), index.astype(np.int64), r, p_u, b_u)
+            solve_side(objective, reg, "users", Q, bi.astype(np.float64), factors.mu, np.array([0, len(r)], np.int64),
+                       index.astype(np.int64), r - Q[index] @ implicit, p_u, b_u)
         except InputError:
             raise InputError(f"fold_in: the normal equations are singular ({len(r)} ratings, {k} factors, "
                              f"reg_pu={reg['P']:g}); use a positive regularisation or more ratings") from None
         b_u = float(b_u[0]) if factors.biased else 0.0
-        return NewUser(p_u[0], b_u, index.astype(np.int64))
+        return NewUser(p_u[0] + implicit, b_u, index.astype(np.int64))
+
+    def _fold_in_implicit(self, index: np.ndarray) -> np.ndarray:
+        """The part of a new user's vector fixed by which items they rated (SVD++'s implicit term); 0 here."""
+        return np.zeros(self._fitted().n_factors)
