@@ -15,13 +15,13 @@ from tests.test_cli import ratings_file, run  # noqa: F401 - the fixture, shared
 
 def test_fit_als_then_recommend_and_evaluate(capsys, tmp_path, ratings_file):  # noqa: F811
     """Oracle: ALS fitted directly on the same file with the same options (same predictions, bit for bit);
-    options not typed take ALS's own defaults (reg_all 0.05, n_epochs 15)."""
+    options not typed take ALS's own defaults (reg_all 0.12, n_epochs 10)."""
     model = tmp_path / "als.npz"
     status, out, err = run(capsys, "fit", ratings_file, "--model", "als", "--out", model, "--factors", 3, "--quiet")
     assert status == 0, err
     assert out.startswith("fitted ALS(n_factors=3, random_state=0)") and "on 24 ratings (6 users, 5 items)" in out
     saved = FunkSVD.load(model)
-    assert type(saved) is ALS and saved.n_epochs_ == 15 and saved.reg_all == 0.05
+    assert type(saved) is ALS and saved.n_epochs_ == 10 and saved.reg_all == 0.12
     data = load_data(str(ratings_file), verbose=False)
     direct = ALS(n_factors=3, random_state=0).fit(data)
     users, items = data.raw_user(data.ratings.users), data.raw_item(data.ratings.items)

@@ -64,11 +64,11 @@ def _model_options(cmd) -> None:
                           "alternating least squares); --rule is funksvd's only, --lr not als' (default funksvd)")
     cmd.add_argument("--factors", type=int, default=None,
                      help="latent factors k (default: the model's, 100 funksvd, 20 svdpp, 50 als)")
-    cmd.add_argument("--epochs", type=int, default=None, help="epochs (default: 20 funksvd and svdpp, 15 als)")
+    cmd.add_argument("--epochs", type=int, default=None, help="epochs (default: 20 funksvd and svdpp, 10 als)")
     cmd.add_argument("--lr", type=float, default=None,
                      help="learning rate of every block (default 0.005 funksvd, 0.007 svdpp)")
     cmd.add_argument("--reg", type=float, default=None,
-                     help="regularisation of every block (default 0.02 funksvd and svdpp, 0.05 als)")
+                     help="regularisation of every block (default 0.02 funksvd and svdpp, 0.12 als)")
     cmd.add_argument("--rule", choices=sorted(RULES), default="funk", help="per-rating update rule (default funk)")
     cmd.add_argument("--engine", choices=ENGINES, default="compiled", help="training engine (default compiled)")
     cmd.add_argument("--seed", type=seed, default=0, help="random_state of the model (default 0)")
