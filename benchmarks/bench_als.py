@@ -153,6 +153,7 @@ def main() -> None:
     parser.add_argument("--search", action="store_true", help=f"re-derive {TUNED.name} first (a few minutes)")
     args = parser.parse_args()
     ratings = _common.load_ml100k(args.data).ratings
+    load = os.getloadavg()[0]
     if args.search:
         TUNED.write_text(json.dumps(search(ratings), indent=2) + "\n")
     tuned = json.loads(TUNED.read_text())
@@ -167,7 +168,8 @@ def main() -> None:
     body = "\n\n".join([
         f"MovieLens 100K, all 100,000 ratings, k={K}, weighted lambda {REG}, float64, same start "
         "(`Factors.random(..., random_state=0)`); one sweep = the user half-step then the item half-step; median of 7 "
-        "sweeps after a warm-up (3 for the two slow rows).",
+        f"sweeps after a warm-up (3 for the two slow rows). Load average (1 min) when the run started: {load:.1f} "
+        f"on {os.cpu_count()} CPUs (the machine is shared; above the CPU count the timings are inflated).",
         _common.table(["one ALS sweep", "seconds", "/ floor"], speed_rows),
         notes,
         "5-fold CV, `kfold(ratings, 5, random_state=0)`, predictions clipped to [1, 5]. "
