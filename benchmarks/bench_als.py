@@ -166,18 +166,18 @@ def main() -> None:
     })
     best_als = min(float(row[1].split("**")[1]) for row in cv_rows[:2])
     body = "\n\n".join([
-        f"MovieLens 100K, all 100,000 ratings, k={K}, weighted lambda {REG}, float64, same start "
+        (f"MovieLens 100K, all 100,000 ratings, k={K}, weighted lambda {REG}, float64, same start "
         "(`Factors.random(..., random_state=0)`); one sweep = the user half-step then the item half-step; median of 7 "
         f"sweeps after a warm-up (3 for the two slow rows). Load average (1 min) when the run started: {load:.1f} "
-        f"on {os.cpu_count()} CPUs (the machine is shared; above the CPU count the timings are inflated).",
+        f"on {os.cpu_count()} CPUs (the machine is shared; above the CPU count the timings are inflated)."),
         _common.table(["one ALS sweep", "seconds", "/ floor"], speed_rows),
         notes,
-        "5-fold CV, `kfold(ratings, 5, random_state=0)`, predictions clipped to [1, 5]. "
+        ("5-fold CV, `kfold(ratings, 5, random_state=0)`, predictions clipped to [1, 5]. "
         f"Tuned ALS settings: `{json.dumps(tuned)}` (from `--search`: a grid over k {GRID['n_factors']} x reg "
-        f"{GRID['reg_all']}, up to {MAX_EPOCHS} sweeps, scored on 10% of fold 0's training part).",
+        f"{GRID['reg_all']}, up to {MAX_EPOCHS} sweeps, scored on 10% of fold 0's training part)."),
         _common.table(["model", "RMSE mean ± sd", "MAE", "RMSE per fold", "fit s per fold"], cv_rows),
-        f"Goal one sweep at k=100 <= 0.1 s on one thread: **{'met' if one <= 0.1 else 'not met'}** ({one:.3f} s). "
-        f"Goal 5-fold CV RMSE <= 0.905 (ALS tuned): **{'met' if best_als <= 0.905 else 'not met'}** ({best_als:.4f}).",
+        (f"Goal one sweep at k=100 <= 0.1 s on one thread: **{'met' if one <= 0.1 else 'not met'}** ({one:.3f} s). "
+        f"Goal 5-fold CV RMSE <= 0.905 (ALS tuned): **{'met' if best_als <= 0.905 else 'not met'}** ({best_als:.4f})."),
     ])
     _common.report("bench_als", body, args.write, packages=("numpy", "numba", "scipy"))
 
