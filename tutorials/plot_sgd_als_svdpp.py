@@ -77,7 +77,9 @@ WINS = {"lowest": "lowest test RMSE",
         "seconds": "fewest seconds to within 0.005 of its best"}
 for measure, what in WINS.items():
     winner = min(summary, key=lambda name: summary[name][measure])
-    print(f"{what}: {winner} ({summary[winner][measure]:.4g})")
+    value = summary[winner][measure]
+    print(f"{what}: {winner} ({value:.2f} s)" if measure == "seconds"
+          else f"{what}: {winner} ({value:.4g})")
 
 # %%
 # Where each wins. ALS needs a handful of sweeps: each one jumps to the exact minimiser of one
