@@ -206,3 +206,13 @@ def test_float32_model(rng):
     assert single.factors_.dtype == np.float32
     np.testing.assert_allclose(single.predict(ratings.users, ratings.items),
                                double.predict(ratings.users, ratings.items), rtol=1e-4)
+
+
+def test_verbose_draws_a_bar_and_quiet_prints_nothing(rng, capsys):
+    """Oracle: tqdm's output on stderr names the estimator with verbose=True; nothing at all without."""
+    pytest.importorskip("tqdm")
+    ratings = problem(rng)
+    ALS(n_factors=2, n_epochs=2, random_state=0).fit(ratings)
+    assert capsys.readouterr() == ("", "")
+    ALS(n_factors=2, n_epochs=2, random_state=0, verbose=True).fit(ratings)
+    assert "ALS[compiled]" in capsys.readouterr().err
