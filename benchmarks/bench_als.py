@@ -11,8 +11,9 @@
   biases here: Spark is not available, ``implicit``'s ALS is the implicit-feedback model (a
   confidence-weighted loss over every cell, no biases) and cornac's explicit models are SGD.
 
-The ratings' CSR layout is built once (its time is shown) and each timing is a median of
-repeated sweeps after one warm-up (numba compiles, or loads its cache, in the warm-up).
+The ratings' CSR layout is built once (its time is shown); each timing is the median of 7
+rounds that run the four one after another (so that the shared machine's load falls on all
+alike), after one warm-up each (numba compiles, or loads its cache, in the warm-up).
 
 **Accuracy.** 5-fold CV (``kfold(ratings, 5, random_state=0)``, Surprise's folds, as
 ``bench_accuracy.py``), predictions clipped to [1, 5]: ``ALS()`` with its defaults and with the
@@ -48,6 +49,7 @@ REG = 0.12
 TUNED = _common.HERE / "als_tuned.json"
 GRID = {"n_factors": (50, 100, 200), "reg_all": (0.1, 0.12, 0.15)}
 MAX_EPOCHS = 20
+ROUNDS = 7
 
 
 def floor_sweep(factors: Factors, ratings: Ratings, reg: float) -> Factors:
@@ -72,37 +74,45 @@ def floor_sweep(factors: Factors, ratings: Ratings, reg: float) -> Factors:
     return Factors(P, Q, bu, bi, factors.mu)
 
 
-def timed(fn, repeats: int) -> tuple[float, object]:
-    result = fn()  # warm-up: compilation or the cache's load, first touches of memory
-    seconds = []
-    for _ in range(repeats):
-        tic = time.perf_counter()
-        result = fn()
-        seconds.append(time.perf_counter() - tic)
-    return _common.median(seconds), result
+def interleaved(runs: dict, rounds: int) -> tuple[dict, dict]:
+    """Median seconds of each run over ``rounds`` round-robin rounds (after one warm-up call each), and its result.
+
+    Round-robin, so that a change in the load of the shared machine falls on every run alike.
+    """
+    results = {name: fn() for name, fn in runs.items()}  # warm-up: compilation or the cache's load
+    seconds = {name: [] for name in runs}
+    for _ in range(rounds):
+        for name, fn in runs.items():
+            tic = time.perf_counter()
+            results[name] = fn()
+            seconds[name].append(time.perf_counter() - tic)
+    return {name: _common.median(s) for name, s in seconds.items()}, results
 
 
-def speed(ratings: Ratings) -> tuple[list, str]:
+def speed(ratings: Ratings) -> tuple[list, str, float]:
     start = Factors.random(ratings.n_users, ratings.n_items, K, mu=ratings.mean(), random_state=0)
     tic = time.perf_counter()
     layout = Layout.of(ratings)
     layout_s = time.perf_counter() - tic
-    one, ours = timed(lambda: als_sweep(start, ratings, REG, layout=layout), 7)
-    two, ours2 = timed(lambda: als_sweep(start, ratings, REG, layout=layout, n_jobs=2), 7)
-    python, ours_py = timed(lambda: als_sweep(start, ratings, REG, layout=layout, engine="python"), 3)
-    floor, theirs = timed(lambda: floor_sweep(start, ratings, REG), 3)
-    assert ours2.equals(ours), "n_jobs=2 must give the same bits"
-    diff = max(float(np.abs(ours.params()[b] - theirs.params()[b]).max()) for b in ours.blocks)
-    diff_py = max(float(np.abs(ours.params()[b] - ours_py.params()[b]).max()) for b in ours.blocks)
+    t, out = interleaved({
+        "one": lambda: als_sweep(start, ratings, REG, layout=layout),
+        "two": lambda: als_sweep(start, ratings, REG, layout=layout, n_jobs=2),
+        "python": lambda: als_sweep(start, ratings, REG, layout=layout, engine="python"),
+        "floor": lambda: floor_sweep(start, ratings, REG),
+    }, ROUNDS)
+    assert out["two"].equals(out["one"]), "n_jobs=2 must give the same bits"
+    diff = max(float(np.abs(out["one"].params()[b] - out["floor"].params()[b]).max()) for b in start.blocks)
+    diff_py = max(float(np.abs(out["one"].params()[b] - out["python"].params()[b]).max()) for b in start.blocks)
     rows = [
-        ["funksvd `als_sweep`, compiled, one thread", f"{one:.3f}", f"**{one / floor:.2f}**"],
-        ["funksvd `als_sweep`, compiled, `n_jobs=2`", f"{two:.3f}", f"{two / floor:.2f}"],
-        ["funksvd `als_sweep`, Python engine (same kernel source)", f"{python:.3f}", f"{python / floor:.2f}"],
-        ["floor: numpy gathers + `scipy.linalg.solve(assume_a='pos')` per row", f"{floor:.3f}", "1.00"],
+        ["funksvd `als_sweep`, compiled, one thread", f"{t['one']:.3f}", f"**{t['one'] / t['floor']:.2f}**"],
+        ["funksvd `als_sweep`, compiled, `n_jobs=2`", f"{t['two']:.3f}", f"{t['two'] / t['floor']:.2f}"],
+        ["funksvd `als_sweep`, Python engine (same kernel source)", f"{t['python']:.3f}",
+         f"{t['python'] / t['floor']:.2f}"],
+        ["floor: numpy gathers + `scipy.linalg.solve(assume_a='pos')` per row", f"{t['floor']:.3f}", "1.00"],
     ]
     notes = (f"CSR layout (built once per fit): {layout_s:.3f} s. Max |difference| of the swept factors: compiled vs "
              f"floor {diff:.1e}, compiled vs Python engine {diff_py:.1e}; `n_jobs=2` bit-identical to one thread.")
-    return rows, notes, one
+    return rows, notes, t["one"]
 
 
 def _clipped_rmse(model, test: Ratings) -> tuple[float, float]:
@@ -167,8 +177,8 @@ def main() -> None:
     best_als = min(float(row[1].split("**")[1]) for row in cv_rows[:2])
     body = "\n\n".join([
         (f"MovieLens 100K, all 100,000 ratings, k={K}, weighted lambda {REG}, float64, same start "
-        "(`Factors.random(..., random_state=0)`); one sweep = the user half-step then the item half-step; median of 7 "
-        f"sweeps after a warm-up (3 for the two slow rows). Load average (1 min) when the run started: {load:.1f} "
+        "(`Factors.random(..., random_state=0)`); one sweep = the user half-step then the item half-step; median of "
+        f"{ROUNDS} round-robin rounds after a warm-up each. Load average (1 min) when the run started: {load:.1f} "
         f"on {os.cpu_count()} CPUs (the machine is shared; above the CPU count the timings are inflated)."),
         _common.table(["one ALS sweep", "seconds", "/ floor"], speed_rows),
         notes,
