@@ -216,3 +216,23 @@ def test_verbose_draws_a_bar_and_quiet_prints_nothing(rng, capsys):
     assert capsys.readouterr() == ("", "")
     ALS(n_factors=2, n_epochs=2, random_state=0, verbose=True).fit(ratings)
     assert "ALS[compiled]" in capsys.readouterr().err
+
+
+def test_half_steps_run_one_blas_thread(rng, monkeypatch):
+    """Oracle: threadpoolctl's own report, read inside the sweep: every BLAS at 1 thread (their own
+    threads only make the small systems wait; see funksvd.als.sweeps.one_blas_thread)."""
+    from threadpoolctl import threadpool_info
+
+    import funksvd.estimator.als as module
+
+    seen = []
+    sweep = module.sweep_arrays
+
+    def spy(*args, **kwargs):
+        seen.append({lib["internal_api"]: lib["num_threads"] for lib in threadpool_info()
+                     if lib["user_api"] == "blas"})
+        return sweep(*args, **kwargs)
+
+    monkeypatch.setattr(module, "sweep_arrays", spy)
+    ALS(n_factors=2, n_epochs=2, random_state=0).fit(problem(rng))
+    assert len(seen) == 2 and all(seen) and all(n == 1 for found in seen for n in found.values()), seen

@@ -21,7 +21,7 @@ from contextlib import nullcontext
 import numpy as np
 
 from ..als.normal_equations import als_objective
-from ..als.sweeps import Layout, sweep_arrays
+from ..als.sweeps import Layout, one_blas_thread, sweep_arrays
 from ..base.errors import DivergenceError, InputError
 from ..base.progress import progress_bar
 from ..model.factors import Factors
@@ -222,7 +222,7 @@ class ALS(FunkSVD):
         stopper = _EarlyStopping(self.patience, self.min_improvement)
         bar = progress_bar(self.n_epochs, f"ALS[{self.engine}]", self.verbose)
         try:
-            with ThreadPoolExecutor(self.n_jobs) if self.n_jobs > 1 else nullcontext() as pool:
+            with one_blas_thread(), ThreadPoolExecutor(self.n_jobs) if self.n_jobs > 1 else nullcontext() as pool:
                 tic = time.perf_counter()
                 for epoch in range(1, self.n_epochs + 1):
                     sweep_arrays(arrays, mu, layout, objective, reg, self.engine, self.n_jobs, pool)
