@@ -47,7 +47,7 @@ def test_exported():
     assert repr(SVDpp(n_factors=5)) == "SVDpp(n_factors=5)"
 
 
-@pytest.mark.parametrize("variant", ["per_rating", "cached"])
+@pytest.mark.parametrize("variant", ["per_rating", "lazy", "cached"])
 def test_same_seed_bit_identical(rng, variant):
     """Oracle: a second fit with the same random_state; another seed differs."""
     R = ratings_of(rng)
@@ -59,7 +59,7 @@ def test_same_seed_bit_identical(rng, variant):
     assert not np.array_equal(a.y_, c.y_)
 
 
-@pytest.mark.parametrize("variant", ["per_rating", "cached"])
+@pytest.mark.parametrize("variant", ["per_rating", "lazy", "cached"])
 def test_engines_agree_and_equal_the_functional_epochs(rng, variant):
     """Oracles: the Python engine (1e-12, fastmath reassociation) and svdpp_epoch from the same start (exact)."""
     R = ratings_of(rng)
