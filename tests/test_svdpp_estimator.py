@@ -111,6 +111,11 @@ def test_save_load_roundtrip_and_kind(rng, tmp_path):
     assert back.get_params() == model.get_params() and back.history_ == model.history_
     np.testing.assert_array_equal(back.predict(R.users, R.items), model.predict(R.users, R.items))
     assert back.recommend(0, n=5).ids.tolist() == model.recommend(0, n=5).ids.tolist()
+    Q = model.factors_.Q  # similar_items compares the item factors q_i (not y_j): the cosine, by hand
+    cosine = Q @ Q[2] / (np.linalg.norm(Q, axis=1) * np.linalg.norm(Q[2]))
+    similar = back.similar_items(2, n=4)
+    np.testing.assert_allclose(similar.scores, cosine[similar.indices], rtol=1e-12)
+    assert similar.indices.tolist() == [j for j in np.argsort(-cosine, kind="stable") if j != 2][:4]
     assert type(FunkSVD.load(path)) is SVDpp  # FunkSVD.load reads every kind, by the file's "model" field
     FunkSVD(n_factors=2, n_epochs=1, random_state=0).fit(R).save(tmp_path / "f.npz")
     with pytest.raises(InputError, match="FunkSVD model"):
