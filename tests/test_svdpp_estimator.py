@@ -172,7 +172,7 @@ def test_matches_surprise_svdpp(rng):
     raw ids are chosen so that first appearance and funksvd's sorted indices agree.
     """
     surprise = pytest.importorskip("surprise")
-    import pandas as pd
+    pd = pytest.importorskip("pandas")
 
     R = ratings_of(rng)
     order = np.lexsort((rng.random(len(R)), R.users))  # users in increasing order, items shuffled within
