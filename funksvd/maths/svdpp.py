@@ -1,4 +1,4 @@
-r"""SVD++ (Koren 2008) per rating, written once as the literal loop: Surprise's rule and the cached-sum variant.
+r"""SVD++ (Koren 2008) per rating, written once as the literal loop: Surprise's rule, lazily too, and the cached variant.
 
 The model adds to biased MF an implicit-feedback term: the items :math:`N(u)` a user rated,
 whatever the rating, pull the user's vector through item factors :math:`y_j`,
@@ -16,7 +16,7 @@ never allocate, so numba compiles them without its runtime). As in :mod:`funksvd
 the Python engine runs these functions as written and :mod:`funksvd.sgd.svdpp_engine` hands the
 same source to numba.
 
-Two ways to visit a user's ratings, both user by user (Surprise's order):
+Three ways to visit a user's ratings, all user by user (Surprise's order):
 
 * :func:`per_rating_user` applies :func:`svdpp_step` to each rating: the implicit sum is
   recomputed and every :math:`y_j` of :math:`N(u)` updated **at every rating**, as Surprise's
@@ -29,7 +29,9 @@ Two ways to visit a user's ratings, both user by user (Surprise's order):
   :math:`y` step once at the end of the user, :math:`O(|N(u)|\,k)` per user (the derivation and
   the difference are in its docstring).
 
-``tests/test_svdpp_rules.py`` evaluates the LaTeX of these docstrings and compares it with the code.
+``tests/test_svdpp_rules.py`` evaluates the LaTeX of :func:`svdpp_step`'s docstring against the code, and
+compares each user kernel with an independent version written in the test (Surprise's loop
+transcribed; the cached variant in numpy).
 """
 
 from __future__ import annotations
