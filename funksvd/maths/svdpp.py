@@ -1,4 +1,4 @@
-r"""SVD++ (Koren 2008) per rating, written once as the literal loop: Surprise's rule, lazily too, and the cached variant.
+r"""SVD++ (Koren 2008) per rating, written once as the literal loop: Surprise's rule, lazily too, and a cached variant.
 
 The model adds to biased MF an implicit-feedback term: the items :math:`N(u)` a user rated,
 whatever the rating, pull the user's vector through item factors :math:`y_j`,
