@@ -86,7 +86,8 @@ def same_init_agreement(data, train, trainset, testset, algo) -> float:
     for _ in range(PARAMS["n_epochs"]):
         factors, Y = svdpp_epoch(factors, Y, train, implicit, "lazy", PARAMS["lr_all"], PARAMS["reg_all"],
                                  user_order=users, engine="compiled")
-    known = [(u, i) for u, i, _ in testset if trainset.knows_user(trainset.to_inner_uid(u)) and _known_item(trainset, i)]
+    known = [(u, i) for u, i, _ in testset
+             if trainset.knows_user(trainset.to_inner_uid(u)) and _known_item(trainset, i)]
     ours = svdpp_predict(factors, Y, implicit, data.user_index(np.array([int(u) for u, _ in known])),
                          data.item_index(np.array([int(i) for _, i in known])))
     theirs = np.array([algo.predict(u, i, clip=False).est for u, i in known])
