@@ -47,7 +47,7 @@ def test_exported():
     assert repr(SVDpp(n_factors=5)) == "SVDpp(n_factors=5)"
 
 
-@pytest.mark.parametrize("variant", ["per_rating", "cached"])
+@pytest.mark.parametrize("variant", ["per_rating", "lazy", "cached"])
 def test_same_seed_bit_identical(rng, variant):
     """Oracle: a second fit with the same random_state; another seed differs."""
     R = ratings_of(rng)
@@ -59,7 +59,7 @@ def test_same_seed_bit_identical(rng, variant):
     assert not np.array_equal(a.y_, c.y_)
 
 
-@pytest.mark.parametrize("variant", ["per_rating", "cached"])
+@pytest.mark.parametrize("variant", ["per_rating", "lazy", "cached"])
 def test_engines_agree_and_equal_the_functional_epochs(rng, variant):
     """Oracles: the Python engine (1e-12, fastmath reassociation) and svdpp_epoch from the same start (exact)."""
     R = ratings_of(rng)
@@ -111,6 +111,11 @@ def test_save_load_roundtrip_and_kind(rng, tmp_path):
     assert back.get_params() == model.get_params() and back.history_ == model.history_
     np.testing.assert_array_equal(back.predict(R.users, R.items), model.predict(R.users, R.items))
     assert back.recommend(0, n=5).ids.tolist() == model.recommend(0, n=5).ids.tolist()
+    Q = model.factors_.Q  # similar_items compares the item factors q_i (not y_j): the cosine, by hand
+    cosine = Q @ Q[2] / (np.linalg.norm(Q, axis=1) * np.linalg.norm(Q[2]))
+    similar = back.similar_items(2, n=4)
+    np.testing.assert_allclose(similar.scores, cosine[similar.indices], rtol=1e-12)
+    assert similar.indices.tolist() == [j for j in np.argsort(-cosine, kind="stable") if j != 2][:4]
     assert type(FunkSVD.load(path)) is SVDpp  # FunkSVD.load reads every kind, by the file's "model" field
     FunkSVD(n_factors=2, n_epochs=1, random_state=0).fit(R).save(tmp_path / "f.npz")
     with pytest.raises(InputError, match="FunkSVD model"):
@@ -167,7 +172,7 @@ def test_matches_surprise_svdpp(rng):
     raw ids are chosen so that first appearance and funksvd's sorted indices agree.
     """
     surprise = pytest.importorskip("surprise")
-    import pandas as pd
+    pd = pytest.importorskip("pandas")
 
     R = ratings_of(rng)
     order = np.lexsort((rng.random(len(R)), R.users))  # users in increasing order, items shuffled within

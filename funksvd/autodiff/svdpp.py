@@ -33,7 +33,8 @@ def _reg(reg) -> dict[str, float]:
     return dict.fromkeys(_BLOCKS, float(reg))
 
 
-def _loss(theta, mu, users, items, values, owners, implicit_items, n_users, lam):
+def _loss(theta, data, lam):
+    mu, users, items, values, owners, implicit_items, n_users = data
     y_rows = tf.gather(theta["Y"], implicit_items)  # y_j for every pair (u, j) of N
     sums = tf.math.unsorted_segment_sum(y_rows, owners, n_users)  # sum_{j in N(u)} y_j
     sizes = tf.math.unsorted_segment_sum(tf.ones_like(owners, DTYPE), owners, n_users)  # |N(u)|
@@ -63,13 +64,13 @@ def _inputs(factors, Y, ratings, implicit):
 def svdpp_loss(factors, Y, ratings, implicit, reg=0.02) -> float:
     """The SVD++ loss evaluated by TensorFlow (``reg`` one float or a mapping of ``P, Q, bu, bi, Y``)."""
     theta, data = _inputs(factors, Y, ratings, implicit)
-    return float(_loss(theta, *data, _reg(reg)).numpy())
+    return float(_loss(theta, data, _reg(reg)).numpy())
 
 
 def svdpp_gradients(factors, Y, ratings, implicit, reg=0.02) -> dict[str, np.ndarray]:
     r""":math:`\partial L / \partial \theta` for ``P, Q, bu, bi, Y`` by :class:`tf.GradientTape`, dense float64."""
     theta, data = _inputs(factors, Y, ratings, implicit)
     with tf.GradientTape() as tape:
-        value = _loss(theta, *data, _reg(reg))
+        value = _loss(theta, data, _reg(reg))
     grads = tape.gradient(value, [theta[b] for b in _BLOCKS])
     return {b: densify(g) for b, g in zip(_BLOCKS, grads)}

@@ -61,12 +61,16 @@ class SVDpp(FunkSVD):
     cache_ratings : bool, default False
         Accepted for Surprise's signature; it only changes how Surprise stores :math:`N(u)`
         (funksvd always keeps it as CSR arrays) and has no effect on the result.
-    variant : {"per_rating", "cached"}, default "per_rating"
-        ``"per_rating"``: Surprise's loop, the implicit sum recomputed and every :math:`y_j` of
-        :math:`N(u)` stepped at every rating (:func:`funksvd.maths.svdpp.svdpp_step`), cost
-        :math:`O(|N(u)|\,k)` per rating. ``"cached"``: the implicit sum computed once per user and
-        the :math:`y` step applied once per user (:func:`funksvd.maths.svdpp.cached_user`), cost
-        :math:`O(|N(u)|\,k)` per user: the same gradients, taken in fewer, larger steps.
+    variant : {"lazy", "per_rating", "cached"}, default "lazy"
+        ``"per_rating"``: Surprise's loop as written, the implicit sum recomputed and every
+        :math:`y_j` of :math:`N(u)` stepped at every rating (:func:`funksvd.maths.svdpp.svdpp_step`),
+        :math:`O(|N(u)|\,k)` per rating. ``"lazy"``: the very same steps, the :math:`y` updates
+        composed and applied once per user and the implicit sum carried along
+        (:func:`funksvd.maths.svdpp.lazy_user`): Surprise's result up to rounding (9e-14 on
+        MovieLens 100K after 20 epochs) at :math:`O(k)` per rating plus :math:`O(|N(u)|\,k)` per
+        user. ``"cached"``: the standard cached-sum variant, another algorithm: the :math:`y` held
+        fixed during each user and stepped once with the summed gradient
+        (:func:`funksvd.maths.svdpp.cached_user`).
     shuffle : bool, default False
         ``False``: users in index order, each user's ratings in stored order, every epoch
         (Surprise visits user by user too). ``True``: a fresh random order of the users each epoch.
@@ -99,7 +103,7 @@ class SVDpp(FunkSVD):
                  lr_bu=None, lr_bi=None, lr_pu=None, lr_qi=None, lr_yj=None,
                  reg_bu=None, reg_bi=None, reg_pu=None, reg_qi=None, reg_yj=None,
                  random_state=None, verbose=False, cache_ratings=False,
-                 variant="per_rating", shuffle=False, engine="compiled"):
+                 variant="lazy", shuffle=False, engine="compiled"):
         self.n_factors = n_factors
         self.n_epochs = n_epochs
         self.init_mean = init_mean

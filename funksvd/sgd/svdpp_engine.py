@@ -24,7 +24,7 @@ __all__ = ["hyper5", "run_epoch_svdpp", "svdpp_epoch", "svdpp_epoch_function", "
 
 user_step = None  # bound per variant by bind(run_epoch_svdpp, user_step=...)
 
-_USER_STEPS = {"per_rating": svdpp.per_rating_user, "cached": svdpp.cached_user}
+_USER_STEPS = {"per_rating": svdpp.per_rating_user, "lazy": svdpp.lazy_user, "cached": svdpp.cached_user}
 
 
 def run_epoch_svdpp(P, Q, bu, bi, Y, mu, rated_indptr, rated_items, rated_values, indptr, indices, user_order,
