@@ -86,10 +86,10 @@ for measure, what in WINS.items():
 # side, so per epoch it is the fastest by far, and there is no learning rate to tune or to
 # diverge. Per second it is a race between SGD's cheap epochs, :math:`O(|\mathcal K|\,k)` each,
 # and ALS's few expensive ones, :math:`O(|\mathcal K|\,k^2 + (n_u + n_i)\,k^3)`: the more factors,
-# the more the cubic solves weigh. SVD++ costs the most per epoch (every rating touches the
-# :math:`y_j` of all the items its user rated) and brings what the other two lack, the implicit
-# feedback of *which* items a user rated; with its defaults (k = 20, Surprise's settings) it
-# is set up for SGD's :math:`\lambda`, not tuned. The printed lines above say which won what
+# the more the cubic solves weigh. An SVD++ epoch is SGD plus each user's implicit sum over the
+# items they rated and its :math:`y_j` steps, and it brings what the other two lack, the implicit
+# feedback of *which* items a user rated; its defaults (k = 20, Surprise's settings) are not
+# tuned either. The printed lines above say which won what
 # on this run; tuned and cross-validated figures are in ``benchmarks/RESULTS.md``.
 
 # %%
