@@ -30,7 +30,7 @@ from ._version import __version__ as __version__
 from .data import Dataset
 from .base.errors import DivergenceError, NotFittedError, UnknownIdError
 from .check import derive
-from .estimator import FunkSVD
+from .estimator import ALS, FunkSVD, SVDpp
 from .evaluation import cross_validate
 from .model.factors import BLOCKS, Factors
 from .fullbatch.trainer import train
@@ -41,6 +41,7 @@ from .maths.rules import RULES, Rule
 from .sgd.steps import sgd_epoch, sgd_step
 
 __all__ = [
+    "ALS",
     "BLOCKS",
     "Dataset",
     "DivergenceError",
@@ -52,6 +53,7 @@ __all__ = [
     "RULES",
     "Ratings",
     "Rule",
+    "SVDpp",
     "UnknownIdError",
     "cross_validate",
     "derive",

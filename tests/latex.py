@@ -105,13 +105,13 @@ def _replace_frac(text: str) -> str:
     return text
 
 
-def to_python(latex: str) -> str:
-    """Translate one right-hand side to a Python expression."""
+def to_python(latex: str, symbols=None) -> str:
+    """Translate one right-hand side to a Python expression (``symbols`` extend :data:`SYMBOLS`, read first)."""
     text = latex
     text = re.sub(r"\\lVert\s*(.+?)\s*\\rVert\^2", r"sq(\1)", text)
     text = re.sub(r"([pq])_\{(uf|if)\}\^2", r"\1_{\2}**2", text)  # before p_{uf} loses its braces
-    text = re.sub(r"(p_u'?)\^\\top\s*(q_i)", r"dot(\1, \2)", text)
-    for symbol, name in SYMBOLS:
+    text = re.sub(r"([pqz]_[ui]'?)\^\\top\s*([pqz]_[ui])", r"dot(\1, \2)", text)
+    for symbol, name in list(symbols or ()) + SYMBOLS:
         text = text.replace(symbol, f" {name} ")
     text = _replace_frac(text)
     text = text.replace("^2", "**2")
@@ -120,18 +120,22 @@ def to_python(latex: str) -> str:
     return text
 
 
-def equations(doc: str) -> dict[str, str]:
-    """``{lhs_key: python_rhs}`` for every equation of the docstring whose left side is known."""
+def equations(doc: str, lhs_names=None, symbols=None) -> dict[str, str]:
+    """``{lhs_key: python_rhs}`` for every equation of the docstring whose left side is known.
+
+    ``lhs_names`` and ``symbols`` extend :data:`LHS` and :data:`SYMBOLS` (the SVD++ kernels' notation).
+    """
+    known = {**LHS, **(lhs_names or {})}
     out = {}
     for eq in math_blocks(doc):
         parts = re.split(r"\s*(?:=|\\leftarrow)\s*", eq, maxsplit=1)
         if len(parts) != 2:
             raise ValueError(f"not an equation or update: {eq!r}")
         lhs, rhs = parts
-        if lhs not in LHS:
+        if lhs not in known:
             raise ValueError(f"unknown left-hand side {lhs!r} in {eq!r}")
-        key = LHS[lhs] + ("_new" if "\\leftarrow" in eq else "")
-        out[key] = to_python(rhs)
+        key = known[lhs] + ("_new" if "\\leftarrow" in eq else "")
+        out[key] = to_python(rhs, symbols)
     return out
 
 

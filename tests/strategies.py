@@ -145,3 +145,20 @@ def degenerate_examples():
         (Factors(np.full((3, 2), 0.7), np.full((2, 2), 0.7), np.full(3, 0.1), np.full(2, 0.1), mu=3.0), full),
         (zero_column, full),
     ]
+
+
+@st.composite
+def svdpp_problems(draw):
+    """``(factors, Y, ratings, implicit)`` for SVD++: a biased :func:`problems` draw, generic :math:`Y`,
+    :math:`N(u)` = the distinct items of each user (users without ratings have an empty :math:`N(u)`)."""
+    from funksvd.maths.svdpp import Implicit
+
+    factors, ratings = draw(problems(biased=True))
+    rng = np.random.default_rng(draw(SEEDS))
+    Y = generic(rng, factors.Q.shape, *FACTOR_RANGE)
+    return factors, Y, ratings, Implicit.from_ratings(ratings)
+
+
+#: lambda per SVD++ block ``P, Q, bu, bi, Y``, bounded away from 0.
+regs5 = SEEDS.map(lambda seed: dict(zip(("P", "Q", "bu", "bi", "Y"),
+                                        np.random.default_rng(seed).uniform(*REG_RANGE, 5))))

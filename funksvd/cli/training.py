@@ -69,11 +69,21 @@ def _ranking_options(cmd) -> None:
                      help="lowest held-out rating that counts as relevant (default: every held-out item)")
 
 
+#: The models ``--model`` chooses from (class names in :mod:`funksvd.estimator`).
+MODELS = {"funksvd": "FunkSVD", "svdpp": "SVDpp", "als": "ALS"}
+
+
 def _model_options(cmd) -> None:
-    cmd.add_argument("--factors", type=int, default=100, help="latent factors k (default 100)")
-    cmd.add_argument("--epochs", type=int, default=20, help="epochs (default 20)")
-    cmd.add_argument("--lr", type=float, default=0.005, help="learning rate of every block (default 0.005)")
-    cmd.add_argument("--reg", type=float, default=0.02, help="regularisation of every block (default 0.02)")
+    cmd.add_argument("--model", choices=sorted(MODELS), default="funksvd",
+                     help="funksvd (biased MF by SGD), svdpp (SVD++, Surprise's SVDpp) or als (biased MF by "
+                          "alternating least squares); --rule is funksvd's only, --lr not als' (default funksvd)")
+    cmd.add_argument("--factors", type=int, default=None,
+                     help="latent factors k (default: the model's, 100 funksvd, 20 svdpp, 50 als)")
+    cmd.add_argument("--epochs", type=int, default=None, help="epochs (default: 20 funksvd and svdpp, 10 als)")
+    cmd.add_argument("--lr", type=float, default=None,
+                     help="learning rate of every block (default 0.005 funksvd, 0.007 svdpp)")
+    cmd.add_argument("--reg", type=float, default=None,
+                     help="regularisation of every block (default 0.02 funksvd and svdpp, 0.12 als)")
     cmd.add_argument("--rule", choices=sorted(RULES), default="funk", help="per-rating update rule (default funk)")
     cmd.add_argument("--engine", choices=ENGINES, default="compiled", help="training engine (default compiled)")
     cmd.add_argument("--seed", type=seed, default=0, help="random_state of the model (default 0)")
@@ -111,10 +121,18 @@ def _options():
 
 
 def _model(args, verbose: bool):
-    from ..estimator import FunkSVD
+    from .. import estimator
 
-    return FunkSVD(n_factors=args.factors, n_epochs=args.epochs, lr_all=args.lr, reg_all=args.reg, rule=args.rule,
-                   engine=args.engine, random_state=args.seed, verbose=verbose)
+    kind = getattr(args, "model", "funksvd")
+    cls = getattr(estimator, MODELS[kind])
+    given = {"n_factors": args.factors, "n_epochs": args.epochs, "lr_all": args.lr, "reg_all": args.reg}
+    params = {name: value for name, value in given.items() if value is not None}  # else the model's default
+    if "lr_all" in params and "lr_all" not in cls._param_names():
+        raise InputError(f"--lr does not apply to --model {kind}: each half-step is solved exactly, without a "
+                         "learning rate")
+    if kind == "funksvd":
+        params["rule"] = args.rule
+    return cls(**params, engine=args.engine, random_state=args.seed, verbose=verbose)
 
 
 def _fit(args) -> int:

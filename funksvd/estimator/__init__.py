@@ -3,6 +3,8 @@
 
 from ..base.errors import NotFittedError
 from .model import ENGINES, SCHEDULES, FunkSVD
+from .als import ALS
+from .svdpp import SVDpp
 from .training import DIVERGENCE_FACTOR, SHUFFLE_BLOCK
 
-__all__ = ["FunkSVD", "ENGINES", "SCHEDULES", "DIVERGENCE_FACTOR", "SHUFFLE_BLOCK", "NotFittedError"]
+__all__ = ["FunkSVD", "ALS", "SVDpp", "ENGINES", "SCHEDULES", "DIVERGENCE_FACTOR", "SHUFFLE_BLOCK", "NotFittedError"]

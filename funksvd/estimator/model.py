@@ -26,6 +26,8 @@ from ..base.rng import check_random_state
 from ..base.errors import NotFittedError
 from ..model.factors import BLOCKS, Factors
 from ..model.ratings import Ratings
+from ..maths.objectives import as_objective
+from ..maths.rules import get_rule
 from .params import ENGINES, SCHEDULES, check_memory, check_params
 from .persistence import Persistence
 from .scores import factor_arrays, predict_arrays
@@ -274,7 +276,7 @@ class FunkSVD(Training, Recommending, Persistence):
         valid = self._param_names()
         for name, value in params.items():
             if name not in valid:
-                raise ValueError(f"invalid parameter {name!r} for FunkSVD; valid parameters: {valid}")
+                raise ValueError(f"invalid parameter {name!r} for {type(self).__name__}; valid parameters: {valid}")
             setattr(self, name, value)
         return self
 
@@ -290,7 +292,7 @@ class FunkSVD(Training, Recommending, Persistence):
             if not (same or value is default):
                 shown = getattr(value, "__name__", None) if name == "dtype" else None
                 changed.append(f"{name}={'np.' + shown if shown else repr(value)}")
-        return f"FunkSVD({', '.join(changed)})"
+        return f"{type(self).__name__}({', '.join(changed)})"
 
     # ---- parameters ----------------------------------------------------------------------------
 
@@ -306,6 +308,10 @@ class FunkSVD(Training, Recommending, Persistence):
             value = getattr(self, f"{kind}_{names[block]}")
             out[block] = default if value is None else float(value)
         return out
+
+    def _objective(self):
+        """The loss the model is fitted to (:meth:`fold_in` minimises it for a new user)."""
+        return as_objective(get_rule(self.rule).name)
 
     # ---- fitting -------------------------------------------------------------------------------
 
@@ -359,7 +365,7 @@ class FunkSVD(Training, Recommending, Persistence):
     def _exclusive(self):
         with _FIT_GUARD:
             if self.__dict__.get("_fitting"):
-                raise RuntimeError("this FunkSVD is already being fitted (in another thread); fit one estimator "
+                raise RuntimeError(f"this {type(self).__name__} is already being fitted (in another thread); fit one estimator "
                                    "per thread, e.g. copy.deepcopy(model)")
             self._fitting = True
         try:
@@ -438,7 +444,7 @@ class FunkSVD(Training, Recommending, Persistence):
 
     def _fitted(self) -> Factors:
         if not hasattr(self, "factors_"):
-            raise NotFittedError("this FunkSVD is not fitted yet: call fit(ratings) first")
+            raise NotFittedError(f"this {type(self).__name__} is not fitted yet: call fit(ratings) first")
         return self.factors_
 
     @property

@@ -4,7 +4,8 @@ The file is an uncompressed ``.npz`` archive read with ``allow_pickle=False``: t
 arrays as they are (float64 or float32, bit for bit), the id maps and titles as int64 or unicode
 arrays, the rated items per user (for ``recommend(exclude_rated=True)``), and one member
 ``funksvd_metadata`` holding UTF-8 JSON: the format name and version, the library version, the
-hyper-parameters, the fitted scalars and ``history_``. Writing goes to a temporary file in the
+hyper-parameters, the fitted scalars and ``history_``, and ``model``, the estimator's class name
+(``"FunkSVD"``, ``"ALS"``, ``"SVDpp"``; a file without it is a ``FunkSVD``). Writing goes to a temporary file in the
 target folder, which then replaces the target in one rename, so a crash never leaves half a
 model behind.
 """
@@ -24,7 +25,6 @@ from ..base.errors import InputError
 from ..base.files import atomic_write, check_target
 from ..model.factors import Factors
 from ..model.ids import IdMap
-from .params import check_params
 from .saved import MEMBERS, check_arrays, check_headers, checked_meta
 from .state import EstimatorState
 
@@ -83,7 +83,8 @@ class Persistence(EstimatorState):
         :meth:`load` gives back an equal model: the same parameters bit for bit, id maps,
         titles, hyper-parameters and ``history_``.
         """
-        factors = self._fitted()
+        self._fitted()
+        factors = self.factors_  # the parameters themselves (a model may predict from derived ones)
         check_target(path, "the model")
         arrays = {"P": factors.P, "Q": factors.Q}
         if factors.biased:
@@ -91,6 +92,7 @@ class Persistence(EstimatorState):
         if getattr(self, "_train_ratings", None) is not None or getattr(self, "_rated", None) is not None:
             self._rated_items(0)
             arrays["rated_indptr"], arrays["rated_items"] = self._rated
+        arrays.update(self._extra_arrays())
         if self.user_ids_ is not None:
             arrays.update(user_ids=_id_array(self.user_ids_), item_ids=_id_array(self.item_ids_))
         if self.item_titles_ is not None:
@@ -101,6 +103,7 @@ class Persistence(EstimatorState):
                 arrays["item_titles_missing"] = missing
         meta = {
             "format": FORMAT, "format_version": FORMAT_VERSION, "funksvd_version": __version__,
+            "model": type(self).__name__,
             "params": {name: _json_param(name, value) for name, value in self.get_params().items()},
             "fitted": {name: getattr(self, name) for name in _SCALARS},
             "rating_range_": list(getattr(self, "rating_range_", (None, None))),
@@ -112,6 +115,10 @@ class Persistence(EstimatorState):
     @classmethod
     def load(cls, path):
         """A model written by :meth:`save`, validated before any array is read.
+
+        Of this class or of a subclass: the metadata's ``model`` field names the class (absent in
+        older files: ``"FunkSVD"``), so ``FunkSVD.load`` reads an ``SVDpp`` or ``ALS`` too, and
+        ``SVDpp.load`` refuses a ``FunkSVD``.
 
         Only the members the format defines are read (another member is refused), each
         uncompressed, of the dtype the format gives it and of the size its header claims; every
@@ -146,11 +153,24 @@ class Persistence(EstimatorState):
                 except ValueError as error:
                     raise InputError(f"{path} is a damaged funksvd model: {error}") from None
                 meta = _read_meta(path, _read_member(archive, members[_META]))
+                kind = meta.get("model", "FunkSVD")  # files written before the field hold a FunkSVD
+                target = _model_class(cls, kind) if isinstance(kind, str) else None
+                if target is None:
+                    raise InputError(f"{path} holds a {kind!r} model, not a {cls.__name__}: load it with "
+                                     f"funksvd.{kind}.load" if isinstance(kind, str) else
+                                     f"{path} is a damaged funksvd model: its model field is {kind!r}")
+                allowed = {_META, *MEMBERS, *target._EXTRA_MEMBERS}
+                unknown = sorted(set(members) - allowed)
+                if unknown:
+                    raise InputError(f"{path} is a damaged funksvd model: it holds the member {unknown[0] + '.npy'!r}, "
+                                     f"which the format of a {kind} does not define (members: "
+                                     f"{', '.join(sorted(allowed))})")
                 try:
-                    meta = checked_meta(meta, cls._param_names())
-                    check_params(cls._with_params(meta))
+                    meta = checked_meta(meta, target._param_names())
+                    target._with_params(meta)._check_params()
                     headers = {name: _header(archive, info) for name, info in members.items() if name != _META}
                     check_headers(headers, meta)
+                    target._check_extra_headers(headers)
                 except (KeyError, TypeError, ValueError) as error:
                     raise InputError(f"{path} is a damaged funksvd model: {error}") from None
                 arrays = {name: _read_member(archive, info) for name, info in members.items() if name != _META}
@@ -161,7 +181,7 @@ class Persistence(EstimatorState):
             raise InputError(f"{path} is not a funksvd model: a damaged archive ({type(error).__name__}: {error})"
                              ) from None
         try:
-            return cls._from_saved(meta, arrays)
+            return target._from_saved(meta, arrays)
         except (KeyError, TypeError, ValueError, IndexError) as error:
             raise InputError(f"{path} is a damaged funksvd model: {error}") from None
 
@@ -169,7 +189,8 @@ class Persistence(EstimatorState):
     def _with_params(cls, meta: dict):
         """An unfitted estimator with the saved parameters (those missing from the file keep their defaults)."""
         params = dict(meta["params"])
-        params["dtype"] = np.dtype(params.get("dtype", "float64")).type
+        if "dtype" in cls._param_names():
+            params["dtype"] = np.dtype(params.get("dtype", "float64")).type
         return cls(**params)
 
     @classmethod
@@ -193,19 +214,42 @@ class Persistence(EstimatorState):
             model.item_titles_[arrays["item_titles_missing"]] = None
         if "rated_indptr" in arrays:
             model._rated = (arrays["rated_indptr"], arrays["rated_items"])
+        model._restore_extra(arrays)
         return model
+
+    #: The members a model kind saves beyond the format's own (:data:`~funksvd.estimator.saved.MEMBERS`).
+    _EXTRA_MEMBERS: tuple[str, ...] = ()
+
+    @classmethod
+    def _check_extra_headers(cls, headers: dict) -> None:
+        """Check the ``(shape, dtype)`` of the kind's extra members against ``P`` and ``Q`` (nothing read yet)."""
+
+    def _extra_arrays(self) -> dict:
+        """Arrays a model kind saves beyond ``P, Q, bu, bi`` (none for FunkSVD)."""
+        return {}
+
+    def _restore_extra(self, arrays: dict) -> None:
+        """Read back what :meth:`_extra_arrays` saved."""
+
+
+def _model_class(cls, kind: str):
+    """``cls`` or its subclass named ``kind`` (``FunkSVD.load`` reads every kind; ``SVDpp.load`` only SVDpp), else None."""
+    if cls.__name__ == kind:
+        return cls
+    for sub in cls.__subclasses__():
+        found = _model_class(sub, kind)
+        if found is not None:
+            return found
+    return None
 
 
 def _members(path: Path, archive: zipfile.ZipFile) -> dict[str, zipfile.ZipInfo]:
-    """The archive's members by array name: only those of the format, uncompressed, each once."""
+    """The archive's members by array name, each an uncompressed ``.npy`` listed once (which of them the format allows is judged once the model kind is read)."""
     members: dict[str, zipfile.ZipInfo] = {}
     ours = f"{_META}.npy" in archive.namelist()
     for info in archive.infolist():
         name = info.filename.removesuffix(".npy")
-        if name not in MEMBERS and name != _META:
-            if ours:
-                raise InputError(f"{path} is a damaged funksvd model: it holds the member {info.filename!r}, which "
-                                 f"the format does not define (members: {_META}, {', '.join(MEMBERS)})")
+        if not ours:  # a foreign archive: refused below for its missing metadata
             continue
         if not info.filename.endswith(".npy") or name in members:
             raise InputError(f"{path} is a damaged funksvd model: the member {info.filename!r} is "

@@ -18,9 +18,8 @@ from ..base.optional import require_pandas
 from ..base.validation import positive_int
 from ..evaluation.top_n import items_by_user, top_n
 from ..model.factors import Factors
-from ..maths.objectives import as_objective
+from ..als.normal_equations import solve_side
 from ..model.ratings import Ratings
-from ..maths.rules import get_rule
 from .state import EstimatorState
 
 __all__ = ["Ranking", "NewUser", "Recommending", "METRICS"]
@@ -313,6 +312,8 @@ class Recommending(EstimatorState):
         rule's hand gradient (:func:`funksvd.gradients`) and with finite differences: it is 0.
         ``tests/test_matrix_docstrings.py`` evaluates the written-out equations above at the
         returned :math:`x`. The derivation step by step: :doc:`/derivations/fold_in_als`.
+        The system is solved by :func:`funksvd.als.solve_side`, the routine of an ALS half-step
+        (:class:`funksvd.ALS`: its weighted loss is ``"funk"``'s; unweighted, :math:`n` is replaced by 1).
         """
         factors = self._fitted()
         index, _ = self._items(items)
@@ -340,21 +341,21 @@ class Recommending(EstimatorState):
             warnings.warn(f"fold_in: {outside.size} rating(s) outside the training range [{low:g}, {high:g}] "
                           f"(ratings[{outside[0]}] = {r[outside[0]]:g}); they are used as given, which "
                           "extrapolates b_u and p_u beyond anything seen in training", UserWarning, stacklevel=2)
-        objective = as_objective(get_rule(self.rule).name)
-        reg = self._hyper("reg")
-        c, n, k = objective.data_weight, len(r), factors.n_factors
-        A = factors.Q[index].astype(np.float64)
-        y = r - factors.mu
-        diagonal = [reg["P"] * objective.factor_reg_weight] * k
-        if factors.biased:
-            A = np.column_stack([A, np.ones(n)])
-            y = y - factors.bi[index]
-            diagonal.append(reg["bu"] * objective.bias_reg_weight)
-        lhs = A.T @ A + (n / c) * np.diag(diagonal)
-        try:
-            x = np.linalg.solve(lhs, A.T @ y)
-        except np.linalg.LinAlgError:
-            raise InputError(f"fold_in: the normal equations are singular ({n} ratings, {k} factors, "
+        objective, reg = self._objective(), self._hyper("reg")
+        k = factors.n_factors
+        implicit = self._fold_in_implicit(index)  # a fixed part of the user's vector (0 for FunkSVD)
+        p_u, b_u = np.empty((1, k)), np.empty(1 if factors.biased else 0)
+        bi = factors.bi if factors.biased else np.zeros(0)
+        Q = factors.Q.astype(np.float64)
+        try:  # the normal equations of one row: the same routine as an ALS half-step
+            solve_side(objective, reg, "users", Q, bi.astype(np.float64), factors.mu, np.array([0, len(r)], np.int64),
+                       index.astype(np.int64), r - Q[index] @ implicit, p_u, b_u)
+        except InputError:
+            raise InputError(f"fold_in: the normal equations are singular ({len(r)} ratings, {k} factors, "
                              f"reg_pu={reg['P']:g}); use a positive regularisation or more ratings") from None
-        b_u = float(x[k]) if factors.biased else 0.0
-        return NewUser(x[:k].copy(), b_u, index.astype(np.int64))
+        b_u = float(b_u[0]) if factors.biased else 0.0
+        return NewUser(p_u[0] + implicit, b_u, index.astype(np.int64))
+
+    def _fold_in_implicit(self, index: np.ndarray) -> np.ndarray:
+        """The part of a new user's vector fixed by which items they rated (SVD++'s implicit term); 0 here."""
+        return np.zeros(self._fitted().n_factors)
