@@ -189,3 +189,41 @@ def test_matches_surprise_svdpp(rng):
                        for u, i in zip(R.users, R.items)])
     np.testing.assert_allclose(ours.predict(R.users, R.items), theirs, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(ours.y_, peer.yj[iid], rtol=1e-12, atol=1e-12)
+
+
+def _rewrite(path, out, change):
+    """Copy the .npz at ``path`` to ``out`` with ``change(members)`` applied to its {name: array} members."""
+    import zipfile
+
+    with np.load(path, allow_pickle=False) as archive:
+        members = {name: archive[name] for name in archive.files}
+    change(members)
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as archive:
+        for name, value in members.items():
+            with archive.open(name + ".npy", "w") as file:
+                np.lib.format.write_array(file, np.asarray(value), allow_pickle=False)
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda m: m.update(Y=m["Y"][:-1]), "Y has shape"),
+    (lambda m: m.update(Y=m["Y"].astype(np.float32)), "Y has shape"),
+    (lambda m: m.pop("implicit_items"), "implicit_items' of an SVDpp model is missing"),
+    (lambda m: m.update(implicit_items=m["implicit_items"] + 1000), "implicit_items must be item indices"),
+    (lambda m: m.update(implicit_indptr=m["implicit_indptr"][::-1].copy()), "implicit_indptr must rise"),
+])
+def test_a_damaged_svdpp_file_is_one_clear_error(rng, tmp_path, change, message):
+    """Oracle: the edits written in the test (a short or retyped Y, a missing or out-of-range N(u)); one InputError each."""
+    model = SVDpp(n_factors=3, n_epochs=1, random_state=0).fit(ratings_of(rng))
+    model.save(tmp_path / "m.npz")
+    _rewrite(tmp_path / "m.npz", tmp_path / "bad.npz", change)
+    with pytest.raises(InputError, match=message):
+        SVDpp.load(tmp_path / "bad.npz")
+
+
+def test_a_funksvd_file_with_an_svdpp_member_is_refused(rng, tmp_path):
+    """Oracle: Y is a member of the SVDpp format only; a FunkSVD file holding one is damaged (one InputError)."""
+    model = FunkSVD(n_factors=3, n_epochs=1, random_state=0).fit(ratings_of(rng))
+    model.save(tmp_path / "f.npz")
+    _rewrite(tmp_path / "f.npz", tmp_path / "bad.npz", lambda m: m.update(Y=m["Q"]))
+    with pytest.raises(InputError, match="'Y.npy', which the format does not define"):
+        FunkSVD.load(tmp_path / "bad.npz")

@@ -27,8 +27,8 @@ from ..base.progress import progress_bar
 from ..model.factors import Factors
 from .model import _FITTED, FunkSVD
 from .raw import as_training_data, validation_ratings
-from .scores import COMPILED_SSE_MIN, rmse_of
-from .training import _counts, _EarlyStopping
+from .scores import rmse_of
+from .training import _EarlyStopping, rating_counts
 
 __all__ = ["ALS", "ALS_ENGINES"]
 
@@ -217,8 +217,8 @@ class ALS(FunkSVD):
         """The epoch loop: a sweep, its exact loss, validation, early stopping, the bar."""
         arrays, mu = start.mutable_copy(), start.mu
         layout, objective, reg = Layout.of(ratings), self._objective(), self._hyper("reg")
-        counts = (_counts(ratings.users, ratings.n_users), _counts(ratings.items, ratings.n_items))
-        sse_engine = "compiled" if self.engine == "compiled" and len(ratings) >= COMPILED_SSE_MIN else "python"
+        counts = rating_counts(ratings)
+        sse_engine = self.engine  # the compiled loop with the compiled engine, numpy with the Python one
         stopper = _EarlyStopping(self.patience, self.min_improvement)
         bar = progress_bar(self.n_epochs, f"ALS[{self.engine}]", self.verbose)
         try:

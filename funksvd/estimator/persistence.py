@@ -145,6 +145,9 @@ class Persistence(EstimatorState):
         try:
             with zipfile.ZipFile(path) as archive:
                 members = _members(path, archive)
+                if members[_META].compress_type != zipfile.ZIP_STORED:
+                    raise InputError(f"{path} is a damaged funksvd model: its metadata is compressed; funksvd "
+                                     "writes its models uncompressed (the file was rewritten by something else)")
                 try:
                     shape, dtype = _header(archive, members[_META])
                     if len(shape) != 1 or dtype != np.uint8 or shape[0] > _META_LIMIT:
@@ -156,15 +159,20 @@ class Persistence(EstimatorState):
                 kind = meta.get("model", "FunkSVD")  # files written before the field hold a FunkSVD
                 target = _model_class(cls, kind) if isinstance(kind, str) else None
                 if target is None:
-                    raise InputError(f"{path} holds a {kind!r} model, not a {cls.__name__}: load it with "
+                    raise InputError(f"{path} holds a {kind} model, not a {cls.__name__}: load it with "
                                      f"funksvd.{kind}.load" if isinstance(kind, str) else
                                      f"{path} is a damaged funksvd model: its model field is {kind!r}")
                 allowed = {_META, *MEMBERS, *target._EXTRA_MEMBERS}
                 unknown = sorted(set(members) - allowed)
                 if unknown:
                     raise InputError(f"{path} is a damaged funksvd model: it holds the member {unknown[0] + '.npy'!r}, "
-                                     f"which the format of a {kind} does not define (members: "
+                                     f"which the format does not define (members of a {kind}: "
                                      f"{', '.join(sorted(allowed))})")
+                for info in members.values():
+                    if info.compress_type != zipfile.ZIP_STORED:
+                        raise InputError(f"{path} is a damaged funksvd model: the member {info.filename!r} is "
+                                         "compressed; funksvd writes its models uncompressed (the file was "
+                                         "rewritten by something else)")
                 try:
                     meta = checked_meta(meta, target._param_names())
                     target._with_params(meta)._check_params()
@@ -254,9 +262,6 @@ def _members(path: Path, archive: zipfile.ZipFile) -> dict[str, zipfile.ZipInfo]
         if not info.filename.endswith(".npy") or name in members:
             raise InputError(f"{path} is a damaged funksvd model: the member {info.filename!r} is "
                              + ("listed twice" if name in members else "not an .npy array"))
-        if info.compress_type != zipfile.ZIP_STORED:
-            raise InputError(f"{path} is a damaged funksvd model: the member {info.filename!r} is compressed; "
-                             "funksvd writes its models uncompressed (the file was rewritten by something else)")
         members[name] = info
     if _META not in members:
         raise InputError(f"{path} is an .npz archive but not a funksvd model: it has no "
