@@ -103,3 +103,20 @@ def test_full_batch_training_and_the_classics_stay_light():
         run_quuxlabs_article(iterations=2, init=funksvd.Factors.random(5, 4, 2, random_state=0))
     """)
     assert loaded == []
+
+
+def test_the_compiled_engine_compiles_on_first_use_only():
+    """Oracle: the module namespace of funksvd.sgd.compiled in a fresh interpreter, right after import:
+    no numba dispatcher (nothing compiled yet) and no mutable flag (only functions, classes, constants)."""
+    done = subprocess.run([sys.executable, "-c", textwrap.dedent("""
+        import json, types
+        import numba
+        from numba.core.registry import CPUDispatcher
+        import funksvd.sgd.compiled as compiled
+        names = {name: value for name, value in vars(compiled).items() if not name.startswith("__")}
+        dispatchers = sorted(name for name, value in names.items() if isinstance(value, CPUDispatcher))
+        flags = sorted(name for name, value in names.items() if isinstance(value, (bool, list, set)))
+        print(json.dumps([dispatchers, flags]))
+    """)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == [[], []]

@@ -96,3 +96,13 @@ def test_ranking_and_history_as_frames():
     history = model.history_frame()
     assert history.index.tolist() == [h["epoch"] for h in model.history_]
     assert history["loss"].tolist() == [h["loss"] for h in model.history_]
+
+
+@pytest.mark.parametrize("make", [FunkSVD, FunkSVDRegressor])
+@pytest.mark.parametrize("check", ["check_no_attributes_set_in_init", "check_parameters_default_constructible",
+                                   "check_get_params_invariance", "check_set_params", "check_estimator_repr"])
+def test_sklearn_parameter_checks(make, check):
+    """Oracle: scikit-learn's own estimator checks for parameters (``sklearn.utils.estimator_checks``)."""
+    from sklearn.utils import estimator_checks
+
+    getattr(estimator_checks, check)(make.__name__, make())

@@ -104,9 +104,14 @@ def check_indices(values, name: str, n: int) -> np.ndarray:
     return array
 
 
-def indices_within(ids: np.ndarray, n: int, name: str, owner: str = "the model") -> None:
-    """Refuse non-negative indices ``ids`` (named ``name``) that reach ``n``, naming the first."""
-    if len(ids) and ids.max() >= n:
-        j = int(np.argmax(ids >= n))
-        what = name.rpartition(".")[2]
-        raise InputError(f"{name}[{j}] = {ids[j]} is out of range: {owner} has {n} {what}, indices 0..{n - 1}")
+def indices_within(ids: np.ndarray, n: int, name: str, owner: str = "the model has", what: str | None = None) -> None:
+    """Refuse integer indices ``ids`` (named ``name``) outside ``[0, n)``, naming the first.
+
+    The message reads ``name[j] = v is out of range: <owner> <n> <what>, indices 0..n-1``, with
+    ``what`` by default the last part of ``name`` (``validation.users`` gives ``users``).
+    """
+    bad = np.flatnonzero((ids < 0) | (ids >= n))
+    if bad.size:
+        j = int(bad[0])
+        what = what or name.rpartition(".")[2]
+        raise InputError(f"{name}[{j}] = {ids[j]} is out of range: {owner} {n} {what}, indices 0..{n - 1}")

@@ -15,7 +15,7 @@ import numpy as np
 
 from ..model.factors import Factors, predict_pairs
 from ..base.progress import progress_bar
-from ..base.validation import positive_int
+from ..base.validation import indices_within, positive_int
 from ..model.ratings import Ratings, check_within
 
 __all__ = ["top_n", "items_by_user", "pairs_in"]
@@ -76,10 +76,7 @@ def _check_users(users, n_users: int) -> np.ndarray:
     if array.ndim > 1:
         raise ValueError(f"users must be one user index or a 1-D array of them, got shape {array.shape}")
     flat = array.reshape(-1).astype(np.int64)
-    bad = np.flatnonzero((flat < 0) | (flat >= n_users))
-    if bad.size:
-        raise ValueError(f"users[{bad[0]}] = {flat[bad[0]]} is out of range: the factors have {n_users} users, "
-                         f"indices 0..{n_users - 1}")
+    indices_within(flat, n_users, "users", "the factors have")
     return flat
 
 
@@ -98,9 +95,7 @@ def _check_candidates(candidates, n_items: int) -> np.ndarray:
         raise ValueError(f"candidates must be a 1-D array of item indices or a boolean mask, got "
                          f"{array.dtype} of shape {array.shape}")
     array = array.astype(np.int64)
-    bad = np.flatnonzero((array < 0) | (array >= n_items))
-    if bad.size:
-        raise ValueError(f"candidates[{bad[0]}] = {array[bad[0]]} is out of range: items 0..{n_items - 1}")
+    indices_within(array, n_items, "candidates", "the factors have", "items")
     ordered = np.sort(array)
     repeated = np.flatnonzero(np.diff(ordered) == 0)
     if repeated.size:

@@ -218,7 +218,8 @@ class Factors(Frozen):
         """
         users = check_indices(users, "users", self.n_users)
         items = check_indices(items, "items", self.n_items)
-        return predict_pairs(self.P, self.Q, self.bu, self.bi, self.mu, users, items)
+        # accumulated in float64, returned in the dtype of the factors (float32 factors, float32 predictions)
+        return predict_pairs(self.P, self.Q, self.bu, self.bi, self.mu, users, items).astype(self.dtype, copy=False)
 
     def rotate(self, R) -> "Factors":
         r"""The factors in another basis: :math:`(P R, Q R)`, biases unchanged.
