@@ -234,15 +234,15 @@ def _allocations(step, case: _Case) -> int:
 
     The arrays are passed as views of a subclass whose ``__array_finalize__`` counts every new
     array whose memory is not theirs (``P[u] * 2``, ``P[u].copy()``, ``P[u] + x``); views
-    (``P[u]``) and scalars (``P[u, f]``) are not counted, nor is anything built without them (a
-    list of floats).
+    (``P[u]``), scalars (``P[u, f]``, ``P[u] @ Q[i]``) are not counted, nor is anything built
+    without them (a list of floats).
     """
     count = [0]
     given = case.arrays()
 
     class Watched(np.ndarray):
         def __array_finalize__(self, obj):
-            if obj is not None and not any(np.may_share_memory(self, a) for a in given):
+            if obj is not None and self.ndim and not any(np.may_share_memory(self, a) for a in given):
                 count[0] += 1
 
     arrays = [a.view(Watched) for a in given]
