@@ -303,7 +303,7 @@ def test_a_rule_of_another_loss_fits_no_gradient_step_and_names_the_entry():
                       for b in ("P", "Q", "bu", "bi"))
         return xp.sum(xp.where(a <= 0.1, 0.5 * xp.square(e), 0.1 * (a - 0.05))) + penalty
 
-    fitted = check_rule(clipped, huber, tol=1e-6)
+    fitted = check_rule(clipped, huber)
     assert fitted.ok, str(fitted)
     assert fitted.scales == pytest.approx({"P": 1.0, "Q": 1.0, "bu": 1.0, "bi": 1.0}, rel=1e-6)
     assert "finite differences" in fitted.oracle
@@ -331,3 +331,10 @@ def test_a_rule_without_biases_is_fine_for_an_unbiased_model():
     assert check_rule(unbiased, "funk", biased=False).ok
     report = check_rule(lambda *args: unbiased(*args, sequential=True), "funk", biased=False)
     assert report.hints == ["Q computed from the updated P"]
+
+
+def test_a_simultaneous_rule_against_the_listing_reads_the_old_p():
+    """Oracle: RULES['quuxlabs_listing'].stages (Q after P); funk's Q step reads the old p."""
+    report = check_rule(student_funk, "quuxlabs_listing")
+    assert not report.ok and report.matches == "funk"
+    assert report.hints == ["Q computed from the old P (quuxlabs_listing reads the updated one)"]

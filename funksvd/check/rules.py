@@ -31,6 +31,7 @@ hint                                                        the slip
 ``the learning rate of {c} used on {b}``                    ``lr_pu`` in the update of ``bu``, say
 ``the learning rate is missing on {b}``                     no :math:`\gamma` at all
 ``{b} computed from the updated {c}``                       a block reads another's new value
+``{b} computed from the old {c}``                           the named rule reads the new value there
 ``the error is recomputed after updating``                  ``err`` computed again between block updates
 ``{b} is not updated``                                      the block never changes
 ``{b}[...] fits no gradient step``                          none of the above explains the change
@@ -504,7 +505,7 @@ def _matches(outputs, cases) -> str | None:
     return None
 
 
-def check_rule(step: Callable, loss=None, *, random_state=0, tol: float = 1e-8,
+def check_rule(step: Callable, loss=None, *, random_state=0, tol: float | None = None,
                allow_allocation: bool = False, biased: bool = True) -> RuleReport:
     r"""Decide whether a per-rating update rule is a gradient step, of which loss, with which scales and order.
 
@@ -524,10 +525,11 @@ def check_rule(step: Callable, loss=None, *, random_state=0, tol: float = 1e-8,
         explains the rule with the fewest slips.
     random_state : int
         Seed of the generic cases.
-    tol : float
-        Largest residual of a fit, relative to the largest change (1e-8 for funksvd's hand
-        gradients, exact to rounding; use ~1e-6 for a callable loss, whose gradient comes from
-        finite differences with errors ~1e-10).
+    tol : float, optional
+        Largest residual of a fit, relative to the largest change. Default 1e-8 for a named loss
+        or an Objective (funksvd's hand gradients, exact to rounding) and 1e-6 for a callable
+        loss (its gradient comes from finite differences, with errors ~1e-10); a slip is an O(1)
+        misfit either way.
     allow_allocation : bool
         Accept a rule that creates arrays on every call (by default that is a failure: the
         compiled engine runs the rules as scalar loops).
@@ -566,6 +568,8 @@ def check_rule(step: Callable, loss=None, *, random_state=0, tol: float = 1e-8,
             raise InputError(str(exc)) from None
     cases = _cases(random_state, biased)
     name = getattr(step, "__name__", type(step).__name__)
+    if tol is None:
+        tol = 1e-6 if is_callable_loss(loss) else 1e-8
     hints, outputs = _bookkeeping(step, cases, random_state, allow_allocation)
     if hints:
         label = loss if isinstance(loss, str) else (loss_name(loss) if is_callable_loss(loss) else str(loss or "-"))
