@@ -456,6 +456,10 @@ def _callable_gradients(loss, factors, ratings, reg, learn_mu, call_loss, loss_d
     from .losses import factor_params
 
     params = factor_params(factors, learn_mu)
+    size = sum(np.size(value) for value in params.values())
+    if size > MAX_SYMBOLS:
+        raise LossError(f"the model has {size} parameters, too many to differentiate symbolically (at most "
+                        f"{MAX_SYMBOLS}): the symbolic oracle is for small cases, the other oracles scale")
     symbols, theta = {}, {}
     for block, value in params.items():
         names = [sp.Symbol(f"{block}_{'_'.join(map(str, j))}", real=True) for j in np.ndindex(value.shape)]
@@ -483,3 +487,6 @@ def _callable_gradients(loss, factors, ratings, reg, learn_mu, call_loss, loss_d
 
 
 NAMES = tuple(RULE_OBJECTIVES) + tuple(OBJECTIVES)
+
+#: Most parameters a callable loss is differentiated in symbolically (one sympy symbol each).
+MAX_SYMBOLS = 500
