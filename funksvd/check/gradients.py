@@ -19,12 +19,12 @@ from ..base.optional import require_tensorflow
 from ..maths.objectives import as_objective
 from ..model.factors import Factors
 from .finite_differences import fd_noise, kink_mask
-from .losses import (
+from .losses import finite_difference_gradients
+from ..maths.user_losses import (
     LossError,
     check_pure,
     evaluate_loss,
     factor_params,
-    finite_difference_gradients,
     is_callable_loss,
     loss_data,
     loss_name,
@@ -189,7 +189,7 @@ def check_gradients(
     objective : Objective, str or callable
         The loss whose gradient is checked: an :class:`~funksvd.Objective`, a rule name, a key
         of :data:`~funksvd.OBJECTIVES`, or your own ``loss(xp, theta, data)``
-        (:mod:`funksvd.check.losses`), written once and differentiated by every oracle.
+        (:mod:`funksvd.maths.user_losses`), written once and differentiated by every oracle.
     factors : Factors
         The point; converted to float64.
     ratings : Ratings
@@ -237,7 +237,7 @@ def check_gradients(
     ------
     ValueError
         If ``manual`` returns the wrong keys or shapes (e.g. transposed factors).
-    funksvd.check.losses.LossError
+    funksvd.maths.user_losses.LossError
         If a callable loss raises, returns no finite scalar, leaves the tape or reads global state.
     """
     unknown = set(oracles) - set(ORACLES)

@@ -61,8 +61,8 @@ from ..base.errors import InputError
 from ..maths.objectives import RULE_OBJECTIVES, Objective, as_objective
 from ..model.factors import BLOCKS, Factors
 from ..model.ratings import Ratings
-from .losses import LossData, LossError, check_pure, evaluate_loss, is_callable_loss, loss_name, scan_gradients
-
+from .losses import scan_gradients
+from ..maths.user_losses import LossData, LossError, check_pure, evaluate_loss, is_callable_loss, loss_name
 __all__ = ["BlockFit", "RuleReport", "check_rule"]
 
 #: Cases (generic single ratings) a rule is run on.
@@ -519,7 +519,7 @@ def check_rule(step: Callable, loss=None, *, random_state=0, tol: float | None =
         The per-rating loss :math:`\ell`: a rule name (``"funk"``, ``"quuxlabs"``,
         ``"quuxlabs_listing"``: that rule's loss, and its scales and stages are expected), an
         :class:`~funksvd.Objective` (any constant positive scale per block is a gradient step), or
-        a callable ``loss(xp, theta, data)`` of one rating (:mod:`funksvd.check.losses`; its
+        a callable ``loss(xp, theta, data)`` of one rating (:mod:`funksvd.maths.user_losses`; its
         prediction must use ``data.mu``, and :math:`\lambda_b` is ``data.reg[b]``).
         Default: the named rule whose loss, scales and stages fit; if none does, the one that
         explains the rule with the fewest slips.

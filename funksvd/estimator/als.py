@@ -25,10 +25,10 @@ from ..als.sweeps import Layout, one_blas_thread, sweep_arrays
 from ..base.errors import DivergenceError, InputError
 from ..base.progress import progress_bar
 from ..model.factors import Factors
-from .model import _FITTED, FunkSVD
+from .model import FITTED, FunkSVD
 from .raw import as_training_data, validation_ratings
 from .scores import rmse_of
-from .training import _EarlyStopping, rating_counts
+from .training import EarlyStopping, rating_counts
 
 __all__ = ["ALS", "ALS_ENGINES"]
 
@@ -195,7 +195,7 @@ class ALS(FunkSVD):
             validation = validation_ratings(validation, data)
         if self.patience is not None and validation is None:
             raise ValueError("patience (early stopping) needs validation ratings: fit(ratings, validation=...)")
-        for name in _FITTED:
+        for name in FITTED:
             self.__dict__.pop(name, None)
         self.history_ = []
         if init is not None:
@@ -219,7 +219,7 @@ class ALS(FunkSVD):
         layout, objective, reg = Layout.of(ratings), self._objective(), self._hyper("reg")
         counts = rating_counts(ratings)
         sse_engine = self.engine  # the compiled loop with the compiled engine, numpy with the Python one
-        stopper = _EarlyStopping(self.patience, self.min_improvement)
+        stopper = EarlyStopping(self.patience, self.min_improvement)
         bar = progress_bar(self.n_epochs, f"ALS[{self.engine}]", self.verbose)
         try:
             with one_blas_thread(), ThreadPoolExecutor(self.n_jobs) if self.n_jobs > 1 else nullcontext() as pool:

@@ -41,7 +41,7 @@ __all__ = ["FunkSVD", "ENGINES", "SCHEDULES"]
 _FIT_GUARD = threading.Lock()
 
 #: Fitted attributes, cleared when ``fit`` starts again.
-_FITTED = ("factors_", "mu_", "global_mean_", "n_epochs_", "best_epoch_", "stopped_early_", "rating_range_",
+FITTED = ("factors_", "mu_", "global_mean_", "n_epochs_", "best_epoch_", "stopped_early_", "rating_range_",
            "user_ids_", "item_ids_", "item_titles_", "_train_ratings", "_rated", "_counts")
 
 
@@ -353,7 +353,7 @@ class FunkSVD(Training, Recommending, Persistence):
             # sees the previous model until then, never a half-fitted one
             work = object.__new__(type(self))
             work.__dict__.update({name: value for name, value in self.__dict__.items()
-                                  if name not in _FITTED and name not in ("history_", "_fitting")})
+                                  if name not in FITTED and name not in ("history_", "_fitting")})
             try:
                 work._fit(ratings, validation, init)
             finally:
@@ -382,7 +382,7 @@ class FunkSVD(Training, Recommending, Persistence):
         if self.patience is not None and validation is None:
             raise ValueError("patience (early stopping) needs validation ratings: fit(ratings, validation=...)")
         check_memory(self, ratings.n_users, ratings.n_items)  # before anything of that size is allocated
-        for name in _FITTED:
+        for name in FITTED:
             self.__dict__.pop(name, None)
         self.history_ = []
 

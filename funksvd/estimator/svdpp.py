@@ -23,7 +23,7 @@ from ..maths.svdpp import SVDPP_BLOCKS, VARIANTS, Implicit
 from ..maths.svdpp_objective import penalty_weights, svdpp_loss, svdpp_penalty
 from ..model.factors import Factors
 from ..sgd.svdpp_engine import svdpp_epoch_function, user_groups
-from .model import _FITTED, FunkSVD
+from .model import FITTED, FunkSVD
 from .raw import as_training_data, validation_ratings
 from .scores import factor_arrays, rmse_of
 from .training import DIVERGENCE_FACTOR
@@ -187,7 +187,7 @@ class SVDpp(FunkSVD):
         ratings = data.ratings
         if validation is not None:
             validation = validation_ratings(validation, data)
-        for name in (*_FITTED, "y_", "implicit_", "_effective"):
+        for name in (*FITTED, "y_", "implicit_", "_effective"):
             self.__dict__.pop(name, None)
         self.history_ = []
         rng = np.random.default_rng(self.random_state)
