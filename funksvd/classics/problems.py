@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..model.factors import Factors
+from ..fullbatch.stopping import plateau
 from ..fullbatch.trainer import train
 from ..maths.objectives import OBJECTIVES
 from ..model.ratings import Ratings
@@ -147,20 +148,6 @@ def harmonic_problem(n: int = 500, k: int = 30, random_state=0, init_std_dev: fl
     drawn[rng.integers(0, n, n_draws), rng.integers(0, n, n_draws)] = True
     start = Factors.random(n, n, k, biased=False, init_std_dev=init_std_dev, random_state=rng)
     return {"U": U, "V": V, "spectrum": spectrum, "M": M, "train": drawn, "start": start}
-
-
-def plateau(checks, window: int = 5, tolerance: float = 0.01) -> bool:
-    r"""The tutorial's stopping rule: the mean of the previous ``window`` checks minus the last is below ``tolerance`` of that mean.
-
-    .. math:: \bar c - c_{\mathrm{last}} < \text{tolerance}\cdot\bar c, \qquad
-              \bar c = \frac{1}{w}\sum_{j=1}^{w} c_{\mathrm{last}-j}
-
-    False until ``window + 1`` checks exist.
-    """
-    if len(checks) <= window:
-        return False
-    previous = float(np.mean(checks[-window - 1:-1]))
-    return previous - checks[-1] < tolerance * previous
 
 
 def masked_mse(factors: Factors, M: np.ndarray, W: np.ndarray) -> float:
