@@ -78,3 +78,16 @@ def test_full_batch_training_and_the_classics_stay_light():
         run_quuxlabs_article(iterations=2, init=funksvd.Factors.random(5, 4, 2, random_state=0))
     """)
     assert loaded == []
+
+
+def test_autodiff_is_an_attribute_loaded_on_first_access():
+    """Oracle: sys.modules of a fresh interpreter. After import funksvd TensorFlow is absent; funksvd.autodiff
+    (no import statement) is the TensorFlow twin and loads it; an unknown attribute is an AttributeError."""
+    assert loaded_after("""
+        import funksvd
+        assert not hasattr(funksvd, "no_such_thing")
+    """) == []
+    assert "tensorflow" in loaded_after("""
+        import funksvd
+        assert funksvd.autodiff.train.__module__ == "funksvd.autodiff.trainer"
+    """)

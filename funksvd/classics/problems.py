@@ -174,7 +174,7 @@ def harmonic_experiment(n=500, k=30, random_state=0, max_steps=40_000, optimizer
         (learning rate 0.01).
     learning_rate : float, default 0.01
     check_every, window, tolerance : default 1000, 5, 0.01
-        Every ``check_every`` steps record the monitored MSE; stop on :func:`plateau`.
+        Every ``check_every`` steps record the monitored MSE; stop on :func:`~funksvd.fullbatch.stopping.plateau`.
     init_std_dev : float, default 1.0
     monitor : {"validation", "train"}, default "validation"
         The tutorial stops on the validation MSE (the held-out cells).

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["MONITORS", "plateau", "default_monitor", "check_stopping_arguments", "Recorder"]
+__all__ = ["MONITORS", "Recorder", "check_stopping_arguments", "default_monitor", "plateau"]
 
 #: The values a trainer can watch: the training objective, or a validation figure.
 MONITORS = ("loss", "val_rmse", "val_mse", "val_loss")
@@ -77,7 +77,8 @@ class Recorder:
       (the 2021 tutorial's rule, with ``log_every`` its check interval).
     """
 
-    def __init__(self, n_epochs, log_every, monitor, patience, min_improvement, plateau_rule):
+    def __init__(self, n_epochs: int, log_every: int, monitor: str, patience: int | None, min_improvement: float,
+                 plateau_rule) -> None:
         self.n_epochs = int(n_epochs)
         self.log_every = int(log_every)
         self.monitor = monitor
@@ -103,6 +104,8 @@ class Recorder:
         if epoch == 0:
             return False
         value = entry[self.monitor]
+        if value is None:
+            raise ValueError(f"monitor={self.monitor!r} was not computed")  # the checks make this unreachable
         self.watched.append(value)
         stop = False
         if self.patience is not None:
