@@ -38,7 +38,7 @@ from funksvd import FunkSVD, rmse
 from funksvd.data import example_dataset, train_test_split
 
 
-data = example_dataset()  # MovieLens 100K if found here or above, else synthetic
+data = example_dataset(download=True)  # found here or above, else downloaded
 ratings, source = data.ratings, data.source
 print(f"{source}: {ratings}")
 train, test = train_test_split(ratings, test_size=0.2, random_state=0)

@@ -36,7 +36,7 @@ from funksvd import OBJECTIVES, Factors, mae, rmse, train
 from funksvd.data import example_dataset
 
 
-data = example_dataset()  # MovieLens 100K if found here or above, else synthetic
+data = example_dataset(download=True)  # found here or above, else downloaded
 ratings, source = data.ratings, data.source
 print(f"{source}: {ratings}")
 keep = np.random.default_rng(0).random(len(ratings)) < 0.7  # the post's rule, seeded

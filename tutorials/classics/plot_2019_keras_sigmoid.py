@@ -43,7 +43,7 @@ from funksvd.data import example_dataset, train_test_split
 from funksvd.fullbatch.optimizers import RMSprop
 
 
-data = example_dataset()  # MovieLens 100K if found here or above, else synthetic
+data = example_dataset(download=True)  # found here or above, else downloaded
 ratings, titles, source = data.ratings, data.item_titles, data.source
 print(f"{source}: {ratings}")
 train_set, test_set = train_test_split(ratings, test_size=0.2, random_state=0)
@@ -177,7 +177,7 @@ print(f"observed only: item vectors moved from their random start by "
 # rescales the scores (the candidates' lengths stay in), but the cosine does no better: after
 # the shortened run, without a penalty, the vectors of rarely rated movies are still mostly
 # their random start (printed above), and random vectors make random neighbours.
-#
+
 # %%
 # Published, ours, and why they differ
 # ------------------------------------

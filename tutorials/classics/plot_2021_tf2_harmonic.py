@@ -123,7 +123,6 @@ print(f"with a random A: ||P A - P|| / ||P|| = {relative(P @ A, P):.2f}, "
       f"yet the product moves by {relative(moved, PQ):.1e}")
 
 # %%
-# %%
 # Published, ours, and why they differ
 # ------------------------------------
 # The full-size run does not fit in the build; measured once on the same machine kind with
