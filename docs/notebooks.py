@@ -17,11 +17,12 @@ unchanged), and ``tests/test_notebooks.py`` runs the same function on notebooks 
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from pathlib import Path
 
-__all__ = ["FIRST_CELL", "markdown_of", "bibliography", "fix_notebook", "fix_notebooks"]
+__all__ = ["FIRST_CELL", "bibliography", "fix_notebook", "fix_notebooks", "markdown_of"]
 
 #: The first cell of every notebook (sphinx-gallery's ``first_notebook_cell``): install funksvd
 #: into the kernel when it is not importable, as in a notebook downloaded from the site.
@@ -49,7 +50,7 @@ def _page_title(target: str) -> str | None:
     for path in candidates:
         if path.is_file():
             lines = [line.strip() for line in path.read_text(encoding="utf-8").splitlines()]
-            for above, line in zip(lines, lines[1:]):
+            for above, line in itertools.pairwise(lines):
                 if line and set(line) <= set("=-~^") and above and not above.startswith(('r"""', '"""')):
                     return above
     return None
@@ -57,7 +58,7 @@ def _page_title(target: str) -> str | None:
 
 def _role(match: re.Match) -> str:
     role, body = match.group("role"), match.group("body").strip()
-    titled = re.fullmatch(r"(?P<title>.+?)\s*<(?P<target>[^>]+)>", body, re.S)
+    titled = re.fullmatch(r"(?P<title>.+?)\s*<(?P<target>[^>]+)>", body, re.DOTALL)
     if role in ("doc", "ref"):
         if titled:
             return f"*{titled.group('title')}*"

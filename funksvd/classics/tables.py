@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import html
 
-__all__ = ["Comparison", "NOT_PRINTED"]
+__all__ = ["NOT_PRINTED", "Comparison"]
 
 #: What the "published" column shows for a quantity the original post does not print.
 NOT_PRINTED = "(not printed)"
