@@ -12,6 +12,7 @@ import re
 import sys
 from pathlib import Path
 
+from docutils.parsers.rst import Directive
 from sphinx.util import logging
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -164,7 +165,19 @@ def check_no_remote_assets(app, exception):
             logging.getLogger(__name__).warning("%s loads %s... from the network", docname, match.group(0))
 
 
+class ExercisesDirective(Directive):
+    """``.. funksvd-exercises::``: every exercise of :mod:`funksvd.exercises`, written by the code itself."""
+
+    def run(self):
+        from funksvd.exercises.docs import rst
+
+        pages = {path.stem for path in (Path(self.state.document.settings.env.srcdir) / "derivations").glob("*.rst")}
+        self.state_machine.insert_input(rst(pages).splitlines(), "funksvd.exercises")
+        return []
+
+
 def setup(app):
+    app.add_directive("funksvd-exercises", ExercisesDirective)
     app.config.mathjax_path = MATHJAX_PATH  # after sphinx-mathjax-offline's own setup
     # after sphinx-gallery's generate_gallery_rst (default priority 500)
     app.connect("builder-inited", check_every_tutorial_has_a_figure, priority=900)

@@ -13,6 +13,7 @@ Importing funksvd imports numpy only; TensorFlow lives in :mod:`funksvd.autodiff
 from ._version import __version__ as __version__
 from .data import Dataset
 from .base.errors import DivergenceError, NotFittedError, UnknownIdError
+from .check import derive
 from .estimator import FunkSVD
 from .evaluation import cross_validate
 from .model.factors import BLOCKS, Factors
@@ -37,6 +38,7 @@ __all__ = [
     "Rule",
     "UnknownIdError",
     "cross_validate",
+    "derive",
     "gradients",
     "loss",
     "mae",

@@ -240,11 +240,11 @@ def test_other_oracle_covers_a_missing_tensorflow(case, without_tensorflow):
     """
     factors, ratings = case
     report = check_gradients("quuxlabs", factors, ratings, reg=0.1)
-    assert report.ok and report.compared == ("finite_differences",)
-    assert report.summary() == (f"all blocks agree with finite_differences; tensorflow skipped (the tensorflow "
+    assert report.ok and report.compared == ("finite_differences", "symbolic")
+    assert report.summary() == (f"all blocks agree with finite_differences, symbolic; tensorflow skipped (the tensorflow "
                                 f"oracle needs TensorFlow, which is not installed: {INSTALL})")
     wrong = check_gradients(FROBENIUS, factors, ratings, manual=_distorted(FROBENIUS, "sign slip"), reg=0.1)
-    assert not wrong.ok and {row.oracle for row in wrong.failures} == {"finite_differences"}
+    assert not wrong.ok and {row.oracle for row in wrong.failures} == {"finite_differences", "symbolic"}
     assert wrong.summary(reasons=False) == "GRADIENT CHECK FAILED; tensorflow skipped"
 
 
@@ -316,4 +316,4 @@ def test_cli_demo_without_tensorflow_says_once_what_is_missing():
     assert len(tf_rows) == 18 and all(line.endswith(" -  skipped") for line in tf_rows)
     assert "ALL GRADIENT CHECKS PASSED" not in out
     assert out.rstrip().splitlines()[-1] == (
-        "GRADIENT CHECKS PASSED against finite_differences only; tensorflow NOT compared (see above)")
+        "GRADIENT CHECKS PASSED against finite_differences and symbolic only; tensorflow NOT compared (see above)")

@@ -1,9 +1,32 @@
-"""Verification: every hand gradient against independent oracles.
+"""Verification: every hand gradient, a user's own loss and update rule, against independent oracles.
 
 * :mod:`~funksvd.check.gradients`: :func:`check_gradients` and its report;
-* :mod:`~funksvd.check.finite_differences`: the numerical oracle (exact along a coordinate here).
+* :mod:`~funksvd.check.finite_differences`: the numerical oracle (exact along a coordinate here);
+* :mod:`~funksvd.check.losses`: a loss written once, ``loss(xp, theta, data)``, for every oracle;
+* :mod:`~funksvd.check.rules`: :func:`check_rule`, is an update rule a gradient step, of which loss;
+* :mod:`~funksvd.check.symbolic`: the sympy oracle and the symbolic proofs (sympy imported on use);
+* :mod:`~funksvd.check.derivation`: :func:`derive`, the derivation of a rule or objective as text or LaTeX.
 """
 
 from .gradients import ORACLES, GradientCheck, GradientReport, check_gradients
+from .losses import SUPPORTED, LossError
+from .rules import RuleReport, check_rule
 
-__all__ = ["ORACLES", "GradientCheck", "GradientReport", "check_gradients"]
+__all__ = [
+    "ORACLES",
+    "SUPPORTED",
+    "GradientCheck",
+    "GradientReport",
+    "LossError",
+    "RuleReport",
+    "check_gradients",
+    "check_rule",
+    "derive",
+]
+
+
+def derive(name_or_loss, latex: bool = False) -> str:
+    """The derivation of a rule, an objective or a loss: :func:`funksvd.check.derivation.derive` (sympy loads on use)."""
+    from .derivation import derive as _derive
+
+    return _derive(name_or_loss, latex)

@@ -1,4 +1,4 @@
-r"""Check a gradient against oracles: TensorFlow autodiff and finite differences.
+r"""Check a gradient against oracles: TensorFlow autodiff, finite differences and sympy.
 
 :func:`check_gradients` is how a student proves a derivation: pass your own gradient function
 as ``manual=`` and it is compared, block by block and entry by entry, with what TensorFlow's
@@ -13,14 +13,24 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..base.errors import InputError
 from ..base.optional import require_tensorflow
+from ..maths.objectives import as_objective
 from ..model.factors import Factors
 from .finite_differences import fd_noise, kink_mask
-from ..maths.objectives import as_objective
+from .losses import (
+    LossError,
+    evaluate_loss,
+    factor_params,
+    finite_difference_gradients,
+    is_callable_loss,
+    loss_data,
+    loss_name,
+)
 
-__all__ = ["check_gradients", "GradientReport", "GradientCheck", "ORACLES"]
+__all__ = ["ORACLES", "GradientCheck", "GradientReport", "check_gradients"]
 
-ORACLES = ("tensorflow", "finite_differences")
+ORACLES = ("tensorflow", "finite_differences", "symbolic")
 
 
 @dataclass(frozen=True)
@@ -163,93 +173,102 @@ def check_gradients(
     rtol: float = 1e-6,
     atol: float = 1e-9,
     reg=0.02,
+    learn_mu: bool = False,
 ) -> GradientReport:
-    r"""Compare a gradient with TensorFlow autodiff and with finite differences.
+    r"""Compare a gradient with TensorFlow autodiff, finite differences and sympy.
 
     Parameters
     ----------
-    objective : Objective or str
-        The loss whose gradient is checked (an :class:`~funksvd.Objective`, a rule name or a
-        key of :data:`~funksvd.OBJECTIVES`).
+    objective : Objective, str or callable
+        The loss whose gradient is checked: an :class:`~funksvd.Objective`, a rule name, a key
+        of :data:`~funksvd.OBJECTIVES`, or your own ``loss(xp, theta, data)``
+        (:mod:`funksvd.check.losses`), written once and differentiated by every oracle.
     factors : Factors
         The point; converted to float64.
     ratings : Ratings
     manual : callable, optional
         Your gradient: ``manual(factors, ratings)`` or ``manual(factors, ratings, reg)``
-        returning a dict with keys ``"P", "Q"`` (and ``"bu", "bi"`` for a biased model).
-        Default: funksvd's own hand-derived :meth:`Objective.gradients`.
-    oracles : sequence of {"tensorflow", "finite_differences"}
-        What to compare against. TensorFlow needs ``pip install 'funksvd[tf]'``; without it that
-        oracle's rows say ``skipped``, ``report.skipped`` says why, and the report is only ok if
-        another oracle compared every block.
+        returning a dict with keys ``"P", "Q"`` (and ``"bu", "bi"`` for a biased model, ``"mu"``
+        when it is trained). Default: funksvd's own hand-derived :meth:`Objective.gradients`;
+        required for a callable loss.
+    oracles : sequence of {"tensorflow", "finite_differences", "symbolic"}
+        What to compare against. TensorFlow needs ``pip install 'funksvd[tf]'``, sympy
+        ``pip install 'funksvd[symbolic]'``; an oracle that cannot run has rows that say
+        ``skipped``, ``report.skipped`` says why, and the report is only ok if another oracle
+        compared every block. For a named objective the symbolic oracle also proves funksvd's
+        hand formulas equal to sympy's derivative, symbolically (:mod:`funksvd.check.symbolic`).
     rtol, atol : float
         Entry ``j`` passes when :math:`|m_j - o_j| \le \mathrm{atol} + \mathrm{rtol}\,|o_j| + n_j`,
-        where :math:`n_j` is the oracle's own rounding noise (zero for TensorFlow, which computes
-        the same float64 sums in another order; :func:`~funksvd.check.finite_differences.numerical_gradients`
-        for finite differences). The defaults catch any derivation slip (those are O(1)
-        relative errors, and even a relative error of 1e-4 fails by a factor 100) and pass on
-        rounding (O(1e-13)).
+        where :math:`n_j` is the oracle's own error estimate (zero for TensorFlow and sympy, which
+        compute the same float64 sums in another order; for finite differences the rounding
+        noise of :func:`~funksvd.check.finite_differences.numerical_gradients`, or for a callable
+        loss the truncation and rounding estimate of :func:`~funksvd.check.losses.scan_gradients`).
+        The defaults catch any derivation slip (those are O(1) relative errors, and even a
+        relative error of 1e-4 fails by a factor 100) and pass on rounding (O(1e-13)).
     reg : float or mapping
-        :math:`\lambda` of the objective.
+        :math:`\lambda` of the objective (a callable loss reads it as ``data.reg``).
+    learn_mu : bool
+        For a callable loss: ``theta`` has a trained ``"mu"`` too.
 
     Returns
     -------
     GradientReport
         ``.ok`` is False if any block disagrees with any oracle, or if no oracle could be
         compared (e.g. only ``"tensorflow"`` was asked for and it is not installed);
-        ``str(report)`` is a table
-        that names the worst entry of each block and, for failures, a likely cause.
-        Coordinates whose finite-difference stencil crosses a kink of an absolute loss or an
-        L1 penalty (:func:`~funksvd.check.finite_differences.kink_mask`) are not compared with finite
-        differences and are counted in the table as "at kink".
+        ``str(report)`` is a table with one row per block and oracle, the failing entries, a
+        diagnosis of classic slips, and a summary line.
+
+    Notes
+    -----
+    Kinks: with the absolute loss or the L1 penalty, coordinates whose finite-difference
+    stencil may cross a kink (:func:`~funksvd.check.finite_differences.kink_mask`), and for a
+    callable loss those whose error estimate is too large to judge (more than
+    :data:`UNJUDGED` of the gradient), are not compared with finite differences and are counted
+    in the table as "at kink".
 
     Raises
     ------
     ValueError
         If ``manual`` returns the wrong keys or shapes (e.g. transposed factors).
+    funksvd.check.losses.LossError
+        If a callable loss raises, returns no finite scalar, leaves the tape or reads global state.
     """
-    objective = as_objective(objective)
     unknown = set(oracles) - set(ORACLES)
     if unknown:
         raise ValueError(f"unknown oracle(s) {sorted(unknown)}; choose from {ORACLES}")
     factors = factors if factors.dtype == np.float64 else Factors(
         mu=factors.mu, **{k: v.astype(np.float64) for k, v in factors.params().items()})
+    custom = is_callable_loss(objective)
+    if custom:
+        if manual is None:
+            raise InputError("a callable loss has no hand gradient of funksvd's to check: pass yours as manual=")
+        label = loss_name(objective)
+        expected_shapes = {block: np.shape(theta) for block, theta in factor_params(factors, learn_mu).items()}
+    else:
+        objective = as_objective(objective)
+        label = str(objective)
+        expected_shapes = {block: theta.shape for block, theta in factors.params().items()}
     got = objective.gradients(factors, ratings, reg) if manual is None else _call_manual(manual, factors, ratings, reg)
-    expected_shapes = {block: theta.shape for block, theta in factors.params().items()}
-    if not isinstance(got, dict) or set(got) != set(expected_shapes):
-        keys = sorted(got) if isinstance(got, dict) else type(got).__name__
-        raise ValueError(f"the manual gradient must be a dict with keys {sorted(expected_shapes)}, got {keys}")
-    got = {block: np.asarray(value, dtype=np.float64) for block, value in got.items()}
-    for block, shape in expected_shapes.items():
-        if got[block].shape != shape:
-            other = {"P": "Q", "Q": "P", "bu": "bi", "bi": "bu"}[block]
-            hint = ""
-            if got[block].shape == shape[::-1]:
-                hint = " (transposed?)"
-            elif got[block].shape == expected_shapes[other]:
-                hint = f" ({block} and {other} swapped?)"
-            raise ValueError(f"manual gradient {block} has shape {got[block].shape}, expected {shape}{hint}")
-
-    _, penalty_grads = objective.penalty_terms(factors, reg, _counts(objective, factors, ratings))
-    n_entries = len(objective.select_entries(factors, ratings)[0])
-    rows, skipped = [], {}
+    got = _checked_manual(got, expected_shapes)
+    if custom:
+        penalty_grads, n_entries, mean = {b: np.zeros(s) for b, s in expected_shapes.items()}, len(ratings), False
+    else:
+        _, penalty_grads = objective.penalty_terms(factors, reg, _counts(objective, factors, ratings))
+        n_entries = len(objective.select_entries(factors, ratings)[0])
+        mean = objective.reduction == "mean" and objective.penalty == "per_rating"
+    rows: list[GradientCheck] = []
+    skipped: dict[str, str] = {}
     for oracle in oracles:
-        if oracle == "tensorflow":
-            try:
-                autodiff = require_tensorflow("the tensorflow oracle")
-            except ImportError as exc:
-                skipped[oracle] = str(exc)
-                nan = float("nan")
-                rows.extend(GradientCheck(b, oracle, nan, nan, (), nan, nan, "skipped") for b in expected_shapes)
-                continue
-            reference = autodiff.gradients(factors, ratings, objective, reg)
-            noise = dict.fromkeys(reference, 0.0)
-            kinks = {b: np.zeros(s, dtype=bool) for b, s in expected_shapes.items()}
-        else:
-            reference, noise, h = fd_noise(objective, factors, ratings, reg)
-            kinks = kink_mask(objective, factors, ratings, h)
+        try:
+            reference, noise, kinks = _reference(oracle, objective, factors, ratings, reg, learn_mu, custom,
+                                                 expected_shapes)
+        except OracleUnavailable as exc:
+            skipped[oracle] = str(exc)
+            nan = float("nan")
+            rows.extend(GradientCheck(b, oracle, nan, nan, (), nan, nan, "skipped") for b in expected_shapes)
+            continue
         for block in expected_shapes:
-            m, o = got[block], reference[block]
+            m, o = got[block], np.asarray(reference[block], dtype=np.float64).reshape(expected_shapes[block])
             error = np.abs(m - o)
             allowed = atol + rtol * np.abs(o) + noise[block]
             ratio = np.where(kinks[block], 0.0, error / allowed)
@@ -258,9 +277,8 @@ def check_gradients(
             hint = ""
             if failed:
                 mask = ~kinks[block]
-                hint = _diagnose(m[mask], o[mask], penalty_grads[block][mask] / (
-                    n_entries if objective.reduction == "mean" and objective.penalty == "per_rating" else 1.0),
-                    n_entries)
+                hint = _diagnose(m[mask], o[mask], penalty_grads[block][mask] / (n_entries if mean else 1.0),
+                                 n_entries)
             rel = error / np.maximum(np.abs(o), 1e-300)
             rows.append(GradientCheck(
                 block=block,
@@ -274,7 +292,91 @@ def check_gradients(
                 kinks=int(kinks[block].sum()),
                 hint=hint,
             ))
-    return GradientReport(str(objective), tuple(rows), rtol, atol, skipped)
+    return GradientReport(label, tuple(rows), rtol, atol, skipped)
+
+
+#: A callable loss's finite-difference entry whose error estimate exceeds this share of the
+#: gradient (plus 1e-6) is not judged: the stencils cross a kink (it is counted as "at kink").
+UNJUDGED = 1e-4
+
+
+class OracleUnavailable(Exception):
+    """An oracle that cannot run here (its package is not installed, or the loss cannot be put to it)."""
+
+
+def _reference(oracle, objective, factors, ratings, reg, learn_mu, custom, shapes):
+    """``(gradients, error allowance, kink mask)`` of one oracle, or :class:`OracleUnavailable`."""
+    no_kinks = {b: np.zeros(s, dtype=bool) for b, s in shapes.items()}
+    if oracle == "tensorflow":
+        try:
+            autodiff = require_tensorflow("the tensorflow oracle")
+        except ImportError as exc:
+            raise OracleUnavailable(str(exc)) from None
+        if custom:
+            from ..autodiff.callables import tape_gradients
+
+            reference, unconnected = tape_gradients(objective, factors, ratings, reg, learn_mu)
+            _check_connected(objective, factors, ratings, reg, learn_mu, unconnected)
+        else:
+            reference = autodiff.gradients(factors, ratings, objective, reg)
+        return reference, dict.fromkeys(reference, 0.0), no_kinks
+    if oracle == "symbolic":
+        from .symbolic import SympyMissing, symbolic_gradients
+
+        try:
+            reference = symbolic_gradients(objective, factors, ratings, reg, learn_mu)
+        except SympyMissing as exc:
+            raise OracleUnavailable(str(exc)) from None
+        return reference, dict.fromkeys(reference, 0.0), no_kinks
+    if custom:
+        reference, estimate = finite_difference_gradients(objective, factors, ratings, reg, learn_mu)
+        kinks = {b: estimate[b] > UNJUDGED * np.abs(reference[b]) + 1e-6 for b in reference}
+        return reference, estimate, kinks
+    reference, noise, h = fd_noise(objective, factors, ratings, reg)
+    kinks = kink_mask(objective, factors, ratings, h)
+    return reference, noise, kinks
+
+
+def _check_connected(loss, factors, ratings, reg, learn_mu, unconnected) -> None:
+    """A block the tape saw no path to, but the loss changes with: part of the loss left the tape."""
+    if not unconnected:
+        return
+    params = factor_params(factors, learn_mu)
+    data = loss_data(ratings, factors.mu, reg)
+    base = evaluate_loss(loss, params, data)
+    for block in unconnected:
+        moved = dict(params, **{block: params[block] + 1e-3})
+        if evaluate_loss(loss, moved, data) != base:
+            raise LossError(f"the loss changes with {block}, but TensorFlow's tape sees no path from {block} to it: "
+                            "part of it is computed outside the tape (numpy calls, float(...), .numpy()); "
+                            "write it with the xp namespace it is given")
+
+
+def _checked_manual(got, expected_shapes):
+    """The manual gradient as float64 arrays of the right keys and shapes, or a ``ValueError`` saying what is off."""
+    if not isinstance(got, dict) or set(got) != set(expected_shapes):
+        keys = sorted(got) if isinstance(got, dict) else type(got).__name__
+        raise ValueError(f"the manual gradient must be a dict with keys {sorted(expected_shapes)}, got {keys}")
+    out = {}
+    for block, value in got.items():
+        try:
+            out[block] = np.asarray(value, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise ValueError(f"manual gradient {block} is {type(value).__name__}, not an array of numbers") from None
+    for block, shape in expected_shapes.items():
+        if out[block].shape != shape:
+            other = {"P": "Q", "Q": "P", "bu": "bi", "bi": "bu", "mu": "mu"}[block]
+            hint = ""
+            if out[block].shape == shape[::-1] and shape:
+                hint = " (transposed?)"
+            elif out[block].shape == expected_shapes.get(other) and other != block:
+                hint = f" ({block} and {other} swapped?)"
+            raise ValueError(f"manual gradient {block} has shape {out[block].shape}, expected {shape}{hint}")
+        if not np.all(np.isfinite(out[block])):
+            bad = np.argwhere(~np.isfinite(out[block]))
+            where = ", ".join(map(str, bad[0])) if out[block].ndim else ""
+            raise ValueError(f"manual gradient {block}[{where}] is not finite")
+    return out
 
 
 def _counts(objective, factors, ratings):

@@ -1,8 +1,10 @@
 """The ``funksvd`` command line, one module per group of commands.
 
 * :mod:`.gradients`: ``funksvd demo``, ``funksvd check`` (the derivations, verified);
+* :mod:`.derive`: ``funksvd derive`` (a derivation from sympy, proved equal to the code);
 * :mod:`.training`: ``funksvd fit``, ``funksvd evaluate``, ``funksvd cv`` (models on real data);
-* :mod:`.recommending`: ``funksvd recommend``, ``funksvd similar`` (what a saved model suggests).
+* :mod:`.recommending`: ``funksvd recommend``, ``funksvd similar`` (what a saved model suggests);
+* :mod:`.exercise`: ``funksvd exercise`` (the exercises, graded).
 
 A user's mistake (an unknown id, a malformed file, a missing model, a parameter out of range, a
 diverging fit) ends in one line on stderr naming the problem and exit status 1, never a
@@ -20,6 +22,8 @@ import traceback
 
 from .._version import __version__
 from ..base.errors import DivergenceError, InputError, NotFittedError, UnknownIdError
+from . import derive
+from . import exercise
 from . import gradients
 from . import recommending
 from . import training
@@ -43,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"funksvd {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for group in (gradients, training, recommending):
+    for group in (gradients, derive, training, recommending, exercise):
         group.register(sub)
     return parser
 
