@@ -114,3 +114,18 @@ def test_movielens_and_tensorflow_notebooks_run_in_a_jupyter_kernel(script, tmp_
     """Oracle: a real Jupyter kernel runs every cell (MovieLens 100K found from the repository root, or
     downloaded; TensorFlow imported)."""
     run_in_kernel(script, tmp_path)
+
+
+def test_the_exercises_page_holds_the_exercises_own_stubs():
+    """Oracle: funksvd.exercises itself. Each stub on tutorials/plot_exercises.py is, verbatim, the .starter of
+    its exercise (without its import line), so the notebook's stubs cannot drift from what the grader expects."""
+    from funksvd import exercises
+
+    page = (ROOT / "tutorials" / "plot_exercises.py").read_text(encoding="utf-8")
+    graded = re.findall(r'exercises\.get\("(\w+)"\)\.grade\((\w+),', page)
+    stubs = {name for name, fn in graded if name == fn}
+    assert stubs == {"masked_gradient", "item_biases", "adam_step"}
+    for name in stubs:
+        starter = exercises.get(name).starter
+        body = starter[starter.index("def "):].strip()
+        assert body in page, name
