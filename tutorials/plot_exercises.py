@@ -45,8 +45,9 @@ for name in exercises.names():
 def masked_gradient(R, M, P, Q):
     """The gradient of L = sum over u, i of M[u, i] * (R[u, i] - p_u . q_i)^2.
 
-    R: ratings (0 where missing), M: mask (1 observed, 0 missing), both n_users x n_items;
-    P: n_users x k, Q: n_items x k. Return (dLdP, dLdQ), shaped like P and Q.
+    R: ratings (0 where missing), M: mask (1 observed, 0 missing), both
+    n_users x n_items; P: n_users x k, Q: n_items x k. Return (dLdP, dLdQ),
+    shaped like P and Q.
     """
     raise NotImplementedError("your derivation goes here")
 
@@ -78,10 +79,17 @@ rng = np.random.default_rng(0)
 R = rng.integers(1, 6, (6, 5)).astype(float)
 M = (rng.random((6, 5)) < 0.6).astype(float)
 point = Factors(rng.normal(size=(6, 2)), rng.normal(size=(5, 2)))
-true, _ = numerical_gradients(lambda f: float(np.sum(M * (R - f.P @ f.Q.T) ** 2)), point)
+
+
+def loss(f):
+    return float(np.sum(M * (R - f.P @ f.Q.T) ** 2))
+
+
+true, _ = numerical_gradients(loss, point)
 slip_P, slip_Q = masked_gradient_slip(R, M, point.P, point.Q)
+ratios = {"P": slip_P / true["P"], "Q": slip_Q / true["Q"]}
 fig, axes = plt.subplots(1, 2, figsize=(6.4, 3.0), layout="constrained")
-for ax, (label, ratio) in zip(axes, (("P", slip_P / true["P"]), ("Q", slip_Q / true["Q"]))):
+for ax, (label, ratio) in zip(axes, ratios.items()):
     im = ax.imshow(ratio, vmin=0, vmax=1, cmap="viridis")
     ax.set(title=rf"slip $\partial L/\partial {label}$ / true", xticks=[], yticks=[])
 fig.colorbar(im, ax=axes, shrink=0.8)
@@ -97,9 +105,11 @@ print(f"ratio in every entry: {np.unique(np.round(slip_P / true['P'], 12))}")
 
 
 def item_biases(items, r, n_items, mu, lam):
-    """The item biases minimising sum_j (r_j - mu - b[items_j])^2 + lam * sum_i b_i^2 (no user biases).
+    """The item biases minimising sum_j (r_j - mu - b[items_j])^2
+    + lam * sum_i b_i^2 (no user biases).
 
-    items: the item of each rating (0 .. n_items - 1), r: the ratings. Return b, shape (n_items,).
+    items: the item of each rating (0 .. n_items - 1), r: the ratings.
+    Return b, shape (n_items,).
     """
     raise NotImplementedError("your derivation goes here")
 
@@ -122,7 +132,8 @@ print("\n".join(report.hints))
 
 
 def adam_step(theta, g, m, v, t, lr, beta_1, beta_2, eps):
-    """Keras' Adam step t (t = 1 on the first step), in place on theta, m, v; g is the gradient.
+    """Keras' Adam step t (t = 1 on the first step), in place on theta, m, v;
+    g is the gradient.
 
     m += (1 - beta_1)(g - m); v += (1 - beta_2)(g^2 - v);
     alpha = lr sqrt(1 - beta_2^t) / (1 - beta_1^t); theta -= alpha m / (sqrt(v) + eps).

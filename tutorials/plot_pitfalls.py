@@ -106,8 +106,10 @@ point = Factors.random(5, 4, 2, biased=False, init_std_dev=0.5, random_state=1)
 for w0, objective in ((0.0, Objective(penalty="frobenius")),
                       (1.0, Objective(entries="dense", penalty="frobenius"))):
     theirs = objective.gradients(point, ratings, 0.01)
+    ours = weighted(point, w0)[1]
+    gap = max(np.abs(ours[b] - theirs[b]).max() for b in "PQ")
     print(f"w0 = {w0:g}: max |ours - funksvd's {objective.entries} gradient| = "
-          f"{max(np.abs(weighted(point, w0)[1][b] - theirs[b]).max() for b in 'PQ'):.1e}")
+          f"{gap:.1e}")
 fd, _ = numerical_gradients(lambda f: weighted(f, 0.1)[0], point)
 print(f"w0 = 0.1: max |ours - central differences| = "
       f"{max(np.abs(weighted(point, 0.1)[1][b] - fd[b]).max() for b in 'PQ'):.1e}")

@@ -158,12 +158,14 @@ low, high = S.min(axis=0), S.max(axis=0)
 stars_pp = 5 * (S - low) / np.where(high > low, high - low, 1.0)
 pp = stars_pp[user, candidates]
 order = np.argsort(-pp)[:10]
-print(f"post-processed, user {user}'s top 10: {pp[order][-1]:.2f} to {pp[order][0]:.2f} "
+print(f"post-processed, user {user}'s top 10: {pp[order][-1]:.2f} to "
+      f"{pp[order][0]:.2f} "
       f"stars; all {len(candidates)} candidates: median {np.median(pp):.2f}")
 activity = np.bincount(train_set.users, minlength=ratings.n_users)
 at_top = np.argmax(S, axis=0)  # the user who gets 5 stars in each movie's column
 light = activity < np.percentile(activity, 25)
-print(f"the user at the top of a movie's column is one of the lightest quarter of users "
+print(f"the user at the top of a movie's column is one of the lightest quarter of "
+      f"users "
       f"(fewer than {np.percentile(activity, 25):.0f} training ratings) for "
       f"{np.mean(light[at_top]):.0%} of the movies; "
       f"{len(np.unique(at_top))} users share the tops of all {ratings.n_items} columns")

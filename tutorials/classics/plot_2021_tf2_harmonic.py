@@ -61,7 +61,8 @@ def floor(n, k=K):
 
 for n in (N_PUBLISHED, N):
     tau, fitted = floor(n)
-    print(f"n = {n}: tau = {tau:.4f}, first-order estimate for a fitted model {fitted:.4f}")
+    print(f"n = {n}: tau = {tau:.4f}, first-order estimate for a fitted model "
+          f"{fitted:.4f}")
 
 # %%
 # Adam with the post's default rate, 0.001
@@ -181,9 +182,12 @@ rows = [
     ("tail tau", None, f"{tau:.4f} (n = 500: {tau_pub:.4f})", "computed"),
     ("validation MSE", "about 0.032", f"{adam['val_mse']:.4f}", "smaller problem"),
     ("the same, n = 500", "about 0.032",
-     f"{OFF_PAGE_N500[0.001]['val_mse']:.4f} (off-page)", "measured once; another draw"),
-    ("steps to the stop", "about 21,000", f"{adam['steps']:,}", "smaller problem"),
-    ("the same, n = 500", "about 21,000", f"{OFF_PAGE_N500[0.001]['steps']:,} (off-page)",
+     f"{OFF_PAGE_N500[0.001]['val_mse']:.4f} (off-page)",
+     "measured once; another draw"),
+    ("steps to the stop", "about 21,000", f"{adam['steps']:,}",
+     "smaller problem"),
+    ("the same, n = 500", "about 21,000",
+     f"{OFF_PAGE_N500[0.001]['steps']:,} (off-page)",
      f"at 0.01: {OFF_PAGE_N500[0.01]['steps']:,}"),
     ("3 x 3: GD vs Adam", "10,000 GD steps vs 200 Adam",
      f"MSE {toy_runs['gradient descent'][1][-1]['loss']:.1e} vs "
