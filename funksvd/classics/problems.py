@@ -114,9 +114,8 @@ def run_quuxlabs_article(K: int = 2, alpha: float = 0.1, beta: float = 0.01, ite
 
 
 def completed_matrix(factors: Factors) -> np.ndarray:
-    """Every cell's prediction, ``n_users x n_items`` (for toy sizes)."""
-    users, items = np.indices((factors.n_users, factors.n_items))
-    return factors.predict(users, items)
+    """Every cell's prediction, ``n_users x n_items``: :meth:`Factors.full <funksvd.Factors.full>`."""
+    return factors.full()
 
 
 # ---- the 2021 "Funk SVD with GradientTape" tutorial ------------------------------------------------
