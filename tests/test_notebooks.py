@@ -89,12 +89,15 @@ def test_the_rewrite_is_idempotent():
     assert again == notebook
 
 
-def run_in_kernel(script: Path, tmp_path: Path) -> None:
+def run_in_kernel(script: Path, monkeypatch) -> None:
     nbformat = pytest.importorskip("nbformat")
     nbclient = pytest.importorskip("nbclient", reason="nbclient (the test extra) runs notebooks")
     pytest.importorskip("ipykernel", reason="ipykernel (the test extra) is the notebooks' kernel")
     pytest.importorskip("matplotlib", reason="the tutorials draw with matplotlib (the docs extra)")
     notebook = nbformat.reads(json.dumps(build_notebook(script)), as_version=4)  # joins the source lines
+    # the kernel inherits the environment: one BLAS thread, as docs/conf.py sets for the gallery (on a busy
+    # 2-core machine OpenBLAS' threads spin against each other on these small matrices)
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "1")
     client = nbclient.NotebookClient(notebook, timeout=1800, kernel_name="python3",  # a busy machine
                                      resources={"metadata": {"path": str(ROOT)}})
     client.execute()  # raises CellExecutionError naming the cell and the traceback
@@ -103,17 +106,17 @@ def run_in_kernel(script: Path, tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("script", [s for s in TUTORIALS if s.stem not in HEAVY], ids=lambda p: p.stem)
-def test_toy_notebooks_run_in_a_jupyter_kernel(script, tmp_path):
+def test_toy_notebooks_run_in_a_jupyter_kernel(script, monkeypatch):
     """Oracle: a real Jupyter kernel (ipykernel via nbclient) runs every cell, the install cell included."""
-    run_in_kernel(script, tmp_path)
+    run_in_kernel(script, monkeypatch)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("script", [s for s in TUTORIALS if s.stem in HEAVY], ids=lambda p: p.stem)
-def test_movielens_and_tensorflow_notebooks_run_in_a_jupyter_kernel(script, tmp_path):
+def test_movielens_and_tensorflow_notebooks_run_in_a_jupyter_kernel(script, monkeypatch):
     """Oracle: a real Jupyter kernel runs every cell (MovieLens 100K found from the repository root, or
     downloaded; TensorFlow imported)."""
-    run_in_kernel(script, tmp_path)
+    run_in_kernel(script, monkeypatch)
 
 
 def test_the_exercises_page_holds_the_exercises_own_stubs():
