@@ -12,11 +12,11 @@ import re
 import sys
 from pathlib import Path
 
-from docutils.parsers.rst import Directive
 from sphinx.util import logging
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "docs" / "_ext"))  # the funksvd-derive directive
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 # One BLAS thread, set before numpy loads: the tutorials' matrices are small, and on a busy
 # 2-core machine OpenBLAS' threads spin against each other (the 2021 classic page: 114 s with
@@ -43,6 +43,8 @@ extensions = [
     "sphinx_copybutton",
     "numpydoc",
     "sphinx_gallery.gen_gallery",
+    "funksvd_derive",
+    "funksvd_exercises",  # docs/_ext: the exercises page from funksvd.exercises
 ]
 
 templates_path = []
@@ -165,19 +167,7 @@ def check_no_remote_assets(app, exception):
             logging.getLogger(__name__).warning("%s loads %s... from the network", docname, match.group(0))
 
 
-class ExercisesDirective(Directive):
-    """``.. funksvd-exercises::``: every exercise of :mod:`funksvd.exercises`, written by the code itself."""
-
-    def run(self):
-        from funksvd.exercises.docs import rst
-
-        pages = {path.stem for path in (Path(self.state.document.settings.env.srcdir) / "derivations").glob("*.rst")}
-        self.state_machine.insert_input(rst(pages).splitlines(), "funksvd.exercises")
-        return []
-
-
 def setup(app):
-    app.add_directive("funksvd-exercises", ExercisesDirective)
     app.config.mathjax_path = MATHJAX_PATH  # after sphinx-mathjax-offline's own setup
     # after sphinx-gallery's generate_gallery_rst (default priority 500)
     app.connect("builder-inited", check_every_tutorial_has_a_figure, priority=900)

@@ -29,6 +29,18 @@ WRONG = {
         ((("-2.0 * E @ Q, -2.0 * E.T @ P", "2.0 * E @ Q, 2.0 * E.T @ P"),), "sign slip"),
         ((("E = M * (R - P @ Q.T)", "E = R - P @ Q.T"),), "the mask is missing"),
     ],
+    "weighted_gradient": [
+        ((("W = M + w0 * (1.0 - M)", "W = M"),), "the unobserved cells are left out"),
+        ((("-2.0 * E @ Q, -2.0 * E.T @ P", "-E @ Q, -E.T @ P"),), "a missing factor 2"),
+        ((("E = W * (R - P @ Q.T)", "E = W * W * (R - P @ Q.T)"),), "the weight is squared"),
+    ],
+    "huber_gradient": [
+        ((("np.clip(M * (R - P @ Q.T), -delta, delta)", "M * (R - P @ Q.T)"),), "the squared loss's habit"),
+        ((("np.clip(M * (R - P @ Q.T), -delta, delta)",
+            "np.where(np.abs(M * (R - P @ Q.T)) <= delta, M * (R - P @ Q.T), np.sign(M * (R - P @ Q.T)))"),),
+         "not sign(e)"),
+        ((("return -psi @ Q, -psi.T @ P", "return psi @ Q, psi.T @ P"),), "a sign slip"),
+    ],
     "frobenius_gradient": [
         ((("-2.0 *", "-1.0 *"),), "the data term's factor 2 is missing"),
         ((("lam *", "0.5 * lam *"),), "the penalty's gradient is halved"),
@@ -352,3 +364,25 @@ def test_docs_page_lists_every_exercise_with_its_prompt_and_folded_solution():
         assert exercise.solution.splitlines()[-1].strip() in text
     assert text.count("<details>") == len(exercises.names()) == text.count("</details>")
     assert ":doc:`/derivations/masked_matrix`" in text and "``derivations/l1``" in text
+
+
+def test_a_derivation_page_embeds_its_own_exercises():
+    """``.. funksvd-exercises:: PAGE`` gives that page's exercises only, linked back, without duplicate labels."""
+    from funksvd.exercises.docs import rst
+
+    text = rst(page="biases")
+    names = [n for n in exercises.names() if exercises.get(n).page == "derivations/biases"]
+    assert names and all(f"<exercise-{n}>" in text for n in names) and ".. _exercise-" not in text
+    assert "fold_in" not in text
+    with pytest.raises(ValueError, match="no derivation page"):
+        rst(page="nope")
+
+
+@pytest.mark.parametrize("name", ["funk_step", "adam_step", "balance", "best_rank_k", "svdpp_gradients"])
+def test_solution_files_pass_in_the_sandbox(name, tmp_path):
+    """Every kind of exercise (a rule with check_rule, an in-place optimiser step, data the answer never sees,
+    a closed form, a per-rating gradient) passes from a file graded in the subprocess."""
+    path = tmp_path / "mine.py"
+    path.write_text(exercises.get(name).solution)
+    report = exercises.grade_file(name, path, random_state=0)
+    assert report.ok, report

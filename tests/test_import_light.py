@@ -1,4 +1,4 @@
-"""``import funksvd`` and its numpy paths load neither TensorFlow nor numba.
+"""``import funksvd`` and its numpy paths load neither TensorFlow nor numba (nor sympy).
 
 Each check runs in a fresh interpreter (``sys.executable -c ...``): the test process itself has
 long imported TensorFlow through other test files, so its ``sys.modules`` proves nothing.
@@ -11,7 +11,7 @@ import subprocess
 import sys
 import textwrap
 
-HEAVY = ("tensorflow", "keras", "numba")
+HEAVY = ("tensorflow", "keras", "numba", "sympy")
 
 
 def loaded_after(code: str) -> list[str]:
@@ -52,6 +52,31 @@ def test_gradient_check_without_the_tensorflow_oracle_stays_light():
         assert check_gradients("funk", F, R, oracles=("finite_differences",)).ok
     """)
     assert loaded == []
+
+
+def test_check_rule_and_a_callable_loss_on_finite_differences_stay_light():
+    """Oracle: sys.modules of a fresh interpreter after check_rule (a named and a callable loss) and
+    check_gradients of a callable loss on finite differences: no TensorFlow, no sympy."""
+    loaded = loaded_after("""
+        import numpy as np
+        import funksvd
+        from funksvd.check import check_gradients, check_rule
+        from funksvd.maths.rules import funk
+        assert check_rule(funk).ok
+        def ridge(xp, theta, data):
+            return xp.sum(xp.square(theta["P"])) + xp.sum(xp.square(theta["Q"]))
+        assert check_rule(funk, ridge) is not None
+        R = funksvd.Ratings([0, 1, 1, 2], [0, 0, 1, 1], [5.0, 3.0, 4.0, 1.0])
+        F = funksvd.Factors.random(3, 2, 2, biased=False, random_state=0)
+        manual = lambda f, r: {"P": 2 * f.P, "Q": 2 * f.Q}
+        assert check_gradients(ridge, F, R, manual=manual, oracles=("finite_differences",)).ok
+    """)
+    assert loaded == []
+
+
+def test_the_probe_sees_sympy_when_it_is_loaded():
+    """Oracle: a positive control. funksvd.derive loads sympy (on use only), and the probe reports it."""
+    assert "sympy" in loaded_after("import funksvd; funksvd.derive('funk')")
 
 
 def test_the_probe_sees_tensorflow_when_it_is_loaded():

@@ -118,8 +118,9 @@ def _derive_rule(name: str, latex: bool) -> str:
         x = {"P": s.p, "Q": s.q, "bu": s.b_u, "bi": s.b_i}[block]
         scale = sp.nsimplify(rule.scale[block], rational=True)
         new = sp.expand(x - s.gamma[block] * scale * grad)
-        w.line("update", f"{sym} <- {sym} - gamma_{block} * {scale} * dl/d{sym}", new,
-               rf"{tex} \leftarrow {tex} - {_LATEX['gamma_' + block]}\,{sp.latex(scale)}\,"
+        times, tex_times = ("", "") if scale == 1 else (f" * {scale}", rf"\,{sp.latex(scale)}")
+        w.line("update", f"{sym} <- {sym} - gamma_{block}{times} * dl/d{sym}", new,
+               rf"{tex} \leftarrow {tex} - {_LATEX['gamma_' + block]}{tex_times}\,"
                rf"\frac{{\partial \ell}}{{\partial {tex}}}")
     if not rule.simultaneous:
         w.text(f"order: {stages}; each stage at the values the earlier ones left, with e from the start "

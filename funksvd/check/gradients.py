@@ -20,6 +20,7 @@ from ..model.factors import Factors
 from .finite_differences import fd_noise, kink_mask
 from .losses import (
     LossError,
+    check_pure,
     evaluate_loss,
     factor_params,
     finite_difference_gradients,
@@ -131,10 +132,15 @@ class GradientReport:
 
 
 def _call_manual(manual, factors, ratings, reg):
+    """``manual(factors, ratings, reg)`` if it takes three positional arguments, else ``manual(factors, ratings)``."""
     try:
-        n_params = len(inspect.signature(manual).parameters)
+        parameters = inspect.signature(manual).parameters.values()
     except (TypeError, ValueError):
         n_params = 3
+    else:
+        positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+        n_params = 3 if any(p.kind == inspect.Parameter.VAR_POSITIONAL for p in parameters) else sum(
+            p.kind in positional for p in parameters)
     return manual(factors, ratings, reg) if n_params >= 3 else manual(factors, ratings)
 
 
@@ -243,7 +249,9 @@ def check_gradients(
         if manual is None:
             raise InputError("a callable loss has no hand gradient of funksvd's to check: pass yours as manual=")
         label = loss_name(objective)
-        expected_shapes = {block: np.shape(theta) for block, theta in factor_params(factors, learn_mu).items()}
+        params = factor_params(factors, learn_mu)
+        expected_shapes = {block: np.shape(theta) for block, theta in params.items()}
+        check_pure(objective, params, loss_data(ratings, factors.mu, reg))  # numpy first: the clearest messages
     else:
         objective = as_objective(objective)
         label = str(objective)
@@ -258,6 +266,7 @@ def check_gradients(
         mean = objective.reduction == "mean" and objective.penalty == "per_rating"
     rows: list[GradientCheck] = []
     skipped: dict[str, str] = {}
+    references: dict[str, tuple] = {}
     for oracle in oracles:
         try:
             reference, noise, kinks = _reference(oracle, objective, factors, ratings, reg, learn_mu, custom,
@@ -267,6 +276,9 @@ def check_gradients(
             nan = float("nan")
             rows.extend(GradientCheck(b, oracle, nan, nan, (), nan, nan, "skipped") for b in expected_shapes)
             continue
+        if custom:
+            references[oracle] = (reference, noise, kinks)
+            _check_oracles_agree(references, rtol, atol)
         for block in expected_shapes:
             m, o = got[block], np.asarray(reference[block], dtype=np.float64).reshape(expected_shapes[block])
             error = np.abs(m - o)
@@ -327,6 +339,10 @@ def _reference(oracle, objective, factors, ratings, reg, learn_mu, custom, shape
             reference = symbolic_gradients(objective, factors, ratings, reg, learn_mu)
         except SympyMissing as exc:
             raise OracleUnavailable(str(exc)) from None
+        except LossError as exc:  # a callable that runs in numpy but not on symbols: this oracle cannot judge it
+            if not custom:
+                raise
+            raise OracleUnavailable(str(exc)) from None
         return reference, dict.fromkeys(reference, 0.0), no_kinks
     if custom:
         reference, estimate = finite_difference_gradients(objective, factors, ratings, reg, learn_mu)
@@ -335,6 +351,23 @@ def _reference(oracle, objective, factors, ratings, reg, learn_mu, custom, shape
     reference, noise, h = fd_noise(objective, factors, ratings, reg)
     kinks = kink_mask(objective, factors, ratings, h)
     return reference, noise, kinks
+
+
+def _check_oracles_agree(references: dict, rtol: float, atol: float) -> None:
+    """Two oracles that disagree on a user's loss: it leaves the tape, or sympy reads it otherwise (one line)."""
+    (first, (a, noise_a, kinks_a)), *others = references.items()
+    for other, (b, noise_b, kinks_b) in others:
+        for block in a:
+            A = np.asarray(a[block], dtype=np.float64)
+            B = np.asarray(b[block], dtype=np.float64).reshape(A.shape)
+            allowed = 10 * (atol + rtol * np.abs(A)) + np.asarray(noise_a[block]) + np.asarray(noise_b[block])
+            bad = (np.abs(A - B) > allowed) & ~np.asarray(kinks_a[block]) & ~np.asarray(kinks_b[block])
+            if np.any(bad):
+                j = tuple(int(x) for x in np.argwhere(bad)[0]) if A.ndim else ()
+                raise LossError(f"the oracles disagree on your loss: {first} gives {float(A[j]):.6g} and {other} "
+                                f"{float(B[j]):.6g} for d/d{block}[{', '.join(map(str, j))}]: part of the loss is "
+                                "computed outside the namespace xp (numpy calls, float(...), .numpy()), so one "
+                                "oracle does not see it")
 
 
 def _check_connected(loss, factors, ratings, reg, learn_mu, unconnected) -> None:

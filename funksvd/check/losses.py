@@ -165,7 +165,8 @@ def scalar_value(value, where: str = "") -> float:
 def evaluate_loss(loss, params: Mapping[str, np.ndarray], data: LossData) -> float:
     """The loss at ``params`` in the numpy namespace, checked: a finite scalar, ``params`` left untouched."""
     theta = {block: np.array(value, dtype=np.float64) for block, value in params.items()}
-    value = scalar_value(call_loss(loss, NUMPY, theta, data))
+    with np.errstate(all="ignore"):  # a NaN or infinity is reported below, in one line, not as a warning
+        value = scalar_value(call_loss(loss, NUMPY, theta, data))
     for block, array in theta.items():
         if not np.array_equal(array, np.asarray(params[block], dtype=np.float64)):
             raise LossError(f"the loss changed theta[{block!r}] in place: a loss only reads its arguments")

@@ -39,7 +39,7 @@ hint                                                        the slip
 ``the rule changes {b} row {j}``                            a row other than the rating's (``u``/``i`` swapped?)
 ``the rule changes nothing in place``                       ``P = P + ...`` rebinds instead of writing
 ``the rule assigns to mu``                                  ``mu`` is the constant global mean here
-``the rule allocates``                                      array temporaries per rating (write scalar loops)
+``the rule allocates``                                      new arrays per rating (write scalar loops)
 ``the rule raised``                                         an exception inside the kernel
 ``the rule makes {b} not finite``                           NaN or infinity written
 ==========================================================  ===============================================
@@ -50,13 +50,13 @@ from __future__ import annotations
 import dis
 import itertools
 import math
-import tracemalloc
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
 
 import numpy as np
 
+from ..base.errors import InputError
 from ..maths.objectives import RULE_OBJECTIVES, Objective, as_objective
 from ..model.factors import BLOCKS, Factors
 from ..model.ratings import Ratings
@@ -229,28 +229,28 @@ def _assigns_mu(step) -> bool:
     return any(ins.opname in ("STORE_FAST", "STORE_DEREF") and ins.argval == name for ins in dis.get_instructions(step))
 
 
-def _allocation(step, random_state) -> int:
-    """Bytes traced at the peak of one call on a wide case (k = 256): array temporaries show, scalars do not."""
-    rng = np.random.default_rng(random_state)
-    P, Q = rng.normal(0, 0.1, (SHAPE[0], 256)), rng.normal(0, 0.1, (SHAPE[1], 256))
-    bu, bi = rng.normal(0, 0.1, SHAPE[0]), rng.normal(0, 0.1, SHAPE[1])
-    args = (P, Q, bu, bi, 3.0, U, I, 4.0, (0.01, 0.02, 0.03, 0.04), (0.05, 0.06, 0.07, 0.08))
-    step(*args)  # once untraced: anything cached on a first call is not counted
-    started = not tracemalloc.is_tracing()
-    if started:
-        tracemalloc.start()
+def _allocations(step, case: _Case) -> int:
+    """How many new arrays one call creates from the arrays it is given (0 for a scalar loop).
+
+    The arrays are passed as views of a subclass whose ``__array_finalize__`` counts every new
+    array whose memory is not theirs (``P[u] * 2``, ``P[u].copy()``, ``P[u] + x``); views
+    (``P[u]``) and scalars (``P[u, f]``) are not counted, nor is anything built without them (a
+    list of floats).
+    """
+    count = [0]
+    given = case.arrays()
+
+    class Watched(np.ndarray):
+        def __array_finalize__(self, obj):
+            if obj is not None and not any(np.may_share_memory(self, a) for a in given):
+                count[0] += 1
+
+    arrays = [a.view(Watched) for a in given]
     try:
-        before = tracemalloc.get_traced_memory()[0]
-        tracemalloc.reset_peak()
-        step(*args)
-        return tracemalloc.get_traced_memory()[1] - before
-    finally:
-        if started:
-            tracemalloc.stop()
-
-
-#: Peak traced bytes of one call above which a rule "allocates" (256 float64 are 2 KiB).
-ALLOCATION_LIMIT = 1024
+        step(*arrays, case.mu, U, I, case.r, case.lr, case.reg)
+    except Exception:  # noqa: BLE001 (it ran before on plain arrays; a subclass it refuses is no allocation)
+        return 0
+    return count[0]
 
 
 def _run(step, case: _Case):
@@ -300,11 +300,9 @@ def _bookkeeping(step, cases, random_state, allow_allocation) -> tuple[list[str]
     if all(np.array_equal(new, before) for new, before in zip(arrays, old)):
         hints.append("the rule changes nothing in place: P = P + ... or P.copy() makes a new array; "
                      "write into the arrays given, P[u, f] += ...")
-    if not allow_allocation and not hints:
-        peak = _allocation(step, random_state)
-        if peak > ALLOCATION_LIMIT:
-            hints.append(f"the rule allocates arrays ({peak} bytes at the peak of one call with 256 factors): "
-                         "write it as scalar loops over f, as the built-in rules (numba compiles the same source)")
+    if not allow_allocation and not hints and _allocations(step, cases[0]):
+        hints.append("the rule allocates new arrays on every rating (P[u] * x, P[u].copy(), ...): write it as "
+                     "scalar loops over f, as the built-in rules, which numba compiles as they stand")
     return hints, outputs
 
 
@@ -538,6 +536,14 @@ def check_rule(step: Callable, loss=None, *, random_state=0, tol: float = 1e-8,
     >>> report.ok, report.hints
     (False, ['Q computed from the updated P'])
     """
+    if not callable(step):
+        raise InputError(f"step must be a function step(P, Q, bu, bi, mu, u, i, r, lr, reg) -> err, "
+                         f"got {type(step).__name__}")
+    if isinstance(loss, str) and loss not in RULE_OBJECTIVES:
+        try:
+            as_objective(loss)
+        except ValueError as exc:
+            raise InputError(str(exc)) from None
     cases = _cases(random_state)
     name = getattr(step, "__name__", type(step).__name__)
     hints, outputs = _bookkeeping(step, cases, random_state, allow_allocation)
@@ -553,6 +559,15 @@ def check_rule(step: Callable, loss=None, *, random_state=0, tol: float = 1e-8,
         except LossError as exc:
             return RuleReport(name, loss_name(loss), False, {}, (), [str(exc)], None, "-")
     matches = _matches(outputs, cases)
+    try:
+        report = _report(step, name, loss, cases, outputs, tol, matches)
+    except LossError as exc:
+        return RuleReport(name, loss_name(loss), False, {}, (), [str(exc)], matches, "-")
+    report.matches = matches
+    return report
+
+
+def _report(step, name, loss, cases, outputs, tol, matches) -> RuleReport:
     if loss is None:
         candidates = [_analyse(step, name, RULE_OBJECTIVES[rule], cases, outputs, tol, rule)
                       for rule in RULE_OBJECTIVES]
@@ -564,5 +579,4 @@ def check_rule(step: Callable, loss=None, *, random_state=0, tol: float = 1e-8,
         report = _analyse(step, name, as_objective(loss), cases, outputs, tol)
     else:
         report = _analyse(step, name, loss, cases, outputs, tol)
-    report.matches = matches
     return report

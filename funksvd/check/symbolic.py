@@ -65,7 +65,8 @@ def is_zero(expression) -> bool:
     r"""True if sympy proves ``expression`` identically 0: :math:`\mathrm{simplify}` (after rewriting
     :math:`\tanh` in exponentials, and floats such as ``2.0`` as the exact rationals they are) is 0."""
     sp = require_sympy()
-    expression = sp.nsimplify(sp.sympify(expression), rational=True)
+    expression = sp.sympify(expression)
+    expression = expression.xreplace({x: sp.Rational(x) for x in expression.atoms(sp.Float)})  # exact, 2.0 -> 2
     if expression == 0:
         return True
     return sp.simplify(expression.rewrite(sp.exp)) == 0

@@ -21,11 +21,11 @@ def register(sub) -> None:
 def _derive(args) -> int:
     from ..base.errors import InputError
     from ..check.derivation import derive
-    from ..check.symbolic import SympyMissing
+    from ..check.symbolic import SYMPY_INSTALL, SympyMissing
 
     try:
         text = derive(args.name, latex=args.latex)
-    except SympyMissing as exc:
-        raise InputError(str(exc)) from None
+    except SympyMissing:
+        raise InputError(f"funksvd derive needs sympy, which is not installed: {SYMPY_INSTALL}") from None
     sys.stdout.write(text)
     return 1 if "NOT VERIFIED" in text else 0

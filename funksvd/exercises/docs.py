@@ -38,19 +38,32 @@ def _graded_by(exercise: Exercise) -> str:
     return exercise.oracle_name
 
 
-def exercise_rst(exercise: Exercise, derivations: set[str] | frozenset[str] = frozenset()) -> str:
-    """One exercise: label, title, page link (when the page ``derivations/<page>`` exists), prompt, stub, slips, solution."""
+def exercise_rst(exercise: Exercise, derivations: set[str] | frozenset[str] = frozenset(),
+                 embedded: bool = False) -> str:
+    """One exercise: label, title, page link (when the page ``derivations/<page>`` exists), prompt, stub, slips, solution.
+
+    ``embedded``: for a derivation page itself, a rubric instead of a titled, labelled section, with a
+    link to the exercise on the exercises page.
+    """
     page = exercise.page.removeprefix("derivations/")
     where = f":doc:`/derivations/{page}`" if page in derivations else f"``derivations/{page}``"
     slips = "\n".join(f"* {_plain(slip.hint)}" for slip in exercise.slips)
-    return f"""
+    if embedded:
+        head = f"""
+.. rubric:: Exercise: {exercise.title}
+
+``{exercise.name}`` -- also on :ref:`the exercises page <exercise-{exercise.name}>`
+"""
+    else:
+        head = f"""
 .. _exercise-{exercise.name}:
 
 {exercise.title}
 {"~" * len(exercise.title)}
 
 ``{exercise.name}`` -- derivation: {where}
-
+"""
+    return head + f"""
 {exercise.prompt}
 
 .. code-block:: console
@@ -76,13 +89,21 @@ Graded on {exercise.n_cases} fresh random cases against {_graded_by(exercise)}. 
 """
 
 
-def rst(derivations: set[str] | frozenset[str] = frozenset()) -> str:
-    """Every exercise, grouped by derivation page in reading order. ``derivations``: the pages that exist."""
+def rst(derivations: set[str] | frozenset[str] = frozenset(), page: str | None = None) -> str:
+    """Every exercise, grouped by derivation page in reading order. ``derivations``: the pages that exist.
+
+    With ``page`` (e.g. ``"masked_matrix"``), only that page's exercises, embedded in the page itself.
+    """
+    if page is not None:
+        if page not in PAGES:
+            raise ValueError(f"no derivation page {page!r}; the pages are {', '.join(PAGES)}")
+        return "\n".join(exercise_rst(e, derivations, embedded=True) for e in EXERCISES.values()
+                         if e.page == f"derivations/{page}")
     parts = []
-    for page in PAGES:
-        group = [e for e in EXERCISES.values() if e.page == f"derivations/{page}"]
+    for name in PAGES:
+        group = [e for e in EXERCISES.values() if e.page == f"derivations/{name}"]
         if group:
-            title = PAGE_TITLES[page]
+            title = PAGE_TITLES[name]
             parts.append(f"\n{title}\n{'-' * len(title)}\n")
             parts.extend(exercise_rst(e, derivations) for e in group)
     return "\n".join(parts)

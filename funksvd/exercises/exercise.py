@@ -20,9 +20,9 @@ from __future__ import annotations
 import ast
 import inspect
 import textwrap
-from pathlib import Path
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np

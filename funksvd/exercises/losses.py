@@ -240,9 +240,12 @@ SIGMOID = Exercise(
     prompt=r"""The 2019 Keras tutorial squashes the score :math:`z_{ui} = p_u^\top q_i` into the
 rating range :math:`(r_{\min}, r_{\max})`,
 
-.. math:: \hat r_{ui} = h(z_{ui}) = r_{\min} + (r_{\max} - r_{\min})\,\sigma(z_{ui}), \qquad
-          \sigma(z) = \frac{1}{1 + e^{-z}}, \qquad
-          L = \frac{1}{N} \sum_{u,i} M_{ui}\,(R_{ui} - \hat r_{ui})^2 .
+.. math::
+
+    \hat r_{ui} = h(z_{ui}) = r_{\min} + (r_{\max} - r_{\min})\,\sigma(z_{ui}), \qquad
+    \sigma(z) = \frac{1}{1 + e^{-z}},
+
+    L = \frac{1}{N} \sum_{u,i} M_{ui}\,(R_{ui} - \hat r_{ui})^2 .
 
 Write ``sigmoid_gradient(R, M, P, Q, lo, hi)`` returning ``(dLdP, dLdQ)``
 (``lo`` :math:`= r_{\min}`, ``hi`` :math:`= r_{\max}`).""",
@@ -374,4 +377,141 @@ and
 )
 
 
-EXERCISES = (MASKED, FROBENIUS, MEAN, L1, SIGMOID, MAP, MU)
+# ---- a Huber data term: a loss of the student's own, through check_gradients' callable losses ----
+
+def _huber_case(rng, index):
+    pb = problem(rng, index, low=-1.0, high=1.0)  # residuals on both sides of delta
+    delta = float(rng.uniform(0.3, 0.9))
+    return Case((pb.R, pb.M, pb.factors.P, pb.factors.Q, delta), pb.label + f", delta = {delta:.3g}",
+                {"problem": pb, "delta": delta})
+
+
+def huber_gradient(R, M, P, Q, delta):
+    """The gradient of L = sum M o H(R - P Q^T), H(e) = e^2 / 2 for |e| <= delta, delta (|e| - delta / 2) beyond.
+
+    Return (dLdP, dLdQ), shaped like P and Q.
+    """
+    psi = np.clip(M * (R - P @ Q.T), -delta, delta)  # H'(e): e inside, delta sign(e) outside
+    return -psi @ Q, -psi.T @ P
+
+
+def _huber_objective(case):
+    pb, delta = case.context["problem"], case.context["delta"]
+
+    def huber(xp, theta, data):
+        p_u = xp.take(theta["P"], data.users, axis=0)
+        q_i = xp.take(theta["Q"], data.items, axis=0)
+        e = data.values - (data.mu + xp.sum(p_u * q_i, axis=1))
+        a = xp.abs(e)
+        return xp.sum(xp.where(a <= delta, 0.5 * xp.square(e), delta * (a - 0.5 * delta)))
+
+    return huber, pb.factors, pb.ratings, 0.0
+
+
+def _huber_slip(psi):
+    def wrong(R, M, P, Q, delta):
+        D = psi(M * (R - P @ Q.T), delta)
+        return -D @ Q, -D.T @ P
+    return wrong
+
+
+HUBER = Exercise(
+    name="huber_gradient",
+    title="A Huber data term: quadratic near zero, linear beyond",
+    page="derivations/l1",
+    prompt=r"""The Huber loss keeps the squared error for small residuals and the absolute error's
+slope for large ones (robust to outlying ratings):
+
+.. math:: L = \sum_{u,i} M_{ui}\, H_\delta(R_{ui} - p_u^\top q_i), \qquad
+          H_\delta(e) = \begin{cases} \tfrac12 e^2 & \lvert e\rvert \le \delta \\
+          \delta\,(\lvert e\rvert - \tfrac12\delta) & \lvert e\rvert > \delta \end{cases}
+
+Find :math:`H_\delta'` (it is continuous: no subgradient needed) and write
+``huber_gradient(R, M, P, Q, delta)`` returning ``(dLdP, dLdQ)``. Graded by
+:func:`~funksvd.check.check_gradients` on the loss written once as a callable.""",
+    function=huber_gradient,
+    draw=_huber_case,
+    outputs=("dLdP", "dLdQ"),
+    objective=_huber_objective,
+    slips=(
+        Slip("the squared loss's habit: beyond delta the slope is delta sign(e), not e",
+             _huber_slip(lambda E, d: E)),
+        Slip("the linear part's slope is delta sign(e), not sign(e)",
+             _huber_slip(lambda E, d: np.where(np.abs(E) <= d, E, np.sign(E)))),
+        Slip("a factor 2 on the quadratic part: d(e^2 / 2)/de = e",
+             _huber_slip(lambda E, d: np.where(np.abs(E) <= d, 2 * E, d * np.sign(E)))),
+    ),
+)
+
+
+# ---- weighted matrix factorisation: a weight w0 on the unobserved cells ----------------------
+
+def _weighted_case(rng, index):
+    pb = problem(rng, index)
+    w0 = float(rng.uniform(0.05, 0.5))
+    return Case((pb.R, pb.M, pb.factors.P, pb.factors.Q, w0), pb.label + f", w0 = {w0:.3g}",
+                {"problem": pb, "w0": w0})
+
+
+def weighted_gradient(R, M, P, Q, w0):
+    """The gradient of L = sum over every cell of W[u, i] (R[u, i] - p_u . q_i)^2, W = M + w0 (1 - M).
+
+    R is 0 where missing: the unobserved cells are fitted towards 0 with the small weight w0.
+    Return (dLdP, dLdQ), shaped like P and Q.
+    """
+    W = M + w0 * (1.0 - M)
+    E = W * (R - P @ Q.T)
+    return -2.0 * E @ Q, -2.0 * E.T @ P
+
+
+def _weighted_objective(case):
+    from ..model.ratings import Ratings
+
+    pb, w0 = case.context["problem"], case.context["w0"]
+    n_users, n_items = pb.R.shape
+    users, items = np.divmod(np.arange(n_users * n_items), n_items)
+    every_cell = Ratings(users, items, pb.R.ravel(), n_users=n_users, n_items=n_items)
+    weight = (pb.M + w0 * (1.0 - pb.M)).ravel()  # in the order of every_cell's entries
+
+    def weighted(xp, theta, data):
+        e = data.values - (data.mu + xp.sum(xp.take(theta["P"], data.users, axis=0)
+                                            * xp.take(theta["Q"], data.items, axis=0), axis=1))
+        return xp.sum(weight * xp.square(e))
+
+    return weighted, pb.factors, every_cell, 0.0
+
+
+def _weighted_slip(weights):
+    def wrong(R, M, P, Q, w0):
+        E = weights(M, w0) * (R - P @ Q.T)
+        return -2.0 * E @ Q, -2.0 * E.T @ P
+    return wrong
+
+
+WEIGHTED = Exercise(
+    name="weighted_gradient",
+    title="Weighted matrix factorisation: a weight on the unobserved cells",
+    page="derivations/masked_matrix",
+    prompt=r"""Missing-as-zero fits the zeros; the mask ignores them. Weighted matrix factorisation sits
+between: every cell counts, the unobserved ones (where :math:`R_{ui} = 0`) with a small weight
+:math:`w_0`,
+
+.. math:: L = \sum_{u,i} W_{ui}\,(R_{ui} - p_u^\top q_i)^2, \qquad W = M + w_0\,(\mathbf 1 \mathbf 1^\top - M).
+
+Write ``weighted_gradient(R, M, P, Q, w0)`` returning ``(dLdP, dLdQ)``.""",
+    function=weighted_gradient,
+    draw=_weighted_case,
+    outputs=("dLdP", "dLdQ"),
+    objective=_weighted_objective,
+    slips=(
+        Slip("the unobserved cells are left out: they count too, with weight w0 (towards 0)",
+             _weighted_slip(lambda M, w0: M)),
+        Slip("w0 on every cell: the observed ones have weight 1",
+             _weighted_slip(lambda M, w0: np.full_like(M, w0))),
+        Slip("the weight is squared: L weights each squared error by W, not |W o E|^2 by W^2",
+             _weighted_slip(lambda M, w0: (M + w0 * (1 - M)) ** 2)),
+    ),
+)
+
+
+EXERCISES = (MASKED, WEIGHTED, FROBENIUS, MEAN, L1, HUBER, SIGMOID, MAP, MU)

@@ -207,7 +207,7 @@ def _limit_memory(gigabytes: float = 4.0) -> None:
         import resource
 
         limit = int(gigabytes * 2**30)
-        soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        _, hard = resource.getrlimit(resource.RLIMIT_AS)
         if hard == resource.RLIM_INFINITY or hard > limit:
             resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
     except (ImportError, ValueError, OSError):  # not on this platform: the time limit still holds

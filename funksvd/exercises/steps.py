@@ -514,8 +514,11 @@ SVDPP = Exercise(
     page="derivations/svdpp",
     prompt=r"""SVD++ adds the items :math:`N(u)` a user rated, each with an implicit factor :math:`y_j`:
 
-.. math:: \hat r_{ui} = \mu + b_u + b_i + q_i^\top \Big(p_u + \lvert N(u)\rvert^{-1/2} \sum_{j \in N(u)} y_j\Big),
-          \qquad \ell = \tfrac12 e^2 + \tfrac{\lambda}{2}\Big(\lVert q_i\rVert^2 + \sum_{j \in N(u)} \lVert y_j\rVert^2\Big).
+.. math::
+
+    \hat r_{ui} = \mu + b_u + b_i + q_i^\top \Big(p_u + \lvert N(u)\rvert^{-1/2} \sum_{j \in N(u)} y_j\Big),
+
+    \ell = \tfrac12 e^2 + \tfrac{\lambda}{2}\Big(\lVert q_i\rVert^2 + \sum_{j \in N(u)} \lVert y_j\rVert^2\Big).
 
 Write ``svdpp_gradients(p_u, q_i, Y, r, mu, b_u, b_i, lam)`` returning :math:`(\partial\ell/\partial q_i,
 \partial\ell/\partial Y)`, with row :math:`j` of ``Y`` the factor :math:`y_j`.""",
