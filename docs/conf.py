@@ -25,8 +25,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import funksvd  # noqa: E402
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import notebooks  # noqa: E402  (docs/notebooks.py: the downloadable notebooks' markdown and first cell)
+import funksvd_notebooks as notebooks  # noqa: E402  (docs/_ext: the downloadable notebooks' text, first cell)
 
 project = "funksvd"
 author = "funksvd developers"

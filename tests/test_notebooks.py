@@ -2,7 +2,7 @@
 
 Each notebook is built here as the docs build makes it: sphinx-gallery's own converter
 (``split_code_and_text_blocks``, ``jupyter_notebook``) with the docs' ``first_notebook_cell``, then
-``docs/notebooks.py``'s rewrite. Oracles: the patterns of reST that Jupyter shows raw (a role,
+``docs/_ext/funksvd_notebooks.py``'s rewrite. Oracles: the patterns of reST that Jupyter shows raw (a role,
 a ``[Key]_`` citation, a ``%%`` line where a heading should be), and a real Jupyter kernel
 (nbclient + ipykernel) executing every cell without an error. The notebooks on toy data run in
 the normal suite; those that read MovieLens 100K or import TensorFlow are marked slow.
@@ -28,7 +28,7 @@ sphinx_gallery = pytest.importorskip("sphinx_gallery", reason="sphinx-gallery (t
 
 
 def _docs_notebooks():
-    spec = importlib.util.spec_from_file_location("docs_notebooks", ROOT / "docs" / "notebooks.py")
+    spec = importlib.util.spec_from_file_location("docs_notebooks", ROOT / "docs" / "_ext" / "funksvd_notebooks.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -38,7 +38,7 @@ NOTEBOOKS = _docs_notebooks()
 
 
 def build_notebook(script: Path) -> dict:
-    """The notebook of ``script`` as the docs build writes it (sphinx-gallery, then docs/notebooks.py)."""
+    """The notebook of ``script`` as the docs build writes it (sphinx-gallery, then docs/_ext/funksvd_notebooks.py)."""
     from sphinx_gallery.gen_gallery import DEFAULT_GALLERY_CONF
     from sphinx_gallery.notebook import jupyter_notebook
     from sphinx_gallery.py_source_parser import split_code_and_text_blocks

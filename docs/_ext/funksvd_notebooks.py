@@ -13,6 +13,7 @@ notebook under the gallery folder:
 
 The rewriting is idempotent (a notebook sphinx-gallery did not regenerate passes through
 unchanged), and ``tests/test_notebooks.py`` runs the same function on notebooks it builds.
+conf.py imports it (``docs/_ext`` is on its path) and connects :func:`fix_notebooks`.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ if importlib.util.find_spec("funksvd") is None:
 ROLE = re.compile(r":(?:py:)?(?P<role>[a-z]+):`(?P<body>[^`]+)`")
 CITATION = re.compile(r"\[(?P<key>[A-Za-z][A-Za-z0-9_-]*)\]_")
 REFERENCES_HEADING = "## References (from the documentation's bibliography)"
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parents[1]  # docs/
 
 
 def _page_title(target: str) -> str | None:
