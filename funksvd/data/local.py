@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from ..base.log import log
 from .download import cache_directory
 
 __all__ = ["find_movielens", "example_dataset"]
@@ -76,8 +77,8 @@ def example_dataset(random_state=0, download: bool = False):
     folder = find_movielens("ml-100k")
     reason = "MovieLens 100K not found"
     if folder is None and download and not os.environ.get("FUNKSVD_ML100K"):
-        print("MovieLens 100K not found locally: downloading it once (about 5 MB, checked against its published "
-              f"SHA-256) into {cache_directory()}")
+        log("MovieLens 100K not found locally: downloading it once (about 5 MB, checked against its published "
+            f"SHA-256) into {cache_directory()}", verbose=True)  # asked for with download=True: say so
         try:
             folder = fetch_movielens("ml-100k")
         except (OSError, ValueError) as error:
