@@ -47,7 +47,8 @@ check: $(VENV)/.demo-installed
 # LibMF's pip build compiles without SIMD; rebuilt here with its own AVX kernels (-DUSEAVX)
 $(VENV)/.bench-installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[bench]"
-	CFLAGS="-O3 -march=native -DUSEAVX" $(BIN)/python -m pip install --quiet --no-cache-dir --no-binary libmf "libmf==0.9.2"
+	CFLAGS="-O3 -march=native -mavx -mfma -DUSEAVX" CXXFLAGS="-O3 -march=native -DUSEAVX" \
+		$(BIN)/python -m pip install --quiet --force-reinstall --no-deps --no-cache-dir --no-binary libmf "libmf==0.9.2"
 	touch $@
 
 # LensKit 0.14 needs numba < 0.59 and numpy < 2: its own venv, run by bench_peers.py as a subprocess

@@ -128,7 +128,7 @@ class LibMFRun:
     LibMF runs its own rule: no biases, per-row AdaGrad step sizes (``eta`` the base rate) and the
     ratings scaled internally; ``k=100``, 20 iterations, L2 0.02 on P and Q, its other options at
     their defaults. Its pip build compiles without SIMD: ``make bench-peers`` rebuilds it with
-    ``-O3 -march=native -DUSEAVX`` (its own AVX kernels). The binding's ``predict`` reads its
+    ``-O3 -march=native -mavx -mfma -DUSEAVX`` (its own AVX kernels). The binding's ``predict`` reads its
     ``(n, 2)`` input column-major, so the pairs are handed over as a Fortran-ordered array.
     """
 

@@ -451,7 +451,8 @@ def weighted_squares(theta: np.ndarray, counts: np.ndarray) -> float:
     finite, even in a row with :math:`n_u = 0`.
     """
     squares = np.einsum("ij,ij->i", theta, theta) if theta.ndim == 2 else theta * theta
-    return float(np.asarray(counts, dtype=np.float64) @ squares)
+    # a plain loop, not BLAS: a BLAS dot would wake threads that keep spinning beside the next epoch
+    return float(np.einsum("i,i->", np.asarray(counts, dtype=np.float64), squares.astype(np.float64, copy=False)))
 
 
 def _float64(array: np.ndarray) -> np.ndarray:
