@@ -24,6 +24,7 @@ from ..als.normal_equations import als_objective
 from ..als.sweeps import Layout, one_blas_thread, sweep_arrays
 from ..base.errors import DivergenceError, InputError
 from ..base.progress import progress_bar
+from ..maths.objectives import Objective
 from ..model.factors import Factors
 from .model import FITTED, FunkSVD
 from .raw import as_training_data, validation_ratings
@@ -129,7 +130,7 @@ class ALS(FunkSVD):
         self.min_improvement = min_improvement
         self.n_jobs = n_jobs
 
-    def _objective(self):
+    def _objective(self) -> Objective:
         return als_objective(bool(self.weighted))
 
     def _check_params(self) -> None:

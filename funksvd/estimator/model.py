@@ -26,7 +26,7 @@ from ..base.rng import check_random_state
 from ..base.errors import NotFittedError
 from ..model.factors import BLOCKS, Factors
 from ..model.ratings import Ratings
-from ..maths.objectives import as_objective
+from ..maths.objectives import Objective, as_objective
 from ..maths.rules import get_rule
 from .params import ENGINES, SCHEDULES, check_memory, check_params
 from .persistence import Persistence
@@ -309,7 +309,7 @@ class FunkSVD(Training, Recommending, Persistence):
             out[block] = default if value is None else float(value)
         return out
 
-    def _objective(self):
+    def _objective(self) -> Objective:
         """The loss the model is fitted to (:meth:`fold_in` minimises it for a new user)."""
         return as_objective(get_rule(self.rule).name)
 

@@ -353,8 +353,7 @@ class Recommending(EstimatorState):
         except InputError:
             raise InputError(f"fold_in: the normal equations are singular ({len(r)} ratings, {k} factors, "
                              f"reg_pu={reg['P']:g}); use a positive regularisation or more ratings") from None
-        b_u = float(b_u[0]) if factors.biased else 0.0
-        return NewUser(p_u[0] + implicit, b_u, index.astype(np.int64))
+        return NewUser(p_u[0] + implicit, float(b_u[0]) if factors.biased else 0.0, index.astype(np.int64))
 
     def _fold_in_implicit(self, index: np.ndarray) -> np.ndarray:
         """The part of a new user's vector fixed by which items they rated (SVD++'s implicit term); 0 here."""

@@ -39,10 +39,11 @@ def _param_array(value, name: str, ndim: int, dtype=None) -> np.ndarray:
         array = array.astype(np.float64)
     if array.ndim != ndim:
         raise ValueError(f"{name} must be {ndim}-D, got shape {array.shape}")
-    bad = () if np.isfinite(array).all() else np.argwhere(~np.isfinite(array))
-    if len(bad):
-        where = ", ".join(str(j) for j in bad[0])
-        raise ValueError(f"{name}[{where}] = {array[tuple(bad[0])]} is not finite")
+    finite = np.isfinite(array)
+    if not finite.all():
+        first = np.argwhere(~finite)[0]
+        where = ", ".join(str(j) for j in first)
+        raise ValueError(f"{name}[{where}] = {array[tuple(first)]} is not finite")
     array = array.copy()
     array.flags.writeable = False
     return array
