@@ -236,7 +236,8 @@ class ALS(FunkSVD):
                     val = None if validation is None else rmse_of(arrays, mu, validation, sse_engine)
                     stop = stopper.update(epoch, val, arrays)
                     toc = time.perf_counter()
-                    self.history_.append({"epoch": epoch, "loss": loss, "train_rmse": float(np.sqrt(sse / len(ratings))),
+                    self.history_.append({"epoch": epoch, "loss": loss,
+                                          "train_rmse": float(np.sqrt(sse / len(ratings))),
                                           "val_rmse": val, "seconds": toc - tic, "kept": False})
                     tic = toc
                     bar.update(1, loss=loss, val_rmse=val)

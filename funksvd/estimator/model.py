@@ -365,8 +365,8 @@ class FunkSVD(Training, Recommending, Persistence):
     def _exclusive(self):
         with _FIT_GUARD:
             if self.__dict__.get("_fitting"):
-                raise RuntimeError(f"this {type(self).__name__} is already being fitted (in another thread); fit one estimator "
-                                   "per thread, e.g. copy.deepcopy(model)")
+                raise RuntimeError(f"this {type(self).__name__} is already being fitted (in another thread); "
+                                   "fit one estimator per thread, e.g. copy.deepcopy(model)")
             self._fitting = True
         try:
             yield
@@ -463,7 +463,8 @@ class FunkSVD(Training, Recommending, Persistence):
         model.stopped_early_ = False
         model.rating_range_ = (float(ratings.values.min()), float(ratings.values.max()))
         model.global_mean_ = float(ratings.mean())
-        model.user_ids_, model.item_ids_, model.item_titles_ = training.user_ids, training.item_ids, training.item_titles
+        model.user_ids_, model.item_ids_ = training.user_ids, training.item_ids
+        model.item_titles_ = training.item_titles
         model._train_ratings = ratings
         return model
 

@@ -286,9 +286,10 @@ class Recommending(EstimatorState):
             \nabla_x L = -2c\,A^\top (y - Ax) + 2n\,D x = 0
             \iff \Big(A^\top A + \frac{n}{c} D\Big)\, x = A^\top y .
 
-        Written out in the blocks of :math:`x = (p, b)`, with :math:`\mathbf 1^\top Q_S = (Q_S^\top \mathbf 1)^\top`
-        and :math:`\mathbf 1^\top \mathbf 1 = n`, the system is, for ``rule="funk"``
-        (:math:`c = w_f = w_b = \tfrac12`, so :math:`\tfrac{n}{c} D = n \operatorname{diag}(\lambda_{p_u} I, \lambda_{b_u})`),
+        Written out in the blocks of :math:`x = (p, b)`, with
+        :math:`\mathbf 1^\top Q_S = (Q_S^\top \mathbf 1)^\top` and :math:`\mathbf 1^\top \mathbf 1 = n`,
+        the system is, for ``rule="funk"`` (:math:`c = w_f = w_b = \tfrac12`, so
+        :math:`\tfrac{n}{c} D = n \operatorname{diag}(\lambda_{p_u} I, \lambda_{b_u})`),
 
         .. math::
 

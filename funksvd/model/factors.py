@@ -238,7 +238,8 @@ class Factors(Frozen):
         return predict_pairs(self.P, self.Q, self.bu, self.bi, self.mu, users, items).astype(self.dtype, copy=False)
 
     def full(self, *, max_cells: int | None = MAX_CELLS) -> np.ndarray:
-        r"""Every cell's raw score, the ``n_users x n_items`` matrix :math:`Z = \mu + b_u 1^\top + 1 b_i^\top + P Q^\top`.
+        r"""Every cell's raw score, the ``n_users x n_items`` matrix
+        :math:`Z = \mu + b_u 1^\top + 1 b_i^\top + P Q^\top`.
 
         Parameters
         ----------
