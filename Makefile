@@ -27,10 +27,10 @@ demo: $(VENV)/.demo-installed
 ##   make test PYTEST_ARGS='-m "not slow"'   skips the slow tests (see README)
 test: lint pytest docs
 
-## make lint: ruff (rules and line length in pyproject.toml) and mypy on the package (0 errors, default mode)
+## make lint: ruff (rules and line length in pyproject.toml) on all the Python, mypy on the package (0 errors)
 lint: $(VENV)/.dev-installed
-	$(BIN)/ruff check funksvd tests benchmarks tutorials
-	$(BIN)/mypy
+	$(BIN)/ruff check funksvd tests benchmarks tutorials docs/_ext
+	$(BIN)/mypy funksvd
 
 PYTEST_ARGS ?=
 pytest: $(VENV)/.dev-installed

@@ -155,7 +155,10 @@ def main() -> None:
     ratio = warm[default] / warm["surprise"]
     diff = evaluate(models[default], test)[0] - rmse_s
     tuned = cv[f"tuned `{TUNED}`"]
-    met = lambda ok: "met" if ok else "not met"
+
+    def met(ok: bool) -> str:
+        return "met" if ok else "not met"
+
     body = "\n".join([
         (f"MovieLens 100K, 80/20 split (random_state 0): {len(train)} training / {len(test)} test ratings. "
         "Surprise's SVDpp defaults for both: k=20, 20 epochs, lr 0.007, reg 0.02, init N(0, 0.1); "

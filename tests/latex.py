@@ -71,19 +71,36 @@ LHS = {
 
 
 def math_blocks(doc: str) -> list[str]:
-    """The equations of every block-form ``.. math::`` directive, one string per non-blank line."""
+    """The equations of every block-form ``.. math::`` directive, one string per equation.
+
+    As in Sphinx, a blank line separates the equations of a directive and the lines of one
+    equation are joined (with a space), so a long equation may be wrapped.
+    """
     lines = textwrap.dedent(doc).splitlines()
-    equations, inside, indent = [], False, 0
+    equations: list[str] = []
+    current: list[str] = []
+    inside, indent = False, 0
+
+    def close() -> None:
+        if current:
+            equations.append(" ".join(current).rstrip(",."))
+            current.clear()
+
     for line in lines:
         stripped = line.strip()
         if stripped == ".. math::":
+            close()
             inside, indent = True, len(line) - len(line.lstrip())
             continue
         if inside:
             if stripped and len(line) - len(line.lstrip()) <= indent:
+                close()
                 inside = False
             elif stripped:
-                equations.append(stripped.rstrip(",."))
+                current.append(stripped)
+            else:
+                close()
+    close()
     return equations
 
 

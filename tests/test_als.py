@@ -1,4 +1,5 @@
-r"""ALS half-steps (:mod:`funksvd.als`): the closed form is the minimiser, the loss never rises, the code is its formula.
+r"""ALS half-steps (:mod:`funksvd.als`): the closed form is the minimiser, the loss never rises, the code is
+its formula.
 
 Oracles, named per test: the docstring's own equations evaluated in numpy; the hand gradient
 of the stated loss (:meth:`funksvd.Objective.gradients`), itself checked here against finite
@@ -340,7 +341,9 @@ def test_singular_system_raises():
     Objective(data="absolute"), Objective(penalty="l1"), Objective(reduction="mean"), Objective(link="sigmoid"),
     Objective(learn_mu=True), Objective(entries="dense")])
 def test_objective_without_closed_form_is_refused(objective):
-    """Only squared, summed, observed, identity-link, quadratic-penalty losses have the closed form (oracle: InputError)."""
+    """Only squared, summed, observed, identity-link, quadratic-penalty losses have the closed form.
+
+    Oracle: InputError."""
     with pytest.raises(InputError, match="no closed-form half-step"):
         solve_side(objective, 0.1, "users", np.zeros((1, 1)), np.zeros(0), 0.0, np.array([0, 1]), np.array([0]),
                    np.array([1.0]), np.zeros((1, 1)), np.zeros(0))

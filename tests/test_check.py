@@ -241,8 +241,8 @@ def test_other_oracle_covers_a_missing_tensorflow(case, without_tensorflow):
     factors, ratings = case
     report = check_gradients("quuxlabs", factors, ratings, reg=0.1)
     assert report.ok and report.compared == ("finite_differences", "symbolic")
-    assert report.summary() == (f"all blocks agree with finite_differences, symbolic; tensorflow skipped (the tensorflow "
-                                f"oracle needs TensorFlow, which is not installed: {INSTALL})")
+    assert report.summary() == ("all blocks agree with finite_differences, symbolic; tensorflow skipped "
+                                f"(the tensorflow oracle needs TensorFlow, which is not installed: {INSTALL})")
     wrong = check_gradients(FROBENIUS, factors, ratings, manual=_distorted(FROBENIUS, "sign slip"), reg=0.1)
     assert not wrong.ok and {row.oracle for row in wrong.failures} == {"finite_differences", "symbolic"}
     assert wrong.summary(reasons=False) == "GRADIENT CHECK FAILED; tensorflow skipped"

@@ -75,7 +75,8 @@ def test_an_edited_rule_is_recompiled(tmp_path):
           "P[u, f] += 1.5 * lr_pu * (err * qif - reg_pu * puf)")
     # feature.clip is bound into the feature kernels, which are bound into their epoch loops:
     # the edit must reach the loops through two levels of binding
-    _edit(root / "funksvd" / "sgd" / "funk_schedule.py", "    return min(max(x, lo), hi)\n", "    return min(max(x, lo), hi - 2.5)\n")
+    _edit(root / "funksvd" / "sgd" / "funk_schedule.py", "    return min(max(x, lo), hi)\n",
+          "    return min(max(x, lo), hi - 2.5)\n")
     after = _fit(root, **cache)
     for kind in ("", "feature_"):
         compiled, python = after[kind + "compiled"], after[kind + "python"]

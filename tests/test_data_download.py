@@ -87,8 +87,8 @@ def test_official_checksum_rejects_another_archive(server, tmp_path):
     url, folder, _ = server
     size, digest = publish(folder)
     cache = tmp_path / "cache"
-    with pytest.raises(ValueError, match=rf"{url}/ml-100k\.zip: the server announces {size:,} bytes \(Content-Length\), "
-                                         rf"but the published ml-100k\.zip has 4,924,029 bytes"):
+    with pytest.raises(ValueError, match=rf"{url}/ml-100k\.zip: the server announces {size:,} bytes "
+                                         rf"\(Content-Length\), but the published ml-100k\.zip has 4,924,029 bytes"):
         load_movielens("ml-100k", cache_dir=cache, base_url=url)
     assert list(cache.iterdir()) == []
 

@@ -75,7 +75,8 @@ def test_an_archive_of_the_right_size_with_wrong_bytes_is_refused(archive, serve
     wrong[len(wrong) // 2] ^= 0x01
     url, _ = serve(lambda h, log: send(h, bytes(wrong)))
     digest = hashlib.sha256(bytes(wrong)).hexdigest()
-    with pytest.raises(ValueError, match=rf"downloaded {len(archive):,} bytes with SHA-256 {digest}, but the published"):
+    with pytest.raises(ValueError,
+                       match=rf"downloaded {len(archive):,} bytes with SHA-256 {digest}, but the published"):
         fetch_movielens("ml-100k", tmp_path / "cache", base_url=url)
     assert list((tmp_path / "cache").iterdir()) == []
 

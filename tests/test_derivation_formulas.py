@@ -121,7 +121,10 @@ def test_map_gives_lambda_as_a_variance_ratio():
     prior has gradients :math:`e` and :math:`(\sigma^2/\sigma_P^2)\theta`; a Laplace prior gives
     :math:`\sigma^2/b`."""
     e, th, s2, sP2, b = sp.symbols("e theta sigma2 sigmaP2 b", positive=True)
-    normal = lambda x, var: sp.exp(-x**2 / (2 * var)) / sp.sqrt(2 * sp.pi * var)
+
+    def normal(x, var):
+        return sp.exp(-x**2 / (2 * var)) / sp.sqrt(2 * sp.pi * var)
+
     nll = -sp.log(normal(e, s2)) - sp.log(normal(th, sP2))
     assert sp.simplify(sp.diff(s2 * nll, th) - (s2 / sP2) * th) == 0
     assert sp.simplify(sp.diff(s2 * nll, e) - e) == 0
@@ -154,10 +157,15 @@ def test_alternating_bias_closed_forms_equal_trained_biases(rng, penalty):
     n_u, n_i = np.bincount(users, minlength=6), np.bincount(items, minlength=7)
     if penalty == "frobenius":
         objective, lam = Objective(penalty="frobenius", factor_reg_weight=1.0, bias_reg_weight=1.0), 2.0
-        denominator = lambda n: n + lam
+
+        def denominator(n):
+            return n + lam
     else:
         objective, lam = funksvd.RULES["funk"].objective, 0.3
-        denominator = lambda n: n * (1 + lam)
+
+        def denominator(n):
+            return n * (1 + lam)
+
     bu, bi = np.zeros(6), np.zeros(7)
     for _ in range(500):
         bi = np.bincount(items, weights=r - mu - bu[users], minlength=7) / denominator(n_i)
@@ -181,7 +189,10 @@ def test_central_differences_exact_on_quadratics_and_richardson_on_smooth():
     Richardson's :math:`(4D(h/2) - D(h))/3` is :math:`O(h^4)`."""
     t, h, A, B, C, D = sp.symbols("t h A B C D")
     quadratic = A * t**2 + B * t + C
-    central = lambda f: (f.subs(t, t + h) - f.subs(t, t - h)) / (2 * h)
+
+    def central(f):
+        return (f.subs(t, t + h) - f.subs(t, t - h)) / (2 * h)
+
     assert sp.simplify(central(quadratic) - sp.diff(quadratic, t)) == 0
     cubic = quadratic + D * t**3
     assert sp.simplify(central(cubic) - sp.diff(cubic, t) - D * h**2) == 0
@@ -189,10 +200,17 @@ def test_central_differences_exact_on_quadratics_and_richardson_on_smooth():
     # Richardson's 16-fold (h^4)
     mp = pytest.importorskip("mpmath")  # sympy's own dependency
     with mp.workdps(50):
-        sigma = lambda x: 1 / (1 + mp.exp(-(mp.mpf(1) / 3 + x)))
+
+        def sigma(x):
+            return 1 / (1 + mp.exp(-(mp.mpf(1) / 3 + x)))
+
+        def plain(step):
+            return (sigma(step) - sigma(-step)) / (2 * step)
+
+        def richardson(step):
+            return (4 * plain(step / 2) - plain(step)) / 3
+
         exact = sigma(0) * (1 - sigma(0))
-        plain = lambda step: (sigma(step) - sigma(-step)) / (2 * step)
-        richardson = lambda step: (4 * plain(step / 2) - plain(step)) / 3
         for rule, ratio in ((plain, 4), (richardson, 16)):
             errors = [abs(rule(mp.mpf(step)) - exact) for step in ("1e-2", "5e-3")]
             assert float(errors[0] / errors[1]) == pytest.approx(ratio, rel=0.01)

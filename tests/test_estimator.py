@@ -15,7 +15,7 @@ import pytest
 import funksvd
 from funksvd import RULES, DivergenceError, Factors, Ratings, loss, rmse, sgd_epoch
 from funksvd.estimator import DIVERGENCE_FACTOR, FunkSVD, NotFittedError
-from funksvd.estimator import scores as prediction, training
+from funksvd.estimator import scores as prediction
 from funksvd.estimator.scores import factor_arrays
 from funksvd.base.progress import TQDM_HINT
 

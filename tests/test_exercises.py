@@ -65,7 +65,8 @@ WRONG = {
         ((("(1.0 - s)\n", "(1.0 + s)\n"),), "not sigma(z) (1 + sigma(z))"),
     ],
     "map_gradient": [
-        ((("P / sigma_p**2, -E.T @ P / sigma**2 + Q / sigma_p**2", "P * sigma_p**2, -E.T @ P / sigma**2 + Q * sigma_p**2"),),
+        ((("P / sigma_p**2, -E.T @ P / sigma**2 + Q / sigma_p**2",
+            "P * sigma_p**2, -E.T @ P / sigma**2 + Q * sigma_p**2"),),
          "its gradient is P / sigma_p^2"),
         ((("/ sigma**2 +", "+"),), "the likelihood's 1/sigma^2 is missing"),
         ((("**2", ""),), "a standard deviation where the variance belongs"),
@@ -150,7 +151,8 @@ def fold_in_biased(Q_S, b_S, r, mu, lam):
     ],
     "quuxlabs_step": [
         ((("2.0 * err", "err"),), "the factor 2 on p and q is missing"),
-        ((("(err - reg_bu * bu[u])", "(2.0 * err - reg_bu * bu[u])"), ("(err - reg_bi * bi[i])", "(2.0 * err - reg_bi * bi[i])")),
+        ((("(err - reg_bu * bu[u])", "(2.0 * err - reg_bu * bu[u])"),
+          ("(err - reg_bi * bi[i])", "(2.0 * err - reg_bi * bi[i])")),
          "a factor 2 on the biases too"),
         ((("err * p_u", "err * P[u]"),), "updated from the new p_u"),
     ],

@@ -216,7 +216,8 @@ def test_a_grandchild_process_is_ended_with_the_grading(tmp_path):
     marker = tmp_path / "alive"
     source = f"""
 import subprocess, sys
-child = subprocess.Popen([sys.executable, "-c", "import time, pathlib; time.sleep(3); pathlib.Path({str(marker)!r}).touch()"])
+child = subprocess.Popen([sys.executable, "-c",
+                          "import time, pathlib; time.sleep(3); pathlib.Path({str(marker)!r}).touch()"])
 def masked_gradient(R, M, P, Q):
     while True:
         pass

@@ -186,7 +186,8 @@ def test_a_bad_rated_indptr_is_refused(saved):
 
 
 @pytest.mark.parametrize("change, fragment", [
-    (lambda m: m["params"].update(dtype="load"), "the parameter dtype must be one of ('float32', 'float64'), got 'load'"),
+    (lambda m: m["params"].update(dtype="load"),
+     "the parameter dtype must be one of ('float32', 'float64'), got 'load'"),
     (lambda m: m["params"].update(dtype="object"), "got 'object'"),
     (lambda m: m["params"].update(n_factors="abc"), "n_factors must be a positive integer, got 'abc'"),
     (lambda m: m["params"].update(rule="nope"), "nope"),

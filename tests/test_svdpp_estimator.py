@@ -212,7 +212,9 @@ def _rewrite(path, out, change):
     (lambda m: m.update(implicit_indptr=m["implicit_indptr"][::-1].copy()), "implicit_indptr must rise"),
 ])
 def test_a_damaged_svdpp_file_is_one_clear_error(rng, tmp_path, change, message):
-    """Oracle: the edits written in the test (a short or retyped Y, a missing or out-of-range N(u)); one InputError each."""
+    """Oracle: the edits written in the test (a short or retyped Y, a missing or out-of-range N(u)).
+
+    One InputError each."""
     model = SVDpp(n_factors=3, n_epochs=1, random_state=0).fit(ratings_of(rng))
     model.save(tmp_path / "m.npz")
     _rewrite(tmp_path / "m.npz", tmp_path / "bad.npz", change)

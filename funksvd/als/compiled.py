@@ -4,8 +4,8 @@ The kernel allocates (its work buffers, numpy's ``np.dot`` and ``np.linalg.solve
 so unlike the SGD kernels of :mod:`funksvd.sgd.compiled` it runs with numba's reference
 counting on; it releases the GIL (``nogil``), so ``n_jobs`` threads solve their rows at the
 same time. numba's ``np.dot`` and ``np.linalg.solve`` call the BLAS and LAPACK that scipy ships
-(hence scipy among funksvd's dependencies). Compilation is cached on disk (numba keys the cache on this kernel's own file, which
-holds everything it calls). numba is imported on first use only.
+(hence scipy among funksvd's dependencies). Compilation is cached on disk (numba keys the cache
+on this kernel's own file, which holds everything it calls). numba is imported on first use only.
 """
 
 from __future__ import annotations

@@ -39,7 +39,8 @@ def als_objective(weighted: bool = True) -> Objective:
 
 
 def ridge(objective: Objective, reg, side: str) -> tuple[float, float]:
-    r"""The ridge :math:`(\lambda_X w_f / c,\; \lambda_b w_b / c)` of one side's normal equations, per unit :math:`\omega`.
+    r"""The ridge :math:`(\lambda_X w_f / c,\; \lambda_b w_b / c)` of one side's normal equations,
+    per unit :math:`\omega`.
 
     ``side`` is ``"users"`` (blocks ``P, bu``) or ``"items"`` (``Q, bi``); :math:`c, w_f, w_b`
     are the objective's data and penalty weights (see :func:`solve_rows`).

@@ -162,7 +162,8 @@ def tf_matrix_loss(objective: Objective, theta, R, W, mu, lam):
 
 
 def matrix_entries(objective: Objective, factors: Factors, ratings: Ratings):
-    r"""The entries as matrices ``(R, W)`` with TF ops: :math:`R` the values scattered into the cells, :math:`W` the 0/1 mask.
+    r"""The entries as matrices ``(R, W)`` with TF ops: :math:`R` the values scattered into the cells,
+    :math:`W` the 0/1 mask.
 
     ``W`` is None for a dense objective (every cell an entry, missing as 0). A pair rated twice
     is refused (``ValueError``), since a cell holds one value.

@@ -153,7 +153,8 @@ def _make_evaluate(objective: Objective, theta, mu: float, lam):
 
 
 def _make_matrix_step(objective: Objective, theta, optimizer, mu: float, lam, R, W, jit_compile=False):
-    r"""The full-batch step in the matrix formulation: :math:`\theta \leftarrow \mathrm{opt}(\theta, \nabla L)`, :math:`L` from :func:`~funksvd.autodiff.losses.tf_matrix_loss`."""
+    r"""The full-batch step in the matrix formulation: :math:`\theta \leftarrow \mathrm{opt}(\theta, \nabla L)`,
+    :math:`L` from :func:`~funksvd.autodiff.losses.tf_matrix_loss`."""
     variables = list(theta.values())
 
     @tf.function(input_signature=(), jit_compile=jit_compile)
@@ -169,7 +170,8 @@ def _make_matrix_step(objective: Objective, theta, optimizer, mu: float, lam, R,
 
 def choose_form(objective: Objective, factors: Factors, ratings, form: str = "auto",
                 max_cells: int | None = MAX_CELLS) -> str:
-    r"""The formulation of a full-batch step: ``form`` checked, or for ``"auto"`` the rule of :func:`funksvd.fullbatch.trainer.choose_form`.
+    r"""The formulation of a full-batch step: ``form`` checked, or for ``"auto"`` the rule of
+    :func:`funksvd.fullbatch.trainer.choose_form`.
 
     ``"auto"``: ``"matrix"`` (masked, :math:`P Q^\top` in one product) for a dense objective, or
     when the ratings fill at least a tenth of the cells, each at most once, within ``max_cells``;

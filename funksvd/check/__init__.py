@@ -2,7 +2,8 @@
 
 * :mod:`~funksvd.check.gradients`: :func:`check_gradients` and its report;
 * :mod:`~funksvd.check.finite_differences`: the numerical oracle (exact along a coordinate here);
-* :mod:`~funksvd.check.losses`: finite differences of a loss written once, ``loss(xp, theta, data)`` (:mod:`funksvd.maths.user_losses`);
+* :mod:`~funksvd.check.losses`: finite differences of a loss written once, ``loss(xp, theta, data)``
+  (:mod:`funksvd.maths.user_losses`);
 * :mod:`~funksvd.check.rules`: :func:`check_rule`, is an update rule a gradient step, of which loss;
 * :mod:`~funksvd.check.symbolic`: the sympy oracle and the symbolic proofs (sympy imported on use);
 * :mod:`~funksvd.check.derivation`: :func:`derive`, the derivation of a rule or objective as text or LaTeX.
@@ -26,7 +27,10 @@ __all__ = [
 
 
 def derive(name_or_loss, latex: bool = False) -> str:
-    """The derivation of a rule, an objective or a loss: :func:`funksvd.check.derivation.derive` (sympy loads on use)."""
+    """The derivation of a rule, an objective or a loss: :func:`funksvd.check.derivation.derive`.
+
+    sympy is imported on first use.
+    """
     from .derivation import derive as _derive
 
     return _derive(name_or_loss, latex)

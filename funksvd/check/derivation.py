@@ -25,7 +25,8 @@ _LATEX = {
     "p_uf": "p_{uf}", "q_if": "q_{if}", "b_u": "b_u", "b_i": "b_i", "mu": r"\mu", "r": "r", "e": "e", "z": "z",
     "lambda_P": r"\lambda_P", "lambda_Q": r"\lambda_Q", "lambda_bu": r"\lambda_{b_u}", "lambda_bi": r"\lambda_{b_i}",
     "gamma_P": r"\gamma_P", "gamma_Q": r"\gamma_Q", "gamma_bu": r"\gamma_{b_u}", "gamma_bi": r"\gamma_{b_i}",
-    "|p_u|^2": r"\lVert p_u\rVert^2", "|q_i|^2": r"\lVert q_i\rVert^2", "rest": r"\textstyle\sum_{g \ne f} p_{ug} q_{ig}",
+    "|p_u|^2": r"\lVert p_u\rVert^2", "|q_i|^2": r"\lVert q_i\rVert^2",
+    "rest": r"\textstyle\sum_{g \ne f} p_{ug} q_{ig}",
     "N": "N", "n_u": "n_u", "n_i": "n_i", "lambda": r"\lambda", "theta": r"\theta",
 }
 

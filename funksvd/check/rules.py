@@ -69,7 +69,7 @@ __all__ = ["BlockFit", "RuleReport", "check_rule"]
 N_CASES = 4
 #: Users, items, factors of a case and the rating's (u, i): u != i and both away from row 0.
 SHAPE = (4, 5, 3)
-U, I = 1, 3
+USER, ITEM = 1, 3
 
 
 @dataclass(frozen=True)
@@ -107,7 +107,8 @@ class RuleReport:
         return self.ok
 
     def __str__(self) -> str:
-        head = f"{'block':<6}{'scale s':>9}{'reg x':>8}  {'lr of':<6}{'reg of':<7}{'reads updated':<15}{'error':<11}status"
+        head = (f"{'block':<6}{'scale s':>9}{'reg x':>8}  {'lr of':<6}{'reg of':<7}{'reads updated':<15}"
+                f"{'error':<11}status")
         lines = [f"rule check: {self.rule} against the loss {self.loss}  (gradient: {self.oracle})", head,
                  "-" * len(head)]
         for fit in self.fits:
@@ -170,9 +171,9 @@ class _Case:
     def local(self, arrays=None) -> dict[str, np.ndarray]:
         """The rating's parameters ``p_u, q_i, b_u, b_i`` (of ``arrays``, default the old ones)."""
         P, Q, bu, bi = arrays if arrays is not None else (self.P, self.Q, self.bu, self.bi)
-        out = {"P": P[U].copy(), "Q": Q[I].copy()}
+        out = {"P": P[USER].copy(), "Q": Q[ITEM].copy()}
         if self.bu.size:
-            out.update(bu=np.array([bu[U]]), bi=np.array([bi[I]]))
+            out.update(bu=np.array([bu[USER]]), bi=np.array([bi[ITEM]]))
         return out
 
 
@@ -259,7 +260,7 @@ def _allocations(step, case: _Case) -> int:
     arrays = [a.view(Watched) for a in given]
     count[0] = 0
     try:
-        step(*arrays, case.mu, U, I, case.r, case.lr, case.reg)
+        step(*arrays, case.mu, USER, ITEM, case.r, case.lr, case.reg)
     except Exception:  # noqa: BLE001 (it ran before on plain arrays; a subclass it refuses is no allocation)
         return 0
     return count[0]
@@ -269,7 +270,7 @@ def _run(step, case: _Case):
     """``(err, new arrays)`` or ``(None, hint)``: the kernel on a copy of the case."""
     arrays = case.arrays()
     try:
-        err = step(*arrays[:2], *arrays[2:], case.mu, U, I, case.r, case.lr, case.reg)
+        err = step(*arrays[:2], *arrays[2:], case.mu, USER, ITEM, case.r, case.lr, case.reg)
     except Exception as exc:  # noqa: BLE001 (a user's code: reported, never a traceback)
         return None, f"the rule raised {type(exc).__name__}: {exc}"
     return err, arrays
@@ -294,11 +295,13 @@ def _bookkeeping(step, cases, random_state, allow_allocation) -> tuple[list[str]
     elif np.ndim(err) != 0 or not isinstance(np.asarray(err).item(), (int, float)):
         hints.append(f"the rule returns {type(err).__name__}, not the error err = r - r_hat (a number)")
     else:
-        r_hat = case.mu + (case.bu[U] + case.bi[I] if case.bu.size else 0.0) + float(case.P[U] @ case.Q[I])
+        biases = case.bu[USER] + case.bi[ITEM] if case.bu.size else 0.0
+        r_hat = case.mu + biases + float(case.P[USER] @ case.Q[ITEM])
         if not _close(float(err), case.r - r_hat, 1e-9):
             hints.append(f"the returned error is not r - r_hat at the old values ({float(err):.6g} instead of "
                          f"{case.r - r_hat:.6g})")
-    for block, new, before, row, other in zip(BLOCKS, arrays, old, (U, I, U, I), (I, U, I, U)):
+    rows, others = (USER, ITEM, USER, ITEM), (ITEM, USER, ITEM, USER)
+    for block, new, before, row, other in zip(BLOCKS, arrays, old, rows, others):
         if new.shape != before.shape:
             hints.append(f"the rule changes the shape of {block}")
             continue
@@ -380,7 +383,7 @@ def _nearest_miss(block, cases, outputs, gradient) -> BlockFit:
     A = np.column_stack([np.concatenate([r[1] for r in rows]), np.concatenate([r[2] for r in rows])])
     coef, *_ = np.linalg.lstsq(A, delta, rcond=None)
     j = int(np.argmax(np.abs(A @ coef - delta)[: len(rows[0][0])]))
-    entry = f"{block}[{U if block in ('P', 'bu') else I}" + (f", {j}]" if block in ("P", "Q") else "]")
+    entry = f"{block}[{USER if block in ('P', 'bu') else ITEM}" + (f", {j}]" if block in ("P", "Q") else "]")
     return BlockFit(block, False, where=entry, residual=float(np.abs(A @ coef - delta).max()))
 
 
@@ -483,7 +486,8 @@ def _analyse(step, name, loss, cases, outputs, tol, expected_rule=None) -> RuleR
             fit = chosen[block]
             if fit.fits and not fit.reads and set(wanted_reads[block]) - {"bu", "bi"} and block in ("Q", "P"):
                 wanted = [b for b in wanted_reads[block] if b in ("P", "Q")]
-                hints.append(f"{block} computed from the old {' and '.join(wanted)} ({rule.name} reads the updated one)")
+                hints.append(f"{block} computed from the old {' and '.join(wanted)} "
+                             f"({rule.name} reads the updated one)")
     ok = not hints and all(_is_step(f) for f in chosen.values())  # a sequential order is a hint unless expected
     stages = rule.stages if (rule is not None and ok) else _levels({b: f for b, f in chosen.items()})
     return RuleReport(name, gradient.name, ok, found, stages, hints, None, gradient.oracle,

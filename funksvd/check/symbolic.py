@@ -411,7 +411,8 @@ def _entry_functions(objective: Objective, k: int, biased: bool):
 
 
 def symbolic_gradients(loss, factors, ratings, reg=0.02, learn_mu: bool = False) -> dict[str, np.ndarray]:
-    r"""The gradient of ``loss`` at ``factors`` from sympy's derivatives: the symbolic oracle of :func:`check_gradients`.
+    r"""The gradient of ``loss`` at ``factors`` from sympy's derivatives: the symbolic oracle of
+    :func:`check_gradients`.
 
     For an :class:`~funksvd.Objective` sympy differentiates one entry's term
     :math:`c\,\rho(r - h(z)) + \Omega_{ui}` in the symbols of :math:`p_u, q_i, b_u, b_i, \mu`, the

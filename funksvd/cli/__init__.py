@@ -8,8 +8,9 @@
 
 A user's mistake (an unknown id, a malformed file, a missing model, a parameter out of range, a
 diverging fit, a download or a disk that fails: any ``OSError``) ends in one line on stderr
-naming the problem and exit status 1, never a traceback; a wrong option is a usage error (status 2). Anything else is a bug in funksvd: it
-shows its traceback, asks to report it, and exits with status 70 (``EX_SOFTWARE``). Output
+naming the problem and exit status 1, never a traceback; a wrong option is a usage error (status 2).
+Anything else is a bug in funksvd: it shows its traceback, asks to report it, and exits with status
+70 (``EX_SOFTWARE``). Output
 piped into ``head`` ends quietly.
 """
 

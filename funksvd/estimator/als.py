@@ -24,6 +24,7 @@ from ..als.normal_equations import als_objective
 from ..als.sweeps import Layout, one_blas_thread, sweep_arrays
 from ..base.errors import DivergenceError, InputError
 from ..base.progress import progress_bar
+from ..maths.objectives import Objective
 from ..model.factors import Factors
 from .model import FITTED, FunkSVD
 from .raw import as_training_data, validation_ratings
@@ -129,7 +130,7 @@ class ALS(FunkSVD):
         self.min_improvement = min_improvement
         self.n_jobs = n_jobs
 
-    def _objective(self):
+    def _objective(self) -> Objective:
         return als_objective(bool(self.weighted))
 
     def _check_params(self) -> None:
@@ -235,7 +236,8 @@ class ALS(FunkSVD):
                     val = None if validation is None else rmse_of(arrays, mu, validation, sse_engine)
                     stop = stopper.update(epoch, val, arrays)
                     toc = time.perf_counter()
-                    self.history_.append({"epoch": epoch, "loss": loss, "train_rmse": float(np.sqrt(sse / len(ratings))),
+                    self.history_.append({"epoch": epoch, "loss": loss,
+                                          "train_rmse": float(np.sqrt(sse / len(ratings))),
                                           "val_rmse": val, "seconds": toc - tic, "kept": False})
                     tic = toc
                     bar.update(1, loss=loss, val_rmse=val)

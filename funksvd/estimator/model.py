@@ -26,7 +26,7 @@ from ..base.rng import check_random_state
 from ..base.errors import NotFittedError
 from ..model.factors import BLOCKS, Factors
 from ..model.ratings import Ratings
-from ..maths.objectives import as_objective
+from ..maths.objectives import Objective, as_objective
 from ..maths.rules import get_rule
 from .params import ENGINES, SCHEDULES, check_memory, check_params
 from .persistence import Persistence
@@ -309,7 +309,7 @@ class FunkSVD(Training, Recommending, Persistence):
             out[block] = default if value is None else float(value)
         return out
 
-    def _objective(self):
+    def _objective(self) -> Objective:
         """The loss the model is fitted to (:meth:`fold_in` minimises it for a new user)."""
         return as_objective(get_rule(self.rule).name)
 
@@ -365,8 +365,8 @@ class FunkSVD(Training, Recommending, Persistence):
     def _exclusive(self):
         with _FIT_GUARD:
             if self.__dict__.get("_fitting"):
-                raise RuntimeError(f"this {type(self).__name__} is already being fitted (in another thread); fit one estimator "
-                                   "per thread, e.g. copy.deepcopy(model)")
+                raise RuntimeError(f"this {type(self).__name__} is already being fitted (in another thread); "
+                                   "fit one estimator per thread, e.g. copy.deepcopy(model)")
             self._fitting = True
         try:
             yield
@@ -463,7 +463,8 @@ class FunkSVD(Training, Recommending, Persistence):
         model.stopped_early_ = False
         model.rating_range_ = (float(ratings.values.min()), float(ratings.values.max()))
         model.global_mean_ = float(ratings.mean())
-        model.user_ids_, model.item_ids_, model.item_titles_ = training.user_ids, training.item_ids, training.item_titles
+        model.user_ids_, model.item_ids_ = training.user_ids, training.item_ids
+        model.item_titles_ = training.item_titles
         model._train_ratings = ratings
         return model
 

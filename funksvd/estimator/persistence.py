@@ -241,7 +241,10 @@ class Persistence(EstimatorState):
 
 
 def _model_class(cls, kind: str):
-    """``cls`` or its subclass named ``kind`` (``FunkSVD.load`` reads every kind; ``SVDpp.load`` only SVDpp), else None."""
+    """``cls`` or its subclass named ``kind``, else None.
+
+    ``FunkSVD.load`` reads every kind; ``SVDpp.load`` only SVDpp.
+    """
     if cls.__name__ == kind:
         return cls
     for sub in cls.__subclasses__():
@@ -252,7 +255,10 @@ def _model_class(cls, kind: str):
 
 
 def _members(path: Path, archive: zipfile.ZipFile) -> dict[str, zipfile.ZipInfo]:
-    """The archive's members by array name, each an uncompressed ``.npy`` listed once (which of them the format allows is judged once the model kind is read)."""
+    """The archive's members by array name, each an uncompressed ``.npy`` listed once.
+
+    Which of them the format allows is judged once the model kind is read.
+    """
     members: dict[str, zipfile.ZipInfo] = {}
     ours = f"{_META}.npy" in archive.namelist()
     for info in archive.infolist():
@@ -264,8 +270,9 @@ def _members(path: Path, archive: zipfile.ZipFile) -> dict[str, zipfile.ZipInfo]
                              + ("listed twice" if name in members else "not an .npy array"))
         members[name] = info
     if _META not in members:
+        held = sorted(n.removesuffix(".npy") for n in archive.namelist())[:8]
         raise InputError(f"{path} is an .npz archive but not a funksvd model: it has no "
-                         f"{_META!r} member (it holds {sorted(n.removesuffix('.npy') for n in archive.namelist())[:8]})")
+                         f"{_META!r} member (it holds {held})")
     return members
 
 

@@ -286,9 +286,10 @@ class Recommending(EstimatorState):
             \nabla_x L = -2c\,A^\top (y - Ax) + 2n\,D x = 0
             \iff \Big(A^\top A + \frac{n}{c} D\Big)\, x = A^\top y .
 
-        Written out in the blocks of :math:`x = (p, b)`, with :math:`\mathbf 1^\top Q_S = (Q_S^\top \mathbf 1)^\top`
-        and :math:`\mathbf 1^\top \mathbf 1 = n`, the system is, for ``rule="funk"``
-        (:math:`c = w_f = w_b = \tfrac12`, so :math:`\tfrac{n}{c} D = n \operatorname{diag}(\lambda_{p_u} I, \lambda_{b_u})`),
+        Written out in the blocks of :math:`x = (p, b)`, with
+        :math:`\mathbf 1^\top Q_S = (Q_S^\top \mathbf 1)^\top` and :math:`\mathbf 1^\top \mathbf 1 = n`,
+        the system is, for ``rule="funk"`` (:math:`c = w_f = w_b = \tfrac12`, so
+        :math:`\tfrac{n}{c} D = n \operatorname{diag}(\lambda_{p_u} I, \lambda_{b_u})`),
 
         .. math::
 
@@ -353,8 +354,7 @@ class Recommending(EstimatorState):
         except InputError:
             raise InputError(f"fold_in: the normal equations are singular ({len(r)} ratings, {k} factors, "
                              f"reg_pu={reg['P']:g}); use a positive regularisation or more ratings") from None
-        b_u = float(b_u[0]) if factors.biased else 0.0
-        return NewUser(p_u[0] + implicit, b_u, index.astype(np.int64))
+        return NewUser(p_u[0] + implicit, float(b_u[0]) if factors.biased else 0.0, index.astype(np.int64))
 
     def _fold_in_implicit(self, index: np.ndarray) -> np.ndarray:
         """The part of a new user's vector fixed by which items they rated (SVD++'s implicit term); 0 here."""

@@ -81,7 +81,8 @@ def _pair(headers, first: str, second: str) -> bool:
     """True when both members are present; an error when only one is."""
     if (first in headers) != (second in headers):
         missing = second if first in headers else first
-        raise ValueError(f"the member {missing!r} is missing (it comes with {first if missing == second else second!r})")
+        partner = first if missing == second else second
+        raise ValueError(f"the member {missing!r} is missing (it comes with {partner!r})")
     return first in headers
 
 
@@ -99,7 +100,7 @@ def check_headers(headers: dict[str, tuple[tuple[int, ...], np.dtype]], meta: di
         raise ValueError(f"P has shape {headers['P'][0]} and Q {headers['Q'][0]}, but n_factors is {n_factors!r}")
     dtype = np.dtype(params.get("dtype", "float64"))
     float_kind = f"{dtype.name} numbers (the model's dtype)"
-    for name, shape in (("P", (n_users, k)), ("Q", (n_items, k)), ("bu", (n_users,)), ("bi", (n_items,))):
+    for name in ("P", "Q", "bu", "bi"):
         if name in headers and headers[name][1] != dtype:
             raise ValueError(f"{name} must hold {float_kind}, got dtype {headers[name][1]}")
     biased = _pair(headers, "bu", "bi")

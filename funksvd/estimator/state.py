@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 if TYPE_CHECKING:
+    from ..maths.objectives import Objective
     from ..model.factors import Factors
     from .raw import Lookup
 
@@ -84,6 +85,8 @@ class EstimatorState:
         def _fitted(self) -> Factors: ...
 
         def _hyper(self, kind: str) -> dict[str, float]: ...
+
+        def _objective(self) -> Objective: ...
 
         @property
         def _users(self) -> Lookup: ...

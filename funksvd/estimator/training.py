@@ -134,7 +134,8 @@ class Training(EstimatorState):
         ids = np.uint32 if max(shape) < 2**32 else np.int64  # unsigned: no negative-index check per read
         reference = self._reference_loss((P, Q, bu, bi), mu, ratings)
         epochs = train_features(
-            P, Q, bu, bi, np.full(len(ratings), mu, dtype), ratings.users[order].astype(ids), ratings.items[order].astype(ids),
+            P, Q, bu, bi, np.full(len(ratings), mu, dtype),
+            ratings.users[order].astype(ids), ratings.items[order].astype(ids),
             ratings.values[order], lr=tuple(lr[b] for b in BLOCKS), reg=tuple(reg[b] for b in BLOCKS),
             rating_range=rating_range, max_epochs=self.feature_epochs,
             min_improvement=self.feature_min_improvement, min_epochs=self.feature_min_epochs,

@@ -14,6 +14,7 @@ __all__ = ["EXERCISES", "PAGES"]
 PAGES = ("rules", "masked_matrix", "sum_vs_mean", "l1", "sigmoid", "biases", "map", "funk_schedule",
          "fold_in_als", "symmetries", "not_svd", "gradient_checking", "optimizers", "svdpp")
 
-_ALL = sorted(losses.EXERCISES + closed_forms.EXERCISES + symmetries.EXERCISES + steps.EXERCISES, key=lambda e: PAGES.index(e.page.removeprefix("derivations/")))
+_ALL = sorted(losses.EXERCISES + closed_forms.EXERCISES + symmetries.EXERCISES + steps.EXERCISES,
+              key=lambda e: PAGES.index(e.page.removeprefix("derivations/")))
 
 EXERCISES: Mapping[str, Exercise] = MappingProxyType({exercise.name: exercise for exercise in _ALL})

@@ -21,7 +21,8 @@ RTOL, ATOL = 1e-8, 1e-10
 
 
 def ridge(A: np.ndarray, y: np.ndarray, penalty: np.ndarray) -> np.ndarray:
-    r"""The minimiser of :math:`\lVert A x - y\rVert^2 + \sum_j \mathrm{penalty}_j\, x_j^2`, by ``lstsq`` of the stacked system."""
+    r"""The minimiser of :math:`\lVert A x - y\rVert^2 + \sum_j \mathrm{penalty}_j\, x_j^2`,
+    by ``lstsq`` of the stacked system."""
     stacked = np.vstack([A, np.diag(np.sqrt(penalty))])
     return np.linalg.lstsq(stacked, np.concatenate([y, np.zeros(len(penalty))]), rcond=None)[0]
 
@@ -114,7 +115,8 @@ def _baseline_oracle(users, items, r, n_users, n_items, mu, lam):
 
 def _one_pass(users, items, r, n_users, n_items, mu, lam):
     bi = item_biases(items, r, n_items, mu, lam)
-    bu = np.bincount(users, weights=r - mu - bi[items], minlength=n_users) / (lam + np.bincount(users, minlength=n_users))
+    residual_sums = np.bincount(users, weights=r - mu - bi[items], minlength=n_users)
+    bu = residual_sums / (lam + np.bincount(users, minlength=n_users))
     return bu, bi
 
 
@@ -287,7 +289,8 @@ def _als_variant(R, M, Q, lam, dense=False, weighted=True):
     for u in range(len(R)):
         rated = np.ones(R.shape[1], bool) if dense else M[u] > 0  # dense: every item a rating, n_u = n_items
         weight = rated.sum() if weighted else 1.0
-        rows.append(np.linalg.solve(Q[rated].T @ Q[rated] + lam * weight * np.eye(Q.shape[1]), Q[rated].T @ R[u, rated]))
+        Q_S = Q[rated]
+        rows.append(np.linalg.solve(Q_S.T @ Q_S + lam * weight * np.eye(Q.shape[1]), Q_S.T @ R[u, rated]))
     return np.array(rows)
 
 

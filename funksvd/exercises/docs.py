@@ -40,7 +40,8 @@ def _graded_by(exercise: Exercise) -> str:
 
 def exercise_rst(exercise: Exercise, derivations: set[str] | frozenset[str] = frozenset(),
                  embedded: bool = False) -> str:
-    """One exercise: label, title, page link (when the page ``derivations/<page>`` exists), prompt, stub, slips, solution.
+    """One exercise: label, title, page link (when the page ``derivations/<page>`` exists), prompt,
+    stub, slips, solution.
 
     ``embedded``: for a derivation page itself, a rubric instead of a titled, labelled section, with a
     link to the exercise on the exercises page.

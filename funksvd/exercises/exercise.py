@@ -361,6 +361,7 @@ class Exercise:
         if not hints:
             row = report.failures[0]
             where = ", ".join(map(str, row.worst_index))
-            hints.append(f"dLd{row.block}[{where}] is {row.manual_value:.6g} but {ORACLE_NAMES.get(row.oracle, row.oracle)} "
+            oracle = ORACLE_NAMES.get(row.oracle, row.oracle)
+            hints.append(f"dLd{row.block}[{where}] is {row.manual_value:.6g} but {oracle} "
                          f"gives {row.oracle_value:.6g}")
         return False, hints, report.format(reasons=False), used

@@ -101,7 +101,8 @@ FROBENIUS = Exercise(
 with the whole-matrix penalty of the quuxlabs article's Frobenius form:
 
 .. math:: L = \sum_{u,i} M_{ui}\,(R_{ui} - \hat R_{ui})^2
-          + \frac{\lambda}{2}\big(\lVert P\rVert_F^2 + \lVert Q\rVert_F^2 + \lVert b_u\rVert^2 + \lVert b_i\rVert^2\big).
+          + \frac{\lambda}{2}\big(\lVert P\rVert_F^2 + \lVert Q\rVert_F^2
+          + \lVert b_u\rVert^2 + \lVert b_i\rVert^2\big).
 
 Write ``frobenius_gradient(R, M, P, Q, bu, bi, mu, lam)`` returning ``(dLdP, dLdQ, dLdbu, dLdbi)``.
 (:math:`\mu` is a constant here.)""",

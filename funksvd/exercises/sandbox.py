@@ -3,9 +3,10 @@
 :class:`Sandbox` starts ``python -I funksvd/exercises/runner.py FILE FUNCTION`` (see
 :mod:`~funksvd.exercises.runner`: funksvd and the autodiff libraries refused, prints counted),
 sends it each case as plain data and reads back the answer, waiting at most as long as the
-time limit has left (the limit counts the time spent waiting for the student's code only). Whatever goes wrong on the student's side -- the file does not parse or
-does not run, the function is missing or defined twice, it raises, loops, exits, prints without
-end -- ends in a :class:`StudentError` with one line saying what, never in a traceback of the grader.
+time limit has left (the limit counts the time spent waiting for the student's code only).
+Whatever goes wrong on the student's side -- the file does not parse or does not run, the
+function is missing or defined twice, it raises, loops, exits, prints without end -- ends in a
+:class:`StudentError` with one line saying what, never in a traceback of the grader.
 """
 
 from __future__ import annotations

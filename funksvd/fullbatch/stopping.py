@@ -17,7 +17,8 @@ MONITORS = ("loss", "val_rmse", "val_mse", "val_loss")
 
 
 def plateau(checks, window: int = 5, tolerance: float = 0.01) -> bool:
-    r"""The 2021 tutorial's stopping rule: the mean of the previous ``window`` checks minus the last is below ``tolerance`` of that mean.
+    r"""The 2021 tutorial's stopping rule: the mean of the previous ``window`` checks minus the last is
+    below ``tolerance`` of that mean.
 
     .. math:: \bar c - c_{\mathrm{last}} < \text{tolerance}\cdot\bar c, \qquad
               \bar c = \frac{1}{w}\sum_{j=1}^{w} c_{\mathrm{last}-j}

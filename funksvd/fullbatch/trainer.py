@@ -247,7 +247,8 @@ def train(factors, ratings, *, objective="funk", reg=0.02, optimizer="adam", lea
             if callback is not None and callback(epoch, float(value), get_factors):  # a true value stops
                 stop = True
             if stop:
-                if not recorder.history or recorder.history[-1]["epoch"] != epoch:  # the last epoch run is always recorded
+                # the last epoch run is always recorded
+                if not recorder.history or recorder.history[-1]["epoch"] != epoch:
                     recorder.record(epoch, value, time.perf_counter() - since, *validate())
                 break
     return get_factors(), recorder.history

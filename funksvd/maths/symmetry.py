@@ -19,13 +19,15 @@ of the rating counts), at every point
 
 .. math::
 
-    P^\top \frac{\partial L}{\partial P} - \Big(\frac{\partial L}{\partial Q}\Big)^\top Q = 2 w (\lambda_P P^\top N_u P - \lambda_Q Q^\top N_i Q)
+    P^\top \frac{\partial L}{\partial P} - \Big(\frac{\partial L}{\partial Q}\Big)^\top Q
+    = 2 w (\lambda_P P^\top N_u P - \lambda_Q Q^\top N_i Q)
 
 and with the whole-matrix (Frobenius) penalty
 
 .. math::
 
-    P^\top \frac{\partial L}{\partial P} - \Big(\frac{\partial L}{\partial Q}\Big)^\top Q = 2 w (\lambda_P P^\top P - \lambda_Q Q^\top Q)
+    P^\top \frac{\partial L}{\partial P} - \Big(\frac{\partial L}{\partial Q}\Big)^\top Q
+    = 2 w (\lambda_P P^\top P - \lambda_Q Q^\top Q)
 
 (under a mean reduction the per-rating penalty is averaged with the data term: divide the
 right side of the first by the number of entries :math:`N`; the Frobenius penalty is not

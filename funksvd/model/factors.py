@@ -39,10 +39,11 @@ def _param_array(value, name: str, ndim: int, dtype=None) -> np.ndarray:
         array = array.astype(np.float64)
     if array.ndim != ndim:
         raise ValueError(f"{name} must be {ndim}-D, got shape {array.shape}")
-    bad = () if np.isfinite(array).all() else np.argwhere(~np.isfinite(array))
-    if len(bad):
-        where = ", ".join(str(j) for j in bad[0])
-        raise ValueError(f"{name}[{where}] = {array[tuple(bad[0])]} is not finite")
+    finite = np.isfinite(array)
+    if not finite.all():
+        first = np.argwhere(~finite)[0]
+        where = ", ".join(str(j) for j in first)
+        raise ValueError(f"{name}[{where}] = {array[tuple(first)]} is not finite")
     array = array.copy()
     array.flags.writeable = False
     return array
@@ -237,7 +238,8 @@ class Factors(Frozen):
         return predict_pairs(self.P, self.Q, self.bu, self.bi, self.mu, users, items).astype(self.dtype, copy=False)
 
     def full(self, *, max_cells: int | None = MAX_CELLS) -> np.ndarray:
-        r"""Every cell's raw score, the ``n_users x n_items`` matrix :math:`Z = \mu + b_u 1^\top + 1 b_i^\top + P Q^\top`.
+        r"""Every cell's raw score, the ``n_users x n_items`` matrix
+        :math:`Z = \mu + b_u 1^\top + 1 b_i^\top + P Q^\top`.
 
         Parameters
         ----------
