@@ -14,16 +14,19 @@ The layers, lowest first (a module imports only from its own folder and the ones
     base/        errors, validation, Frozen containers, random_state, RMSE/MAE, logging, optional imports
     model/       Ratings, Factors and the one vectorised prediction, IdMap (raw ids)
     data/        Dataset, loaders (MovieLens, delimited), download, splits, synthetic data
-    maths/       per-rating rules (RULES), objectives with hand gradients (OBJECTIVES), entries, symmetry
+    maths/       per-rating rules (RULES), objectives with hand gradients (OBJECTIVES), entries, symmetry,
+                 SVD++'s rule and objective, the contract of a user's own loss (xp, theta, data)
     sgd/         sgd_step, sgd_epoch, the epoch loop, the numba engine, visiting orders, DSGD, Funk's schedule
     fullbatch/   train on the hand gradients, Keras-faithful SGD/Adam/RMSprop in numpy
+    als/         alternating least squares: the normal equations of each half-step (also fold-in's)
     classics/    the classic tutorials' toy problems and published outputs
     autodiff/    the TensorFlow twin (the only place TensorFlow is imported)
-    check/       check_gradients: finite differences and TensorFlow against the hand gradients
+    check/       check_gradients (own losses too), check_rule, the symbolic oracle and derive (sympy)
+    exercises/   the graded exercises of the derivations chapter, and their sandboxed grader
     evaluation/  accuracy, top-N lists, ranking metrics, cross-validation
-    estimator/   FunkSVD: parameters, training, recommendations, persistence
+    estimator/   FunkSVD, SVDpp, ALS: parameters, training, recommendations, persistence
     sklearn.py   FunkSVDRegressor for scikit-learn (imports scikit-learn)
-    cli/         the command line
+    cli/         the command line (fit, evaluate, cv, recommend, similar, check, derive, exercise, demo)
 """
 
 from ._version import __version__ as __version__
