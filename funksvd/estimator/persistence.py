@@ -83,6 +83,7 @@ class Persistence(EstimatorState):
         :meth:`load` gives back an equal model: the same parameters bit for bit, id maps,
         titles, hyper-parameters and ``history_``.
         """
+        self = self._published()  # noqa: PLW0642 - one fit's state for the whole call, even during a refit
         self._fitted()
         factors = self.factors_  # the parameters themselves (a model may predict from derived ones)
         check_target(path, "the model")
