@@ -19,11 +19,12 @@ import numpy as np
 
 from ..base.errors import DivergenceError, InputError, NotFittedError
 from ..base.progress import progress_bar
+from ..base.rng import check_random_state
 from ..maths.svdpp import SVDPP_BLOCKS, VARIANTS, Implicit
 from ..maths.svdpp_objective import penalty_weights, svdpp_loss, svdpp_penalty
 from ..model.factors import Factors
 from ..sgd.svdpp_engine import svdpp_epoch_function, user_groups
-from .model import _FITTED, FunkSVD
+from .model import FunkSVD
 from .raw import as_training_data, validation_ratings
 from .scores import factor_arrays, rmse_of
 from .training import DIVERGENCE_FACTOR
@@ -103,7 +104,12 @@ class SVDpp(FunkSVD):
                  lr_bu=None, lr_bi=None, lr_pu=None, lr_qi=None, lr_yj=None,
                  reg_bu=None, reg_bi=None, reg_pu=None, reg_qi=None, reg_yj=None,
                  random_state=None, verbose=False, cache_ratings=False,
-                 variant="lazy", shuffle=False, engine="compiled"):
+                 variant="lazy", shuffle=False, engine="compiled", **unsupported):
+        if unsupported:  # FunkSVD's parameters that SVDpp does not have: refused by name, never ignored
+            theirs = sorted(set(unsupported) & set(FunkSVD._param_names()))
+            raise TypeError(f"SVDpp does not support {sorted(unsupported)}"
+                            + (f": {theirs} are FunkSVD parameters (early stopping, n_jobs, float32, the rules and "
+                               "the TensorFlow engine are FunkSVD's only)" if theirs else ""))
         self.n_factors = n_factors
         self.n_epochs = n_epochs
         self.init_mean = init_mean
@@ -143,14 +149,19 @@ class SVDpp(FunkSVD):
             if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or not (
                     np.isfinite(value) and value >= 0):
                 raise InputError(f"{name} must be a finite number >= 0, got {value!r}")
-        if not np.isfinite(self.init_mean):
-            raise InputError(f"init_mean must be finite, got {self.init_mean!r}")
+        value = self.init_mean
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or not np.isfinite(value):
+            raise InputError(f"init_mean must be a finite number, got {value!r}")
         if self.variant not in VARIANTS:
             raise InputError(f"unknown variant {self.variant!r}; expected one of {VARIANTS}")
         if self.engine not in ("compiled", "python"):
             raise InputError(f"engine must be 'compiled' or 'python' for SVDpp, got {self.engine!r}")
         if not isinstance(self.shuffle, (bool, np.bool_)):
             raise InputError(f"shuffle must be True or False for SVDpp, got {self.shuffle!r}")
+        for name in ("verbose", "cache_ratings"):
+            if not isinstance(getattr(self, name), (bool, np.bool_)):
+                raise InputError(f"{name} must be True or False, got {getattr(self, name)!r}")
+        check_random_state(self.random_state)  # the one convention: an InputError naming random_state
 
     def _hyper5(self, kind: str) -> tuple[float, ...]:
         """``lr`` or ``reg`` per block ``P, Q, bu, bi, Y``: the override, or the ``*_all`` value."""
@@ -178,19 +189,19 @@ class SVDpp(FunkSVD):
             A parameter or the loss became non-finite, or the loss grew over
             ``DIVERGENCE_FACTOR`` times its value at the start; the estimator is left unfitted.
         """
-        with self._exclusive():
-            return self._fit_svdpp(ratings, validation, init)
+        FunkSVD.fit(self, ratings, validation, init)  # type: ignore[arg-type] # trained aside, published whole
+        return self
 
-    def _fit_svdpp(self, ratings, validation, init) -> SVDpp:
+    def _fit(self, ratings, validation, init) -> SVDpp:
         self._check_params()
         data = as_training_data(ratings)
         ratings = data.ratings
         if validation is not None:
             validation = validation_ratings(validation, data)
-        for name in (*_FITTED, "y_", "implicit_", "_effective"):
+        for name in ("y_", "implicit_", "_effective"):  # FunkSVD.fit leaves out the others
             self.__dict__.pop(name, None)
         self.history_ = []
-        rng = np.random.default_rng(self.random_state)
+        rng = check_random_state(self.random_state)
         shape = (ratings.n_users, ratings.n_items, self.n_factors)
         if init is None:
             start = Factors.random(*shape, mu=ratings.mean(), init_mean=self.init_mean,
