@@ -1,8 +1,8 @@
-"""Every read of a fitted model sees one fit's state, even while a refit publishes another; SVDpp refits the same way.
+"""Every read of a fitted model sees one fit's state, even while a refit publishes another; SVDpp and ALS refit so.
 
 ``predict`` takes the state one fit published for the whole call (tests/test_estimator_bounds.py); these tests pin
-the same for ``recommend``, ``similar_items``, ``fold_in`` and ``save``, and for ``SVDpp``, whose own ``fit``
-used to clear the fitted attributes in place. The refit is published deterministically in the middle of the
+the same for ``recommend``, ``similar_items``, ``fold_in`` and ``save``, and for ``SVDpp`` and ``ALS``, whose own
+``fit`` used to clear the fitted attributes in place. The refit is published deterministically in the middle of the
 call (a patched inner function swaps ``__dict__`` as ``FunkSVD.fit`` does), not by racing a thread.
 
 Oracle: the answers of the model before the refit, computed alone; the refit model has other raw ids
@@ -14,8 +14,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from funksvd import FunkSVD, SVDpp
+from funksvd import ALS, FunkSVD, SVDpp
 from funksvd.data import Dataset
+from funksvd.estimator import als as als_module
 from funksvd.estimator import recommend as recommend_module
 from funksvd.estimator import svdpp as svdpp_module
 from tests.test_estimator_bounds import small
@@ -77,6 +78,26 @@ def test_svdpp_predicts_the_old_model_while_it_refits(monkeypatch):
     for answer in seen:
         np.testing.assert_array_equal(answer, old)
     assert model.item_ids_.raw_ids[0] == "b0"  # and afterwards the refit is the model
+
+
+def test_als_predicts_the_old_model_while_it_refits(monkeypatch):
+    """Oracle: the prediction of the model before the refit, computed alone; before the fix ALS's fit cleared
+    the fitted attributes of the estimator itself, so a predict during the refit raised NotFittedError."""
+    model = ALS(n_factors=3, n_epochs=3, engine="python", random_state=0).fit(FIRST)
+    old = model.predict(["u0", "u1"], ["a0", "a1"])
+    seen = []
+    original = als_module.sweep_arrays
+
+    def reading(*args, **kwargs):  # called once per sweep of the refit
+        seen.append(model.predict(["u0", "u1"], ["a0", "a1"]))
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(als_module, "sweep_arrays", reading)
+    model.fit(SECOND)
+    assert len(seen) == 3
+    for answer in seen:
+        np.testing.assert_array_equal(answer, old)
+    assert model.item_ids_.raw_ids[0] == "b0"
 
 
 @pytest.mark.parametrize("name, value", [("patience", 3), ("n_jobs", 2), ("dtype", np.float32),

@@ -25,7 +25,7 @@ from ..als.sweeps import Layout, one_blas_thread, sweep_arrays
 from ..base.errors import DivergenceError, InputError
 from ..base.progress import progress_bar
 from ..model.factors import Factors
-from .model import _FITTED, FunkSVD
+from .model import FunkSVD
 from .raw import as_training_data, validation_ratings
 from .scores import rmse_of
 from .training import _EarlyStopping, rating_counts
@@ -184,8 +184,8 @@ class ALS(FunkSVD):
         RuntimeError
             The same estimator is already being fitted in another thread.
         """
-        with self._exclusive():
-            return self._fit(ratings, validation, init)
+        FunkSVD.fit(self, ratings, validation, init)  # trained aside, published whole: predict sees one fit
+        return self
 
     def _fit(self, ratings, validation, init) -> ALS:
         self._check_params()
@@ -195,8 +195,6 @@ class ALS(FunkSVD):
             validation = validation_ratings(validation, data)
         if self.patience is not None and validation is None:
             raise ValueError("patience (early stopping) needs validation ratings: fit(ratings, validation=...)")
-        for name in _FITTED:
-            self.__dict__.pop(name, None)
         self.history_ = []
         if init is not None:
             start = self._check_init(init, ratings)
