@@ -13,6 +13,7 @@ from ..base.errors import DivergenceError, InputError
 from ..base.measures import mean_absolute, root_mean_square
 from ..estimator import ENGINES
 from ..maths.rules import RULES
+from ..maths.svdpp import VARIANTS
 from .data import load_data
 from .gradients import seed
 
@@ -84,7 +85,8 @@ def _model_options(cmd) -> None:
                      help="learning rate of every block (default 0.005 funksvd, 0.007 svdpp)")
     cmd.add_argument("--reg", type=float, default=None,
                      help="regularisation of every block (default 0.02 funksvd and svdpp, 0.12 als)")
-    cmd.add_argument("--rule", choices=sorted(RULES), default="funk", help="per-rating update rule (default funk)")
+    cmd.add_argument("--rule", choices=sorted(RULES), help="per-rating update rule, funksvd only (default funk)")
+    cmd.add_argument("--variant", choices=VARIANTS, help="how SVD++ steps the y_j, svdpp only (default lazy)")
     cmd.add_argument("--engine", choices=ENGINES, default="compiled", help="training engine (default compiled)")
     cmd.add_argument("--seed", type=seed, default=0, help="random_state of the model (default 0)")
     cmd.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
@@ -130,8 +132,12 @@ def _model(args, verbose: bool):
     if "lr_all" in params and "lr_all" not in cls._param_names():
         raise InputError(f"--lr does not apply to --model {kind}: each half-step is solved exactly, without a "
                          "learning rate")
-    if kind == "funksvd":
-        params["rule"] = args.rule
+    for name in ("rule", "variant"):  # one model's own option: refused for another, never silently ignored
+        value = getattr(args, name, None)
+        if value is not None and name not in cls._param_names():
+            raise InputError(f"--{name} does not apply to --model {kind}")
+        if value is not None:
+            params[name] = value
     return cls(**params, engine=args.engine, random_state=args.seed, verbose=verbose)
 
 
