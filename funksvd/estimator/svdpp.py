@@ -321,6 +321,8 @@ class SVDpp(FunkSVD):
             raise ValueError(f"implicit_indptr must rise from 0 to len(implicit_items) = {len(items)}")
         if len(items) and (items.min() < 0 or items.max() >= n_items):
             raise ValueError(f"implicit_items must be item indices 0..{n_items - 1}")
+        if not np.isfinite(arrays["Y"]).all():  # P, Q and the biases are checked by Factors; Y is not in it
+            raise ValueError("Y holds a value that is not finite")
         self.y_ = arrays["Y"]
         self.implicit_ = Implicit(indptr, items)
 
