@@ -208,6 +208,9 @@ class SVDpp(FunkSVD):
                                    init_std_dev=self.init_std_dev, random_state=rng)
             Y = rng.normal(self.init_mean, self.init_std_dev, (ratings.n_items, self.n_factors))
         else:
+            if not (isinstance(init, tuple) and len(init) == 2 and isinstance(init[0], Factors)):
+                raise InputError(f"init must be a pair (Factors, Y) for SVDpp (Y the implicit item factors), got "
+                                 f"{type(init).__name__}")
             start, Y = init
             Y = np.array(Y, dtype=np.float64)
             if (start.n_users, start.n_items, start.n_factors) != shape or Y.shape != start.Q.shape \
