@@ -39,3 +39,18 @@ def test_init_must_be_factors_and_y():
         SVDpp(n_factors=2, n_epochs=1).fit(RATINGS, init=(fitted.factors_, fitted.y_[:2]))
     again = SVDpp(n_factors=2, n_epochs=1, engine="python").fit(RATINGS, init=(fitted.factors_, fitted.y_))
     assert again.y_.shape == fitted.y_.shape and np.isfinite(again.y_).all()
+
+
+def test_the_memory_estimate_counts_y_and_refuses_before_allocating(monkeypatch):
+    """``n_factors=10**7`` on 8 users x 6 items with 1 GiB available: refused, the refit keeping the model.
+    Oracle: the need counted here, (8 + 6 + 6) rows of P, Q and Y x (10**7 + 1) numbers x 8 bytes x 2 copies."""
+    from funksvd.estimator import params
+
+    monkeypatch.setattr(params, "available_memory", lambda: 2**30)
+    needed = (8 + 6 + 6) * (10**7 + 1) * 8 * 2
+    model = SVDpp(n_factors=3, n_epochs=1, engine="python").fit(RATINGS)
+    before = model.predict([0, 1], [0, 1])
+    with pytest.raises(InputError, match=rf"n_factors=10000000 for 8 users and 6 items needs about "
+                                         rf"{needed / 2**30:,.1f} GiB"):
+        model.set_params(n_factors=10**7).fit(RATINGS)
+    np.testing.assert_array_equal(model.predict([0, 1], [0, 1]), before)

@@ -25,6 +25,7 @@ from ..maths.svdpp_objective import penalty_weights, svdpp_loss, svdpp_penalty
 from ..model.factors import Factors
 from ..sgd.svdpp_engine import svdpp_epoch_function, user_groups
 from .model import FunkSVD
+from .params import check_memory
 from .raw import as_training_data, validation_ratings
 from .scores import factor_arrays, rmse_of
 from .training import DIVERGENCE_FACTOR
@@ -99,6 +100,8 @@ class SVDpp(FunkSVD):
     rule = "funk"  # the per-rating loss of p_u, b_u that fold_in minimises: Surprise's, no factor 2
     biased = True
     schedule = "joint"
+    dtype = np.float64  # trained in float64 only
+    patience = None  # no early stopping
 
     def __init__(self, n_factors=20, n_epochs=20, init_mean=0.0, init_std_dev=0.1, lr_all=0.007, reg_all=0.02,
                  lr_bu=None, lr_bi=None, lr_pu=None, lr_qi=None, lr_yj=None,
@@ -198,6 +201,7 @@ class SVDpp(FunkSVD):
         ratings = data.ratings
         if validation is not None:
             validation = validation_ratings(validation, data)
+        check_memory(self, ratings.n_users, ratings.n_items, extra_rows=ratings.n_items)  # P, Q and Y, before any
         for name in ("y_", "implicit_", "_effective"):  # FunkSVD.fit leaves out the others
             self.__dict__.pop(name, None)
         self.history_ = []
