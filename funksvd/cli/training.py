@@ -24,7 +24,7 @@ _DATA_HELP = ("ratings: a MovieLens folder, zip or release name (ml-100k, ml-1m,
 
 
 def register(sub) -> None:
-    text = "fit a FunkSVD model to DATA and save it to MODEL (.npz)"
+    text = "fit a model (FunkSVD, or --model svdpp or als) to DATA and save it to MODEL (.npz)"
     cmd = sub.add_parser("fit", help=text, description=text)
     cmd.add_argument("data", metavar="DATA", help=_DATA_HELP)
     cmd.add_argument("--out", "-o", metavar="MODEL", required=True, help="where to save the model (.npz)")
@@ -43,7 +43,7 @@ def register(sub) -> None:
     cmd.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     cmd.set_defaults(run=_evaluate)
 
-    text = "k-fold cross-validated RMSE, MAE and top-k measures of a FunkSVD model on DATA"
+    text = "k-fold cross-validated RMSE, MAE and top-k measures of a model (FunkSVD, SVDpp or ALS) on DATA"
     cmd = sub.add_parser("cv", help=text, description=text)
     cmd.add_argument("data", metavar="DATA", help=_DATA_HELP)
     cmd.add_argument("--folds", type=int, default=5, help="number of folds (default 5)")
