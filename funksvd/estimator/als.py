@@ -24,8 +24,10 @@ from ..als.normal_equations import als_objective
 from ..als.sweeps import Layout, one_blas_thread, sweep_arrays
 from ..base.errors import DivergenceError, InputError
 from ..base.progress import progress_bar
+from ..base.rng import check_random_state
 from ..model.factors import Factors
 from .model import FunkSVD
+from .params import check_memory
 from .raw import as_training_data, validation_ratings
 from .scores import rmse_of
 from .training import _EarlyStopping, rating_counts
@@ -151,6 +153,7 @@ class ALS(FunkSVD):
         for name in ("weighted", "biased"):
             if not isinstance(getattr(self, name), (bool, np.bool_)):
                 raise InputError(f"{name} must be True or False, got {getattr(self, name)!r}")
+        check_random_state(self.random_state)  # the one convention: an InputError naming random_state
         if self.engine not in ALS_ENGINES:
             raise InputError(f"unknown engine {self.engine!r} for ALS; expected one of {ALS_ENGINES}")
         try:
@@ -195,6 +198,7 @@ class ALS(FunkSVD):
             validation = validation_ratings(validation, data)
         if self.patience is not None and validation is None:
             raise ValueError("patience (early stopping) needs validation ratings: fit(ratings, validation=...)")
+        check_memory(self, ratings.n_users, ratings.n_items)  # before anything of that size is allocated
         self.history_ = []
         if init is not None:
             start = self._check_init(init, ratings)
@@ -202,7 +206,7 @@ class ALS(FunkSVD):
             start = Factors.random(
                 ratings.n_users, ratings.n_items, self.n_factors, biased=self.biased,
                 mu=ratings.mean() if self.biased else 0.0, init_mean=self.init_mean,
-                init_std_dev=self.init_std_dev, random_state=np.random.default_rng(self.random_state),
+                init_std_dev=self.init_std_dev, random_state=check_random_state(self.random_state),
                 dtype=np.dtype(self.dtype))
         self._sweeps(start, ratings, validation)
         self.rating_range_ = (float(ratings.values.min()), float(ratings.values.max()))
