@@ -307,6 +307,12 @@ class _SympyNumpy:
     def zeros_like(self, x):
         return np.zeros_like(x)
 
+    def asarray(self, x, dtype=None):
+        return np.asarray(x, dtype=object)  # symbols stay symbols (the code asks for float64)
+
+    def einsum(self, subscripts, *operands):
+        return np.einsum(subscripts, *operands)  # numpy's own, on object arrays of symbols
+
 
 def _rebound(function, **names):
     """``function`` with its module's globals ``names`` replaced: its own code, other values."""
@@ -318,8 +324,8 @@ def hand_pieces(objective: Objective):
     r"""Execute the objective's formula code on symbols: :math:`(\rho, \rho', h, h')` and the penalty gradients.
 
     ``Objective._rho``, ``Objective.apply_link`` (and the module's ``sigmoid``) and
-    ``Objective.penalty_terms`` run with ``np`` bound to :class:`_SympyNumpy` (and ``float`` to
-    the identity, ``per_block`` to the symbols :math:`\lambda_b`). Returns
+    ``Objective.penalty_terms`` (with its ``weighted_squares``) run with ``np`` bound to :class:`_SympyNumpy`
+    (and ``float`` to the identity, ``per_block`` to the symbols :math:`\lambda_b`). Returns
     ``(e, z, rho, drho, h, dh, penalty_gradients, counts)``.
     """
     from ..maths import objectives as module
@@ -338,7 +344,9 @@ def hand_pieces(objective: Objective):
         blocks=BLOCKS,
         params=lambda: {"P": np.array([[theta["P"]]], dtype=object), "Q": np.array([[theta["Q"]]], dtype=object),
                         "bu": np.array([theta["bu"]], dtype=object), "bi": np.array([theta["bi"]], dtype=object)})
-    _, grads = _rebound(Objective.penalty_terms, np=shim, float=lambda x: x, per_block=lambda reg: dict(lam))(
+    squares = _rebound(module.weighted_squares, np=shim, float=lambda x: x)  # the per-rating penalty's sum
+    _, grads = _rebound(Objective.penalty_terms, np=shim, float=lambda x: x, per_block=lambda reg: dict(lam),
+                        weighted_squares=squares)(
         objective, fake, None, (np.array([counts[0]], dtype=object), np.array([counts[1]], dtype=object)))
     penalty = {block: (np.asarray(g).reshape(-1)[0] if g is not None else 0) for block, g in grads.items()}
     return types.SimpleNamespace(e=e, z=z, rho=rho, drho=drho, h=h, dh=dh, penalty=penalty, theta=theta,
