@@ -26,6 +26,7 @@ RANKS = {
     "maths": 3,
     "sgd": 4,
     "fullbatch": 5,
+    "als": 5,
     "classics": 6,
     "autodiff": 7,
     "check": 8,
