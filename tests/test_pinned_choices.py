@@ -12,7 +12,7 @@ import numpy as np
 from funksvd import Factors, Ratings
 from funksvd.check.finite_differences import kink_mask
 from funksvd.check.gradients import check_gradients
-from funksvd.estimator.training import _EarlyStopping
+from funksvd.estimator.training import EarlyStopping
 from funksvd.fullbatch.optimizers import SGD, float32_constant
 from funksvd.fullbatch.trainer import choose_form
 from funksvd.maths.entries import Entries
@@ -54,7 +54,7 @@ def test_early_stopping_keeps_the_best_epoch_even_below_min_improvement():
     """Rule (FunkSVD's docstring): patience counts epochs without a gain of ``min_improvement``, but the kept
     parameters are those of the best epoch seen. Validation RMSEs 1.0, 0.99995 (better by 5e-5 < 1e-4), 1.1, 1.2
     with patience 3: stop at epoch 4, keep epoch 2 (main's mutant kept epoch 1)."""
-    stopper = _EarlyStopping(patience=3, min_improvement=1e-4)
+    stopper = EarlyStopping(patience=3, min_improvement=1e-4)
     arrays = [np.array([float(epoch)]) for epoch in range(1, 5)]
     stops = [stopper.update(epoch, val, (arrays[epoch - 1],))
              for epoch, val in enumerate([1.0, 0.99995, 1.1, 1.2], start=1)]

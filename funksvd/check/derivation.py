@@ -138,13 +138,13 @@ def _verdict(proof) -> str:
 
 
 def _derive_objective(objective: Objective, latex: bool) -> str:
-    from .symbolic import _link, _rho
+    from .symbolic import symbolic_link, symbolic_rho
 
     w = _Writer(latex)
     sp = w.sp
     z, r, e, N = sp.symbols("z r e N", real=True)
     c = sp.nsimplify(objective.data_weight, rational=True)
-    h = _link(objective, z)
+    h = symbolic_link(objective, z)
     w.text(f"objective {str(objective)!r}: data={objective.data}, weight {c}, {objective.reduction} over the "
            f"{objective.entries} entries, penalty={objective.penalty}, link={objective.link}")
     w.line("score", "z_ui", "mu + b_u + b_i + p_u . q_i", "z_{ui}")
@@ -152,7 +152,7 @@ def _derive_objective(objective: Objective, latex: bool) -> str:
         w.lines[-1] = "% score\nz_{ui} = \\mu + b_u + b_i + p_u^\\top q_i"
     w.line("prediction", "r_hat", h, r"\hat r_{ui}")
     w.line("error", "e", r - h, "e")
-    term = c * _rho(objective, e)
+    term = c * symbolic_rho(objective, e)
     w.line("term", "c rho(e)", term, r"c\,\rho(e)")
     n = N if objective.reduction == "mean" else 1
     drho = sp.diff(term, e)

@@ -149,13 +149,13 @@ def _symbols(k: int):
     return types.SimpleNamespace(p=p, q=q, b_u=b_u, b_i=b_i, mu=mu, r=r, e=e, lam=lam, gamma=gamma, k=k)
 
 
-def _rho(objective: Objective, e):
+def symbolic_rho(objective: Objective, e):
     """:math:`\\rho(e)` from the objective's name of it (``"squared"``: :math:`e^2`, ``"absolute"``: :math:`|e|`)."""
     sp = require_sympy()
     return e ** 2 if objective.data == "squared" else sp.Abs(e)
 
 
-def _link(objective: Objective, z):
+def symbolic_link(objective: Objective, z):
     """:math:`h(z) = z`, or the logistic :math:`r_{\\min} + (r_{\\max} - r_{\\min})/(1 + e^{-z})`."""
     sp = require_sympy()
     if objective.link == "identity":
@@ -178,7 +178,7 @@ def _rule_loss(objective: Objective, s):
     c = sp.nsimplify(objective.data_weight, rational=True)
     omega = (w["P"] * s.lam["P"] * sum(x ** 2 for x in s.p) + w["Q"] * s.lam["Q"] * sum(x ** 2 for x in s.q)
              + w["bu"] * s.lam["bu"] * s.b_u ** 2 + w["bi"] * s.lam["bi"] * s.b_i ** 2)
-    return c * _rho(objective, s.e), omega
+    return c * symbolic_rho(objective, s.e), omega
 
 
 def _error(s, theta=None):
@@ -367,7 +367,7 @@ def prove_objective(objective) -> Proof:
     r = sp.Symbol("r", real=True)
     c = sp.nsimplify(objective.data_weight, rational=True)
     hand = {"dL/dz": -c * pieces.drho.subs(pieces.e, r - pieces.h) * pieces.dh}
-    derived = {"dL/dz": sp.diff(c * _rho(objective, r - _link(objective, pieces.z)), pieces.z)}
+    derived = {"dL/dz": sp.diff(c * symbolic_rho(objective, r - symbolic_link(objective, pieces.z)), pieces.z)}
     weights = _weights(objective)
     for block, x in pieces.theta.items():
         n = pieces.counts[0] if block in ("P", "bu") else pieces.counts[1]
@@ -400,7 +400,7 @@ def _entry_functions(objective: Objective, k: int, biased: bool):
     b_u, b_i = (s.b_u, s.b_i) if biased else (0, 0)
     z = s.mu + b_u + b_i + sum(a * b for a, b in zip(s.p, s.q))
     c = sp.nsimplify(objective.data_weight, rational=True)
-    term = c * _rho(objective, s.r - _link(objective, z))
+    term = c * symbolic_rho(objective, s.r - symbolic_link(objective, z))
     w = _weights(objective)
     if objective.penalty == "per_rating":
         term = term + (w["P"] * s.lam["P"] * sum(x ** 2 for x in s.p) + w["Q"] * s.lam["Q"] * sum(x ** 2 for x in s.q)

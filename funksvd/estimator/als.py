@@ -30,7 +30,7 @@ from .model import FunkSVD
 from .params import check_memory
 from .raw import as_training_data, validation_ratings
 from .scores import rmse_of
-from .training import _EarlyStopping, rating_counts
+from .training import EarlyStopping, rating_counts
 
 __all__ = ["ALS", "ALS_ENGINES"]
 
@@ -221,7 +221,7 @@ class ALS(FunkSVD):
         layout, objective, reg = Layout.of(ratings), self._objective(), self._hyper("reg")
         counts = rating_counts(ratings)
         sse_engine = self.engine  # the compiled loop with the compiled engine, numpy with the Python one
-        stopper = _EarlyStopping(self.patience, self.min_improvement)
+        stopper = EarlyStopping(self.patience, self.min_improvement)
         bar = progress_bar(self.n_epochs, f"ALS[{self.engine}]", self.verbose)
         try:
             with one_blas_thread(), ThreadPoolExecutor(self.n_jobs) if self.n_jobs > 1 else nullcontext() as pool:

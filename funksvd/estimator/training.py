@@ -152,7 +152,7 @@ class Training(EstimatorState):
         """
         counts = rating_counts(ratings) if counts is None else counts
         reg = self._hyper("reg")
-        stopper = _EarlyStopping(self.patience, self.min_improvement)
+        stopper = EarlyStopping(self.patience, self.min_improvement)
         if reference is None and self.schedule == "joint":
             reference = self._reference_loss(arrays, mu, ratings, counts)
         # a finite loss means finite parameters where the penalty sees them (reg > 0: a non-finite
@@ -253,7 +253,7 @@ class Training(EstimatorState):
         require_tensorflow("engine='tensorflow'")  # a clear ImportError without TensorFlow
         from .. import autodiff  # imported on first use only
 
-        stopper = _EarlyStopping(self.patience, self.min_improvement)
+        stopper = EarlyStopping(self.patience, self.min_improvement)
         reference = self._reference_loss(factor_arrays(start), start.mu, ratings)
         state: dict[str, Any] = {"tic": time.perf_counter(), "best_factors": None}
         bar = progress_bar(self.n_epochs, "FunkSVD[tensorflow]", self.verbose)
@@ -299,7 +299,7 @@ class Training(EstimatorState):
         return self
 
 
-class _EarlyStopping:
+class EarlyStopping:
     """Patience on the validation RMSE; keeps a copy of the best epoch's arrays."""
 
     def __init__(self, patience, min_improvement):
