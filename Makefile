@@ -12,7 +12,7 @@ $(BIN)/python:
 
 # The demo needs the package and TensorFlow (one of its two gradient oracles).
 $(VENV)/.demo-installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ".[tf,progress]"
+	$(BIN)/python -m pip install --quiet -e ".[tf,progress,symbolic]"
 	touch $@
 
 $(VENV)/.dev-installed: pyproject.toml | $(BIN)/python

@@ -136,7 +136,7 @@ def main() -> None:
         from funksvd import autodiff
 
         _, tf_history = autodiff.train(start, ratings, objective=objective, reg=0.0, optimizer="adam",
-                                       learning_rate=0.01, n_epochs=6)
+                                       learning_rate=0.01, n_epochs=6, form="sparse")
         tf_step = [h["seconds"] for h in tf_history[1:]]
         rows.append(("TensorFlow twin `autodiff.train` (gather formulation, 1.59M entries), 5 steps", ms(tf_step)))
     load = os.getloadavg()[0]

@@ -26,6 +26,8 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import funksvd  # noqa: E402
 
+import funksvd_notebooks as notebooks  # noqa: E402  (docs/_ext: the downloadable notebooks' text, first cell)
+
 project = "funksvd"
 author = "funksvd developers"
 copyright = "2026, funksvd developers"
@@ -90,6 +92,8 @@ sphinx_gallery_conf = {
     "min_reported_time": 0,
     # the per-gallery timing pages load DataTables from a CDN; the times are in the build log
     "write_computation_times": False,
+    # the notebooks: an install cell first; roles and citations rewritten after generation (setup)
+    "first_notebook_cell": notebooks.FIRST_CELL,
 }
 
 
@@ -261,4 +265,5 @@ def setup(app):
     app.connect("builder-inited", check_every_tutorial_has_a_figure, priority=900)
     app.connect("builder-inited", check_tutorial_code_width)
     app.connect("builder-inited", check_rst_code_width)
+    app.connect("builder-inited", notebooks.fix_notebooks, priority=900)
     app.connect("build-finished", check_no_remote_assets)

@@ -65,3 +65,12 @@ __all__ = [
     "sgd_step",
     "train",
 ]
+
+
+def __getattr__(name: str):
+    """``funksvd.autodiff`` on first access (PEP 562), so that ``import funksvd`` never imports TensorFlow."""
+    if name == "autodiff":
+        import importlib
+
+        return importlib.import_module(".autodiff", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -297,7 +297,7 @@ def test_training_decreases_the_loss(optimizer, learning_rate, batch_size):
                                       validation=test, random_state=0)
     assert factors.dtype == np.float64 and factors.biased and factors.mu == start.mu
     assert [h["epoch"] for h in history] == list(range(1, 16))
-    assert set(history[0]) == {"epoch", "loss", "val_rmse", "seconds"}
+    assert set(history[0]) == {"epoch", "loss", "val_rmse", "val_mse", "val_loss", "seconds"}
     assert all(h["seconds"] >= 0 for h in history)
     initial = funksvd.loss(start, train, "funk")
     assert history[-1]["loss"] < history[0]["loss"] < initial

@@ -12,7 +12,8 @@ import pytest
 
 from funksvd import Factors
 from funksvd.check import SUPPORTED, LossError, check_gradients
-from funksvd.check.losses import NUMPY, scan_gradients
+from funksvd.check.losses import scan_gradients
+from funksvd.maths.user_losses import NUMPY
 from funksvd.classics import quuxlabs_ratings
 
 ALL = ("tensorflow", "finite_differences", "symbolic")
@@ -312,3 +313,21 @@ def test_the_numpy_namespace_is_numpy():
     x = np.array([0.5, 2.0])
     np.testing.assert_array_equal(NUMPY.sqrt(x), np.sqrt(x))
     assert NUMPY.sum(x) == 2.5 and NUMPY.name == "numpy"
+
+
+def test_the_symbolic_oracle_declines_a_large_model_and_says_why():
+    """Oracle: the parameter count, 60 x 6 + 40 x 6 = 600 > 500; sympy is skipped with the reason, the
+    hand derivative 2 P, 2 Q of the ridge term is compared by finite differences."""
+    from funksvd import Ratings
+
+    ratings = Ratings(np.arange(100) % 60, np.arange(100) % 40, np.linspace(1, 5, 100), 60, 40)
+    factors = Factors.random(60, 40, 6, biased=False, random_state=0)
+
+    def ridge(xp, theta, data):
+        return xp.sum(xp.square(theta["P"])) + xp.sum(xp.square(theta["Q"]))
+
+    report = check_gradients(ridge, factors, ratings, manual=lambda f, r: {"P": 2 * f.P, "Q": 2 * f.Q},
+                             oracles=("finite_differences", "symbolic"))
+    assert report.ok and report.compared == ("finite_differences",)
+    assert report.skipped["symbolic"].startswith(
+        "the model has 600 parameters, too many to differentiate symbolically (at most 500)")

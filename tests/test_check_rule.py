@@ -303,7 +303,38 @@ def test_a_rule_of_another_loss_fits_no_gradient_step_and_names_the_entry():
                       for b in ("P", "Q", "bu", "bi"))
         return xp.sum(xp.where(a <= 0.1, 0.5 * xp.square(e), 0.1 * (a - 0.05))) + penalty
 
-    fitted = check_rule(clipped, huber, tol=1e-6)
+    fitted = check_rule(clipped, huber)
     assert fitted.ok, str(fitted)
     assert fitted.scales == pytest.approx({"P": 1.0, "Q": 1.0, "bu": 1.0, "bi": 1.0}, rel=1e-6)
     assert "finite differences" in fitted.oracle
+
+
+@pytest.mark.parametrize("name", sorted(RULES))
+def test_an_unbiased_model_explains_p_and_q_only(name):
+    """Oracle: RULES[name].scale on P and Q; the kernels take empty biases for an unbiased model."""
+    report = check_rule(RULES[name].step, name, biased=False)
+    assert report.ok, str(report)
+    assert report.scales == pytest.approx({b: RULES[name].scale[b] for b in ("P", "Q")}, rel=1e-9)
+    assert [fit.block for fit in report.fits] == ["P", "Q"]
+
+
+def test_a_rule_without_biases_is_fine_for_an_unbiased_model():
+    """Oracle: the funk loss without biases; this rule is funk's P, Q step exactly, then with the updated p."""
+    def unbiased(P, Q, bu, bi, mu, u, i, r, lr, reg, sequential=False):
+        err = r - (mu + sum(P[u, f] * Q[i, f] for f in range(P.shape[1])))
+        for f in range(P.shape[1]):
+            p, q = P[u, f], Q[i, f]
+            P[u, f] += lr[0] * (err * q - reg[0] * p)
+            Q[i, f] += lr[1] * (err * (P[u, f] if sequential else p) - reg[1] * q)
+        return err
+
+    assert check_rule(unbiased, "funk", biased=False).ok
+    report = check_rule(lambda *args: unbiased(*args, sequential=True), "funk", biased=False)
+    assert report.hints == ["Q computed from the updated P"]
+
+
+def test_a_simultaneous_rule_against_the_listing_reads_the_old_p():
+    """Oracle: RULES['quuxlabs_listing'].stages (Q after P); funk's Q step reads the old p."""
+    report = check_rule(student_funk, "quuxlabs_listing")
+    assert not report.ok and report.matches == "funk"
+    assert report.hints == ["Q computed from the old P (quuxlabs_listing reads the updated one)"]

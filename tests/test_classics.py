@@ -36,3 +36,19 @@ def test_equations_rule_also_fits_the_toy():
     factors, _ = run_quuxlabs_article(rule="quuxlabs", random_state=0)
     observed = QUUXLABS_R > 0
     assert np.abs(completed_matrix(factors) - QUUXLABS_R)[observed].max() < 0.1
+
+
+def test_the_comparison_table_as_text_and_html():
+    """Oracle: literal expected strings. None in the published column reads "(not printed)"; HTML escapes
+    its cells (a title with "<" or "&" stays text); a row of the wrong length is refused."""
+    import pytest
+
+    from funksvd.classics import Comparison
+
+    table = Comparison([("a < b", None, "x & y", "")])
+    assert repr(table).splitlines()[2] == "a < b     (not printed)  x & y"
+    assert ("<tr><td>a &lt; b</td><td>(not printed)</td><td>x &amp; y</td><td></td></tr>"
+            in table._repr_html_())
+    assert table._repr_html_().startswith('<table class="funksvd-comparison"><thead><tr><th>quantity</th>')
+    with pytest.raises(ValueError, match="3 cells"):
+        Comparison([("a", "b", "c")])

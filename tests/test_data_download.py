@@ -143,3 +143,26 @@ def test_published_checksums_are_well_formed():
     assert set(RELEASES) == {"ml-100k", "ml-1m", "ml-latest-small", "ml-20m", "ml-25m"}
     for size, digest in RELEASES.values():
         assert size > 0 and len(digest) == 64 and int(digest, 16) >= 0
+
+
+def test_example_dataset_downloads_when_asked_and_says_so(server, tmp_path, monkeypatch, capsys):
+    """Oracle: the local server's request log and the printed line. Without a local copy,
+    example_dataset(download=True) fetches the verified archive (a notebook outside the repository);
+    without download it falls back, and with the server gone it falls back with a UserWarning."""
+    from funksvd.data import example_dataset
+
+    url, folder, requests = server
+    monkeypatch.setitem(RELEASES, "ml-100k", publish(folder))
+    monkeypatch.delenv("FUNKSVD_ML100K", raising=False)
+    monkeypatch.setenv("FUNKSVD_MOVIELENS_URL", url + "/")
+    monkeypatch.setenv("FUNKSVD_DATA", str(tmp_path / "cache"))
+    monkeypatch.chdir(tmp_path)  # no shared/data/ml-100k here or above
+    assert example_dataset().source.startswith("synthetic") and requests == []
+    data = example_dataset(download=True)
+    assert data.source == "MovieLens 100K" and requests == ["/movielens/ml-100k.zip"]
+    assert "downloading it once" in capsys.readouterr().out
+    monkeypatch.setenv("FUNKSVD_DATA", str(tmp_path / "empty-cache"))
+    monkeypatch.setenv("FUNKSVD_MOVIELENS_URL", "http://127.0.0.1:9/nothing/")  # the discard port: refused
+    with pytest.warns(UserWarning, match="could not be downloaded"):
+        stand_in = example_dataset(download=True)
+    assert "could not be downloaded" in stand_in.source

@@ -120,3 +120,14 @@ def test_the_compiled_engine_compiles_on_first_use_only():
     """)], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout.strip().splitlines()[-1]) == [[], []]
+def test_autodiff_is_an_attribute_loaded_on_first_access():
+    """Oracle: sys.modules of a fresh interpreter. After import funksvd TensorFlow is absent; funksvd.autodiff
+    (no import statement) is the TensorFlow twin and loads it; an unknown attribute is an AttributeError."""
+    assert loaded_after("""
+        import funksvd
+        assert not hasattr(funksvd, "no_such_thing")
+    """) == []
+    assert "tensorflow" in loaded_after("""
+        import funksvd
+        assert funksvd.autodiff.train.__module__ == "funksvd.autodiff.trainer"
+    """)

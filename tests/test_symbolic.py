@@ -206,3 +206,21 @@ def test_the_docs_page_derives_every_named_rule_and_objective():
     page = (Path(__file__).resolve().parents[1] / "docs" / "derive.rst").read_text(encoding="utf-8")
     assert [line.split("::")[1].strip() for line in page.splitlines()
             if line.startswith(".. funksvd-derive::")] == list(DERIVABLE)
+
+
+def test_the_symbolic_oracle_fails_funksvds_own_gradient_when_the_proof_fails(monkeypatch):
+    """Oracle: sympy's proof. A hand derivative off by 1e-30 e^2 agrees with every oracle at every point,
+    but the symbolic oracle of check_gradients proves, and fails it; finite differences cannot see it."""
+    real = objectives_module.Objective._rho
+
+    def nearly(self, e):
+        rho, drho = real(self, e)
+        return rho, drho + 1e-30 * e * e
+
+    monkeypatch.setattr(objectives_module.Objective, "_rho", nearly)
+    ratings = quuxlabs_ratings()
+    factors = Factors.random(5, 4, 2, mu=ratings.mean(), init_std_dev=0.5, random_state=0)
+    report = check_gradients("funk", factors, ratings, oracles=("finite_differences", "symbolic"))
+    assert not report.ok
+    assert {row.oracle for row in report.failures} == {"symbolic"}
+    assert "sympy does not prove funksvd's hand formulas: dL/dz differ" in str(report)

@@ -43,9 +43,9 @@ def max_difference(a: Factors, b: Factors) -> float:
     return max([float(np.abs(a.params()[k] - b.params()[k]).max()) for k in a.blocks] + [abs(a.mu - b.mu)])
 
 
-def assert_same_trajectory(start, ratings, **kwargs):
+def assert_same_trajectory(start, ratings, tape_form="auto", **kwargs):
     hand, hand_history = funksvd.train(start, ratings, **kwargs)
-    tape, tape_history = autodiff.train(start, ratings, **kwargs)
+    tape, tape_history = autodiff.train(start, ratings, form=tape_form, **kwargs)
     assert len(hand_history) == len(tape_history) == kwargs["n_epochs"]
     assert max_difference(hand, tape) <= TOLERANCE
     np.testing.assert_allclose([h["loss"] for h in hand_history], [h["loss"] for h in tape_history],
@@ -53,13 +53,15 @@ def assert_same_trajectory(start, ratings, **kwargs):
     return hand, tape
 
 
+@pytest.mark.parametrize("tape_form", ["sparse", "matrix"])
 @pytest.mark.parametrize("optimizer,learning_rate", [("sgd", 0.01), ("adam", 0.01), ("rmsprop", 0.001)])
 @pytest.mark.parametrize("name", NAMED)
-def test_hundred_steps_agree_with_the_tape_and_keras(name, optimizer, learning_rate):
-    """Oracle: autodiff.train (tape gradients, Keras SGD/Adam/RMSprop). 100 full-batch steps, max |diff| <= 1e-9."""
+def test_hundred_steps_agree_with_the_tape_and_keras(name, optimizer, learning_rate, tape_form):
+    """Oracle: autodiff.train (tape gradients, Keras SGD/Adam/RMSprop) in its gather ("sparse") and its masked
+    ("matrix") formulation, each against funksvd.train in its own choice of form. 100 full-batch steps, <= 1e-9."""
     start, ratings = problem(name)
-    hand, _ = assert_same_trajectory(start, ratings, objective=name, reg=0.05, optimizer=optimizer,
-                                     learning_rate=learning_rate, n_epochs=N_STEPS)
+    hand, _ = assert_same_trajectory(start, ratings, tape_form=tape_form, objective=name, reg=0.05,
+                                     optimizer=optimizer, learning_rate=learning_rate, n_epochs=N_STEPS)
     assert max_difference(hand, start) > 1e-3  # the trajectory really moved
 
 
@@ -133,3 +135,55 @@ def test_the_two_trainers_share_one_signature():
     import inspect
 
     assert inspect.signature(funksvd.train) == inspect.signature(autodiff.train)
+
+
+def records(history, keys=("epoch", "loss", "val_rmse", "val_mse", "val_loss")):
+    return [[h[key] for key in keys] for h in history]
+
+
+@pytest.mark.parametrize("tape_form", ["sparse", "matrix"])
+@pytest.mark.parametrize("options", [
+    dict(log_every=7, record_start=True, n_epochs=60),
+    dict(monitor="val_loss", log_every=5, n_epochs=60),
+    dict(patience=3, min_improvement=1e-3, n_epochs=400, learning_rate=0.1),
+    dict(monitor="val_mse", log_every=10, plateau=(3, 0.01), n_epochs=600),
+], ids=["log_every", "val_loss", "patience", "plateau"])
+def test_recording_and_stopping_agree_with_the_twin(options, tape_form):
+    """Oracle: autodiff.train, whose validation MSE and loss are TF ops. The same records (epochs, losses,
+    validation figures to 1e-9 relative) and the same stop."""
+    start, ratings = problem("funk")
+    validation = ratings.subset(np.arange(0, len(ratings), 4))
+    train = ratings.subset(np.setdiff1d(np.arange(len(ratings)), np.arange(0, len(ratings), 4)))
+    kwargs = dict(dict(objective="funk", reg=0.05, optimizer="adam", learning_rate=0.02), **options)
+    hand, hand_history = funksvd.train(start, train, validation=validation, **kwargs)
+    tape, tape_history = autodiff.train(start, train, validation=validation, form=tape_form, **kwargs)
+    assert [h["epoch"] for h in hand_history] == [h["epoch"] for h in tape_history]
+    if options.get("patience") or options.get("plateau"):
+        assert hand_history[-1]["epoch"] < options["n_epochs"]  # the rule really stopped the run
+    for got, expected in zip(records(tape_history), records(hand_history)):
+        np.testing.assert_allclose(np.array(got, dtype=float), np.array(expected, dtype=float), rtol=1e-9)
+    assert max_difference(hand, tape) <= TOLERANCE
+
+
+def test_the_matrix_formulation_refuses_a_repeated_pair():
+    """Oracle: a literal repeated pair (user 0, item 1); "auto" falls back to the gather formulation."""
+    ratings = Ratings([0, 0, 1], [1, 1, 0], [1.0, 2.0, 3.0], 2, 2)
+    start = Factors.random(2, 2, 1, random_state=0)
+    with pytest.raises(ValueError, match="repeats the pair"):
+        autodiff.train(start, ratings, form="matrix", n_epochs=1)
+    assert autodiff.trainer.choose_form(as_objective("funk"), start, ratings) == "sparse"
+    hand, _ = funksvd.train(start, ratings, n_epochs=5)
+    tape, _ = autodiff.train(start, ratings, n_epochs=5)
+    assert max_difference(hand, tape) <= TOLERANCE
+
+
+def test_the_harmonic_problem_trains_alike_in_both_formulations():
+    """Oracle: funksvd.train on the hand gradients. The 2021 problem (n=60, k=4, Ratings.from_dense with the
+    training mask): 300 Adam steps of autodiff.train, masked and gathered, land on the hand trajectory."""
+    problem_ = funksvd.classics.harmonic_problem(60, 4, 0)
+    ratings = Ratings.from_dense(problem_["M"], mask=problem_["train"])
+    kwargs = dict(objective="tf2_mse_2021", reg=0.0, optimizer="adam", learning_rate=0.01, n_epochs=300)
+    hand, _ = funksvd.train(problem_["start"], ratings, **kwargs)
+    for form in ("matrix", "sparse"):
+        tape, _ = autodiff.train(problem_["start"], ratings, form=form, **kwargs)
+        assert max_difference(hand, tape) <= TOLERANCE

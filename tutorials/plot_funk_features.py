@@ -17,9 +17,9 @@ with :math:`e_{ui}` the error of the clipped prediction and both updates from th
 values. Here are its learning curves on MovieLens 100K, stage by stage.
 
 MovieLens may not be redistributed: it is read from the shared folder beside the repository
-(or ``$FUNKSVD_ML100K``). Where it is absent the tutorial runs on synthetic ratings of the
-same shape, and every statement about the curves below is computed from the run, so the text
-printed under each figure describes that figure whichever data the build had.
+(or ``$FUNKSVD_ML100K``); where it is absent (a downloaded notebook) it is downloaded once,
+checked against its published SHA-256, saying so. Every statement about the curves below is
+computed from the run and printed under each figure.
 """
 
 # %%
@@ -33,7 +33,7 @@ from funksvd import FunkSVD, rmse
 from funksvd.data import example_dataset, train_test_split
 
 
-data = example_dataset()  # MovieLens 100K if found here or above, else synthetic
+data = example_dataset(download=True)  # found here or above, else downloaded
 ratings, source = data.ratings, data.source
 print(f"{source}: {ratings}")
 train, test = train_test_split(ratings, test_size=0.2, random_state=0)

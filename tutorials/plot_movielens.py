@@ -6,10 +6,10 @@ The same per-rating rule that the derivations prove, compiled, on 100,000 real r
 [Harper2015]_: learning curves and early stopping.
 
 MovieLens data may not be redistributed, so it is read from the shared folder beside the
-repository (or from ``$FUNKSVD_ML100K``); where it is absent this tutorial falls back to a
-synthetic data set of the same shape and says so. What the curves do is computed from the
-run and printed under each figure, so the text describes the figure whichever data the build
-had.
+repository (or from ``$FUNKSVD_ML100K``); where it is absent (a downloaded notebook) it is
+downloaded once, checked against its published SHA-256, and the first output says so. Only
+without a network does the tutorial run on synthetic ratings of the same shape, with a warning.
+What the curves do is computed from the run and printed under each figure.
 """
 
 # %%
@@ -23,7 +23,7 @@ from funksvd import FunkSVD, rmse
 from funksvd.data import example_dataset, train_test_split
 
 
-data = example_dataset()  # MovieLens 100K if found here or above, else synthetic
+data = example_dataset(download=True)  # found here or above, else downloaded
 ratings = data.ratings
 print(f"{data.source}: {ratings}")
 train, test = train_test_split(ratings, test_size=0.2, random_state=0)

@@ -1,6 +1,6 @@
 r"""A user's loss ``loss(xp, theta, data)`` under the ``GradientTape``: the TensorFlow namespace.
 
-The namespace offers the functions of :data:`funksvd.check.losses.SUPPORTED` as TensorFlow ops,
+The namespace offers the functions of :data:`funksvd.maths.user_losses.SUPPORTED` as TensorFlow ops,
 so the very function a student wrote for numpy is differentiated by the tape. ``theta`` holds one
 ``tf.Variable`` per block; ``data.values`` and ``data.mu`` are float64 tensors, the indices int64.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from ..check.losses import LossData, LossError, Namespace, call_loss, factor_params, loss_data
+from ..maths.user_losses import LossData, LossError, Namespace, call_loss, factor_params, loss_data
 from .losses import DTYPE, INDEX, densify
 
 __all__ = ["TENSORFLOW", "tape_gradients"]
@@ -45,7 +45,7 @@ def tape_gradients(loss, factors, ratings, reg, learn_mu: bool = False) -> tuple
     Returns the gradients and the blocks the tape found unconnected to the loss (their gradient
     is reported as 0: a caller that sees a nonzero one elsewhere knows the loss left the tape).
 
-    Raises :class:`~funksvd.check.losses.LossError` when the result is not a scalar tensor (a loss
+    Raises :class:`~funksvd.maths.user_losses.LossError` when the result is not a scalar tensor (a loss
     that computes with numpy leaves the tape), is not finite, or has no gradient for a block at all.
     """
     params = factor_params(factors, learn_mu)

@@ -11,7 +11,8 @@ import numpy as np
 import tensorflow as tf
 
 from ..base.log import log
-from ..classics.problems import harmonic_problem, plateau
+from ..classics.problems import harmonic_problem
+from ..fullbatch.stopping import plateau
 from ..base.errors import DivergenceError
 from ..maths.objectives import OBJECTIVES
 from .losses import DTYPE, PENALISED, tf_entries, as_factors, tf_variables
@@ -48,7 +49,7 @@ def harmonic_experiment(n=500, k=30, random_state=0, max_steps=40_000, optimizer
     check_every, window, tolerance : default 1000, 5, 0.01
         Early stopping: every ``check_every`` steps record the monitored MSE; stop when the
         mean of the previous ``window`` records minus the last is below ``tolerance`` times
-        that mean (:func:`funksvd.classics.plateau`).
+        that mean (:func:`funksvd.fullbatch.stopping.plateau`).
     init_std_dev : float, default 1.0
         :math:`P, Q \sim \mathcal N(0, \text{init\_std\_dev}^2)` (``tf.random.normal``'s default scale).
     monitor : {"validation", "train"}, default "validation"

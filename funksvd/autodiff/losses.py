@@ -114,6 +114,72 @@ def tf_loss(objective: Objective, theta, users, items, values, mu, lam):
     return tf_data_term(objective, e) + tf_penalty(objective, theta, users, items, lam)
 
 
+# ---- the matrix (masked) formulation ------------------------------------------------------------
+
+
+def tf_matrix_loss(objective: Objective, theta, R, W, mu, lam):
+    r"""The same loss :math:`L` written on whole matrices with a mask, in TensorFlow.
+
+    .. math::
+
+        Z = \mu + b_u 1^\top + 1 b_i^\top + P Q^\top, \qquad E = W \circ (R - h(Z)), \qquad
+        L = \frac{c}{N} \sum_{u,i} \rho(E_{ui})
+            + \frac{1}{N}\Big(\sum_u n_u \Omega_u + \sum_i n_i \Omega_i\Big) + \Omega
+
+    :math:`W` is the 0/1 mask of the entries (``None``: every cell, a dense objective),
+    :math:`N = \sum W` under ``"mean"`` (else 1), :math:`n_u = \sum_i W_{ui}` and
+    :math:`n_i = \sum_u W_{ui}` the entries per user and item: the per-rating penalty
+    :math:`\Omega_{ui}` summed over the entries groups by row and column. Since :math:`\rho(0) = 0`,
+    the masked cells add nothing; :math:`P Q^\top` is one matrix product, no gather.
+    """
+    offset = theta["mu"] if "mu" in theta else tf.constant(mu, DTYPE)
+    Z = offset + tf.matmul(theta["P"], theta["Q"], transpose_b=True)
+    if "bu" in theta:
+        Z = Z + theta["bu"][:, None] + theta["bi"][None, :]
+    E = R - tf_link(objective, Z)
+    if W is not None:
+        E = W * E
+    rho = E * E if objective.data == "squared" else tf.abs(E)
+    n_users, n_items = R.shape
+    if W is None:
+        n_u = tf.fill([n_users], tf.constant(float(n_items), DTYPE))
+        n_i = tf.fill([n_items], tf.constant(float(n_users), DTYPE))
+    else:
+        n_u, n_i = tf.reduce_sum(W, axis=1), tf.reduce_sum(W, axis=0)
+    N = tf.reduce_sum(n_u) if objective.reduction == "mean" else tf.constant(1.0, DTYPE)
+    total = objective.data_weight * tf.reduce_sum(rho) / N
+    weight = _weights(objective)
+    if objective.penalty == "per_rating":
+        for block, count in (("P", n_u), ("Q", n_i), ("bu", n_u), ("bi", n_i)):
+            if block in theta:
+                squares = theta[block] * theta[block]
+                if squares.shape.rank == 2:
+                    squares = tf.reduce_sum(squares, axis=1)
+                total = total + lam[block] * weight[block] * tf.reduce_sum(count * squares) / N
+    else:
+        total = total + tf_penalty(objective, theta, None, None, lam)
+    return total
+
+
+def matrix_entries(objective: Objective, factors: Factors, ratings: Ratings):
+    r"""The entries as matrices ``(R, W)`` with TF ops: :math:`R` the values scattered into the cells, :math:`W` the 0/1 mask.
+
+    ``W`` is None for a dense objective (every cell an entry, missing as 0). A pair rated twice
+    is refused (``ValueError``), since a cell holds one value.
+    """
+    users, items, values = select_entries(objective, factors, ratings)
+    shape = tf.constant([factors.n_users, factors.n_items], INDEX)
+    if objective.entries == "dense":
+        return tf.reshape(values, [factors.n_users, factors.n_items]), None
+    cells = tf.stack([users, items], axis=1)
+    W = tf.scatter_nd(cells, tf.ones_like(values), shape)
+    if float(tf.reduce_max(W)) > 1.0:
+        j = int(tf.where(tf.gather_nd(W, cells) > 1)[0, 0])
+        raise ValueError(f"rating {j} repeats the pair (user {int(users[j])}, item {int(items[j])}); "
+                         "form='matrix' holds one value per cell: use form='sparse'")
+    return tf.scatter_nd(cells, values, shape), W
+
+
 # ---- conversions -------------------------------------------------------------------------------
 
 

@@ -14,14 +14,15 @@ from ..base.rng import check_random_state
 from ..base.validation import positive_int, positive_number
 from ..fullbatch import optimizers as numpy_optimizers
 from ..base.errors import DivergenceError
-from ..base.measures import root_mean_square
 from ..model.factors import Factors
-from ..fullbatch.trainer import check_train_arguments, epoch_batches
+from ..fullbatch.stopping import Recorder, check_stopping_arguments, default_monitor
+from ..fullbatch.trainer import FORMS, check_train_arguments, epoch_batches
 from ..maths.objectives import Objective, as_objective
-from .losses import (BATCH_SIGNATURE, INDEX, as_factors, select_entries, tf_block_reg, tf_entries, tf_link, tf_loss,
-                     tf_predict, tf_variables)
+from ..model.factors import MAX_CELLS, check_cells
+from .losses import (BATCH_SIGNATURE, INDEX, as_factors, matrix_entries, select_entries, tf_block_reg, tf_entries,
+                     tf_link, tf_loss, tf_matrix_loss, tf_predict, tf_variables)
 
-__all__ = ["OPTIMIZERS", "StaircaseDecay", "make_optimizer", "train"]
+__all__ = ["OPTIMIZERS", "StaircaseDecay", "make_optimizer", "choose_form", "train"]
 
 #: The Keras optimisers by name.
 OPTIMIZERS = {
@@ -151,9 +152,53 @@ def _make_evaluate(objective: Objective, theta, mu: float, lam):
     return evaluate, predict
 
 
+def _make_matrix_step(objective: Objective, theta, optimizer, mu: float, lam, R, W, jit_compile=False):
+    r"""The full-batch step in the matrix formulation: :math:`\theta \leftarrow \mathrm{opt}(\theta, \nabla L)`, :math:`L` from :func:`~funksvd.autodiff.losses.tf_matrix_loss`."""
+    variables = list(theta.values())
+
+    @tf.function(input_signature=(), jit_compile=jit_compile)
+    def step():
+        with tf.GradientTape() as tape:
+            value = tf_matrix_loss(objective, theta, R, W, mu, lam)
+        grads = tape.gradient(value, variables, unconnected_gradients=tf.UnconnectedGradients.ZERO)
+        optimizer.apply_gradients(zip([tf.convert_to_tensor(g) for g in grads], variables))
+        return value
+
+    return step
+
+
+def choose_form(objective: Objective, factors: Factors, ratings, form: str = "auto",
+                max_cells: int | None = MAX_CELLS) -> str:
+    r"""The formulation of a full-batch step: ``form`` checked, or for ``"auto"`` the rule of :func:`funksvd.fullbatch.trainer.choose_form`.
+
+    ``"auto"``: ``"matrix"`` (masked, :math:`P Q^\top` in one product) for a dense objective, or
+    when the ratings fill at least a tenth of the cells, each at most once, within ``max_cells``;
+    else ``"sparse"`` (the gather formulation). The repeated pairs are counted with TF ops. On a
+    CPU the gathers of :math:`k`-vectors per entry cost far more than one matrix product once
+    the matrix is a tenth full, and both give the same loss.
+    """
+    if form not in FORMS:
+        raise ValueError(f"form={form!r}; expected one of {FORMS}")
+    n_users, n_items = factors.n_users, factors.n_items
+    if form == "matrix":
+        check_cells(n_users, n_items, max_cells, "form='matrix'")
+        return "matrix"
+    if form == "sparse":
+        return "sparse"
+    if objective.entries == "dense":
+        return "matrix"
+    if 10 * len(ratings) < n_users * n_items or (max_cells is not None and n_users * n_items > max_cells):
+        return "sparse"
+    users, items, values = tf_entries(ratings.users, ratings.items, ratings.values)
+    per_cell = tf.scatter_nd(tf.stack([users, items], axis=1), tf.ones_like(values),
+                             tf.constant([n_users, n_items], INDEX))
+    return "sparse" if float(tf.reduce_max(per_cell)) > 1.0 else "matrix"
+
+
 def train(factors, ratings, *, objective="funk", reg=0.02, optimizer="adam", learning_rate=0.01,
           n_epochs=20, batch_size=None, decay_rate=None, decay_steps=1000, validation=None,
-          random_state=None, callback=None, verbose=False):
+          random_state=None, callback=None, verbose=False, form="auto", log_every=1, record_start=False,
+          monitor=None, patience=None, min_improvement=1e-4, plateau=None):
     r"""Fit ``factors`` to ``ratings`` by minimising ``objective`` with a Keras optimizer and a tape.
 
     Parameters
@@ -177,23 +222,32 @@ def train(factors, ratings, *, objective="funk", reg=0.02, optimizer="adam", lea
     decay_rate, decay_steps : optional
         Staircase exponential decay of the learning rate (see :func:`make_optimizer`).
     validation : Ratings, optional
-        Held-out ratings; their RMSE is recorded after every epoch.
+        Held-out ratings; their MSE and RMSE are recorded.
     random_state : int or numpy Generator, optional
         Seed of the batch order; the same seed gives bit-identical factors.
     callback : callable, optional
         ``callback(epoch, loss, get_factors)`` after every epoch; ``get_factors()`` returns the
         current :class:`~funksvd.Factors`. Returning ``True`` (any true value) stops training.
     verbose : bool, default False
-        Print one line per epoch.
+        Print one line per record.
+    form : {"auto", "sparse", "matrix"}, default "auto"
+        The formulation of a full-batch step: ``"sparse"`` gathers :math:`p_u, q_i` per entry
+        (the tape's gradients are :class:`tf.IndexedSlices`); ``"matrix"`` forms :math:`P Q^\top`
+        and masks it (:func:`~funksvd.autodiff.losses.tf_matrix_loss`), far faster on a CPU once
+        the matrix is a tenth full; ``"auto"`` picks by :func:`choose_form`. Mini-batches
+        always gather.
+    log_every, record_start, monitor, patience, min_improvement, plateau
+        What is recorded and when training stops, as in :func:`funksvd.train`
+        (:mod:`funksvd.fullbatch.stopping`); the validation figures are computed with TF ops.
 
     Returns
     -------
     factors : Factors
         The trained parameters (float64).
     history : list of dict
-        One dict per epoch: ``{"epoch": e, "loss": L, "val_rmse": rmse or None, "seconds": s}``,
-        epochs counted from 1, ``L`` the full training objective after the epoch and ``s`` the
-        wall time of the epoch (steps and loss evaluation).
+        One dict per record: ``{"epoch": e, "loss": L, "val_rmse", "val_mse", "val_loss", "seconds": s}``,
+        epochs counted from 1 (0 for ``record_start``), ``L`` the full training objective after
+        the epoch and ``s`` the wall time since the previous record.
 
     Raises
     ------
@@ -218,8 +272,11 @@ def train(factors, ratings, *, objective="funk", reg=0.02, optimizer="adam", lea
     ``learn_mu`` the offset :math:`\mu` is a variable too.
     """
     check_train_arguments(factors, ratings, n_epochs, batch_size, validation, callback)
+    check_stopping_arguments(validation, log_every, record_start, monitor, patience, min_improvement, plateau)
+    monitor = default_monitor(monitor, validation)
     objective = as_objective(objective)
     lam = tf_block_reg(reg, factors)
+    form = choose_form(objective, factors, ratings, form)
     all_entries = select_entries(objective, factors, ratings)
     n = int(tf.size(all_entries[2]))
 
@@ -232,36 +289,63 @@ def train(factors, ratings, *, objective="funk", reg=0.02, optimizer="adam", lea
         step = make_step(objective, theta, opt, mu, lam)
         evaluate, predict = _make_evaluate(objective, theta, mu, lam)
         step.get_concrete_function()  # trace now, while Keras computes in float64
+        if form == "matrix":
+            R, W = matrix_entries(objective, factors, ratings)
+            matrix_step = _make_matrix_step(objective, theta, opt, mu, lam, R, W)
+            matrix_step.get_concrete_function()
+
+            @tf.function(input_signature=())
+            def full_loss():
+                return tf_matrix_loss(objective, theta, R, W, mu, lam)
+        else:
+            def full_loss():
+                return evaluate(*all_entries)
     if validation is not None:
-        val_users, val_items, _ = tf_entries(validation.users, validation.items, validation.values)
+        val_entries = tf_entries(validation.users, validation.items, validation.values)
+        if monitor == "val_loss":
+            val_loss_entries = select_entries(objective, factors, validation)
 
     def get_factors() -> Factors:
         return as_factors(theta, mu)
 
-    history = []
+    def validate() -> tuple:
+        """The validation MSE with the link, and the objective on the validation ratings when monitored (TF ops)."""
+        if validation is None:
+            return None, None
+        e = val_entries[2] - predict(val_entries[0], val_entries[1])
+        val_loss = float(evaluate(*val_loss_entries)) if monitor == "val_loss" else None
+        return float(tf.reduce_mean(e * e)), val_loss
+
+    def finite(value: float) -> bool:
+        return bool(np.isfinite(value)) and all(bool(tf.reduce_all(tf.math.is_finite(v))) for v in theta.values())
+
+    recorder = Recorder(n_epochs, log_every, monitor, patience, min_improvement, plateau)
+    if record_start:
+        recorder.record(0, float(full_loss()), 0.0, *validate())
+    since = time.perf_counter()
     for epoch in range(1, int(n_epochs) + 1):
-        start = time.perf_counter()
         for batch in epoch_batches(n, batch_size, rng):
             if batch is None:
-                step(*all_entries)
+                matrix_step() if form == "matrix" else step(*all_entries)
             else:
                 index = tf.constant(batch, INDEX)
                 step(*(tf.gather(column, index) for column in all_entries))
-        value = float(evaluate(*all_entries))
-        if not (np.isfinite(value) and all(np.all(np.isfinite(v.numpy())) for v in theta.values())):
+        value = float(full_loss())
+        if not finite(value):
             raise DivergenceError(
                 f"training diverged in epoch {epoch}: the {objective} loss is {value}; the learning rate "
                 f"({learning_rate!r} with optimizer {optimizer!r}) is too large for this data: "
                 "try a smaller learning_rate"
             )
-        val_rmse = None
-        if validation is not None:
-            r_hat = predict(val_users, val_items).numpy()
-            val_rmse = root_mean_square(validation.values - r_hat)
-        seconds = time.perf_counter() - start
-        history.append({"epoch": epoch, "loss": value, "val_rmse": val_rmse, "seconds": seconds})
-        shown = "" if val_rmse is None else f"  val_rmse {val_rmse:.5f}"
-        log(f"epoch {epoch}/{n_epochs}  loss {value:.6g}{shown}  ({seconds:.2f} s)", verbose)
+        stop = False
+        if recorder.due(epoch):
+            stop = recorder.record(epoch, value, time.perf_counter() - since, *validate())
+            since = time.perf_counter()
+            log(recorder.line(recorder.history[-1], n_epochs), verbose)
         if callback is not None and callback(epoch, value, get_factors):  # a true value stops
+            stop = True
+        if stop:
+            if not recorder.history or recorder.history[-1]["epoch"] != epoch:  # the last epoch run is always recorded
+                recorder.record(epoch, value, time.perf_counter() - since, *validate())
             break
-    return get_factors(), history
+    return get_factors(), recorder.history

@@ -2,14 +2,14 @@
 
 * :mod:`~funksvd.check.gradients`: :func:`check_gradients` and its report;
 * :mod:`~funksvd.check.finite_differences`: the numerical oracle (exact along a coordinate here);
-* :mod:`~funksvd.check.losses`: a loss written once, ``loss(xp, theta, data)``, for every oracle;
+* :mod:`~funksvd.check.losses`: finite differences of a loss written once, ``loss(xp, theta, data)`` (:mod:`funksvd.maths.user_losses`);
 * :mod:`~funksvd.check.rules`: :func:`check_rule`, is an update rule a gradient step, of which loss;
 * :mod:`~funksvd.check.symbolic`: the sympy oracle and the symbolic proofs (sympy imported on use);
 * :mod:`~funksvd.check.derivation`: :func:`derive`, the derivation of a rule or objective as text or LaTeX.
 """
 
 from .gradients import ORACLES, GradientCheck, GradientReport, check_gradients
-from .losses import SUPPORTED, LossError
+from ..maths.user_losses import SUPPORTED, LossError
 from .rules import RuleReport, check_rule
 
 __all__ = [

@@ -138,13 +138,13 @@ def _verdict(proof) -> str:
 
 
 def _derive_objective(objective: Objective, latex: bool) -> str:
-    from .symbolic import symbolic_link, symbolic_rho
+    from .symbolic import sympy_link, sympy_rho
 
     w = _Writer(latex)
     sp = w.sp
     z, r, e, N = sp.symbols("z r e N", real=True)
     c = sp.nsimplify(objective.data_weight, rational=True)
-    h = symbolic_link(objective, z)
+    h = sympy_link(objective, z)
     w.text(f"objective {str(objective)!r}: data={objective.data}, weight {c}, {objective.reduction} over the "
            f"{objective.entries} entries, penalty={objective.penalty}, link={objective.link}")
     w.line("score", "z_ui", "mu + b_u + b_i + p_u . q_i", "z_{ui}")
@@ -152,7 +152,7 @@ def _derive_objective(objective: Objective, latex: bool) -> str:
         w.lines[-1] = "% score\nz_{ui} = \\mu + b_u + b_i + p_u^\\top q_i"
     w.line("prediction", "r_hat", h, r"\hat r_{ui}")
     w.line("error", "e", r - h, "e")
-    term = c * symbolic_rho(objective, e)
+    term = c * sympy_rho(objective, e)
     w.line("term", "c rho(e)", term, r"c\,\rho(e)")
     n = N if objective.reduction == "mean" else 1
     drho = sp.diff(term, e)
@@ -184,8 +184,7 @@ def _derive_objective(objective: Objective, latex: bool) -> str:
 
 
 def _derive_callable(loss, latex: bool, k: int = 2) -> str:
-    from .losses import LossData, LossError, call_loss, loss_name
-
+    from ..maths.user_losses import LossData, LossError, call_loss, loss_name
     w = _Writer(latex)
     sp = w.sp
     p = sp.symbols(f"p_u1:{k + 1}", real=True)
@@ -221,7 +220,7 @@ def derive(name_or_loss, latex: bool = False) -> str:
     name_or_loss : str, Objective or callable
         A rule name (``"funk"``, ``"quuxlabs"``, ``"quuxlabs_listing"``), a key of
         :data:`~funksvd.OBJECTIVES`, an :class:`~funksvd.Objective`, or a per-rating
-        ``loss(xp, theta, data)`` (:mod:`funksvd.check.losses`), run on sympy symbols.
+        ``loss(xp, theta, data)`` (:mod:`funksvd.maths.user_losses`), run on sympy symbols.
     latex : bool
         LaTeX lines (one equation per line, labels as ``%`` comments) instead of plain text.
 
@@ -236,11 +235,10 @@ def derive(name_or_loss, latex: bool = False) -> str:
     ------
     funksvd.check.symbolic.SympyMissing
         Without sympy (``pip install 'funksvd[symbolic]'``).
-    funksvd.check.losses.LossError
+    funksvd.maths.user_losses.LossError
         For a callable that cannot run on symbols.
     """
-    from .losses import is_callable_loss
-
+    from ..maths.user_losses import is_callable_loss
     if isinstance(name_or_loss, str) and name_or_loss in RULE_OBJECTIVES:
         return _derive_rule(name_or_loss, latex)
     if is_callable_loss(name_or_loss):

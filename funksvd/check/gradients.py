@@ -8,6 +8,7 @@ the entry and, where the pattern is a classic slip, a guess at the cause.
 
 from __future__ import annotations
 
+import functools
 import inspect
 from dataclasses import dataclass, field
 
@@ -18,12 +19,12 @@ from ..base.optional import require_tensorflow
 from ..maths.objectives import as_objective
 from ..model.factors import Factors
 from .finite_differences import fd_noise, kink_mask
-from .losses import (
+from .losses import finite_difference_gradients
+from ..maths.user_losses import (
     LossError,
     check_pure,
     evaluate_loss,
     factor_params,
-    finite_difference_gradients,
     is_callable_loss,
     loss_data,
     loss_name,
@@ -188,7 +189,7 @@ def check_gradients(
     objective : Objective, str or callable
         The loss whose gradient is checked: an :class:`~funksvd.Objective`, a rule name, a key
         of :data:`~funksvd.OBJECTIVES`, or your own ``loss(xp, theta, data)``
-        (:mod:`funksvd.check.losses`), written once and differentiated by every oracle.
+        (:mod:`funksvd.maths.user_losses`), written once and differentiated by every oracle.
     factors : Factors
         The point; converted to float64.
     ratings : Ratings
@@ -236,7 +237,7 @@ def check_gradients(
     ------
     ValueError
         If ``manual`` returns the wrong keys or shapes (e.g. transposed factors).
-    funksvd.check.losses.LossError
+    funksvd.maths.user_losses.LossError
         If a callable loss raises, returns no finite scalar, leaves the tape or reads global state.
     """
     unknown = set(oracles) - set(ORACLES)
@@ -279,15 +280,20 @@ def check_gradients(
         if custom:
             references[oracle] = (reference, noise, kinks)
             _check_oracles_agree(references, rtol, atol)
+        unproved = ""
+        if oracle == "symbolic" and not custom and manual is None:  # funksvd's own formulas: proved, not sampled
+            proof = _proof(objective)
+            if not proof.ok:
+                unproved = f"sympy does not prove funksvd's hand formulas: {', '.join(proof.mismatched)} differ"
         for block in expected_shapes:
             m, o = got[block], np.asarray(reference[block], dtype=np.float64).reshape(expected_shapes[block])
             error = np.abs(m - o)
             allowed = atol + rtol * np.abs(o) + noise[block]
             ratio = np.where(kinks[block], 0.0, error / allowed)
             worst = np.unravel_index(int(np.argmax(ratio)), ratio.shape) if ratio.size else ()
-            failed = bool(ratio.size and ratio[worst] > 1.0)
-            hint = ""
-            if failed:
+            failed = bool(ratio.size and ratio[worst] > 1.0) or bool(unproved)
+            hint = unproved
+            if failed and not unproved:
                 mask = ~kinks[block]
                 hint = _diagnose(m[mask], o[mask], penalty_grads[block][mask] / (n_entries if mean else 1.0),
                                  n_entries)
@@ -352,6 +358,24 @@ def _reference(oracle, objective, factors, ratings, reg, learn_mu, custom, shape
     reference, noise, h = fd_noise(objective, factors, ratings, reg)
     kinks = kink_mask(objective, factors, ratings, h)
     return reference, noise, kinks
+
+
+def _proof(objective):
+    """The symbolic proof of an objective's hand formulas (:func:`funksvd.check.symbolic.prove_objective`).
+
+    Kept per objective *and* per the functions that hold its formulas, so a changed formula is proved again.
+    """
+    from ..maths import objectives as module
+
+    pieces = (module.Objective._rho, module.Objective.apply_link, module.Objective.penalty_terms, module.sigmoid)
+    return _cached_proof(objective, pieces)
+
+
+@functools.lru_cache(maxsize=64)
+def _cached_proof(objective, pieces):
+    from .symbolic import prove_objective
+
+    return prove_objective(objective)
 
 
 def _check_oracles_agree(references: dict, rtol: float, atol: float) -> None:

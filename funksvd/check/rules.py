@@ -31,6 +31,7 @@ hint                                                        the slip
 ``the learning rate of {c} used on {b}``                    ``lr_pu`` in the update of ``bu``, say
 ``the learning rate is missing on {b}``                     no :math:`\gamma` at all
 ``{b} computed from the updated {c}``                       a block reads another's new value
+``{b} computed from the old {c}``                           the named rule reads the new value there
 ``the error is recomputed after updating``                  ``err`` computed again between block updates
 ``{b} is not updated``                                      the block never changes
 ``{b}[...] fits no gradient step``                          none of the above explains the change
@@ -60,8 +61,8 @@ from ..base.errors import InputError
 from ..maths.objectives import RULE_OBJECTIVES, Objective, as_objective
 from ..model.factors import BLOCKS, Factors
 from ..model.ratings import Ratings
-from .losses import LossData, LossError, check_pure, evaluate_loss, is_callable_loss, loss_name, scan_gradients
-
+from .losses import scan_gradients
+from ..maths.user_losses import LossData, LossError, check_pure, evaluate_loss, is_callable_loss, loss_name
 __all__ = ["BlockFit", "RuleReport", "check_rule"]
 
 #: Cases (generic single ratings) a rule is run on.
@@ -161,21 +162,30 @@ class _Case:
     def arrays(self):
         return self.P.copy(), self.Q.copy(), self.bu.copy(), self.bi.copy()
 
+    @property
+    def blocks(self) -> tuple[str, ...]:
+        """``P, Q, bu, bi``, or ``P, Q`` for an unbiased case (empty ``bu``, ``bi``, as the rules take them)."""
+        return BLOCKS if self.bu.size else BLOCKS[:2]
+
     def local(self, arrays=None) -> dict[str, np.ndarray]:
         """The rating's parameters ``p_u, q_i, b_u, b_i`` (of ``arrays``, default the old ones)."""
         P, Q, bu, bi = arrays if arrays is not None else (self.P, self.Q, self.bu, self.bi)
-        return {"P": P[U].copy(), "Q": Q[I].copy(), "bu": np.array([bu[U]]), "bi": np.array([bi[I]])}
+        out = {"P": P[U].copy(), "Q": Q[I].copy()}
+        if self.bu.size:
+            out.update(bu=np.array([bu[U]]), bi=np.array([bi[I]]))
+        return out
 
 
-def _cases(random_state) -> list[_Case]:
+def _cases(random_state, biased: bool = True) -> list[_Case]:
     rng = np.random.default_rng(random_state)
     n_users, n_items, k = SHAPE
     cases = []
     for _ in range(N_CASES):
         lr = tuple(float(x) for x in rng.permutation(np.linspace(0.01, 0.05, 4)) * rng.uniform(0.9, 1.1, 4))
         reg = tuple(float(x) for x in rng.permutation(np.linspace(0.05, 0.3, 4)) * rng.uniform(0.9, 1.1, 4))
+        bu, bi = rng.normal(0, 0.3, n_users), rng.normal(0, 0.3, n_items)
         cases.append(_Case(rng.normal(0, 0.5, (n_users, k)), rng.normal(0, 0.5, (n_items, k)),
-                           rng.normal(0, 0.3, n_users), rng.normal(0, 0.3, n_items),
+                           bu if biased else np.zeros(0), bi if biased else np.zeros(0),
                            float(rng.uniform(2.5, 3.5)), float(rng.uniform(1, 5)), lr, reg))  # type: ignore[arg-type]
     return cases
 
@@ -199,18 +209,19 @@ class _Gradient:
 
     def __call__(self, local: dict[str, np.ndarray], case: _Case) -> tuple[dict[str, np.ndarray], float]:
         reg = dict(zip(BLOCKS, case.reg))
+        blocks = case.blocks
         if not self.custom:
-            factors = Factors(local["P"][None, :], local["Q"][None, :], local["bu"], local["bi"], case.mu)
+            factors = Factors(local["P"][None, :], local["Q"][None, :], local.get("bu"), local.get("bi"), case.mu)
             grads = self.objective.replace(learn_mu=True).gradients(factors, Ratings([0], [0], [case.r], 1, 1), reg)
-            return {b: np.asarray(grads[b], dtype=np.float64).reshape(-1) for b in BLOCKS}, float(grads["mu"])
-        params = {"P": local["P"][None, :], "Q": local["Q"][None, :], "bu": local["bu"], "bi": local["bi"],
-                  "mu": np.array(case.mu)}
+            return {b: np.asarray(grads[b], dtype=np.float64).reshape(-1) for b in blocks}, float(grads["mu"])
+        params = {"P": local["P"][None, :], "Q": local["Q"][None, :], "mu": np.array(case.mu)}
+        params.update({b: local[b] for b in blocks[2:]})
 
         def value(point):
             data = LossData(np.array([0]), np.array([0]), np.array([case.r]), 1, 1, float(point["mu"]), reg)
-            return evaluate_loss(self.loss, {b: point[b] for b in BLOCKS}, data)
+            return evaluate_loss(self.loss, {b: point[b] for b in blocks}, data)
         grads, _ = scan_gradients(value, params)
-        return {b: grads[b].reshape(-1) for b in BLOCKS}, float(grads["mu"])
+        return {b: grads[b].reshape(-1) for b in blocks}, float(grads["mu"])
 
 
 def _dz(block: str, local: dict[str, np.ndarray]) -> np.ndarray:
@@ -234,18 +245,19 @@ def _allocations(step, case: _Case) -> int:
 
     The arrays are passed as views of a subclass whose ``__array_finalize__`` counts every new
     array whose memory is not theirs (``P[u] * 2``, ``P[u].copy()``, ``P[u] + x``); views
-    (``P[u]``) and scalars (``P[u, f]``) are not counted, nor is anything built without them (a
-    list of floats).
+    (``P[u]``), scalars (``P[u, f]``, ``P[u] @ Q[i]``) are not counted, nor is anything built
+    without them (a list of floats).
     """
     count = [0]
     given = case.arrays()
 
     class Watched(np.ndarray):
         def __array_finalize__(self, obj):
-            if obj is not None and not any(np.may_share_memory(self, a) for a in given):
+            if obj is not None and self.size and self.ndim and not any(np.may_share_memory(self, a) for a in given):
                 count[0] += 1
 
     arrays = [a.view(Watched) for a in given]
+    count[0] = 0
     try:
         step(*arrays, case.mu, U, I, case.r, case.lr, case.reg)
     except Exception:  # noqa: BLE001 (it ran before on plain arrays; a subclass it refuses is no allocation)
@@ -282,11 +294,16 @@ def _bookkeeping(step, cases, random_state, allow_allocation) -> tuple[list[str]
     elif np.ndim(err) != 0 or not isinstance(np.asarray(err).item(), (int, float)):
         hints.append(f"the rule returns {type(err).__name__}, not the error err = r - r_hat (a number)")
     else:
-        r_hat = case.mu + case.bu[U] + case.bi[I] + float(case.P[U] @ case.Q[I])
+        r_hat = case.mu + (case.bu[U] + case.bi[I] if case.bu.size else 0.0) + float(case.P[U] @ case.Q[I])
         if not _close(float(err), case.r - r_hat, 1e-9):
             hints.append(f"the returned error is not r - r_hat at the old values ({float(err):.6g} instead of "
                          f"{case.r - r_hat:.6g})")
     for block, new, before, row, other in zip(BLOCKS, arrays, old, (U, I, U, I), (I, U, I, U)):
+        if new.shape != before.shape:
+            hints.append(f"the rule changes the shape of {block}")
+            continue
+        if not before.size:
+            continue
         if not np.all(np.isfinite(new)):
             hints.append(f"the rule makes {block} not finite")
             continue
@@ -311,7 +328,7 @@ def _bookkeeping(step, cases, random_state, allow_allocation) -> tuple[list[str]
 
 def _fit_block(block, cases, outputs, gradient, tol) -> list[BlockFit]:
     """Every explanation of the block's change that fits, most natural first."""
-    others = [b for b in BLOCKS if b != block]
+    others = [b for b in cases[0].blocks if b != block]
     subsets = [s for n in range(len(others) + 1) for s in itertools.combinations(others, n)]
     deltas: list[np.ndarray] = []
     columns: dict[tuple, list] = {}
@@ -320,7 +337,7 @@ def _fit_block(block, cases, outputs, gradient, tol) -> list[BlockFit]:
         new, old = case.local(arrays), case.local()
         deltas.append(new[block] - old[block])
         for subset in subsets:
-            here = {b: (new[b] if b in subset else old[b]) for b in BLOCKS}
+            here = {b: (new[b] if b in subset else old[b]) for b in cases[0].blocks}
             g, dz = gradient(here, case) if subset else base[c]
             dzdb = _dz(block, here)
             penalty = g[block] - dz * dzdb
@@ -330,8 +347,8 @@ def _fit_block(block, cases, outputs, gradient, tol) -> list[BlockFit]:
     delta = np.concatenate(deltas)
     scale = np.abs(delta).max()
     fits = []
-    lr_options = [block] + [b for b in BLOCKS if b != block] + [None]
-    reg_options = [block] + [b for b in BLOCKS if b != block]
+    lr_options = [block] + [b for b in cases[0].blocks if b != block] + [None]
+    reg_options = [block] + [b for b in cases[0].blocks if b != block]
     for (subset, recomputed), parts in columns.items():
         for lr_of, reg_of in itertools.product(lr_options, reg_options):
             A = np.zeros((len(delta), 2))
@@ -367,16 +384,16 @@ def _nearest_miss(block, cases, outputs, gradient) -> BlockFit:
     return BlockFit(block, False, where=entry, residual=float(np.abs(A @ coef - delta).max()))
 
 
-def _factor_hints(found: dict[str, float], expected: dict[str, float]) -> list[str]:
+def _factor_hints(found: dict[str, float], expected: dict[str, float], blocks=BLOCKS) -> list[str]:
     groups: dict[str, list[str]] = {}
-    for block in BLOCKS:
+    for block in blocks:
         if block in found and block in expected and expected[block]:
             ratio = found[block] / expected[block]
             if ratio > 0 and not _close(ratio, 1.0):
                 groups.setdefault(_number(ratio), []).append(block)
     hints = []
-    for factor, blocks in groups.items():
-        where = "every block" if len(blocks) == len(BLOCKS) else " and ".join(blocks) + " only"
+    for factor, names in groups.items():
+        where = "every block" if len(names) == len(blocks) else " and ".join(names) + " only"
         hints.append(f"a factor {factor} on {where}")
     return hints
 
@@ -436,7 +453,8 @@ def _analyse(step, name, loss, cases, outputs, tol, expected_rule=None) -> RuleR
     expected = dict(rule.scale) if rule else {}
     wanted_reads = _prior(rule.stages) if rule else {}
     hints, chosen = [], {}
-    for block in BLOCKS:
+    blocks = cases[0].blocks
+    for block in blocks:
         deltas = [case.local(arrays)[block] - case.local()[block] for case, (_, arrays) in zip(cases, outputs)]
         if all(not np.any(d) for d in deltas):
             hints.append(f"{block} is not updated")
@@ -460,8 +478,8 @@ def _analyse(step, name, loss, cases, outputs, tol, expected_rule=None) -> RuleR
             hints.append("the error is recomputed after updating")
     found = {b: f.a for b, f in chosen.items() if f.fits}
     if rule is not None:
-        hints = _factor_hints(found, expected) + hints
-        for block in BLOCKS:
+        hints = _factor_hints(found, expected, blocks) + hints
+        for block in blocks:
             fit = chosen[block]
             if fit.fits and not fit.reads and set(wanted_reads[block]) - {"bu", "bi"} and block in ("Q", "P"):
                 wanted = [b for b in wanted_reads[block] if b in ("P", "Q")]
@@ -469,7 +487,7 @@ def _analyse(step, name, loss, cases, outputs, tol, expected_rule=None) -> RuleR
     ok = not hints and all(_is_step(f) for f in chosen.values())  # a sequential order is a hint unless expected
     stages = rule.stages if (rule is not None and ok) else _levels({b: f for b, f in chosen.items()})
     return RuleReport(name, gradient.name, ok, found, stages, hints, None, gradient.oracle,
-                      tuple(chosen[b] for b in BLOCKS), expected)
+                      tuple(chosen[b] for b in blocks), {b: expected[b] for b in blocks if b in expected})
 
 
 def _matches(outputs, cases) -> str | None:
@@ -487,8 +505,8 @@ def _matches(outputs, cases) -> str | None:
     return None
 
 
-def check_rule(step: Callable, loss=None, *, random_state=0, tol: float = 1e-8,
-               allow_allocation: bool = False) -> RuleReport:
+def check_rule(step: Callable, loss=None, *, random_state=0, tol: float | None = None,
+               allow_allocation: bool = False, biased: bool = True) -> RuleReport:
     r"""Decide whether a per-rating update rule is a gradient step, of which loss, with which scales and order.
 
     Parameters
@@ -501,19 +519,23 @@ def check_rule(step: Callable, loss=None, *, random_state=0, tol: float = 1e-8,
         The per-rating loss :math:`\ell`: a rule name (``"funk"``, ``"quuxlabs"``,
         ``"quuxlabs_listing"``: that rule's loss, and its scales and stages are expected), an
         :class:`~funksvd.Objective` (any constant positive scale per block is a gradient step), or
-        a callable ``loss(xp, theta, data)`` of one rating (:mod:`funksvd.check.losses`; its
+        a callable ``loss(xp, theta, data)`` of one rating (:mod:`funksvd.maths.user_losses`; its
         prediction must use ``data.mu``, and :math:`\lambda_b` is ``data.reg[b]``).
         Default: the named rule whose loss, scales and stages fit; if none does, the one that
         explains the rule with the fewest slips.
     random_state : int
         Seed of the generic cases.
-    tol : float
-        Largest residual of a fit, relative to the largest change (1e-8 for funksvd's hand
-        gradients, exact to rounding; use ~1e-6 for a callable loss, whose gradient comes from
-        finite differences with errors ~1e-10).
+    tol : float, optional
+        Largest residual of a fit, relative to the largest change. Default 1e-8 for a named loss
+        or an Objective (funksvd's hand gradients, exact to rounding) and 1e-6 for a callable
+        loss (its gradient comes from finite differences, with errors ~1e-10); a slip is an O(1)
+        misfit either way.
     allow_allocation : bool
         Accept a rule that creates arrays on every call (by default that is a failure: the
         compiled engine runs the rules as scalar loops).
+    biased : bool
+        Run the rule on a biased model (default), or on an unbiased one (``bu`` and ``bi`` empty,
+        as :mod:`funksvd.maths.rules` passes them): then only ``P`` and ``Q`` are explained.
 
     Returns
     -------
@@ -547,16 +569,18 @@ def check_rule(step: Callable, loss=None, *, random_state=0, tol: float = 1e-8,
             as_objective(loss)
         except ValueError as exc:
             raise InputError(str(exc)) from None
-    cases = _cases(random_state)
+    cases = _cases(random_state, biased)
     name = getattr(step, "__name__", type(step).__name__)
+    if tol is None:
+        tol = 1e-6 if is_callable_loss(loss) else 1e-8
     hints, outputs = _bookkeeping(step, cases, random_state, allow_allocation)
     if hints:
         label = loss if isinstance(loss, str) else (loss_name(loss) if is_callable_loss(loss) else str(loss or "-"))
         return RuleReport(name, label, False, {}, (), hints, None, "-")
     if is_callable_loss(loss):
         try:
-            check_pure(loss, {"P": cases[0].P[U:U + 1], "Q": cases[0].Q[I:I + 1], "bu": cases[0].bu[U:U + 1],
-                              "bi": cases[0].bi[I:I + 1]},
+            local = cases[0].local()
+            check_pure(loss, {b: local[b][None, :] if b in ("P", "Q") else local[b] for b in local},
                        LossData(np.array([0]), np.array([0]), np.array([cases[0].r]), 1, 1, cases[0].mu,
                                 dict(zip(BLOCKS, cases[0].reg))))
         except LossError as exc:

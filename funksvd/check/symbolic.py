@@ -97,9 +97,8 @@ def sym_array(values) -> SymArray:
 
 
 def sympy_namespace():
-    """The sympy namespace of a callable loss (:data:`funksvd.check.losses.SUPPORTED`)."""
-    from .losses import Namespace
-
+    """The sympy namespace of a callable loss (:data:`funksvd.maths.user_losses.SUPPORTED`)."""
+    from ..maths.user_losses import Namespace
     sp = require_sympy()
 
     def each(function):
@@ -149,13 +148,13 @@ def _symbols(k: int):
     return types.SimpleNamespace(p=p, q=q, b_u=b_u, b_i=b_i, mu=mu, r=r, e=e, lam=lam, gamma=gamma, k=k)
 
 
-def symbolic_rho(objective: Objective, e):
+def sympy_rho(objective: Objective, e):
     """:math:`\\rho(e)` from the objective's name of it (``"squared"``: :math:`e^2`, ``"absolute"``: :math:`|e|`)."""
     sp = require_sympy()
     return e ** 2 if objective.data == "squared" else sp.Abs(e)
 
 
-def symbolic_link(objective: Objective, z):
+def sympy_link(objective: Objective, z):
     """:math:`h(z) = z`, or the logistic :math:`r_{\\min} + (r_{\\max} - r_{\\min})/(1 + e^{-z})`."""
     sp = require_sympy()
     if objective.link == "identity":
@@ -178,7 +177,7 @@ def _rule_loss(objective: Objective, s):
     c = sp.nsimplify(objective.data_weight, rational=True)
     omega = (w["P"] * s.lam["P"] * sum(x ** 2 for x in s.p) + w["Q"] * s.lam["Q"] * sum(x ** 2 for x in s.q)
              + w["bu"] * s.lam["bu"] * s.b_u ** 2 + w["bi"] * s.lam["bi"] * s.b_i ** 2)
-    return c * symbolic_rho(objective, s.e), omega
+    return c * sympy_rho(objective, s.e), omega
 
 
 def _error(s, theta=None):
@@ -307,12 +306,6 @@ class _SympyNumpy:
     def zeros_like(self, x):
         return np.zeros_like(x)
 
-    def asarray(self, x, dtype=None):
-        return np.asarray(x, dtype=object)  # symbols stay symbols (the code asks for float64)
-
-    def einsum(self, subscripts, *operands):
-        return np.einsum(subscripts, *operands)  # numpy's own, on object arrays of symbols
-
 
 def _rebound(function, **names):
     """``function`` with its module's globals ``names`` replaced: its own code, other values."""
@@ -324,8 +317,8 @@ def hand_pieces(objective: Objective):
     r"""Execute the objective's formula code on symbols: :math:`(\rho, \rho', h, h')` and the penalty gradients.
 
     ``Objective._rho``, ``Objective.apply_link`` (and the module's ``sigmoid``) and
-    ``Objective.penalty_terms`` (with its ``weighted_squares``) run with ``np`` bound to :class:`_SympyNumpy`
-    (and ``float`` to the identity, ``per_block`` to the symbols :math:`\lambda_b`). Returns
+    ``Objective.penalty_terms`` run with ``np`` bound to :class:`_SympyNumpy` (and ``float`` to
+    the identity, ``per_block`` to the symbols :math:`\lambda_b`). Returns
     ``(e, z, rho, drho, h, dh, penalty_gradients, counts)``.
     """
     from ..maths import objectives as module
@@ -344,9 +337,12 @@ def hand_pieces(objective: Objective):
         blocks=BLOCKS,
         params=lambda: {"P": np.array([[theta["P"]]], dtype=object), "Q": np.array([[theta["Q"]]], dtype=object),
                         "bu": np.array([theta["bu"]], dtype=object), "bi": np.array([theta["bi"]], dtype=object)})
-    squares = _rebound(module.weighted_squares, np=shim, float=lambda x: x)  # the per-rating penalty's sum
+    def weighted_squares(theta, n):  # the code's sum_u n_u |theta_u|^2, on object arrays of symbols
+        rows = np.asarray(theta, dtype=object).reshape(len(n), -1)
+        return sum(n_u * sum(t * t for t in row) for n_u, row in zip(n, rows))
+
     _, grads = _rebound(Objective.penalty_terms, np=shim, float=lambda x: x, per_block=lambda reg: dict(lam),
-                        weighted_squares=squares)(
+                        weighted_squares=weighted_squares)(
         objective, fake, None, (np.array([counts[0]], dtype=object), np.array([counts[1]], dtype=object)))
     penalty = {block: (np.asarray(g).reshape(-1)[0] if g is not None else 0) for block, g in grads.items()}
     return types.SimpleNamespace(e=e, z=z, rho=rho, drho=drho, h=h, dh=dh, penalty=penalty, theta=theta,
@@ -367,7 +363,7 @@ def prove_objective(objective) -> Proof:
     r = sp.Symbol("r", real=True)
     c = sp.nsimplify(objective.data_weight, rational=True)
     hand = {"dL/dz": -c * pieces.drho.subs(pieces.e, r - pieces.h) * pieces.dh}
-    derived = {"dL/dz": sp.diff(c * symbolic_rho(objective, r - symbolic_link(objective, pieces.z)), pieces.z)}
+    derived = {"dL/dz": sp.diff(c * sympy_rho(objective, r - sympy_link(objective, pieces.z)), pieces.z)}
     weights = _weights(objective)
     for block, x in pieces.theta.items():
         n = pieces.counts[0] if block in ("P", "bu") else pieces.counts[1]
@@ -400,7 +396,7 @@ def _entry_functions(objective: Objective, k: int, biased: bool):
     b_u, b_i = (s.b_u, s.b_i) if biased else (0, 0)
     z = s.mu + b_u + b_i + sum(a * b for a, b in zip(s.p, s.q))
     c = sp.nsimplify(objective.data_weight, rational=True)
-    term = c * symbolic_rho(objective, s.r - symbolic_link(objective, z))
+    term = c * sympy_rho(objective, s.r - sympy_link(objective, z))
     w = _weights(objective)
     if objective.penalty == "per_rating":
         term = term + (w["P"] * s.lam["P"] * sum(x ** 2 for x in s.p) + w["Q"] * s.lam["Q"] * sum(x ** 2 for x in s.q)
@@ -424,8 +420,7 @@ def symbolic_gradients(loss, factors, ratings, reg=0.02, learn_mu: bool = False)
     parameter. A callable ``loss(xp, theta, data)`` runs in :func:`sympy_namespace` on symbol
     arrays of the blocks' shapes (the data as numbers) and sympy differentiates the expression.
     """
-    from .losses import LossError, call_loss, is_callable_loss, loss_data
-
+    from ..maths.user_losses import LossError, call_loss, is_callable_loss, loss_data
     require_sympy()
     if is_callable_loss(loss):
         return _callable_gradients(loss, factors, ratings, reg, learn_mu, call_loss, loss_data, LossError)
@@ -461,9 +456,12 @@ def symbolic_gradients(loss, factors, ratings, reg=0.02, learn_mu: bool = False)
 
 def _callable_gradients(loss, factors, ratings, reg, learn_mu, call_loss, loss_data, LossError):
     sp = require_sympy()
-    from .losses import factor_params
-
+    from ..maths.user_losses import factor_params
     params = factor_params(factors, learn_mu)
+    size = sum(np.size(value) for value in params.values())
+    if size > MAX_SYMBOLS:
+        raise LossError(f"the model has {size} parameters, too many to differentiate symbolically (at most "
+                        f"{MAX_SYMBOLS}): the symbolic oracle is for small cases, the other oracles scale")
     symbols, theta = {}, {}
     for block, value in params.items():
         names = [sp.Symbol(f"{block}_{'_'.join(map(str, j))}", real=True) for j in np.ndindex(value.shape)]
@@ -491,3 +489,6 @@ def _callable_gradients(loss, factors, ratings, reg, learn_mu, call_loss, loss_d
 
 
 NAMES = tuple(RULE_OBJECTIVES) + tuple(OBJECTIVES)
+
+#: Most parameters a callable loss is differentiated in symbolically (one sympy symbol each).
+MAX_SYMBOLS = 500

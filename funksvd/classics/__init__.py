@@ -12,6 +12,7 @@ from .problems import (
     plateau,
     harmonic_experiment,
 )
+from .tables import Comparison
 
 __all__ = [
     "QUUXLABS_R",
@@ -24,4 +25,5 @@ __all__ = [
     "harmonic_problem",
     "plateau",
     "harmonic_experiment",
+    "Comparison",
 ]

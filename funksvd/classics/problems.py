@@ -11,6 +11,7 @@ import numpy as np
 from ..base.log import log
 from ..base.rng import check_random_state
 from ..model.factors import Factors
+from ..fullbatch.stopping import plateau
 from ..fullbatch.trainer import train
 from ..maths.objectives import OBJECTIVES
 from ..model.ratings import Ratings
@@ -115,9 +116,8 @@ def run_quuxlabs_article(K: int = 2, alpha: float = 0.1, beta: float = 0.01, ite
 
 
 def completed_matrix(factors: Factors) -> np.ndarray:
-    """Every cell's prediction, ``n_users x n_items`` (for toy sizes)."""
-    users, items = np.indices((factors.n_users, factors.n_items))
-    return factors.predict(users, items)
+    """Every cell's prediction, ``n_users x n_items``: :meth:`Factors.full <funksvd.Factors.full>`."""
+    return factors.full()
 
 
 # ---- the 2021 "Funk SVD with GradientTape" tutorial ------------------------------------------------
@@ -151,21 +151,6 @@ def harmonic_problem(n: int = 500, k: int = 30, random_state=0, init_std_dev: fl
     return {"U": U, "V": V, "spectrum": spectrum, "M": M, "train": drawn, "start": start}
 
 
-def plateau(checks, window: int = 5, tolerance: float = 0.01) -> bool:
-    r"""The tutorial's stopping rule: the mean of the previous ``window`` checks minus the last is below
-    ``tolerance`` of that mean.
-
-    .. math:: \bar c - c_{\mathrm{last}} < \text{tolerance}\cdot\bar c, \qquad
-              \bar c = \frac{1}{w}\sum_{j=1}^{w} c_{\mathrm{last}-j}
-
-    False until ``window + 1`` checks exist.
-    """
-    if len(checks) <= window:
-        return False
-    previous = float(np.mean(checks[-window - 1:-1]))
-    return previous - checks[-1] < tolerance * previous
-
-
 def masked_mse(factors: Factors, M: np.ndarray, W: np.ndarray) -> float:
     r""":math:`\frac{1}{\sum W}\sum_{u,i} W_{ui}\,(M - P Q^\top)_{ui}^2`: the MSE where :math:`W` holds."""
     E = (M - factors.P @ factors.Q.T)[W]
@@ -190,7 +175,7 @@ def harmonic_experiment(n=500, k=30, random_state=0, max_steps=40_000, optimizer
         (learning rate 0.01).
     learning_rate : float, default 0.01
     check_every, window, tolerance : default 1000, 5, 0.01
-        Every ``check_every`` steps record the monitored MSE; stop on :func:`plateau`.
+        Every ``check_every`` steps record the monitored MSE; stop on :func:`~funksvd.fullbatch.stopping.plateau`.
     init_std_dev : float, default 1.0
     monitor : {"validation", "train"}, default "validation"
         The tutorial stops on the validation MSE (the held-out cells).

@@ -41,7 +41,7 @@ __all__ = ["FunkSVD", "ENGINES", "SCHEDULES"]
 _FIT_GUARD = threading.Lock()
 
 #: Fitted attributes, cleared when ``fit`` starts again.
-_FITTED = ("factors_", "mu_", "global_mean_", "n_epochs_", "best_epoch_", "stopped_early_", "rating_range_",
+FITTED = ("factors_", "mu_", "global_mean_", "n_epochs_", "best_epoch_", "stopped_early_", "rating_range_",
            "user_ids_", "item_ids_", "item_titles_", "_train_ratings", "_rated", "_counts")
 
 
@@ -354,7 +354,7 @@ class FunkSVD(Training, Recommending, Persistence):
             # sees the previous model until then, never a half-fitted one
             work = object.__new__(type(self))
             work.__dict__.update({name: value for name, value in self.__dict__.items()
-                                  if name not in _FITTED and name not in ("history_", "_fitting")})
+                                  if name not in FITTED and name not in ("history_", "_fitting")})
             try:
                 work._fit(ratings, validation, init)
             finally:
@@ -383,7 +383,7 @@ class FunkSVD(Training, Recommending, Persistence):
         if self.patience is not None and validation is None:
             raise ValueError("patience (early stopping) needs validation ratings: fit(ratings, validation=...)")
         check_memory(self, ratings.n_users, ratings.n_items)  # before anything of that size is allocated
-        for name in _FITTED:
+        for name in FITTED:
             self.__dict__.pop(name, None)
         self.history_ = []
 
@@ -417,6 +417,56 @@ class FunkSVD(Training, Recommending, Persistence):
         self.user_ids_, self.item_ids_, self.item_titles_ = data.user_ids, data.item_ids, data.item_titles
         self._train_ratings = ratings  # a reference (no copy): the rated items of recommend(exclude_rated=True)
         return self
+
+    @classmethod
+    def from_factors(cls, factors: Factors, data, history: list | None = None) -> "FunkSVD":
+        r"""A fitted estimator around ``factors`` trained elsewhere (:func:`funksvd.train`, an SGD loop, a file).
+
+        Everything a fitted model offers then works on them: ``predict``, ``recommend``,
+        ``similar_items``, ``fold_in``, ``save``.
+
+        Parameters
+        ----------
+        factors : Factors
+            The trained parameters; their shape must be that of ``data``.
+        data : Ratings or Dataset
+            The training data: the rated items ``recommend`` leaves out, the rating counts, the
+            rating range of ``predict(clip=True)`` and, for a :class:`~funksvd.data.Dataset`,
+            the raw ids and titles.
+        history : list of dict, optional
+            Kept as ``history_`` (e.g. the history :func:`funksvd.train` returns).
+
+        Returns
+        -------
+        FunkSVD
+            ``n_factors``, ``biased`` and ``dtype`` set from ``factors``; ``mu_ = factors.mu``.
+
+        Notes
+        -----
+        The estimator predicts the raw score :math:`\hat r_{ui} = \mu + b_u + b_i + p_u^\top q_i`.
+        For factors trained with a sigmoid link (``keras_sigmoid_2019``) the rankings of
+        ``recommend`` are those of the model, since :math:`h` is increasing, but ``predict``
+        returns :math:`z_{ui}`; the rating is ``objective.predict(factors, users, items)``.
+        """
+        if not isinstance(factors, Factors):
+            raise TypeError(f"factors must be a funksvd.Factors, got {type(factors).__name__}")
+        training = as_training_data(data, "data")
+        ratings = training.ratings
+        if ratings.shape != (factors.n_users, factors.n_items):
+            raise ValueError(f"the factors are {factors.n_users} users x {factors.n_items} items but the data is "
+                             f"{ratings.n_users} x {ratings.n_items}")
+        model = cls(n_factors=factors.n_factors, biased=factors.biased, dtype=factors.dtype.type)
+        model.factors_ = factors
+        model.mu_ = float(factors.mu)
+        model.history_ = [] if history is None else list(history)
+        model.n_epochs_ = int(model.history_[-1]["epoch"]) if model.history_ else 0
+        model.best_epoch_ = model.n_epochs_
+        model.stopped_early_ = False
+        model.rating_range_ = (float(ratings.values.min()), float(ratings.values.max()))
+        model.global_mean_ = float(ratings.mean())
+        model.user_ids_, model.item_ids_, model.item_titles_ = training.user_ids, training.item_ids, training.item_titles
+        model._train_ratings = ratings
+        return model
 
     def _check_init(self, init: Factors, ratings: Ratings) -> Factors:
         if not isinstance(init, Factors):

@@ -18,13 +18,13 @@ from ..base.log import log
 from ..base.rng import check_random_state
 from ..base.validation import positive_int
 from ..base.errors import DivergenceError
-from ..base.measures import root_mean_square
-from ..model.factors import Factors
+from ..model.factors import MAX_CELLS, Factors, check_cells
 from ..maths.objectives import Entries, as_objective
 from .optimizers import make_optimizer
+from .stopping import Recorder, check_stopping_arguments, default_monitor
 from ..model.ratings import Ratings
 
-__all__ = ["train", "epoch_batches", "check_train_arguments", "choose_form"]
+__all__ = ["train", "epoch_batches", "check_train_arguments", "choose_form", "FORMS"]
 
 
 def epoch_batches(n: int, batch_size, rng: np.random.Generator):
@@ -57,16 +57,31 @@ def check_train_arguments(factors, ratings, n_epochs, batch_size, validation, ca
         raise TypeError("callback must be callable: callback(epoch, loss, get_factors)")
 
 
-def choose_form(entries: Entries) -> str:
-    """``"matrix"`` when the entries fill at least a tenth of the cells, each at most once; else ``"sparse"``.
+FORMS = ("auto", "sparse", "matrix")
 
-    Both forms compute the same loss and gradients (tested equal); the matrix form's products
-    :math:`P Q^\top`, :math:`G Q` run in BLAS, the sparse form's gathers cost per entry.
+
+def choose_form(entries: Entries, form: str = "auto", max_cells: int | None = MAX_CELLS) -> str:
+    r"""The form a full-batch step runs in: ``form`` checked, or for ``"auto"`` the faster one.
+
+    ``"auto"``: ``"matrix"`` when the entries fill at least a tenth of the cells, each at most
+    once, and the matrix has at most ``max_cells`` cells (a dense objective always); else
+    ``"sparse"``. Both forms compute the same loss and gradients (tested equal); the matrix
+    form's products :math:`P Q^\top`, :math:`G Q` run in BLAS, the sparse form's gathers cost
+    per entry. An explicit ``"matrix"`` is refused for a repeated pair (``ValueError``: a cell
+    holds one value) and above ``max_cells`` (``MemoryError``).
     """
-    n_cells = entries.shape[0] * entries.shape[1]
+    if form not in FORMS:
+        raise ValueError(f"form={form!r}; expected one of {FORMS}")
+    n_users, n_items = entries.shape
+    if form == "matrix":
+        check_cells(n_users, n_items, max_cells, "form='matrix'")
+        entries.check_cells()
+        return "matrix"
+    if form == "sparse":
+        return "sparse"
     if entries.kind == "dense":
         return "matrix"
-    if 10 * entries.n < n_cells:
+    if 10 * entries.n < n_users * n_items or (max_cells is not None and n_users * n_items > max_cells):
         return "sparse"
     try:
         entries.check_cells()
@@ -84,7 +99,8 @@ def _diverged(epoch, objective, value, learning_rate, optimizer) -> DivergenceEr
 
 def train(factors, ratings, *, objective="funk", reg=0.02, optimizer="adam", learning_rate=0.01,
           n_epochs=20, batch_size=None, decay_rate=None, decay_steps=1000, validation=None,
-          random_state=None, callback=None, verbose=False):
+          random_state=None, callback=None, verbose=False, form="auto", log_every=1, record_start=False,
+          monitor=None, patience=None, min_improvement=1e-4, plateau=None):
     r"""Fit ``factors`` to ``ratings`` by minimising ``objective`` with the hand-derived gradients.
 
     Parameters
@@ -102,29 +118,54 @@ def train(factors, ratings, *, objective="funk", reg=0.02, optimizer="adam", lea
         An instance (e.g. ``RMSprop(1e-3, momentum=0.9)``) is a template and is copied.
     learning_rate : float, default 0.01
     n_epochs : int, default 20
+        Epochs at most; full batch, an epoch is one step.
     batch_size : int, optional
         ``None``: one full-batch step per epoch. Otherwise the entries are shuffled every epoch
         (``numpy.random.default_rng(random_state)``) and cut into batches of this size.
     decay_rate, decay_steps : optional
         Staircase exponential decay of the learning rate (:class:`~funksvd.fullbatch.optimizers.Optimizer`).
     validation : Ratings, optional
-        Held-out ratings; their RMSE (with the objective's link) is recorded after every epoch.
+        Held-out ratings; their MSE and RMSE (with the objective's link) are recorded.
     random_state : int or numpy Generator, optional
         Seed of the batch order; the same seed gives bit-identical factors.
     callback : callable, optional
-        ``callback(epoch, loss, get_factors)`` after every epoch; ``get_factors()`` returns the
-        current :class:`~funksvd.Factors`. Returning a true value stops training (the place for
-        a tutorial's own stopping rule).
+        ``callback(epoch, loss, get_factors)`` after every epoch (recorded or not); ``get_factors()``
+        returns the current :class:`~funksvd.Factors`. Returning a true value stops training.
     verbose : bool, default False
-        Print one line per epoch.
+        Print one line per record.
+    form : {"auto", "sparse", "matrix"}, default "auto"
+        How a full-batch step computes: gathers and scatter-adds over the entries
+        (``"sparse"``), or the whole matrix with a mask (``"matrix"``); ``"auto"`` picks by
+        :func:`choose_form`. Both give the same loss and gradients up to rounding.
+        Mini-batches always run sparse.
+    log_every : int, default 1
+        Record (and print) every ``log_every`` epochs, and the last epoch.
+    record_start : bool, default False
+        Also record epoch 0: the loss (and validation figures) at the start values.
+    monitor : {"loss", "val_rmse", "val_mse", "val_loss"}, optional
+        The value ``patience`` and ``plateau`` watch: the training objective, the validation
+        RMSE or MSE, or ``"val_loss"``, the objective itself on the validation ratings (with
+        its penalty and reduction), recorded only when monitored. Default: ``"val_rmse"``
+        with validation ratings, ``"loss"`` without.
+    patience : int, optional
+        Stop after ``patience`` records in a row without a relative improvement of
+        ``min_improvement`` in the monitored value.
+    min_improvement : float, default 1e-4
+        A record improves when it is below ``(1 - min_improvement)`` times the best so far.
+    plateau : (int, float), optional
+        ``(window, tolerance)``: stop when the mean of the previous ``window`` records minus the
+        last is below ``tolerance`` times that mean (:func:`funksvd.fullbatch.stopping.plateau`,
+        the 2021 tutorial's rule with ``log_every`` its check interval).
 
     Returns
     -------
     factors : Factors
-        The trained parameters (float64; ``mu`` trained when the objective says so).
+        The parameters after the last epoch run (float64; ``mu`` trained when the objective says so).
     history : list of dict
-        One dict per epoch: ``{"epoch": e, "loss": L, "val_rmse": rmse or None, "seconds": s}``,
-        ``L`` the full training objective after the epoch.
+        One dict per record: ``{"epoch": e, "loss": L, "val_rmse", "val_mse", "val_loss", "seconds": s}``,
+        ``L`` the full training objective after epoch ``e``, the validation figures None when not
+        computed, ``s`` the wall time since the previous record
+        (:class:`~funksvd.fullbatch.stopping.Recorder`).
 
     Raises
     ------
@@ -147,10 +188,12 @@ def train(factors, ratings, *, objective="funk", reg=0.02, optimizer="adam", lea
     gives both the loss recorded for this epoch and the gradient of the next step.
     """
     check_train_arguments(factors, ratings, n_epochs, batch_size, validation, callback)
+    check_stopping_arguments(validation, log_every, record_start, monitor, patience, min_improvement, plateau)
+    monitor = default_monitor(monitor, validation)
     objective = as_objective(objective)
     opt = make_optimizer(optimizer, learning_rate, decay_rate, decay_steps)
     entries = objective.prepare(factors, ratings)
-    form = choose_form(entries)
+    form = choose_form(entries, form)
     rng = check_random_state(random_state)
     mu = float(factors.mu)
     theta = {block: np.array(value, dtype=np.float64) for block, value in factors.params().items()}
@@ -164,11 +207,23 @@ def train(factors, ratings, *, objective="funk", reg=0.02, optimizer="adam", lea
     def finite() -> bool:
         return all(np.isfinite(value).all() for value in theta.values())
 
-    history = []
+    def validate() -> tuple:
+        """The validation MSE (with the link) and, when monitored, the objective on the validation ratings."""
+        if validation is None:
+            return None, None
+        current = get_factors()
+        e = validation.values - objective.predict(current, validation.users, validation.items)
+        val_loss = objective.loss(current, validation, reg) if monitor == "val_loss" else None
+        return float(np.mean(e * e)), val_loss
+
+    recorder = Recorder(n_epochs, log_every, monitor, patience, min_improvement, plateau)
+    since = time.perf_counter()
     with np.errstate(all="ignore"):  # overflow is caught below, as a DivergenceError
         value, grads = objective.evaluate(get_factors(), entries, reg, form)
+        if record_start:
+            recorder.record(0, value, 0.0, *validate())
+            since = time.perf_counter()
         for epoch in range(1, int(n_epochs) + 1):
-            start = time.perf_counter()
             if batch_size is None:
                 opt.apply(theta, grads)
                 if finite():
@@ -184,14 +239,15 @@ def train(factors, ratings, *, objective="funk", reg=0.02, optimizer="adam", lea
                     value, _ = objective.evaluate(get_factors(), entries, reg, form, gradients=False)
             if not (finite() and np.isfinite(value)):
                 raise _diverged(epoch, objective, value if finite() else np.nan, learning_rate, optimizer)
-            val_rmse = None
-            if validation is not None:
-                r_hat = objective.predict(get_factors(), validation.users, validation.items)
-                val_rmse = root_mean_square(validation.values - r_hat)
-            seconds = time.perf_counter() - start
-            history.append({"epoch": epoch, "loss": float(value), "val_rmse": val_rmse, "seconds": seconds})
-            shown = "" if val_rmse is None else f"  val_rmse {val_rmse:.5f}"
-            log(f"epoch {epoch}/{n_epochs}  loss {value:.6g}{shown}  ({seconds:.2f} s)", verbose)
+            stop = False
+            if recorder.due(epoch):
+                stop = recorder.record(epoch, value, time.perf_counter() - since, *validate())
+                since = time.perf_counter()
+                log(recorder.line(recorder.history[-1], n_epochs), verbose)
             if callback is not None and callback(epoch, float(value), get_factors):  # a true value stops
+                stop = True
+            if stop:
+                if not recorder.history or recorder.history[-1]["epoch"] != epoch:  # the last epoch run is always recorded
+                    recorder.record(epoch, value, time.perf_counter() - since, *validate())
                 break
-    return get_factors(), history
+    return get_factors(), recorder.history

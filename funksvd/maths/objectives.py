@@ -22,7 +22,7 @@ from typing import Mapping
 import numpy as np
 
 from .entries import Entries
-from ..model.factors import BLOCKS, Factors, predict_pairs
+from ..model.factors import BLOCKS, MAX_CELLS, Factors, predict_pairs
 from ..model.ratings import Ratings
 
 __all__ = ["Objective", "OBJECTIVES", "RULE_OBJECTIVES", "Entries", "as_objective", "loss", "gradients",
@@ -244,6 +244,15 @@ class Objective:
         """
         z = _scores(factors, np.asarray(users, dtype=np.int64), np.asarray(items, dtype=np.int64))
         return self.apply_link(z)[0]
+
+    def predict_full(self, factors: Factors, *, max_cells: int | None = MAX_CELLS) -> np.ndarray:
+        r"""Every cell's prediction with this objective's link: :math:`\hat R = h(Z)`, ``n_users x n_items``.
+
+        :math:`Z` is :meth:`Factors.full <funksvd.Factors.full>` (refused above ``max_cells``
+        cells, ``MemoryError``), :math:`h` the link (identity, or
+        :math:`r_{\min} + (r_{\max} - r_{\min})\,\sigma(z)`).
+        """
+        return self.apply_link(factors.full(max_cells=max_cells))[0]
 
     # ---- the entries ---------------------------------------------------------------------
 

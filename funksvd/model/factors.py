@@ -18,10 +18,14 @@ from ..base.rng import check_random_state
 from ..base.frozen import Frozen
 from ..base.validation import check_indices, positive_int
 
-__all__ = ["Factors", "BLOCKS", "predict_pairs"]
+__all__ = ["Factors", "BLOCKS", "MAX_CELLS", "check_cells", "predict_pairs"]
 
 #: Names of the parameter blocks, in the order used everywhere (gradients, step scales, lr/reg tuples).
 BLOCKS = ("P", "Q", "bu", "bi")
+
+#: The most cells (``n_users * n_items``) a whole-matrix computation allocates unasked: 1e8 float64 cells
+#: are 800 MB per array. :meth:`Factors.full` and the matrix form of the trainers refuse more.
+MAX_CELLS = 10**8
 
 #: The start distributions of :meth:`Factors.random`.
 INITS = ("normal", "truncated_normal", "uniform", "glorot")
@@ -89,6 +93,17 @@ def predict_pairs(P, Q, bu, bi, mu, users, items, *, outer: bool = False) -> np.
             r += np.asarray(bu[u], dtype=np.float64) + np.asarray(bi[i], dtype=np.float64)
         out[s:s + chunk] = r
     return out.reshape(shape)
+
+
+def check_cells(n_users: int, n_items: int, max_cells: int | None, what: str) -> None:
+    """``MemoryError`` when an ``n_users x n_items`` float64 array would exceed ``max_cells`` cells (None: no bound)."""
+    cells = int(n_users) * int(n_items)  # Python ints: no overflow
+    if max_cells is not None and cells > max_cells:
+        raise MemoryError(
+            f"{what} needs {n_users:,} x {n_items:,} = {cells:,} cells ({cells * 8 / 1e9:.1f} GB per float64 "
+            f"array), above max_cells={max_cells:,}; predict the pairs you need with predict(users, items), "
+            "or raise max_cells if the memory is there"
+        )
 
 
 class Factors(Frozen):
@@ -220,6 +235,32 @@ class Factors(Frozen):
         items = check_indices(items, "items", self.n_items)
         # accumulated in float64, returned in the dtype of the factors (float32 factors, float32 predictions)
         return predict_pairs(self.P, self.Q, self.bu, self.bi, self.mu, users, items).astype(self.dtype, copy=False)
+
+    def full(self, *, max_cells: int | None = MAX_CELLS) -> np.ndarray:
+        r"""Every cell's raw score, the ``n_users x n_items`` matrix :math:`Z = \mu + b_u 1^\top + 1 b_i^\top + P Q^\top`.
+
+        Parameters
+        ----------
+        max_cells : int or None, default :data:`MAX_CELLS` (1e8)
+            Refuse (``MemoryError``) a matrix of more cells; None: no bound.
+
+        Returns
+        -------
+        numpy.ndarray of float64, shape (n_users, n_items)
+            :math:`Z_{ui} = \mu + b_u + b_i + p_u^\top q_i`, as :meth:`predict` of every pair.
+
+        Notes
+        -----
+        One BLAS product :math:`P Q^\top` plus the broadcast offsets; no flattened index
+        :math:`u \cdot n_{\mathrm{items}} + i` is ever formed. A model with a link (a sigmoid
+        objective) predicts :math:`h(Z)`: :meth:`Objective.predict_full <funksvd.Objective.predict_full>`.
+        """
+        check_cells(self.n_users, self.n_items, max_cells, "Factors.full()")
+        Z = self.P.astype(np.float64) @ self.Q.astype(np.float64).T + self.mu
+        if self.biased:
+            Z += self.bu.astype(np.float64)[:, None]
+            Z += self.bi.astype(np.float64)[None, :]
+        return Z
 
     def rotate(self, R) -> "Factors":
         r"""The factors in another basis: :math:`(P R, Q R)`, biases unchanged.

@@ -250,7 +250,7 @@ class Ratings(Frozen):
         return np.sort(order[1:][same])
 
     @classmethod
-    def from_dense(cls, R, missing=np.nan) -> "Ratings":
+    def from_dense(cls, R, missing=np.nan, *, mask=None) -> "Ratings":
         """Observed entries of a dense matrix.
 
         Parameters
@@ -260,7 +260,18 @@ class Ratings(Frozen):
         missing : float, default NaN
             The marker of a missing entry: NaN (entries that are NaN are missing) or a number
             such as 0 for quuxlabs-style matrices. With a numeric marker a NaN in ``R`` is an
-            error, not a missing entry.
+            error, not a missing entry. Ignored when ``mask`` is given.
+        mask : array_like of bool, shape (n_users, n_items), optional
+            The observed cells: True where ``R`` holds a rating, whatever its value (a 0 or a
+            NaN-free matrix with a train/validation split, as the 2021 tutorial's). Every
+            masked-in cell must be finite; the others are never read.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> M = np.array([[0.0, 2.0], [3.0, 0.0]])
+        >>> Ratings.from_dense(M, mask=np.array([[True, False], [True, True]])).values
+        array([0., 3., 0.])
         """
         R = np.asarray(R)
         if R.ndim != 2:
@@ -268,6 +279,19 @@ class Ratings(Frozen):
         shape = R.shape
         R = _as_values(R.ravel(), np.float64, True,
                        where=lambda j: "R[{}, {}]".format(*np.unravel_index(j, shape))).reshape(shape)
+        if mask is not None:
+            observed = np.asarray(mask)
+            if observed.dtype != bool:
+                raise ValueError(f"mask must be a boolean matrix, got dtype {observed.dtype}")
+            if observed.shape != shape:
+                raise ValueError(f"mask has shape {observed.shape} but R has shape {shape}")
+            bad = np.argwhere(observed & ~np.isfinite(R))
+            if len(bad):
+                raise ValueError(f"R[{bad[0][0]}, {bad[0][1]}] = {R[tuple(bad[0])]} is masked in but not finite")
+            users, items = np.nonzero(observed)
+            if len(users) == 0:
+                raise ValueError("mask has no True cell: no observed entries")
+            return cls(users, items, R[users, items], n_users=shape[0], n_items=shape[1])
         if isinstance(missing, (bool, complex, str, bytes)) or not isinstance(missing, (int, float, np.number)) \
                 or isinstance(missing, np.complexfloating):
             raise ValueError(f"missing must be a real number (NaN or a marker such as 0), got {missing!r}")

@@ -1,9 +1,12 @@
 r"""
-quuxlabs 2010: the article's equations against its own listing
-==============================================================
+quuxlabs 2010, as republished in 2017: the article's equations against its own listing
+======================================================================================
 
-Albert Au Yeung's tutorial [AuYeung2010]_ completes a 5 x 4 ratings matrix (0 = missing) with
-:math:`K = 2` factors and biases. **What the original did:** its *equations* update
+Albert Au Yeung's tutorial [AuYeung2010]_ completes a 5 x 4 ratings matrix (0 = missing).
+**Which version:** this page reproduces the **2017 republication**, its listing and its
+settings (:math:`K = 2` factors *with biases*, :math:`\alpha = 0.1`, 20 iterations). The
+original 2010 post had no biases, and ran :math:`\alpha = 0.0002` for 5000 steps; that
+version is not run here. **What the 2017 version did:** its *equations* update
 
 .. math::
 
@@ -33,6 +36,7 @@ import numpy as np
 from funksvd.classics import (
     QUUXLABS_PUBLISHED,
     QUUXLABS_R,
+    Comparison,
     completed_matrix,
     run_quuxlabs_article,
 )
@@ -107,7 +111,8 @@ print(f"after 20 iterations, median error: listing {final['quuxlabs_listing']:.3
 # ------------------------------------
 # "Ours" is the listing's median over the seeds, with its 5th and 95th percentiles in
 # brackets; the observed-cell error is the largest :math:`|r_{ui} - \hat r_{ui}|` over the 14
-# ratings (median over seeds; in parentheses the equations' rule).
+# ratings (median over seeds; in parentheses the equations' rule). "Published" is the
+# 2017 version's printed matrix, or a figure computed from it.
 pub_obs = np.abs(QUUXLABS_PUBLISHED - QUUXLABS_R)[observed].max()
 our_obs = np.abs(listing - QUUXLABS_R)[:, observed].max(axis=1)
 eq_obs = np.abs(completed["quuxlabs"] - QUUXLABS_R)[:, observed].max(axis=1)
@@ -122,15 +127,6 @@ for (u, i), p, a, b, c, pct in zip(cells, published, lo, mid, hi, percentiles):
            else f"only {beyond:.1f}% of runs beyond it")
     rows.append((f"missing ({u},{i})", f"{p:.2f}", f"{b:.2f} [{a:.2f}, {c:.2f}]",
                  f"random start, seed unknown: {why}"))
-rows.append(("rule that ran", "the listing", "listing and equations",
+rows.append(("the code that printed it", "its listing", "listing and equations",
              "they differ: the factor 2, and the order of P and Q"))
-
-
-def show(rows, head=("", "published", "ours", "why they differ")):
-    """Print a plain-text table, one row per quantity."""
-    widths = [max(len(str(r[j])) for r in (head, *rows)) for j in range(len(head))]
-    for r in (head, tuple("-" * w for w in widths), *rows):
-        print("  ".join(str(v).ljust(w) for v, w in zip(r, widths)).rstrip())
-
-
-show(rows)
+Comparison(rows)

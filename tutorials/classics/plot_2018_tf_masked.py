@@ -29,7 +29,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from funksvd import OBJECTIVES, Factors, train
-from funksvd.classics import TF2018_R, completed_matrix, tf2018_ratings
+from funksvd.classics import TF2018_R, Comparison, completed_matrix, tf2018_ratings
 
 ratings = tf2018_ratings()
 observed = np.isfinite(TF2018_R)
@@ -130,19 +130,11 @@ rows = [
     ("data", "5 x 4, NaN missing", f"the same, {n_obs} ratings", ""),
     ("loss, optimiser", "masked SSE, plain GD", "the same (hand gradient)", ""),
     ("start, steps", "U(0,1), 5000", f"U(0,1), {STEPS}", ""),
-    ("learning rate", "not recorded", f"{LEARNING_RATE}", "chosen: stable here"),
+    ("learning rate", None, f"{LEARNING_RATE}", "chosen: stable here"),
     ("observed cells", "fitted", f"max error {observed_error:.0e}", ""),
     ("missing cells", "one printed matrix",
      f"spread up to {spread[~observed].max():.2f}",
      f"{free} free parameters > {n_obs} ratings"),
 ]
 
-
-def show(rows, head=("", "published", "ours", "why they differ")):
-    """Print a plain-text table, one row per quantity."""
-    widths = [max(len(str(r[j])) for r in (head, *rows)) for j in range(len(head))]
-    for r in (head, tuple("-" * w for w in widths), *rows):
-        print("  ".join(str(v).ljust(w) for v, w in zip(r, widths)).rstrip())
-
-
-show(rows)
+Comparison(rows)
