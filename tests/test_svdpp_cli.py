@@ -37,3 +37,35 @@ def test_svdpp_refuses_the_tensorflow_engine(capsys, tmp_path, ratings_file):  #
     status, _, err = run(capsys, "fit", ratings_file, "--model", "svdpp", "--engine", "tensorflow",
                          "--out", tmp_path / "m.npz", "--quiet")
     assert status == 1 and "engine" in err and "Traceback" not in err
+
+
+def test_fit_svdpp_takes_surprises_defaults(capsys, tmp_path, ratings_file):  # noqa: F811
+    """Oracle: Surprise's documented ``SVDpp`` defaults written as literals (n_factors=20, n_epochs=20,
+    lr_all=0.007, reg_all=0.02), not FunkSVD's (100, 20, 0.005, 0.02), when no option is given."""
+    model = tmp_path / "svdpp.npz"
+    status, _, err = run(capsys, "fit", ratings_file, "--model", "svdpp", "--out", model, "--quiet")
+    assert status == 0, err
+    params = FunkSVD.load(model).get_params()
+    assert (params["n_factors"], params["n_epochs"], params["lr_all"], params["reg_all"]) == (20, 20, 0.007, 0.02)
+    assert params["variant"] == "lazy"
+    status, _, err = run(capsys, "fit", ratings_file, "--out", tmp_path / "funk.npz", "--quiet")
+    params = FunkSVD.load(tmp_path / "funk.npz").get_params()
+    assert status == 0 and (params["n_factors"], params["lr_all"]) == (100, 0.005)
+
+
+def test_fit_svdpp_variant_option(capsys, tmp_path, ratings_file):  # noqa: F811
+    """Oracle: the saved model's ``variant`` is the one typed."""
+    model = tmp_path / "svdpp.npz"
+    status, _, err = run(capsys, "fit", ratings_file, "--model", "svdpp", "--variant", "cached", "--out", model,
+                         "--epochs", 2, "--quiet")
+    assert status == 0, err
+    assert SVDpp.load(model).variant == "cached"
+
+
+def test_options_of_the_other_model_are_refused(capsys, tmp_path, ratings_file):  # noqa: F811
+    """Oracle: one line on stderr naming the option, exit 1, no file written (never silently ignored)."""
+    for args in (("--model", "svdpp", "--rule", "quuxlabs"), ("--variant", "cached"),
+                 ("--model", "als", "--rule", "funk"), ("--model", "als", "--variant", "lazy")):
+        status, _, err = run(capsys, "fit", ratings_file, *args, "--out", tmp_path / "m.npz", "--quiet")
+        assert status == 1 and ("--rule" in err or "--variant" in err) and "Traceback" not in err, err
+        assert not (tmp_path / "m.npz").exists()

@@ -551,7 +551,10 @@ def check_rule(step: Callable, loss=None, *, random_state=0, tol: float | None =
     Examples
     --------
     >>> def mine(P, Q, bu, bi, mu, u, i, r, lr, reg):
-    ...     err = r - (mu + bu[u] + bi[i] + P[u] @ Q[i])
+    ...     dot = 0.0
+    ...     for f in range(P.shape[1]):
+    ...         dot += P[u, f] * Q[i, f]
+    ...     err = r - (mu + bu[u] + bi[i] + dot)
     ...     bu[u] += lr[2] * (err - reg[2] * bu[u])
     ...     bi[i] += lr[3] * (err - reg[3] * bi[i])
     ...     for f in range(P.shape[1]):

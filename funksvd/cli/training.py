@@ -13,6 +13,7 @@ from ..base.errors import DivergenceError, InputError
 from ..base.measures import mean_absolute, root_mean_square
 from ..estimator import ENGINES
 from ..maths.rules import RULES
+from ..maths.svdpp import VARIANTS
 from .data import load_data
 from .gradients import seed
 
@@ -23,7 +24,7 @@ _DATA_HELP = ("ratings: a MovieLens folder, zip or release name (ml-100k, ml-1m,
 
 
 def register(sub) -> None:
-    text = "fit a FunkSVD model to DATA and save it to MODEL (.npz)"
+    text = "fit a model (FunkSVD, or --model svdpp or als) to DATA and save it to MODEL (.npz)"
     cmd = sub.add_parser("fit", help=text, description=text)
     cmd.add_argument("data", metavar="DATA", help=_DATA_HELP)
     cmd.add_argument("--out", "-o", metavar="MODEL", required=True, help="where to save the model (.npz)")
@@ -42,7 +43,7 @@ def register(sub) -> None:
     cmd.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     cmd.set_defaults(run=_evaluate)
 
-    text = "k-fold cross-validated RMSE, MAE and top-k measures of a FunkSVD model on DATA"
+    text = "k-fold cross-validated RMSE, MAE and top-k measures of a model (FunkSVD, SVDpp or ALS) on DATA"
     cmd = sub.add_parser("cv", help=text, description=text)
     cmd.add_argument("data", metavar="DATA", help=_DATA_HELP)
     cmd.add_argument("--folds", type=int, default=5, help="number of folds (default 5)")
@@ -84,7 +85,8 @@ def _model_options(cmd) -> None:
                      help="learning rate of every block (default 0.005 funksvd, 0.007 svdpp)")
     cmd.add_argument("--reg", type=float, default=None,
                      help="regularisation of every block (default 0.02 funksvd and svdpp, 0.12 als)")
-    cmd.add_argument("--rule", choices=sorted(RULES), default="funk", help="per-rating update rule (default funk)")
+    cmd.add_argument("--rule", choices=sorted(RULES), help="per-rating update rule, funksvd only (default funk)")
+    cmd.add_argument("--variant", choices=VARIANTS, help="how SVD++ steps the y_j, svdpp only (default lazy)")
     cmd.add_argument("--engine", choices=ENGINES, default="compiled", help="training engine (default compiled)")
     cmd.add_argument("--seed", type=seed, default=0, help="random_state of the model (default 0)")
     cmd.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
@@ -130,8 +132,12 @@ def _model(args, verbose: bool):
     if "lr_all" in params and "lr_all" not in cls._param_names():
         raise InputError(f"--lr does not apply to --model {kind}: each half-step is solved exactly, without a "
                          "learning rate")
-    if kind == "funksvd":
-        params["rule"] = args.rule
+    for name in ("rule", "variant"):  # one model's own option: refused for another, never silently ignored
+        value = getattr(args, name, None)
+        if value is not None and name not in cls._param_names():
+            raise InputError(f"--{name} does not apply to --model {kind}")
+        if value is not None:
+            params[name] = value
     return cls(**params, engine=args.engine, random_state=args.seed, verbose=verbose)
 
 

@@ -24,9 +24,11 @@ from ..als.normal_equations import als_objective
 from ..als.sweeps import Layout, one_blas_thread, sweep_arrays
 from ..base.errors import DivergenceError, InputError
 from ..base.progress import progress_bar
+from ..base.rng import check_random_state
 from ..maths.objectives import Objective
 from ..model.factors import Factors
-from .model import FITTED, FunkSVD
+from .model import FunkSVD
+from .params import check_memory
 from .raw import as_training_data, validation_ratings
 from .scores import rmse_of
 from .training import EarlyStopping, rating_counts
@@ -152,6 +154,7 @@ class ALS(FunkSVD):
         for name in ("weighted", "biased"):
             if not isinstance(getattr(self, name), (bool, np.bool_)):
                 raise InputError(f"{name} must be True or False, got {getattr(self, name)!r}")
+        check_random_state(self.random_state)  # the one convention: an InputError naming random_state
         if self.engine not in ALS_ENGINES:
             raise InputError(f"unknown engine {self.engine!r} for ALS; expected one of {ALS_ENGINES}")
         try:
@@ -185,8 +188,8 @@ class ALS(FunkSVD):
         RuntimeError
             The same estimator is already being fitted in another thread.
         """
-        with self._exclusive():
-            return self._fit(ratings, validation, init)
+        FunkSVD.fit(self, ratings, validation, init)  # trained aside, published whole: predict sees one fit
+        return self
 
     def _fit(self, ratings, validation, init) -> ALS:
         self._check_params()
@@ -196,8 +199,7 @@ class ALS(FunkSVD):
             validation = validation_ratings(validation, data)
         if self.patience is not None and validation is None:
             raise ValueError("patience (early stopping) needs validation ratings: fit(ratings, validation=...)")
-        for name in FITTED:
-            self.__dict__.pop(name, None)
+        check_memory(self, ratings.n_users, ratings.n_items)  # before anything of that size is allocated
         self.history_ = []
         if init is not None:
             start = self._check_init(init, ratings)
@@ -205,7 +207,7 @@ class ALS(FunkSVD):
             start = Factors.random(
                 ratings.n_users, ratings.n_items, self.n_factors, biased=self.biased,
                 mu=ratings.mean() if self.biased else 0.0, init_mean=self.init_mean,
-                init_std_dev=self.init_std_dev, random_state=np.random.default_rng(self.random_state),
+                init_std_dev=self.init_std_dev, random_state=check_random_state(self.random_state),
                 dtype=np.dtype(self.dtype))
         self._sweeps(start, ratings, validation)
         self.rating_range_ = (float(ratings.values.min()), float(ratings.values.max()))

@@ -265,7 +265,8 @@ class FunkSVD(Training, Recommending, Persistence):
 
     @classmethod
     def _param_names(cls) -> list[str]:
-        return [name for name in inspect.signature(cls.__init__).parameters if name != "self"]
+        return [name for name, parameter in inspect.signature(cls.__init__).parameters.items()
+                if name != "self" and parameter.kind is not parameter.VAR_KEYWORD]
 
     def get_params(self, deep: bool = True) -> dict:
         """The constructor parameters by name."""

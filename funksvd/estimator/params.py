@@ -108,10 +108,11 @@ def _gib(n_bytes: float) -> str:
     return f"{n_bytes / 2**30:,.1f} GiB" if n_bytes >= 2**30 else f"{n_bytes / 2**20:,.1f} MiB"
 
 
-def check_memory(model, n_users: int, n_items: int, available: int | None = None) -> None:
+def check_memory(model, n_users: int, n_items: int, available: int | None = None, extra_rows: int = 0) -> None:
     r"""Refuse a fit whose parameters alone would not fit in the memory available, before allocating them.
 
-    The parameters take :math:`(n_u + n_i)(k + 1)` numbers of the model's dtype; training holds
+    The parameters take :math:`(n_u + n_i)(k + 1)` numbers of the model's dtype (plus ``extra_rows``
+    rows of :math:`k + 1` for a further factor block, SVD++'s :math:`Y`: ``extra_rows = n_i``); training holds
     two copies (the start values and the arrays it updates) and a third for early stopping's
     best epoch. ``available`` defaults to :func:`available_memory`; when that is unknown,
     nothing is checked.
@@ -126,7 +127,7 @@ def check_memory(model, n_users: int, n_items: int, available: int | None = None
         return
     itemsize = max(np.dtype(model.dtype).itemsize, 8)  # the random start is drawn in float64
     copies = 2 + (model.patience is not None)
-    needed = (n_users + n_items) * (int(model.n_factors) + 1) * itemsize * copies
+    needed = (n_users + n_items + extra_rows) * (int(model.n_factors) + 1) * itemsize * copies
     if needed > available:
         raise InputError(f"n_factors={model.n_factors} for {n_users:,} users and {n_items:,} items needs about "
                          f"{_gib(needed)} of memory for the parameters ({copies} copies of P, Q and the biases "

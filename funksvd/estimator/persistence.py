@@ -83,6 +83,7 @@ class Persistence(EstimatorState):
         :meth:`load` gives back an equal model: the same parameters bit for bit, id maps,
         titles, hyper-parameters and ``history_``.
         """
+        self = self._published()  # noqa: PLW0642 - one fit's state for the whole call, even during a refit
         self._fitted()
         factors = self.factors_  # the parameters themselves (a model may predict from derived ones)
         check_target(path, "the model")
@@ -158,6 +159,9 @@ class Persistence(EstimatorState):
                 meta = _read_meta(path, _read_member(archive, members[_META]))
                 kind = meta.get("model", "FunkSVD")  # files written before the field hold a FunkSVD
                 target = _model_class(cls, kind) if isinstance(kind, str) else None
+                if target is None and kind not in _kinds(cls):
+                    raise InputError(f"{path} is a damaged funksvd model: its model field {kind!r} names none of the "
+                                     f"model classes {_kinds(cls)}")
                 if target is None:
                     raise InputError(f"{path} holds a {kind} model, not a {cls.__name__}: load it with "
                                      f"funksvd.{kind}.load" if isinstance(kind, str) else
@@ -238,6 +242,16 @@ class Persistence(EstimatorState):
 
     def _restore_extra(self, arrays: dict) -> None:
         """Read back what :meth:`_extra_arrays` saved."""
+
+
+def _kinds(cls) -> list[str]:
+    """The names of every model class a file may hold: the first concrete class above ``cls`` and its subclasses."""
+    root = [c for c in cls.__mro__ if issubclass(c, Persistence) and c is not Persistence][-1]
+    names, todo = [], [root]
+    while todo:
+        names.append(todo[0].__name__)
+        todo = todo[1:] + todo[0].__subclasses__()
+    return names
 
 
 def _model_class(cls, kind: str):

@@ -119,6 +119,7 @@ class Recommending(EstimatorState):
         ``similar_items`` refuse it and leave such items out of their lists. Derived from the
         rated items that :meth:`save` keeps, so a loaded model has them too.
         """
+        self = self._published()  # noqa: PLW0642 - one fit's state for the whole call, even during a refit
         factors = self._fitted()
         if getattr(self, "_counts", None) is None:
             if getattr(self, "_train_ratings", None) is None and getattr(self, "_rated", None) is None:
@@ -142,6 +143,7 @@ class Recommending(EstimatorState):
         For :func:`funksvd.evaluation.evaluate_ranking` on a loaded model, whose training
         ratings are not kept, only which items each user rated.
         """
+        self = self._published()  # noqa: PLW0642 - one fit's state for the whole call, even during a refit
         self._fitted()
         self._rated_items(0)
         indptr, items = self._rated
@@ -177,6 +179,7 @@ class Recommending(EstimatorState):
         InputError
             For a user of the training data without a rating (a ``ValueError``).
         """
+        self = self._published()  # noqa: PLW0642 - one fit's state for the whole call, even during a refit
         factors = self._fitted()
         n = positive_int(n, "n")
         if isinstance(user, NewUser):
@@ -221,6 +224,7 @@ class Recommending(EstimatorState):
         like. :math:`Q` is defined up to an orthogonal change of basis (REFERENCE,
         "useful facts"), under which both metrics are unchanged.
         """
+        self = self._published()  # noqa: PLW0642 - one fit's state for the whole call, even during a refit
         factors = self._fitted()
         n = positive_int(n, "n")
         if metric not in METRICS:
@@ -316,6 +320,7 @@ class Recommending(EstimatorState):
         The system is solved by :func:`funksvd.als.solve_side`, the routine of an ALS half-step
         (:class:`funksvd.ALS`: its weighted loss is ``"funk"``'s; unweighted, :math:`n` is replaced by 1).
         """
+        self = self._published()  # noqa: PLW0642 - one fit's state for the whole call, even during a refit
         factors = self._fitted()
         index, _ = self._items(items)
         index = np.atleast_1d(index)

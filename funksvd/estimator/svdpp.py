@@ -19,11 +19,13 @@ import numpy as np
 
 from ..base.errors import DivergenceError, InputError, NotFittedError
 from ..base.progress import progress_bar
+from ..base.rng import check_random_state
 from ..maths.svdpp import SVDPP_BLOCKS, VARIANTS, Implicit
 from ..maths.svdpp_objective import penalty_weights, svdpp_loss, svdpp_penalty
 from ..model.factors import Factors
 from ..sgd.svdpp_engine import svdpp_epoch_function, user_groups
-from .model import FITTED, FunkSVD
+from .model import FunkSVD
+from .params import check_memory
 from .raw import as_training_data, validation_ratings
 from .scores import factor_arrays, rmse_of
 from .training import DIVERGENCE_FACTOR
@@ -98,12 +100,19 @@ class SVDpp(FunkSVD):
     rule = "funk"  # the per-rating loss of p_u, b_u that fold_in minimises: Surprise's, no factor 2
     biased = True
     schedule = "joint"
+    dtype = np.float64  # trained in float64 only
+    patience = None  # no early stopping
 
     def __init__(self, n_factors=20, n_epochs=20, init_mean=0.0, init_std_dev=0.1, lr_all=0.007, reg_all=0.02,
                  lr_bu=None, lr_bi=None, lr_pu=None, lr_qi=None, lr_yj=None,
                  reg_bu=None, reg_bi=None, reg_pu=None, reg_qi=None, reg_yj=None,
                  random_state=None, verbose=False, cache_ratings=False,
-                 variant="lazy", shuffle=False, engine="compiled"):
+                 variant="lazy", shuffle=False, engine="compiled", **unsupported):
+        if unsupported:  # FunkSVD's parameters that SVDpp does not have: refused by name, never ignored
+            theirs = sorted(set(unsupported) & set(FunkSVD._param_names()))
+            raise TypeError(f"SVDpp does not support {sorted(unsupported)}"
+                            + (f": {theirs} are FunkSVD parameters (early stopping, n_jobs, float32, the rules and "
+                               "the TensorFlow engine are FunkSVD's only)" if theirs else ""))
         self.n_factors = n_factors
         self.n_epochs = n_epochs
         self.init_mean = init_mean
@@ -143,14 +152,19 @@ class SVDpp(FunkSVD):
             if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or not (
                     np.isfinite(value) and value >= 0):
                 raise InputError(f"{name} must be a finite number >= 0, got {value!r}")
-        if not np.isfinite(self.init_mean):
-            raise InputError(f"init_mean must be finite, got {self.init_mean!r}")
+        value = self.init_mean
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or not np.isfinite(value):
+            raise InputError(f"init_mean must be a finite number, got {value!r}")
         if self.variant not in VARIANTS:
             raise InputError(f"unknown variant {self.variant!r}; expected one of {VARIANTS}")
         if self.engine not in ("compiled", "python"):
             raise InputError(f"engine must be 'compiled' or 'python' for SVDpp, got {self.engine!r}")
         if not isinstance(self.shuffle, (bool, np.bool_)):
             raise InputError(f"shuffle must be True or False for SVDpp, got {self.shuffle!r}")
+        for name in ("verbose", "cache_ratings"):
+            if not isinstance(getattr(self, name), (bool, np.bool_)):
+                raise InputError(f"{name} must be True or False, got {getattr(self, name)!r}")
+        check_random_state(self.random_state)  # the one convention: an InputError naming random_state
 
     def _hyper5(self, kind: str) -> tuple[float, ...]:
         """``lr`` or ``reg`` per block ``P, Q, bu, bi, Y``: the override, or the ``*_all`` value."""
@@ -178,25 +192,29 @@ class SVDpp(FunkSVD):
             A parameter or the loss became non-finite, or the loss grew over
             ``DIVERGENCE_FACTOR`` times its value at the start; the estimator is left unfitted.
         """
-        with self._exclusive():
-            return self._fit_svdpp(ratings, validation, init)
+        FunkSVD.fit(self, ratings, validation, init)  # type: ignore[arg-type] # trained aside, published whole
+        return self
 
-    def _fit_svdpp(self, ratings, validation, init) -> SVDpp:
+    def _fit(self, ratings, validation, init) -> SVDpp:
         self._check_params()
         data = as_training_data(ratings)
         ratings = data.ratings
         if validation is not None:
             validation = validation_ratings(validation, data)
-        for name in (*FITTED, "y_", "implicit_", "_effective"):
+        check_memory(self, ratings.n_users, ratings.n_items, extra_rows=ratings.n_items)  # P, Q and Y, before any
+        for name in ("y_", "implicit_", "_effective"):  # FunkSVD.fit leaves out the others
             self.__dict__.pop(name, None)
         self.history_ = []
-        rng = np.random.default_rng(self.random_state)
+        rng = check_random_state(self.random_state)
         shape = (ratings.n_users, ratings.n_items, self.n_factors)
         if init is None:
             start = Factors.random(*shape, mu=ratings.mean(), init_mean=self.init_mean,
                                    init_std_dev=self.init_std_dev, random_state=rng)
             Y = rng.normal(self.init_mean, self.init_std_dev, (ratings.n_items, self.n_factors))
         else:
+            if not (isinstance(init, tuple) and len(init) == 2 and isinstance(init[0], Factors)):
+                raise InputError(f"init must be a pair (Factors, Y) for SVDpp (Y the implicit item factors), got "
+                                 f"{type(init).__name__}")
             start, Y = init
             Y = np.array(Y, dtype=np.float64)
             if (start.n_users, start.n_items, start.n_factors) != shape or Y.shape != start.Q.shape \
@@ -310,6 +328,8 @@ class SVDpp(FunkSVD):
             raise ValueError(f"implicit_indptr must rise from 0 to len(implicit_items) = {len(items)}")
         if len(items) and (items.min() < 0 or items.max() >= n_items):
             raise ValueError(f"implicit_items must be item indices 0..{n_items - 1}")
+        if not np.isfinite(arrays["Y"]).all():  # P, Q and the biases are checked by Factors; Y is not in it
+            raise ValueError("Y holds a value that is not finite")
         self.y_ = arrays["Y"]
         self.implicit_ = Implicit(indptr, items)
 
