@@ -28,8 +28,6 @@ from ..base.rng import check_random_state
 from ..maths.objectives import Objective
 from ..model.factors import Factors
 from .model import FunkSVD
-from .params import check_memory
-from .raw import as_training_data, validation_ratings
 from .scores import rmse_of
 from .training import EarlyStopping, rating_counts
 
@@ -192,14 +190,7 @@ class ALS(FunkSVD):
         return self
 
     def _fit(self, ratings, validation, init) -> ALS:
-        self._check_params()
-        data = as_training_data(ratings)
-        ratings = data.ratings
-        if validation is not None:
-            validation = validation_ratings(validation, data)
-        if self.patience is not None and validation is None:
-            raise ValueError("patience (early stopping) needs validation ratings: fit(ratings, validation=...)")
-        check_memory(self, ratings.n_users, ratings.n_items)  # before anything of that size is allocated
+        data, ratings, validation = self._training_inputs(ratings, validation)
         self.history_ = []
         if init is not None:
             start = self._check_init(init, ratings)

@@ -374,15 +374,24 @@ class FunkSVD(Training, Recommending, Persistence):
         finally:
             self.__dict__.pop("_fitting", None)
 
-    def _fit(self, ratings, validation, init) -> "FunkSVD":
+    def _training_inputs(self, ratings, validation, item_tables: int = 0):
+        """``(data, ratings, validation)`` of a fit: parameters and inputs checked, memory too, nothing allocated yet.
+
+        Shared by every model kind; ``item_tables``: how many more ``n_items x k`` tables a kind stores
+        besides ``P`` and ``Q`` (SVD++'s ``Y``: 1).
+        """
         self._check_params()
         data = as_training_data(ratings)
         ratings = data.ratings
         if validation is not None:
             validation = validation_ratings(validation, data)
-        if self.patience is not None and validation is None:
+        if getattr(self, "patience", None) is not None and validation is None:
             raise ValueError("patience (early stopping) needs validation ratings: fit(ratings, validation=...)")
-        check_memory(self, ratings.n_users, ratings.n_items)  # before anything of that size is allocated
+        check_memory(self, ratings.n_users, ratings.n_items, extra_rows=item_tables * ratings.n_items)
+        return data, ratings, validation
+
+    def _fit(self, ratings, validation, init) -> "FunkSVD":
+        data, ratings, validation = self._training_inputs(ratings, validation)
         for name in FITTED:
             self.__dict__.pop(name, None)
         self.history_ = []

@@ -25,8 +25,6 @@ from ..maths.svdpp_objective import penalty_weights, svdpp_loss, svdpp_penalty
 from ..model.factors import Factors
 from ..sgd.svdpp_engine import svdpp_epoch_function, user_groups
 from .model import FunkSVD
-from .params import check_memory
-from .raw import as_training_data, validation_ratings
 from .scores import factor_arrays, rmse_of
 from .training import DIVERGENCE_FACTOR
 
@@ -196,12 +194,7 @@ class SVDpp(FunkSVD):
         return self
 
     def _fit(self, ratings, validation, init) -> SVDpp:
-        self._check_params()
-        data = as_training_data(ratings)
-        ratings = data.ratings
-        if validation is not None:
-            validation = validation_ratings(validation, data)
-        check_memory(self, ratings.n_users, ratings.n_items, extra_rows=ratings.n_items)  # P, Q and Y, before any
+        data, ratings, validation = self._training_inputs(ratings, validation, item_tables=1)  # Y
         for name in ("y_", "implicit_", "_effective"):  # FunkSVD.fit leaves out the others
             self.__dict__.pop(name, None)
         self.history_ = []
