@@ -45,7 +45,7 @@ def after_half_step(factors: Factors, ratings: Ratings, reg, weighted: bool, sid
 def _matrix_latex(rhs: str) -> str:
     r"""The matrix notation of :func:`solve_rows`' docstring as numpy: ``A^\top`` -> ``A.T``, ``\,`` -> ``@``
     (a product of matrices; after the scalar :math:`\frac12` it is ``*``), ..."""
-    text = rhs.replace(r"\frac{1}{2}\,", "0.5 * ").replace(r"\Lambda", "Lam")
+    text = rhs.replace(r"\frac{1}{2}\,", "0.5 * ").replace(r"\Lambda^{-1}", "Lam_inv").replace(r"\Lambda", "Lam")
     text = re.sub(r"\\lVert\s*(.+?)\s*\\rVert\^2", r"sq(\1)", text)
     text = re.sub(r"\((.+)\)\^\{-1\}", r"inv(\1)", text)
     text = text.replace(r"^\top", ".T").replace(r"\,", " @ ")
@@ -55,19 +55,22 @@ def _matrix_latex(rhs: str) -> str:
 
 
 def docstring_equations() -> dict[str, str]:
-    """``{"L_u", "grad", "x"}``: the three matrix equations of :func:`solve_rows`' Notes, as numpy."""
+    """``{"L_u", "grad", "x", "x_dual"}``: the four matrix equations of :func:`solve_rows`' Notes, as numpy
+    (the second line ``x = ...`` is the dual form)."""
     keys = {"L_u": "L_u", r"\nabla L_u": "grad", "x": "x"}
     out = {}
     for line in math_blocks(solve_rows.__doc__):
         lhs, _, rhs = line.partition(" = ")
         if lhs.strip() in keys:
-            out[keys[lhs.strip()]] = _matrix_latex(rhs)
+            key = keys[lhs.strip()]
+            out["x_dual" if key in out else key] = _matrix_latex(rhs)
     return out
 
 
-def test_docstring_states_the_three_equations():
-    """The Notes state the user's loss, its gradient and its zero (oracle: the three keys)."""
-    assert set(docstring_equations()) == {"L_u", "grad", "x"}
+def test_docstring_states_the_four_equations():
+    """The Notes state the user's loss, its gradient and its zero in the primal and the dual form (oracle: the
+    four keys)."""
+    assert set(docstring_equations()) == {"L_u", "grad", "x", "x_dual"}
 
 
 def user_system(factors: Factors, ratings: Ratings, reg: dict, omega: np.ndarray, u: int):
@@ -96,7 +99,7 @@ def test_docstring_equations_match_code(rng, weighted, biased):
     plus the item penalty, the split the Notes state; (2) the stated :math:`\nabla L_u` equals
     the hand gradient rows :math:`\partial L/\partial p_u, \partial L/\partial b_u`; (3) the
     stated :math:`x` equals what :func:`solve_side` writes. Tolerance 1e-11 relative: the same
-    float64 sums in another order (1) and (2), two LU solves of a well-conditioned system (3).
+    float64 sums in another order (1) and (2), Cholesky against LU solves of a well-conditioned system (3).
     """
     eq = docstring_equations()
     env = {"sq": lambda v: float(v @ v), "inv": np.linalg.inv}
@@ -126,8 +129,11 @@ def test_docstring_equations_match_code(rng, weighted, biased):
             grad = eval(eq["grad"], env, {"A": A, "y": y, "Lam": Lam, "x": user_x(factors, u)})
             expected = np.append(hand["P"][u], hand["bu"][u]) if biased else hand["P"][u]
             np.testing.assert_allclose(grad, expected, rtol=1e-11, atol=1e-12)
+            solved = np.append(P[u], bu[u]) if biased else P[u]
             x = eval(eq["x"], env, {"A": A, "y": y, "Lam": Lam})
-            np.testing.assert_allclose(x, np.append(P[u], bu[u]) if biased else P[u], rtol=1e-11, atol=1e-13)
+            np.testing.assert_allclose(x, solved, rtol=1e-11, atol=1e-13)
+            dual = {"A": A, "y": y, "Lam_inv": np.linalg.inv(Lam), "I": np.eye(len(y))}
+            np.testing.assert_allclose(eval(eq["x_dual"], env, dual), solved, rtol=1e-11, atol=1e-13)
 
 
 def test_weighted_loss_is_the_funk_rules_loss():
@@ -266,6 +272,35 @@ def test_one_sweep_equals_literal_solve(rng, weighted, biased, engine):
         for block in factors.blocks:
             np.testing.assert_allclose(ours.params()[block], theirs.params()[block], rtol=1e-10, atol=1e-12,
                                        err_msg=block)
+
+
+def few_and_many(rng, k: int, biased: bool = True) -> tuple[Factors, Ratings]:
+    """Users 0-2 rate 1, 2 and 3 items (fewer than the k + 1 unknowns: the dual form), users 3-5 rate 12 each
+    (the primal form); items likewise, some rated once, some by every user."""
+    users = np.concatenate([np.repeat([0, 1, 2], [1, 2, 3]), np.repeat([3, 4, 5], 12)])
+    items = np.concatenate([[0, 1, 2, 1, 2, 3], np.tile(np.arange(12), 3)])
+    items[items > 3] = items[items > 3] % 4 + 4  # items 4-7: rated by users 3-5 three times each (repeats)
+    ratings = Ratings(users, items, rng.uniform(1, 5, len(users)), 6, 8)
+    factors, _ = random_problem(rng, n_users=6, n_items=8, k=k, n_ratings=1, biased=biased)
+    return factors, ratings
+
+
+@pytest.mark.parametrize("weighted", [True, False])
+@pytest.mark.parametrize("biased", [True, False])
+@pytest.mark.parametrize("engine", ENGINES)
+def test_dual_and_primal_rows_equal_literal_solve(rng, weighted, biased, engine):
+    """Rows with fewer ratings than unknowns take the dual form, the others the primal one; both are the minimiser
+    (oracle: :func:`literal_sweep`, which always solves the primal system). With lambda_b = 0 the dual form does
+    not exist (Lambda singular) and every row takes the primal one. Tolerance as above (condition numbers < 1e4)."""
+    counts = np.bincount(few_and_many(rng, 4)[1].users)
+    assert (counts < 5).any() and (counts >= 5).any()  # both forms are exercised at k = 4
+    for reg in (per_block_reg(rng), dict(per_block_reg(rng), bu=0.0, bi=0.0)):
+        factors, ratings = few_and_many(rng, 4, biased)
+        ours = als_sweep(factors, ratings, reg, weighted=weighted, engine=engine)
+        theirs = literal_sweep(factors, ratings, reg, weighted)
+        for block in factors.blocks:
+            np.testing.assert_allclose(ours.params()[block], theirs.params()[block], rtol=1e-10, atol=1e-12,
+                                       err_msg=f"{block}, reg={reg}")
 
 
 def test_sweep_equals_ridge_least_squares(rng):

@@ -1,16 +1,18 @@
 """The compiled ALS engine: :func:`funksvd.als.normal_equations.solve_rows`, the same source, compiled by numba.
 
-The kernel allocates (its work buffers, numpy's ``np.dot`` and ``np.linalg.solve`` results),
-so unlike the SGD kernels of :mod:`funksvd.sgd.compiled` it runs with numba's reference
-counting on; it releases the GIL (``nogil``), so ``n_jobs`` threads solve their rows at the
-same time. numba's ``np.dot`` and ``np.linalg.solve`` call the BLAS and LAPACK that scipy ships
-(hence scipy among funksvd's dependencies). Compilation is cached on disk (numba keys the cache
-on this kernel's own file, which holds everything it calls). numba is imported on first use only.
+Nothing is rewritten: :func:`~funksvd.als.normal_equations.solve_rows` is copied with its three
+linear-algebra callees rebound to their compiled twins of :mod:`funksvd.als.lapack` (BLAS
+``dsyrk``, LAPACK ``dpotrf``/``dpotrs``) and handed to numba. The kernel allocates (its work
+buffers, small per-row temporaries), so unlike the SGD kernels of :mod:`funksvd.sgd.compiled` it
+runs with numba's reference counting on; it releases the GIL (``nogil``), so ``n_jobs`` threads
+solve their rows at the same time. The compiled function is named after a hash of its source and
+of its callees' (:func:`funksvd.sgd.compiled.source_key`), so the on-disk cache follows an edit to
+any of them. numba is imported on first use only.
 """
 
 from __future__ import annotations
 
-import warnings
+import inspect
 from functools import cache
 
 __all__ = ["compiled_solve_rows"]
@@ -19,15 +21,11 @@ __all__ = ["compiled_solve_rows"]
 @cache
 def compiled_solve_rows():
     """:func:`~funksvd.als.normal_equations.solve_rows` compiled (``nogil``, cached on disk when it can be)."""
-    import numba
-
+    from ..sgd.compiled import njit_cached, source_key
+    from ..sgd.loops import bind
+    from . import lapack
     from .normal_equations import solve_rows
 
-    try:
-        return numba.njit(nogil=True, cache=True)(solve_rows)
-    except RuntimeError as error:  # numba: "cannot cache function ...: no locator available"
-        if "no locator" not in str(error):
-            raise
-        warnings.warn(f"funksvd.als.compiled: no writable cache directory for numba ({error}); compiling in "
-                      "memory for this process only (set NUMBA_CACHE_DIR)", RuntimeWarning, stacklevel=2)
-        return numba.njit(nogil=True)(solve_rows)
+    callees = {name: getattr(lapack, name) for name in ("gram_of_columns", "gram_of_rows", "cholesky_solve")}
+    key = source_key(solve_rows, lapack=inspect.getsource(lapack))
+    return njit_cached(bind(solve_rows, f"solve_rows_{key}", **callees), nogil=True)

@@ -1,10 +1,11 @@
 r"""The ALS half-step: every user's (or every item's) ridge regression solved in closed form.
 
-One source, two engines: :func:`solve_rows` is plain Python over numpy calls (``np.dot``,
-``np.linalg.solve``); the Python engine runs it as it stands and the compiled engine hands the
-same function to numba (:mod:`funksvd.als.compiled`). :func:`solve_side` is the one way in,
-shared by the ALS sweeps (:mod:`funksvd.als.sweeps`) and by a new user's fold-in
-(:meth:`funksvd.FunkSVD.fold_in`): both solve the same normal equations.
+One source, two engines: :func:`solve_rows` is plain Python over numpy, with its three
+linear-algebra steps named (:func:`gram_of_columns`, :func:`gram_of_rows`, :func:`cholesky_solve`);
+the Python engine runs it as it stands and the compiled engine hands the same function to numba
+with those three bound to BLAS and LAPACK (:mod:`funksvd.als.compiled`, :mod:`funksvd.als.lapack`).
+:func:`solve_side` is the one way in, shared by the ALS sweeps (:mod:`funksvd.als.sweeps`) and by
+a new user's fold-in (:meth:`funksvd.FunkSVD.fold_in`): both solve the same normal equations.
 
 The loss ALS minimises is a named :class:`~funksvd.Objective` (:func:`als_objective`): with
 the weighted :math:`\lambda` it is the summed per-rating loss of the ``"funk"`` rule, the very
@@ -20,7 +21,8 @@ import numpy as np
 from ..base.errors import InputError
 from ..maths.objectives import Objective, per_block
 
-__all__ = ["SOLVABLE_PENALTIES", "als_objective", "ridge", "solve_rows", "solve_side"]
+__all__ = ["SOLVABLE_PENALTIES", "als_objective", "cholesky_solve", "gram_of_columns", "gram_of_rows", "ridge",
+           "solve_rows", "solve_side"]
 
 #: Penalties with a closed-form half-step: the quadratic ones.
 SOLVABLE_PENALTIES = ("per_rating", "frobenius")
@@ -55,6 +57,34 @@ def ridge(objective: Objective, reg, side: str) -> tuple[float, float]:
     return lam[factor] * objective.factor_reg_weight / c, lam.get(bias, 0.0) * objective.bias_reg_weight / c
 
 
+def gram_of_columns(A, G) -> None:
+    r""":math:`G \leftarrow A^\top A` (``A`` is :math:`n \times m`, ``G`` is :math:`m \times m`).
+
+    The compiled engine's twin (:mod:`funksvd.als.lapack`, BLAS ``dsyrk``) writes one triangle
+    only, the one its :func:`cholesky_solve` reads.
+    """
+    G[:, :] = np.dot(A.T, A)
+
+
+def gram_of_rows(A, G) -> None:
+    r""":math:`G \leftarrow A\,A^\top` (``A`` is :math:`n \times m`, ``G`` is :math:`n \times n`).
+
+    The compiled twin writes one triangle only, as for :func:`gram_of_columns`.
+    """
+    G[:, :] = np.dot(A, A.T)
+
+
+def cholesky_solve(G, rhs) -> None:
+    r"""``rhs`` :math:`\leftarrow G^{-1}` ``rhs`` for a symmetric positive definite ``G`` (overwritten or not).
+
+    :math:`G = L L^\top` (Cholesky), then two triangular solves; the compiled engine's twin is LAPACK's
+    ``dpotrf`` and ``dpotrs``. Raises :class:`numpy.linalg.LinAlgError` when ``G`` is not
+    positive definite.
+    """
+    L = np.linalg.cholesky(G)
+    rhs[:] = np.linalg.solve(L.T, np.linalg.solve(L, rhs))
+
+
 def solve_rows(V, c, mu, indptr, cols, values, ridge_x, ridge_b, weights, X, b, first, stop):
     r"""Solve rows ``first .. stop - 1`` of one side exactly, writing :math:`x_u = (p_u, b_u)` into ``X, b``.
 
@@ -77,8 +107,8 @@ def solve_rows(V, c, mu, indptr, cols, values, ridge_x, ridge_b, weights, X, b, 
         + \frac12 \sum_i \omega_i \big(\lambda_Q \lVert q_i\rVert^2 + \lambda_{b_i} b_i^2\big)
 
     With :math:`Q, b_i` fixed, :math:`L` splits into one term per user plus a constant. The bias
-    rides along as an augmented column: :math:`x = (p_u, b_u) \in \mathbb R^{k+1}`,
-    :math:`A = [\,Q_{S_u} \;\; \mathbf 1\,]` (:math:`n_u \times (k+1)`, rows :math:`(q_i, 1)`),
+    rides along as an augmented column: :math:`x = (p_u, b_u) \in \mathbb R^{m}`, :math:`m = k+1`,
+    :math:`A = [\,Q_{S_u} \;\; \mathbf 1\,]` (:math:`n_u \times m`, rows :math:`(q_i, 1)`),
     :math:`y = r_{S_u} - \mu - b_{S_u}` (the ratings less what the fixed side predicts) and
     :math:`\Lambda = \omega_u \operatorname{diag}(\lambda_P, \dots, \lambda_P, \lambda_{b_u})`,
     so that :math:`e = y - A\,x` and user :math:`u`'s term, its gradient and its zero are
@@ -91,15 +121,29 @@ def solve_rows(V, c, mu, indptr, cols, values, ridge_x, ridge_b, weights, X, b, 
 
         x = (A^\top\,A + \Lambda)^{-1}\,A^\top\,y
 
-    (``tests/test_als.py`` evaluates these three lines against the code.) :math:`A^\top A +
-    \Lambda` is symmetric positive definite when :math:`\lambda_P > 0` and :math:`n_u \ge 1`
-    (:math:`\lVert A x\rVert^2 + \omega_u\lambda_P \lVert p\rVert^2 = 0` forces :math:`p = 0`, then
-    :math:`n_u b^2 = 0`), so :math:`x` is the unique minimiser of the convex quadratic
-    :math:`L_u`. A row without ratings has no data term: it is set to 0, the minimiser of its
-    penalty (unweighted) and the smallest of its minimisers (weighted, where it is absent from
-    :math:`L`). For another objective of the same family (data weight :math:`c`, penalty weights
-    :math:`w_f, w_b`) the ridge is :math:`\lambda w / c` (:func:`ridge`); ``ridge_x, ridge_b``
-    are those per unit :math:`\omega`, and ``weights`` holds :math:`\omega_u`.
+    and, when every entry of :math:`\Lambda` is positive, the same :math:`x` in its dual form
+
+    .. math::
+
+        x = \Lambda^{-1}\,A^\top\,(A\,\Lambda^{-1}\,A^\top + I)^{-1}\,y
+
+    (``tests/test_als.py`` evaluates these four lines against the code; the dual form follows
+    from :math:`(A^\top A + \Lambda)\,\Lambda^{-1} A^\top = A^\top (A \Lambda^{-1} A^\top + I)`,
+    derived on the docs' ALS page). The primal system is :math:`m \times m`, the dual one
+    :math:`n_u \times n_u`: a row with fewer ratings than unknowns (:math:`n_u < m`, most items
+    and many users) is solved in the dual form, at :math:`O(n_u^2 m)` instead of
+    :math:`O(n_u m^2 + m^3)`; it is computed as :math:`D = \Lambda^{-1/2}`, :math:`B = A D`,
+    :math:`x = D\,B^\top (B B^\top + I)^{-1} y`. Both systems are symmetric positive definite
+    and solved by Cholesky (:func:`cholesky_solve`).
+
+    :math:`A^\top A + \Lambda` is positive definite when :math:`\lambda_P > 0` and
+    :math:`n_u \ge 1` (:math:`\lVert A x\rVert^2 + \omega_u\lambda_P \lVert p\rVert^2 = 0` forces
+    :math:`p = 0`, then :math:`n_u b^2 = 0`), so :math:`x` is the unique minimiser of the convex
+    quadratic :math:`L_u`. A row without ratings has no data term: it is set to 0, the minimiser
+    of its penalty (unweighted) and the smallest of its minimisers (weighted, where it is absent
+    from :math:`L`). For another objective of the same family (data weight :math:`c`, penalty
+    weights :math:`w_f, w_b`) the ridge is :math:`\lambda w / c` (:func:`ridge`); ``ridge_x,
+    ridge_b`` are those per unit :math:`\omega`, and ``weights`` holds :math:`\omega_u`.
     """
     k = V.shape[1]
     biased = c.shape[0] > 0
@@ -109,6 +153,8 @@ def solve_rows(V, c, mu, indptr, cols, values, ridge_x, ridge_b, weights, X, b, 
         longest = max(longest, indptr[u + 1] - indptr[u])
     A = np.empty((longest, m))
     y = np.empty(longest)
+    work = np.empty(m * m)  # G (m x m), or the dual system (n x n, n < m)
+    lam = np.empty(m)  # the diagonal of Lambda
     for u in range(first, stop):
         s, e = indptr[u], indptr[u + 1]
         n = e - s
@@ -121,16 +167,27 @@ def solve_rows(V, c, mu, indptr, cols, values, ridge_x, ridge_b, weights, X, b, 
         Au, yu = A[:n], y[:n]
         Au[:, :k] = V[rated]
         yu[:] = values[s:e] - mu
+        lam[:k] = weights[u] * ridge_x
         if biased:
             Au[:, k] = 1.0
             yu -= c[rated]
-        G = np.dot(Au.T, Au)
-        rhs = np.dot(Au.T, yu)
-        for f in range(k):
-            G[f, f] += weights[u] * ridge_x
-        if biased:
-            G[k, k] += weights[u] * ridge_b
-        x = np.linalg.solve(G, rhs)
+            lam[k] = weights[u] * ridge_b
+        if n < m and lam.min() > 0.0:  # the dual form
+            D = 1.0 / np.sqrt(lam)
+            Au *= D  # B = A D
+            K = work[:n * n].reshape(n, n)
+            gram_of_rows(Au, K)
+            for t in range(n):
+                K[t, t] += 1.0
+            cholesky_solve(K, yu)  # (B B^T + I)^{-1} y
+            x = D * np.dot(Au.T, yu)
+        else:
+            G = work.reshape(m, m)
+            gram_of_columns(Au, G)
+            for f in range(m):
+                G[f, f] += lam[f]
+            x = np.dot(Au.T, yu)
+            cholesky_solve(G, x)
         X[u, :] = x[:k]
         if biased:
             b[u] = x[k]
@@ -202,11 +259,13 @@ def solve_side(objective: Objective, reg, side: str, V, c, mu: float, indptr, co
 def _ranges(indptr: np.ndarray, m: int, n_jobs: int) -> np.ndarray:
     r"""Row boundaries cutting the rows into ``n_jobs`` ranges of about equal work.
 
-    Row :math:`u` costs about :math:`n_u m^2` (its Gram matrix) plus :math:`m^3` (the solve).
+    Row :math:`u` costs about :math:`\min(n_u m^2/2 + m^3/6,\; n_u^2 m/2 + n_u^3/6)` (its Gram
+    matrix and Cholesky factor, primal or dual form; see :func:`solve_rows`).
     """
     n = len(indptr) - 1
     if n_jobs == 1 or n < 2:
         return np.array([0, n])
-    work = np.cumsum(np.diff(indptr) * float(m) + float(m) * m / 3)
+    counts = np.diff(indptr).astype(np.float64)
+    work = np.cumsum(np.minimum(counts * m * m / 2 + m ** 3 / 6, counts ** 2 * m / 2 + counts ** 3 / 6))
     cuts = np.searchsorted(work, work[-1] * np.arange(1, n_jobs) / n_jobs)
     return np.unique(np.concatenate([[0], cuts, [n]]))

@@ -104,7 +104,8 @@ class ALS(FunkSVD):
     Each half-step minimises :math:`L` exactly over one side, so ``history_``'s loss never
     increases. A user or item of the training data without a rating is set to 0 (and
     predicted as unknown, as in :class:`~funksvd.FunkSVD`). :meth:`fold_in` solves the same
-    normal equations for a new user. One sweep costs :math:`O(|\mathcal K|\,k^2 + (n_u + n_i)\,k^3)`.
+    normal equations for a new user. One sweep costs at most :math:`O(|\mathcal K|\,k^2 + (n_u + n_i)\,k^3)`;
+    a row with fewer ratings than unknowns is solved in the dual form, at :math:`O(n_u^2 k)`.
     """
 
     def __init__(self, n_factors=50, n_epochs=10, reg_all=0.12, weighted=True, biased=True, init_mean=0.0,

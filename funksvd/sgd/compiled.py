@@ -46,7 +46,7 @@ from numba.extending import intrinsic
 from ..maths import rules
 from .loops import bind, run_epoch
 
-__all__ = ["compiled_epoch", "compiled_step", "jit", "source_key", "OPTIONS"]
+__all__ = ["compiled_epoch", "compiled_step", "jit", "njit_cached", "source_key", "OPTIONS"]
 
 #: Options of every compiled kernel (see the module notes).
 OPTIONS = {"cache": True, "nogil": True, "_nrt": False, "fastmath": frozenset({"reassoc", "contract"})}
@@ -75,16 +75,20 @@ def jit(fn, name=None, inline=False, **names):
     options = dict(OPTIONS, fastmath=set(OPTIONS["fastmath"]))
     if inline:
         options["inline"] = "always"
-    clone = bind(fn, f"{name or fn.__qualname__}_{key}", **names)
+    compiled = njit_cached(bind(fn, f"{name or fn.__qualname__}_{key}", **names), **options)
+    setattr(compiled, _SOURCE_KEY, key)
+    return compiled
+
+
+def njit_cached(fn, **options):
+    """``numba.njit(cache=True, **options)(fn)``, or in memory (one warning) when numba has nowhere to cache."""
     try:
-        compiled = numba.njit(**options)(clone)
+        return numba.njit(**dict(options, cache=True))(fn)
     except RuntimeError as error:  # numba: "cannot cache function ...: no locator available"
         if "no locator" not in str(error):
             raise
         _warn_uncached()
-        compiled = numba.njit(**dict(options, cache=False))(clone)
-    setattr(compiled, _SOURCE_KEY, key)
-    return compiled
+        return numba.njit(**dict(options, cache=False))(fn)
 
 
 def _prefetch(typingctx, rows, row):
@@ -121,7 +125,7 @@ setattr(prefetch, _SOURCE_KEY, source_key(_prefetch))  # an edit of the intrinsi
 def _warn_uncached() -> None:
     """Warn, once a process (the cache of this function is the "once"), that numba cannot cache."""
     warnings.warn(
-        "funksvd.sgd.compiled: no writable cache directory for numba; compiling in memory "
+        "funksvd: no writable cache directory for numba; compiling in memory "
         "for this process only. Set NUMBA_CACHE_DIR to a writable directory to keep the compiled "
         "kernels between runs.", RuntimeWarning, stacklevel=3)
 
