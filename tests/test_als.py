@@ -388,3 +388,28 @@ def test_shape_mismatch_is_refused(rng):
     factors, ratings = random_problem(rng)
     with pytest.raises(ValueError, match="users x"):
         als_sweep(factors, Ratings(ratings.users, ratings.items, ratings.values, 9, 9), 0.1)
+
+
+def test_the_on_disk_cache_is_safe_in_a_new_process(tmp_path):
+    """The compiled kernel calls BLAS and LAPACK by symbol name, so numba's cached machine code stays valid in a
+    new process, where scipy's libraries load at other addresses (oracle: this process's Python engine on the
+    same problem; the second process loads the first one's cache, and must neither crash nor differ)."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("import numpy as np\n"
+            "from funksvd import Factors, Ratings\nfrom funksvd.als import als_sweep\n"
+            "rng = np.random.default_rng(5)\n"
+            "r = Ratings(rng.integers(0, 30, 400), rng.integers(0, 20, 400), rng.uniform(1, 5, 400), 30, 20)\n"
+            "f = Factors.random(30, 20, 8, mu=3.0, random_state=0)\n"
+            "out = als_sweep(f, r, 0.1, engine='{engine}')\n"
+            "print(repr(float(out.P.sum() + out.Q.sum() + out.bu.sum() + out.bi.sum())))\n")
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path))
+    sums = [subprocess.run([sys.executable, "-c", code.format(engine=engine)], capture_output=True, text=True,
+                           env=env, timeout=300, check=True).stdout.strip() for engine in ("compiled", "compiled")]
+    assert any(tmp_path.rglob("*.nbi")), "the first process cached nothing"
+    python = subprocess.run([sys.executable, "-c", code.format(engine="python")], capture_output=True, text=True,
+                            env=env, timeout=300, check=True).stdout.strip()
+    assert sums[0] == sums[1]  # the cached code gives the same bits
+    assert float(sums[1]) == pytest.approx(float(python), rel=1e-12)  # and the Python engine's values
