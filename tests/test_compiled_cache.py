@@ -62,7 +62,7 @@ def _edit(path: Path, old: str, new: str) -> None:
 
 
 def test_an_edited_rule_is_recompiled(tmp_path):
-    """Edit rules.funk (and feature.clip) between two processes sharing one cache.
+    """Edit rules.funk and its factored form (and feature.clip) between two processes sharing one cache.
 
     Oracle: the Python engine, which runs the edited file as it stands; the compiled result must
     change and agree with it (1e-12: fused multiply-adds only). Before the fix the compiled
@@ -73,6 +73,9 @@ def test_an_edited_rule_is_recompiled(tmp_path):
     before = _fit(root, **cache)
     _edit(root / "funksvd" / "maths" / "rules.py", "P[u, f] += lr_pu * (err * qif - reg_pu * puf)",
           "P[u, f] += 1.5 * lr_pu * (err * qif - reg_pu * puf)")
+    # the compiled engine runs funk's factored form (RULES["funk"].compiled_step): the same edit there
+    _edit(root / "funksvd" / "maths" / "rules.py", "keep_p, step_p = one - lr_pu * reg_pu, lr_pu * err",
+          "keep_p, step_p = one - 1.5 * lr_pu * reg_pu, 1.5 * lr_pu * err")
     # feature.clip is bound into the feature kernels, which are bound into their epoch loops:
     # the edit must reach the loops through two levels of binding
     _edit(root / "funksvd" / "sgd" / "funk_schedule.py", "    return min(max(x, lo), hi)\n",

@@ -25,9 +25,11 @@ def ratings(rng):
 
 @pytest.fixture
 def small_cells(monkeypatch):
-    """Cells of a few rows, so that a small problem has a real grid (here 10 x 4 cells at k=4, float64)."""
+    """Cells of a few rows, so that a small problem has a real grid (here 10 x 4 cells at k=4, float64); a user's
+    13 ratings may be split over the 4 item ranges (MIN_REUSE 1)."""
     monkeypatch.setattr(grid_module, "USER_CELL_BYTES", 30 * 4 * 8)
     monkeypatch.setattr(grid_module, "ITEM_CELL_BYTES", 50 * 4 * 8)
+    monkeypatch.setattr(grid_module, "MIN_REUSE", 1)
 
 
 def _triples(users, items, values):
@@ -45,6 +47,17 @@ def test_the_copy_is_a_permutation_and_each_cell_a_few_rows_of_p_and_q(ratings, 
         users, items = grid.users[a:b], grid.items[a:b]
         assert users.max() - users.min() + 1 <= 2 * 30
         assert items.max() - items.min() + 1 <= 2 * 50
+
+
+def test_few_ratings_per_user_get_fewer_item_ranges(ratings, small_cells, monkeypatch, rng):
+    """Oracle: the arithmetic of the cap. 4,000 ratings of 300 users are 13 a user: with MIN_REUSE 4 the
+    item ranges are at most 4000 // (300 * 4) = 3 (not the 4 the byte budget asks for), with MIN_REUSE 8 one, so a
+    user's row of P is fetched for about MIN_REUSE of its ratings at least."""
+    cells = {}
+    for reuse in (1, 4, 8):
+        monkeypatch.setattr(grid_module, "MIN_REUSE", reuse)
+        cells[reuse] = Grid(ratings, 4, np.float64, rng).n_cells
+    assert cells[1] == 10 * 4 and cells[4] == 10 * 3 and cells[8] == 10 * 1
 
 
 def test_an_epoch_visits_every_rating_once(ratings, small_cells, rng):
@@ -153,7 +166,8 @@ def test_the_counting_sort_and_the_cell_shuffle_give_the_literal_construction(ra
     grid = Grid(ratings, 4, np.float64, np.random.default_rng(9), engine)
     rng = np.random.default_rng(9)
     n_user_groups = grid_module._groups(ratings.n_users, 4 * 8, grid_module.USER_CELL_BYTES)
-    n_item_groups = grid_module._groups(ratings.n_items, 4 * 8, grid_module.ITEM_CELL_BYTES)
+    n_item_groups = min(grid_module._groups(ratings.n_items, 4 * 8, grid_module.ITEM_CELL_BYTES),
+                        len(ratings) // (ratings.n_users * grid_module.MIN_REUSE))
     assert n_user_groups * n_item_groups > 4  # several cells, or the test proves little
     user_group = grid_module.balanced_groups(ratings.users, ratings.n_users, n_user_groups)
     item_group = grid_module.balanced_groups(ratings.items, ratings.n_items, n_item_groups)

@@ -148,5 +148,5 @@ def _compiled_epoch(step):
 
 
 def compiled_epoch(rule):
-    """The epoch loop with ``rule``'s kernel inlined, compiled."""
-    return _compiled_epoch(rule.step)
+    """The epoch loop with ``rule``'s kernel inlined, compiled: ``rule.compiled_step`` where the rule has one."""
+    return _compiled_epoch(rule.compiled_step or rule.step)

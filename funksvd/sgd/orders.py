@@ -13,7 +13,8 @@ grouped by user). :class:`Grid` takes what LensKit and LibMF do:
    time, no memory beyond the copy but one cell's keys.
 2. **Cache-sized cells.** Users are cut into contiguous id ranges whose rows of :math:`P`
    take about :data:`USER_CELL_BYTES`, items into ranges whose rows of :math:`Q` take about
-   :data:`ITEM_CELL_BYTES`; the copy is arranged cell by cell (the cells of a user range
+   :data:`ITEM_CELL_BYTES` (but never so many item ranges that a user has fewer than
+   :data:`MIN_REUSE` ratings in a cell); the copy is arranged cell by cell (the cells of a user range
    and an item range, as in LibMF's block grid), the shuffled order kept within a cell. While
    a cell runs, its rows of :math:`P` and :math:`Q` stay in cache.
 3. **A fresh cell order each epoch.** Every epoch visits the cells in a new random order,
@@ -32,13 +33,21 @@ import numpy as np
 from .strata import balanced_groups
 from ..model.ratings import Ratings
 
-__all__ = ["Grid", "USER_CELL_BYTES", "ITEM_CELL_BYTES"]
+__all__ = ["Grid", "USER_CELL_BYTES", "ITEM_CELL_BYTES", "MIN_REUSE"]
 
-#: Bytes of :math:`P` rows per user range: about a core's L2 cache (measured best of 128 KiB .. 1 MiB).
-USER_CELL_BYTES = 1 << 18
+#: Bytes of :math:`P` rows per user range. With :data:`ITEM_CELL_BYTES`, a cell's rows (384 KiB)
+#: fit in a 512 KiB L2 cache (AMD Zen 2 to 4; Intel's server cores have 1 to 2 MiB), so that every
+#: row read while a cell runs is an L2 hit after its first. Fixed, not read off the machine: the
+#: cells decide the visiting order, and the same ``random_state`` must give the same fit everywhere.
+USER_CELL_BYTES = 1 << 17
 
-#: Bytes of :math:`Q` rows per item range: a share of the L3 cache (items are fewer and read more often).
-ITEM_CELL_BYTES = 1 << 22
+#: Bytes of :math:`Q` rows per item range (items are fewer and read more often: the larger share).
+ITEM_CELL_BYTES = 1 << 18
+
+#: The fewest ratings a user should have in a cell, on average. Item ranges split each user's
+#: ratings over cells, and when :math:`P` is larger than the caches its row is fetched from memory
+#: again in every cell: data with few ratings per user get fewer, larger item ranges.
+MIN_REUSE = 8
 
 
 class Grid:
@@ -69,14 +78,16 @@ class Grid:
     def __init__(self, ratings: Ratings, n_factors: int, dtype, rng: np.random.Generator, engine: str = "compiled",
                  counts=None):
         itemsize = np.dtype(dtype).itemsize
+        n = len(ratings)
         n_user_groups = _groups(ratings.n_users, n_factors * itemsize, USER_CELL_BYTES)
-        n_item_groups = _groups(ratings.n_items, n_factors * itemsize, ITEM_CELL_BYTES)
+        # cache-sized item ranges, but not so many that a user has fewer than MIN_REUSE ratings in a cell
+        n_item_groups = min(_groups(ratings.n_items, n_factors * itemsize, ITEM_CELL_BYTES),
+                            max(1, n // max(1, ratings.n_users * MIN_REUSE)))
         n_cells = n_user_groups * n_item_groups
         # the cell of rating (u, i) is user_group[u] + item_group[i]
         user_counts, item_counts = (None, None) if counts is None else counts
         user_group = balanced_groups(ratings.users, ratings.n_users, n_user_groups, user_counts) * n_item_groups
         item_group = balanced_groups(ratings.items, ratings.n_items, n_item_groups, item_counts)
-        n = len(ratings)
         ids = np.uint32 if max(ratings.n_users, ratings.n_items) < 2**32 else np.int64
         self.users = np.empty(n, dtype=ids)
         self.items = np.empty(n, dtype=ids)
