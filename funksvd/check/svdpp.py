@@ -153,13 +153,14 @@ def _reference(oracle, factors, Y, ratings, implicit, reg, prove):
         raise OracleUnavailable(f"the symbolic oracle is for small cases: this one has {size} parameters and "
                                 f"ratings, more than {MAX_SYMBOLS} symbols")
     try:
-        symbols, derived = derived_gradients(ratings, implicit, *factors.P.shape[:1], *factors.Q.shape)
+        symbols, derived = derived_gradients(ratings, implicit, factors.n_users, factors.n_items, factors.n_factors)
     except SympyMissing as exc:
         raise OracleUnavailable(str(exc)) from None
     reference = _evaluate(symbols, derived, factors, Y, ratings, reg)
     unproved: dict[str, str] = {}
     if prove:
-        proof = prove_svdpp(ratings, implicit, *factors.P.shape[:1], *factors.Q.shape, (symbols, derived))
+        proof = prove_svdpp(ratings, implicit, factors.n_users, factors.n_items, factors.n_factors,
+                            (symbols, derived))
         for block in SVDPP_BLOCKS:
             entries = [key for key in proof.mismatched if key.partition("[")[0] == block]
             if entries:
