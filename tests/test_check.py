@@ -326,6 +326,9 @@ def test_cli_demo_without_tensorflow_says_once_what_is_missing():
     assert out.count(INSTALL) == 1 and "No module named" not in out
     tf_rows = [line for line in out.splitlines() if re.match(r"\w+ \((un)?biased\) +tensorflow ", line)]
     assert len(tf_rows) == 18 and all(line.endswith(" -  skipped") for line in tf_rows)
+    svdpp_rows = {line[34:54].strip(): line.split()[-1] for line in out.splitlines()
+                  if line.startswith("svdpp (Surprise's SVD++ loss) ")}
+    assert svdpp_rows == {"tensorflow": "skipped", "finite_differences": "ok", "symbolic": "ok"}
     assert "ALL GRADIENT CHECKS PASSED" not in out
     assert out.rstrip().splitlines()[-1] == (
         "GRADIENT CHECKS PASSED against finite_differences and symbolic only; tensorflow NOT compared (see above)")

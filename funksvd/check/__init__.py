@@ -5,6 +5,7 @@
 * :mod:`~funksvd.check.losses`: finite differences of a loss written once, ``loss(xp, theta, data)``
   (:mod:`funksvd.maths.user_losses`);
 * :mod:`~funksvd.check.rules`: :func:`check_rule`, is an update rule a gradient step, of which loss;
+* :mod:`~funksvd.check.svdpp`: :func:`check_svdpp_gradients`, the SVD++ objective's hand gradient (5 blocks);
 * :mod:`~funksvd.check.symbolic`: the sympy oracle and the symbolic proofs (sympy imported on use);
 * :mod:`~funksvd.check.derivation`: :func:`derive`, the derivation of a rule or objective as text or LaTeX.
 """
@@ -12,6 +13,7 @@
 from .gradients import ORACLES, GradientCheck, GradientReport, check_gradients
 from ..maths.user_losses import SUPPORTED, LossError
 from .rules import RuleReport, check_rule
+from .svdpp import check_svdpp_gradients
 
 __all__ = [
     "ORACLES",
@@ -22,6 +24,7 @@ __all__ = [
     "RuleReport",
     "check_gradients",
     "check_rule",
+    "check_svdpp_gradients",
     "derive",
 ]
 

@@ -258,7 +258,7 @@ def check_gradients(
         label = str(objective)
         expected_shapes = {block: theta.shape for block, theta in factors.params().items()}
     got = objective.gradients(factors, ratings, reg) if manual is None else _call_manual(manual, factors, ratings, reg)
-    got = _checked_manual(got, expected_shapes)
+    got = checked_manual(got, expected_shapes)
     if custom:
         penalty_grads, n_entries, mean = {b: np.zeros(s) for b, s in expected_shapes.items()}, len(ratings), False
     else:
@@ -274,8 +274,7 @@ def check_gradients(
                                                  expected_shapes)
         except OracleUnavailable as exc:
             skipped[oracle] = str(exc)
-            nan = float("nan")
-            rows.extend(GradientCheck(b, oracle, nan, nan, (), nan, nan, "skipped") for b in expected_shapes)
+            rows.extend(skipped_rows(oracle, expected_shapes))
             continue
         if custom:
             references[oracle] = (reference, noise, kinks)
@@ -286,31 +285,56 @@ def check_gradients(
             if not proof.ok:
                 unproved = f"sympy does not prove funksvd's hand formulas: {', '.join(proof.mismatched)} differ"
         for block in expected_shapes:
-            m, o = got[block], np.asarray(reference[block], dtype=np.float64).reshape(expected_shapes[block])
-            error = np.abs(m - o)
-            allowed = atol + rtol * np.abs(o) + noise[block]
-            ratio = np.where(kinks[block], 0.0, error / allowed)
-            worst = np.unravel_index(int(np.argmax(ratio)), ratio.shape) if ratio.size else ()
-            failed = bool(ratio.size and ratio[worst] > 1.0) or bool(unproved)
-            hint = unproved
-            if failed and not unproved:
-                mask = ~kinks[block]
-                hint = _diagnose(m[mask], o[mask], penalty_grads[block][mask] / (n_entries if mean else 1.0),
-                                 n_entries)
-            rel = error / np.maximum(np.abs(o), 1e-300)
-            rows.append(GradientCheck(
-                block=block,
-                oracle=oracle,
-                max_abs_error=float(np.where(kinks[block], 0.0, error).max(initial=0.0)),
-                max_rel_error=float(np.where(kinks[block] | (o == 0) & (m == 0), 0.0, rel).max(initial=0.0)),
-                worst_index=tuple(int(j) for j in worst),
-                manual_value=float(m[worst]) if ratio.size else 0.0,
-                oracle_value=float(o[worst]) if ratio.size else 0.0,
-                status="FAIL" if failed else "ok",
-                kinks=int(kinks[block].sum()),
-                hint=hint,
-            ))
+            o = np.asarray(reference[block], dtype=np.float64).reshape(expected_shapes[block])
+            rows.append(block_row(block, oracle, got[block], o, atol + rtol * np.abs(o) + noise[block], kinks[block],
+                                  penalty_grads[block] / (n_entries if mean else 1.0), n_entries, unproved))
     return GradientReport(label, tuple(rows), rtol, atol, skipped)
+
+
+def block_row(block: str, oracle: str, m: np.ndarray, o: np.ndarray, allowed, kinks: np.ndarray,
+              penalty_grad: np.ndarray, n_entries: int, unproved: str = "") -> GradientCheck:
+    """One block's row: the hand gradient ``m`` against the oracle's ``o``, entry by entry.
+
+    Parameters
+    ----------
+    m, o : ndarray
+        The hand gradient and the oracle's, of one shape.
+    allowed : ndarray or float
+        The error each entry may have (``atol + rtol * |o|`` plus the oracle's own error estimate).
+    kinks : ndarray of bool
+        Entries not judged (counted "at kink").
+    penalty_grad, n_entries
+        The penalty's gradient (as the loss reduces it) and the number of entries, for the
+        diagnosis of a classic slip (:func:`_diagnose`).
+    unproved : str
+        Non-empty if sympy does not prove the hand formula of this block: the row fails, saying so.
+    """
+    error = np.abs(m - o)
+    ratio = np.where(kinks, 0.0, error / allowed)
+    worst = np.unravel_index(int(np.argmax(ratio)), ratio.shape) if ratio.size else ()
+    failed = bool(ratio.size and ratio[worst] > 1.0) or bool(unproved)
+    hint = unproved
+    if failed and not unproved:
+        hint = _diagnose(m[~kinks], o[~kinks], penalty_grad[~kinks], n_entries)
+    rel = error / np.maximum(np.abs(o), 1e-300)
+    return GradientCheck(
+        block=block,
+        oracle=oracle,
+        max_abs_error=float(np.where(kinks, 0.0, error).max(initial=0.0)),
+        max_rel_error=float(np.where(kinks | (o == 0) & (m == 0), 0.0, rel).max(initial=0.0)),
+        worst_index=tuple(int(j) for j in worst),
+        manual_value=float(m[worst]) if ratio.size else 0.0,
+        oracle_value=float(o[worst]) if ratio.size else 0.0,
+        status="FAIL" if failed else "ok",
+        kinks=int(kinks.sum()),
+        hint=hint,
+    )
+
+
+def skipped_rows(oracle: str, blocks) -> list[GradientCheck]:
+    """The rows of an oracle that could not run: status "skipped", errors NaN."""
+    nan = float("nan")
+    return [GradientCheck(b, oracle, nan, nan, (), nan, nan, "skipped") for b in blocks]
 
 
 #: A callable loss's finite-difference entry whose error estimate exceeds this share of the
@@ -410,7 +434,7 @@ def _check_connected(loss, factors, ratings, reg, learn_mu, unconnected) -> None
                             "write it with the xp namespace it is given")
 
 
-def _checked_manual(got, expected_shapes):
+def checked_manual(got, expected_shapes):
     """The manual gradient as float64 arrays of the right keys and shapes, or a ``ValueError`` saying what is off."""
     if not isinstance(got, dict) or set(got) != set(expected_shapes):
         keys = sorted(got) if isinstance(got, dict) else type(got).__name__
@@ -423,7 +447,7 @@ def _checked_manual(got, expected_shapes):
             raise ValueError(f"manual gradient {block} is {type(value).__name__}, not an array of numbers") from None
     for block, shape in expected_shapes.items():
         if out[block].shape != shape:
-            other = {"P": "Q", "Q": "P", "bu": "bi", "bi": "bu", "mu": "mu"}[block]
+            other = {"P": "Q", "Q": "P", "bu": "bi", "bi": "bu"}.get(block, block)
             hint = ""
             if out[block].shape == shape[::-1] and shape:
                 hint = " (transposed?)"

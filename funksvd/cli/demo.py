@@ -6,6 +6,8 @@ import numpy as np
 
 from ..base.rng import check_random_state
 from ..check.gradients import ORACLES, check_gradients
+from ..check.svdpp import LABEL as SVDPP_LABEL
+from ..check.svdpp import check_svdpp_gradients, svdpp_case
 from ..classics.problems import QUUXLABS_PUBLISHED, QUUXLABS_R, completed_matrix, quuxlabs_ratings, run_quuxlabs_article
 from ..model.factors import Factors
 from ..maths.objectives import OBJECTIVES
@@ -52,9 +54,18 @@ def _summary(n_cases: int, n_failed: int, compared: dict, skipped: dict) -> str:
     return "ALL GRADIENT CHECKS PASSED"
 
 
-def run_checks(oracles=ORACLES, random_state=0, out=print, compact=False) -> bool:
-    """Check the hand-derived gradient of every rule and objective.
+def _reports(oracles, random_state):
+    """``(label, report)`` of every case of :func:`gradient_cases`, then of the SVD++ objective."""
+    for label, objective, factors, ratings, reg in gradient_cases(random_state):
+        yield label, check_gradients(objective, factors, ratings, oracles=oracles, reg=reg)
+    yield SVDPP_LABEL, check_svdpp_gradients(*svdpp_case(random_state), oracles=oracles)
 
+
+def run_checks(oracles=ORACLES, random_state=0, out=print, compact=False) -> bool:
+    """Check the hand-derived gradient of every rule and objective, and of the SVD++ objective.
+
+    The SVD++ case is :func:`funksvd.check.svdpp.svdpp_case`, checked by
+    :func:`funksvd.check.svdpp.check_svdpp_gradients` (all five blocks ``P, Q, bu, bi, Y``).
     Prints one table per case, or with ``compact=True`` one line per case and oracle (the worst
     relative error over all blocks). An oracle that cannot run (TensorFlow not installed) is
     announced once, with how to install it, and its rows say ``skipped``.
@@ -68,8 +79,7 @@ def run_checks(oracles=ORACLES, random_state=0, out=print, compact=False) -> boo
     n_cases = n_failed = 0
     compared, skipped = {}, {}
     header = compact
-    for label, objective, factors, ratings, reg in gradient_cases(random_state):
-        report = check_gradients(objective, factors, ratings, oracles=oracles, reg=reg)
+    for label, report in _reports(oracles, random_state):
         for oracle, why in report.skipped.items():
             if oracle not in skipped:
                 out(f"Note: {why}. Its rows say 'skipped'.")
@@ -119,7 +129,7 @@ def demo(out=print, oracles=ORACLES, random_state=0) -> bool:
     ratings = quuxlabs_ratings()
     worst = np.abs(ratings.values - factors.predict(ratings.users, ratings.items)).max()
     out(f"\nLargest error on an observed cell: {worst:.4f}")
-    out("\n2. Hand-derived gradients vs oracles, for every rule and classic objective:")
+    out("\n2. Hand-derived gradients vs oracles, for every rule and classic objective, and SVD++:")
     out("   (relative error of the hand gradient; finite differences are exact up to rounding for")
     out("   losses quadratic along each coordinate, see funksvd.check.finite_differences)\n")
     return run_checks(oracles=oracles, random_state=random_state, out=out, compact=True)

@@ -23,7 +23,8 @@ def seed(text: str) -> int:
 def register(sub) -> None:
     for name, text, run in (
         ("demo", "complete the quuxlabs toy matrix, then check every gradient (seconds, embedded data)", _demo),
-        ("check", "check the hand-derived gradient of every rule and objective; exit 1 if any fails", _check),
+        ("check", "check the hand-derived gradient of every rule and objective, and of SVD++; exit 1 if any fails",
+         _check),
     ):
         cmd = sub.add_parser(name, help=text, description=text)
         cmd.add_argument("--oracle", action="append", choices=ORACLES,
