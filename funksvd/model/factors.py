@@ -365,7 +365,8 @@ class Factors(Frozen):
                 return values
             values = rng.standard_normal(shape, dtype=kind)  # m + s Z, as Generator.normal
             values *= kind(init_std_dev)
-            values += kind(init_mean)
+            if init_mean != 0.0:  # a pass less over the table at the default mean
+                values += kind(init_mean)
             if init == "truncated_normal":
                 far = np.abs(values - kind(init_mean)) > kind(2.0 * init_std_dev)
                 while far.any():  # redraw the entries beyond two standard deviations
