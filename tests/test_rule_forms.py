@@ -1,10 +1,12 @@
-r"""The compiled engine's factored kernels are the literal rules (``Rule.compiled_step``).
+r"""The compiled engine's factored kernels are the literal rules (``Rule.compiled_update``), and its pairs loop is
+its one-rating loop.
 
 Oracles: sympy (the factored kernel run on symbols, minus the literal rule's sympy-derived
 gradient step, simplifies to 0 for the error and every updated entry: a proof, not a sample);
 the literal rule run by the Python engine (whole epochs in float64: the forms round differently,
 so the compiled engine is held to 1e-12, the bound the engines are held to everywhere); a literal
-hand computation of one update in float32 (the factored kernel computes in the parameters' dtype).
+hand computation of one update in float32 (the factored kernel computes in the parameters' dtype); the
+one-rating epoch loop :func:`funksvd.sgd.loops.run_epoch` on the same kernel (the pairs loop must give its bits).
 """
 
 from __future__ import annotations
@@ -14,16 +16,17 @@ import pytest
 
 from funksvd import RULES, sgd_epoch
 from funksvd.check.symbolic import prove_rule
-from funksvd.maths.rules import funk_factored
+from funksvd.maths.rules import funk_factored, funk_update, predict_one
 from tests.helpers import random_problem
 
-FACTORED = sorted(name for name, rule in RULES.items() if rule.compiled_step is not None)
+FACTORED = sorted(name for name, rule in RULES.items() if rule.compiled_update is not None)
+STEPS = {"funk": funk_factored}  # each factored update after its error: a step, for prove_rule
 
 
 def test_the_default_rule_has_a_factored_form():
     """Funk's rule (``FunkSVD()``'s default) is compiled from its factored form (oracle: the registry)."""
-    assert RULES["funk"].compiled_step is funk_factored
-    assert FACTORED == ["funk"]
+    assert RULES["funk"].compiled_update is funk_update
+    assert FACTORED == ["funk"] == sorted(STEPS)
 
 
 @pytest.mark.parametrize("name", FACTORED)
@@ -31,7 +34,7 @@ def test_the_factored_kernel_is_the_rule_symbolically(name):
     """Oracle: sympy. Every updated entry and the returned error equal the rule's own gradient step."""
     pytest.importorskip("sympy")
     for k in (1, 3):
-        proof = prove_rule(name, step=RULES[name].compiled_step, k=k)
+        proof = prove_rule(name, step=STEPS[name], k=k)
         assert proof.ok, proof.mismatched
 
 
@@ -88,3 +91,31 @@ def test_float32_stays_float32():
     expected_P = keep * P[0] + step * Q[0]
     funk_factored(P, Q, bu, bi, mu, 0, 0, r, lr, reg)
     assert P.dtype == np.float32 and np.array_equal(P[0], expected_P)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_the_pairs_loop_gives_the_one_rating_loops_bits(rng, dtype):
+    """Oracle: :func:`~funksvd.sgd.loops.run_epoch` compiled with :func:`funk_factored`, one rating after the other,
+    in the same order. Exact equality (max |diff| = 0): two ratings with disjoint rows commute exactly, and a pair
+    sharing a row (here frequent: 6 users, 5 items, repeated pairs) runs one after the other."""
+    from funksvd.sgd.compiled import compiled_epoch, jit, prefetch
+    from funksvd.sgd.loops import run_epoch, typed_scalars
+
+    factors, ratings = random_problem(rng, n_users=6, n_items=5, k=7, n_ratings=400)
+    step = jit(funk_factored, inline=True, predict_one=jit(predict_one, inline=True),
+               funk_update=jit(funk_update, inline=True))
+    one_by_one = jit(run_epoch, "run_epoch_funk_factored_test", step=step, prefetch=prefetch)
+    pairs = compiled_epoch(RULES["funk"])
+    mu, lr, reg = typed_scalars(dtype, factors.mu, (0.02, 0.01, 0.03, 0.015), (0.05, 0.02, 0.01, 0.03))
+    users, items = ratings.users.astype(np.uint32), ratings.items.astype(np.uint32)
+    values, order = ratings.values.astype(dtype), rng.permutation(len(ratings)).astype(np.uint32)
+    shared = np.sum((users[order][1:] == users[order][:-1]) | (items[order][1:] == items[order][:-1]))
+    assert 20 < shared < len(ratings) - 20  # both branches of the pairs loop run
+    out = {}
+    for name, kernel in (("one", one_by_one), ("pairs", pairs)):
+        arrays = tuple(a.astype(dtype) for a in factors.mutable_copy())
+        sse = kernel(*arrays[:2], *arrays[2:], mu, users, items, values, order, lr, reg)
+        out[name] = (arrays, sse)
+    for a, b in zip(out["one"][0], out["pairs"][0]):
+        assert np.array_equal(a, b)
+    assert out["one"][1] == out["pairs"][1]

@@ -26,7 +26,8 @@ from typing import Callable, Mapping
 
 from .objectives import RULE_OBJECTIVES, Objective
 
-__all__ = ["Rule", "RULES", "predict_one", "funk", "funk_factored", "quuxlabs", "quuxlabs_listing", "get_rule"]
+__all__ = ["Rule", "RULES", "predict_one", "funk", "funk_factored", "funk_update", "quuxlabs", "quuxlabs_listing",
+           "get_rule"]
 
 
 def predict_one(P, Q, bu, bi, mu, u, i):
@@ -97,8 +98,8 @@ def funk(P, Q, bu, bi, mu, u, i, r, lr, reg):
     return err
 
 
-def funk_factored(P, Q, bu, bi, mu, u, i, r, lr, reg):
-    r""":func:`funk` with each row update factored into two products: the form the compiled engine runs.
+def funk_update(P, Q, bu, bi, u, i, err, lr, reg):
+    r""":func:`funk`'s update for a rating of error ``err``, each row update factored: what the compiled engine runs.
 
     Notes
     -----
@@ -112,14 +113,15 @@ def funk_factored(P, Q, bu, bi, mu, u, i, r, lr, reg):
         q_i \leftarrow (1 - \gamma\,\lambda)\, q_i + (\gamma\, e)\, p_u
 
     with the two factors computed once per rating, so an entry costs a multiply and a
-    multiply-add instead of three operations; the biases keep :func:`funk`'s form. The Python
-    engine runs :func:`funk` as written. ``tests/test_rule_forms.py`` proves this kernel equal to
-    :func:`funk` symbolically (every updated entry and the error, by sympy) and checks that
-    both engines agree to 1e-12 in float64 (the two forms round differently).
+    multiply-add instead of three operations; the biases keep :func:`funk`'s form. Taking the
+    error as an argument lets the compiled epoch loop predict two ratings before updating either
+    (:func:`funksvd.sgd.loops.run_epoch_pairs`). The Python engine runs :func:`funk` as written.
+    ``tests/test_rule_forms.py`` proves :func:`funk_factored` (this update after the error) equal to
+    :func:`funk` symbolically (every updated entry and the error, by sympy) and checks that both
+    engines agree to 1e-12 in float64 (the two forms round differently).
     """
     lr_pu, lr_qi, lr_bu, lr_bi = lr
     reg_pu, reg_qi, reg_bu, reg_bi = reg
-    err = r - predict_one(P, Q, bu, bi, mu, u, i)
     if bu.shape[0] > 0:
         bu[u] += lr_bu * (err - reg_bu * bu[u])
         bi[i] += lr_bi * (err - reg_bi * bi[i])
@@ -131,6 +133,12 @@ def funk_factored(P, Q, bu, bi, mu, u, i, r, lr, reg):
         qif = Q[i, f]
         P[u, f] = keep_p * puf + step_p * qif
         Q[i, f] = keep_q * qif + step_q * puf
+
+
+def funk_factored(P, Q, bu, bi, mu, u, i, r, lr, reg):
+    """:func:`funk` as the compiled engine computes it, the error then :func:`funk_update` (a step, for the proofs)."""
+    err = r - predict_one(P, Q, bu, bi, mu, u, i)
+    funk_update(P, Q, bu, bi, u, i, err, lr, reg)
     return err
 
 
@@ -277,10 +285,12 @@ class Rule:
         The blocks updated together, in order. One stage means simultaneous.
     source : str
         Where the rule comes from.
-    compiled_step : callable or None
-        The kernel the compiled engine runs instead of ``step``: the same update in another
-        algebraic form, proved equal to ``step`` symbolically (``tests/test_rule_forms.py``);
-        ``None`` compiles ``step`` itself.
+    compiled_update : callable or None
+        ``update(P, Q, bu, bi, u, i, err, lr, reg)``: the rule's update for a rating of error
+        ``err``, in the algebraic form the compiled engine runs (its epoch loop is then
+        :func:`funksvd.sgd.loops.run_epoch_pairs`); proved equal to ``step`` symbolically
+        (``tests/test_rule_forms.py``). ``None`` compiles ``step`` itself into
+        :func:`funksvd.sgd.loops.run_epoch`.
     """
 
     name: str
@@ -290,7 +300,7 @@ class Rule:
     stages: tuple[tuple[str, ...], ...] = (("P", "Q", "bu", "bi"),)
     source: str = ""
     summary: str = field(default="", compare=False)
-    compiled_step: Callable | None = None
+    compiled_update: Callable | None = None
 
     @property
     def simultaneous(self) -> bool:
@@ -301,7 +311,7 @@ RULES: Mapping[str, Rule] = MappingProxyType({
     "funk": Rule(
         name="funk",
         step=funk,
-        compiled_step=funk_factored,
+        compiled_update=funk_update,
         objective=RULE_OBJECTIVES["funk"],
         scale=MappingProxyType({"P": 1.0, "Q": 1.0, "bu": 1.0, "bi": 1.0}),
         source="Simon Funk, 'Netflix Update: Try This at Home' (2006); Surprise SVD",

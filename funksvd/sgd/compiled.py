@@ -44,7 +44,7 @@ from numba.core import cgutils, types
 from numba.extending import intrinsic
 
 from ..maths import rules
-from .loops import bind, run_epoch
+from .loops import bind, run_epoch, run_epoch_pairs
 
 __all__ = ["compiled_epoch", "compiled_step", "jit", "njit_cached", "source_key", "OPTIONS"]
 
@@ -147,6 +147,19 @@ def _compiled_epoch(step):
     return jit(run_epoch, f"run_epoch_{step.__name__}", step=compiled_step(step), prefetch=prefetch)
 
 
+@lru_cache(maxsize=None)
+def _compiled_epoch_pairs(update):
+    step = jit(update, update.__name__, inline=True)
+    return jit(run_epoch_pairs, f"run_epoch_pairs_{update.__name__}", update=step, predict_one=_predict_one(),
+               prefetch=prefetch)
+
+
 def compiled_epoch(rule):
-    """The epoch loop with ``rule``'s kernel inlined, compiled: ``rule.compiled_step`` where the rule has one."""
-    return _compiled_epoch(rule.compiled_step or rule.step)
+    """The epoch loop with ``rule``'s kernel inlined, compiled.
+
+    A rule with a ``compiled_update`` runs it in :func:`~funksvd.sgd.loops.run_epoch_pairs`; any
+    other compiles its ``step`` into :func:`~funksvd.sgd.loops.run_epoch`.
+    """
+    if rule.compiled_update is not None:
+        return _compiled_epoch_pairs(rule.compiled_update)
+    return _compiled_epoch(rule.step)
