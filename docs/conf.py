@@ -214,6 +214,12 @@ def exercise_role(name, rawtext, text, lineno, inliner, options=None, content=No
     from docutils import nodes
     from sphinx.addnodes import pending_xref
 
+    from funksvd import exercises
+
+    if text not in exercises.names():  # a link to a command that does not exist is an error (-W)
+        message = inliner.reporter.error(f"no exercise {text!r}; the exercises are {', '.join(exercises.names())}",
+                                         line=lineno)
+        return [inliner.problematic(rawtext, rawtext, message)], [message]
     ref = pending_xref(rawtext, refdomain="std", reftype="ref", reftarget=f"exercise-{text}", refexplicit=True,
                        refwarn=False, funksvd_optional=True)
     ref += nodes.inline(text, f"Exercise: funksvd exercise {text}", classes=["xref", "std", "std-ref"])

@@ -120,6 +120,12 @@ def fold_in_biased(Q_S, b_S, r, mu, lam):
         ((("lam * len(Q_u)", "lam"),), "lambda is not weighted by n_u"),
         ((("lam * len(Q_u)", "lam / 2 * len(Q_u)"),), "half the penalty"),
     ],
+    "ridge_dual": [
+        ((("+ np.eye(n)", ""),), "the identity is missing"),
+        ((("return (A.T @ alpha) / lam", "return A.T @ alpha"),), "Lambda^-1 is missing in front"),
+        ((("(A / lam) @ A.T", "(A * lam) @ A.T"), ("return (A.T @ alpha) / lam", "return (A.T @ alpha) * lam")),
+         "Lambda where its inverse belongs"),
+    ],
     "best_rank_k": [
         ((("(U[:, :k] * s[:k]) @ Vt[:k]", "U[:, :k] @ Vt[:k]"),), "the singular values are missing"),
         ((("(U[:, :k] * s[:k]) @ Vt[:k]", "(U[:, -k:] * s[-k:]) @ Vt[-k:]"),), "the smallest singular values"),

@@ -119,3 +119,22 @@ def test_the_pairs_loop_gives_the_one_rating_loops_bits(rng, dtype):
     for a, b in zip(out["one"][0], out["pairs"][0]):
         assert np.array_equal(a, b)
     assert out["one"][1] == out["pairs"][1]
+
+
+def test_the_factored_docstring_is_its_code(rng):
+    """Oracle: :func:`funk_update`'s docstring, read by ``tests/latex.py`` and evaluated at random points: its two
+    updates equal what the kernel writes (1e-12: the same float64 operations, perhaps fused). Its biases are
+    :func:`funk`'s, whose docstring test covers them."""
+    from tests.latex import equations, evaluate
+
+    eq = equations(funk_update.__doc__)
+    assert set(eq) == {"P_new", "Q_new"}
+    for _ in range(5):
+        factors, _ = random_problem(rng, n_users=3, n_items=4, k=5, n_ratings=6)
+        u, i, err = 1, 2, float(rng.normal())
+        lr, reg = float(rng.uniform(0.01, 0.2)), float(rng.uniform(0.0, 0.3))
+        names = dict(p=factors.P[u].copy(), q=factors.Q[i].copy(), e=err, lr=lr, reg=reg)
+        P, Q, bu, bi = factors.mutable_copy()
+        funk_update(P, Q, bu, bi, u, i, err, (lr,) * 4, (reg,) * 4)
+        np.testing.assert_allclose(P[u], evaluate(eq["P_new"], **names), rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(Q[i], evaluate(eq["Q_new"], **names), rtol=1e-12, atol=1e-15)

@@ -48,7 +48,6 @@ def _compiled(fn):
     return njit_cached(fn, nogil=True)
 
 
-
 @_compiled
 def _syrk(A, G, trans):
     """Fortran's ``dsyrk(uplo='L', trans)``: ``G`` = :math:`A^\\top A` (``trans='N'``) or :math:`A A^\\top` ('T')."""

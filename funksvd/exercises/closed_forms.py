@@ -1,4 +1,5 @@
-r"""Exercises whose answer is a closed form: biases, fold-in, an ALS half-step, the best rank-k matrix.
+r"""Exercises whose answer is a closed form: biases, fold-in, an ALS half-step and its dual form, the best rank-k
+matrix.
 
 Each is graded against an independent computation in the grader: the reference solutions solve
 the normal equations, the oracles minimise the same loss as a stacked least-squares problem with
@@ -321,6 +322,60 @@ Write ``als_users(R, M, Q, lam)`` returning the minimising :math:`P`.""",
 )
 
 
+# ---- the dual form of a ridge regression ---------------------------------------------------
+
+def _dual_case(rng, index):
+    m = (4, 6, 3, 5, 8)[index % 5]  # unknowns
+    n = (2, 3, 1, 4, 5)[index % 5]  # fewer ratings than unknowns: where the dual form pays
+    A = rng.normal(0.0, 0.7, size=(n, m))
+    y = rng.normal(0.0, 1.0, size=n)
+    lam = rng.uniform(0.1, 1.0, size=m)  # the diagonal of Lambda, one entry per unknown
+    return Case((A, y, lam), f"{n} ratings, {m} unknowns")
+
+
+def ridge_dual(A, y, lam):
+    """x minimising 1/2 |y - A x|^2 + 1/2 sum_j lam[j] x_j^2, through the n x n system (A is n x m, n < m).
+
+    lam: the diagonal of Lambda, shape (m,). Return x, shape (m,).
+    """
+    n = A.shape[0]
+    alpha = np.linalg.solve((A / lam) @ A.T + np.eye(n), y)  # (A Lambda^-1 A^T + I) alpha = y
+    return (A.T @ alpha) / lam  # x = Lambda^-1 A^T alpha
+
+
+def _dual_variant(A, y, lam, identity=True, outer=True, inverse=True):
+    scale = 1.0 / lam if inverse else lam
+    alpha = np.linalg.solve((A * scale) @ A.T + (np.eye(len(y)) if identity else 0.0), y)
+    return (A.T @ alpha) * (scale if outer else 1.0)
+
+
+DUAL = Exercise(
+    name="ridge_dual",
+    title="ALS with fewer ratings than unknowns: the dual form",
+    page="derivations/als",
+    prompt=r"""A user with :math:`n` ratings and :math:`m > n` unknowns :math:`x = (p_u, b_u)` has the
+loss :math:`L(x) = \tfrac12 \lVert y - A x\rVert^2 + \tfrac12 x^\top \Lambda x` (:math:`A` is
+:math:`n \times m`, :math:`\Lambda` diagonal and positive). Its minimiser solves an :math:`m \times m`
+system; starting from :math:`(A^\top A + \Lambda)\,\Lambda^{-1} A^\top = A^\top (A \Lambda^{-1} A^\top + I)`,
+write it with an :math:`n \times n` system instead. Write ``ridge_dual(A, y, lam)`` (``lam``: the
+diagonal of :math:`\Lambda`) returning :math:`x`.""",
+    function=ridge_dual,
+    draw=_dual_case,
+    outputs=("x",),
+    oracle=lambda A, y, lam: ridge(A, y, lam),
+    oracle_name="a least-squares solve of the stacked (primal) system (numpy.linalg.lstsq)",
+    rtol=RTOL, atol=ATOL,
+    slips=(
+        Slip("the identity is missing: the n x n system is A Lambda^-1 A^T + I, the I coming from A^T y's own term",
+             lambda A, y, lam: _dual_variant(A, y, lam, identity=False)),
+        Slip("Lambda^-1 is missing in front: x = Lambda^-1 A^T alpha, not A^T alpha",
+             lambda A, y, lam: _dual_variant(A, y, lam, outer=False)),
+        Slip("Lambda where its inverse belongs: the system is A Lambda^-1 A^T + I and x = Lambda^-1 A^T alpha",
+             lambda A, y, lam: _dual_variant(A, y, lam, inverse=False)),
+    ),
+)
+
+
 # ---- why this is not the SVD -----------------------------------------------------------------
 
 def _complete_case(rng, index):
@@ -374,4 +429,4 @@ missing entries no such formula exists: that is why Funk's "SVD" is fitted by gr
 )
 
 
-EXERCISES = (ITEM_BIASES, BASELINE, FOLD_IN, FOLD_IN_BIASED, ALS, NOT_SVD)
+EXERCISES = (ITEM_BIASES, BASELINE, FOLD_IN, FOLD_IN_BIASED, ALS, DUAL, NOT_SVD)

@@ -14,7 +14,8 @@ PAGE_TITLES = {
     "rules": "The per-rating rules", "masked_matrix": "Matrix calculus of the masked loss",
     "sum_vs_mean": "Sum or mean", "l1": "The L1 data term and penalty", "sigmoid": "The sigmoid link",
     "biases": "Biases", "map": "Regularisation as MAP estimation", "funk_schedule": "Funk's feature-at-a-time schedule",
-    "fold_in_als": "Fold-in and ALS", "symmetries": "The symmetries", "not_svd": "Why this is not the SVD",
+    "fold_in_als": "Fold-in and ALS", "als": "Alternating least squares",
+    "symmetries": "The symmetries", "not_svd": "Why this is not the SVD",
     "gradient_checking": "Gradient checking", "optimizers": "The optimisers as Keras computes them",
     "svdpp": "SVD++",
 }
