@@ -109,14 +109,17 @@ def main() -> None:
     FunkSVD(n_epochs=1, **params).fit(ratings)  # setup + one epoch, to take the setup out of the CPU figure
     one_epoch_cpu = time.process_time() - cpu
     epoch_cpu = []  # shuffle="grid": CPU seconds of each epoch, read around Grid.run (one call an epoch)
+    marks = []  # CPU clock as each epoch starts and ends
     run = grid.Grid.run
 
     def timed_run(self, *run_args):
         cpu = time.process_time()
+        marks.append(cpu)
         try:
             return run(self, *run_args)
         finally:
-            epoch_cpu.append(time.process_time() - cpu)
+            marks.append(time.process_time())
+            epoch_cpu.append(marks[-1] - cpu)
 
     grid.Grid.run = timed_run
     tic, cpu = time.perf_counter(), time.process_time()
@@ -124,7 +127,10 @@ def main() -> None:
     fit_seconds, cpu_seconds = time.perf_counter() - tic, time.process_time() - cpu
     grid.Grid.run = run
     cpu_per_epoch = (cpu_seconds - one_epoch_cpu) / max(args.epochs - 1, 1)
-    setup_cpu = cpu_seconds - sum(epoch_cpu)
+    outside_cpu = cpu_seconds - sum(epoch_cpu)  # everything but the epochs' loops
+    setup_cpu = marks[0] - cpu if marks else outside_cpu  # before the first epoch
+    between_cpu = sum(b - a for a, b in zip(marks[1:-1:2], marks[2::2]))  # each epoch's loss, guard, history
+    after_cpu = outside_cpu - setup_cpu - between_cpu  # the fitted Factors, estimator attributes
     cpu_goal = _common.median(epoch_cpu) if epoch_cpu else cpu_per_epoch
     peak = peak_rss_since_reset() if fit_peak_only else _common.peak_rss_bytes()
     epochs = [record["seconds"] for record in model.history_]
@@ -144,8 +150,14 @@ def main() -> None:
         ("CPU seconds per epoch (fit of all epochs minus a fit of one, over the epochs between)",
          f"{cpu_per_epoch:.2f} s" if epoch_cpu else f"**{cpu_per_epoch:.2f} s**"),
         ("whole fit (incl. setup)", f"**{fit_seconds:.2f} s wall**, {cpu_seconds:.2f} s CPU"),
-        *([("setup: whole fit's CPU minus its epochs' CPU (grid, start values, start loss, counts, final Factors)",
-            f"**{setup_cpu:.2f} s**")] if epoch_cpu else []),
+        *([("setup: CPU before the first epoch (start values, counts, grid, reference loss)",
+            f"**{setup_cpu:.2f} s**"),
+           (f"between epochs: CPU outside the epoch loops ({len(epoch_cpu) - 1} gaps: each epoch's running loss "
+            "with its penalty, the guard, the history)",
+            f"{between_cpu:.2f} s ({between_cpu / max(len(epoch_cpu) - 1, 1) * 1e3:.0f} ms a gap)"),
+           ("after the last epoch: CPU to the fitted estimator (its running loss, Factors, attributes)",
+            f"{after_cpu:.2f} s")]
+          if epoch_cpu else []),
         ("training RMSE after the last epoch", f"{model.history_[-1]['train_rmse']:.4f}"),
         ("peak RSS of the fits" if fit_peak_only else "peak RSS (data generation included: no reset possible)",
          f"**{gb(peak)}**"),

@@ -152,6 +152,40 @@ def test_mutable_copy_round_trip():
         assert Factors.from_arrays(*arrays, factors.mu).equals(factors)
 
 
+def test_factors_copy_their_input_unless_handed_over():
+    """Oracle: identity and the writeable flag. ``Factors(...)`` copies (a later write to the caller's
+    array does not reach it); ``from_arrays(own=True)`` keeps a fit's own arrays, read-only; a view
+    handed over is copied all the same (its base could still be written)."""
+    P, Q, bu, bi = np.ones((2, 2)), np.ones((3, 2)), np.zeros(2), np.zeros(3)
+    copied = Factors(P, Q, bu, bi)
+    P[0, 0] = 5.0
+    assert copied.P[0, 0] == 1.0 and P.flags.writeable
+    owned = Factors.from_arrays(P, Q, bu, bi, 0.0, own=True)
+    assert owned.P is P and owned.bi is bi and not P.flags.writeable
+    base = np.ones((4, 2))
+    viewed = Factors.from_arrays(base[:2], Q, bu, bi, 0.0, own=True)
+    assert viewed.P.base is None and base.flags.writeable
+
+
+@pytest.mark.parametrize("entry", [np.nan, np.inf, -np.inf])
+def test_a_non_finite_entry_is_found_however_the_sum_turns_out(entry):
+    """Oracle: the documented ValueError naming the entry. The check first sums the block (a
+    non-finite entry makes any sum non-finite); a finite block whose float64 sum overflows
+    (entries of 1e308) must still be accepted, and +inf beside -inf (a NaN sum) still named."""
+    big = np.full((2, 2), 1e308)
+    with np.errstate(over="ignore"):
+        assert not np.isfinite(big.sum())
+    assert Factors(big, np.ones((1, 2))).P[1, 1] == 1e308
+    P = np.ones((3, 2))
+    P[2, 1] = entry
+    with pytest.raises(ValueError, match=rf"P\[2, 1\] = {entry} is not finite"):
+        Factors(P, np.ones((1, 2)))
+    if np.isinf(entry):  # +inf beside -inf: the sum is NaN, and the first of them is named
+        P[0, 0] = -entry
+        with pytest.raises(ValueError, match=rf"P\[0, 0\] = {-entry} is not finite"):
+            Factors(P, np.ones((1, 2)))
+
+
 def test_float32_values_and_no_copy():
     """dtype=float32 stores float32; copy=False keeps the caller's arrays, now read-only (oracle: identity)."""
     users, items = np.array([0, 1], dtype=np.int64), np.array([1, 0], dtype=np.int64)

@@ -262,6 +262,54 @@ def test_start_loss_is_the_exact_loss(rng):
         assert got == pytest.approx(funksvd.loss(start, R, "funk", 0.05), rel=1e-12)
 
 
+@pytest.mark.parametrize("biased", [True, False])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("scale", [0.1, 1.0, 3.0])
+def test_sse_upper_bound_holds(rng, biased, dtype, scale):
+    """Oracle: a literal numpy sum of (r - mu - b_u - b_i - p_u.q_i)^2 in float64. The bound of
+    :func:`sse_upper_bound` (triangle inequality, Cauchy-Schwarz) is never below it; with
+    P = Q = 0 and no biases it is the sum itself (equality: one of the four vectors is left), to
+    1e-12 relative (sum^2 - 2 mu sum + n mu^2 against the direct sum: rounding of ~1e3 terms)."""
+    from funksvd.estimator.training import rating_counts, sse_upper_bound
+
+    R = problem(rng, n_ratings=400)
+    P = (scale * rng.normal(size=(R.n_users, 5))).astype(dtype)
+    Q = (scale * rng.normal(size=(R.n_items, 5))).astype(dtype)
+    bu = (scale * rng.normal(size=R.n_users)).astype(dtype) if biased else np.zeros(0, dtype)
+    bi = (scale * rng.normal(size=R.n_items)).astype(dtype) if biased else np.zeros(0, dtype)
+    mu = 3.1
+    r_hat = mu + np.einsum("ij,ij->i", P[R.users].astype(float), Q[R.items].astype(float))
+    if biased:
+        r_hat += bu[R.users].astype(float) + bi[R.items].astype(float)
+    exact = float(np.sum((R.values - r_hat) ** 2))
+    counts = rating_counts(R)
+    assert sse_upper_bound((P, Q, bu, bi), mu, R, counts) >= exact
+    zero = (np.zeros_like(P), np.zeros_like(Q), np.zeros(0, dtype), np.zeros(0, dtype))
+    assert sse_upper_bound(zero, mu, R, counts) == pytest.approx(float(np.sum((R.values - mu) ** 2)), rel=1e-12)
+
+
+@pytest.mark.parametrize("engine", ["python", "compiled"])
+def test_reference_is_the_larger_of_the_start_loss_and_the_floor(rng, engine):
+    """Oracle: funksvd.loss at the start factors (the full-batch objective) and the literal floor
+    0.5 * sum r^2, whichever is larger, to 1e-12 relative. A small start (the default
+    init_std_dev) cannot reach the floor, and the bound says so: the sum over the ratings is not
+    run (``sse_of`` would fail); a large one (init_std_dev 3, k 8) exceeds it, and is summed."""
+    R = problem(rng, n_ratings=300)
+    floor = 0.5 * float(np.sum(R.values ** 2))
+    model = FunkSVD(n_factors=8, reg_all=0.05, engine=engine)
+    for std, summed in ((0.1, False), (3.0, True)):
+        factors = Factors.random(R.n_users, R.n_items, 8, mu=R.mean(), init_std_dev=std, random_state=1)
+        expected = max(funksvd.loss(factors, R, "funk", 0.05), floor)
+
+        def sse_of():
+            assert summed, "the bound should have spared the pass over the ratings"
+            return float(np.sum((R.values - factors.predict(R.users, R.items)) ** 2))
+
+        got = model._reference_loss(factor_arrays(factors), factors.mu, R, sse_of=sse_of)
+        assert got == pytest.approx(expected, rel=1e-12)
+        assert (expected > floor) == summed
+
+
 def test_predictions_do_not_depend_on_the_chunking(rng, monkeypatch):
     """Oracle: a literal per-pair sum mu + bu + bi + p.q in float64, to 1e-12 (rounding of k = 7 terms).
 

@@ -24,7 +24,7 @@ import numpy as np
 
 from ..base.rng import check_random_state
 from ..base.errors import NotFittedError
-from ..model.factors import BLOCKS, Factors
+from ..model.factors import BLOCKS, Factors, random_parameters
 from ..model.ratings import Ratings
 from ..maths.objectives import Objective, as_objective
 from ..maths.rules import get_rule
@@ -194,7 +194,8 @@ class FunkSVD(Training, Recommending, Persistence):
     **Divergence.** After each epoch, a non-finite parameter or loss, or a loss above
     ``DIVERGENCE_FACTOR`` (1000) times the loss at the start values (computed exactly before the
     first epoch, and at least the loss of predicting 0, so that a start with loss 0 is no false
-    alarm; the same guard on every engine and schedule), raises :class:`~funksvd.DivergenceError`
+    alarm; the same guard on every engine and schedule; the sum over the ratings is skipped when a
+    bound from the row norms shows that the start cannot reach that floor), raises :class:`~funksvd.DivergenceError`
     naming the epoch, the rule and a smaller learning rate to try; the estimator is then left
     unfitted (``history_`` holds the epochs run), so ``factors_`` never holds NaN.
 
@@ -398,17 +399,21 @@ class FunkSVD(Training, Recommending, Persistence):
 
         dtype = np.dtype(self.dtype)
         rng = check_random_state(self.random_state)
+        start: Factors | None = None  # given factors (trained on a copy)
+        drawn = None  # or this fit's own start arrays, drawn as Factors.random draws them, trained in place
         if init is not None:
             start = self._check_init(init, ratings)
             mu = init.mu
         else:
             mu = ratings.mean() if self.biased else 0.0
-            start = None
             if self.schedule == "joint":
-                start = Factors.random(
-                    ratings.n_users, ratings.n_items, self.n_factors, biased=self.biased, mu=mu,
+                drawn = random_parameters(
+                    ratings.n_users, ratings.n_items, self.n_factors, biased=self.biased,
                     init_mean=self.init_mean, init_std_dev=self.init_std_dev, random_state=rng, dtype=dtype,
                 )
+                if self.engine == "tensorflow":
+                    P, Q, bu, bi = drawn
+                    start = Factors._own(P, Q, bu, bi, mu)
         rating_range = (float(ratings.values.min()), float(ratings.values.max()))
         if self.engine == "tensorflow":
             self._fit_tensorflow(start, ratings, validation, rng, rating_range)
@@ -416,7 +421,8 @@ class FunkSVD(Training, Recommending, Persistence):
             counts = rating_counts(ratings)  # counted once: the grid's cells and the penalty's weights
             reference = None
             if self.schedule == "joint":
-                epochs, arrays, reference = self._joint(start, mu, ratings, rng, rating_range, counts)
+                epochs, arrays, reference = self._joint(start if drawn is None else drawn, mu, ratings, rng,
+                                                        rating_range, counts)
             else:
                 epochs, arrays = self._feature(start, mu, ratings, rng, rating_range)
             total = self.n_epochs if self.schedule == "joint" else None

@@ -27,7 +27,7 @@ from ..sgd.steps import epoch_function
 from .scores import compiled_sse, factor_arrays, rmse_of
 from .state import EstimatorState
 
-__all__ = ["Training", "DIVERGENCE_FACTOR", "SHUFFLE_BLOCK"]
+__all__ = ["Training", "DIVERGENCE_FACTOR", "SHUFFLE_BLOCK", "sse_upper_bound"]
 
 #: Ratings per run of ``shuffle="blocks"``.
 SHUFFLE_BLOCK = 4096
@@ -68,14 +68,21 @@ class Training(EstimatorState):
 
         return shuffled
 
-    def _joint(self, start: Factors | None, mu, ratings, rng, rating_range, counts=None):
+    def _joint(self, start, mu, ratings, rng, rating_range, counts=None):
         """All factors at once: one ``epoch_function(rule, engine)`` call per epoch (per block with ``n_jobs > 1``).
 
-        Returns the epochs, the arrays they train, and the divergence guard's reference loss where it
-        was computed here (over the grid's copy, cell by cell), else None.
+        ``start``: the given :class:`~funksvd.Factors` (``init=``, trained on a copy) or the arrays
+        ``(P, Q, bu, bi)`` this fit has just drawn (trained in place). Returns the epochs, the arrays
+        they train, and the divergence guard's reference loss where it was computed here (over the
+        grid's copy, cell by cell), else None.
         """
         assert start is not None, "the joint schedule always starts from drawn or given factors"
-        arrays = P, Q, bu, bi = start.mutable_copy()
+        if isinstance(start, Factors):
+            arrays = P, Q, bu, bi = start.mutable_copy()
+        else:
+            P, Q, bu, bi = start
+            empty = np.zeros(0, P.dtype)
+            arrays = P, Q, bu, bi = P, Q, empty if bu is None else bu, empty.copy() if bi is None else bi
         start_mu = mu
         run = epoch_function(self.rule, self.engine)
         lr_of, reg_of = self._hyper("lr"), self._hyper("reg")
@@ -85,8 +92,9 @@ class Training(EstimatorState):
             grid = Grid(ratings, P.shape[1], P.dtype, rng, self.engine, counts)
             reference = None
             if self.engine == "compiled":  # the same sum over the copy, whose cells keep their rows in cache
-                sse = grid.sum_squared_errors(compiled_sse(), arrays, start_mu)
-                reference = self._reference_loss(arrays, start_mu, ratings, counts, sse=sse)
+                reference = self._reference_loss(
+                    arrays, start_mu, ratings, counts,
+                    sse_of=lambda: grid.sum_squared_errors(compiled_sse(), arrays, start_mu))
 
             def grid_epochs():
                 for _ in range(self.n_epochs):
@@ -191,7 +199,7 @@ class Training(EstimatorState):
         if stopper.active:
             arrays = stopper.best_arrays
         P, Q, bu, bi = arrays
-        self.factors_ = Factors.from_arrays(P, Q, bu, bi, mu)
+        self.factors_ = Factors.from_arrays(P, Q, bu, bi, mu, own=True)  # the fit's own arrays: kept, not copied
         self.mu_ = float(mu)
         self.n_epochs_ = len(self.history_)
         self.best_epoch_ = best
@@ -211,17 +219,29 @@ class Training(EstimatorState):
             sse = rmse_of(arrays, mu, ratings, engine) ** 2 * len(ratings)
         return _running_loss(self.rule, sse, arrays, self._hyper("reg"), counts)
 
-    def _reference_loss(self, arrays, mu, ratings, counts=None, sse=None) -> float:
+    def _reference_loss(self, arrays, mu, ratings, counts=None, sse_of=None) -> float:
         r"""The divergence guard's reference: the loss at the start values, at least the loss of predicting 0.
 
         The floor :math:`c \sum r^2` (the data term of :math:`\hat r = 0`) is positive for any
         real ratings, so a start that fits the data exactly (all ratings equal, or one rating:
         loss 0) does not make the first small penalty look like an explosion.
+
+        The start loss is summed over the ratings (``sse_of()`` gives its sum of squared errors, if
+        the caller has a faster way) only when it can exceed the floor: :func:`sse_upper_bound`,
+        from row norms alone, usually shows that it cannot (small random starts predict about
+        :math:`\mu`), and the reference is then the floor, the same value without a pass over
+        the ratings.
         """
+        counts = rating_counts(ratings) if counts is None else counts
         c = RULES[get_rule(self.rule).name].objective.data_weight
         values = ratings.values
-        floor = c * float(np.einsum("i,i->", values, values, dtype=np.float64))
-        return max(self._start_loss(arrays, mu, ratings, counts, sse), floor)
+        square_sum = float(np.einsum("i,i->", values, values, dtype=np.float64))
+        floor = c * square_sum
+        penalty = _running_loss(self.rule, 0.0, arrays, self._hyper("reg"), counts)
+        bound = c * sse_upper_bound(arrays, mu, ratings, counts, square_sum) + penalty
+        if bound * (1.0 + 1e-6) <= floor:  # the margin covers the rounding of the sums (about 1e-9 at 1e7 terms)
+            return floor
+        return max(self._start_loss(arrays, mu, ratings, counts, None if sse_of is None else sse_of()), floor)
 
     def _guard(self, epoch: int, loss: float, reference: float, arrays) -> None:
         """Raise :class:`DivergenceError` on a non-finite epoch, or a loss above ``DIVERGENCE_FACTOR * reference``.
@@ -358,6 +378,49 @@ def _counts(ids: np.ndarray, n: int, chunk: int = 1 << 22) -> np.ndarray:
     for first in range(0, len(ids), chunk):
         counts += np.bincount(ids[first:first + chunk], minlength=n)
     return counts
+
+
+def sse_upper_bound(arrays, mu, ratings, counts, square_sum=None) -> float:
+    r"""An upper bound of the sum of squared errors :math:`\sum_{(u,i) \in \mathcal K} e_{ui}^2` from row norms.
+
+    Notes
+    -----
+    Over the ratings, :math:`e = (r - \mu) - b_u - b_i - p_u^\top q_i` is a sum of four
+    vectors; the triangle inequality of the Euclidean norm, then Cauchy-Schwarz
+    (:math:`(p_u^\top q_i)^2 \le \lVert p_u\rVert^2 \lVert q_i\rVert^2`), give
+
+    .. math::
+
+        \sqrt{\textstyle\sum e_{ui}^2} \le \sqrt{\textstyle\sum (r_{ui} - \mu)^2}
+        + \sqrt{\textstyle\sum_u n_u b_u^2} + \sqrt{\textstyle\sum_i n_i b_i^2} + \sqrt{B}
+
+        B = \min\big(\max_i \lVert q_i\rVert^2 \textstyle\sum_u n_u \lVert p_u\rVert^2,\;
+        \max_u \lVert p_u\rVert^2 \textstyle\sum_i n_i \lVert q_i\rVert^2\big)
+
+    with :math:`\sum (r - \mu)^2 = \sum r^2 - 2\mu \sum r + |\mathcal K| \mu^2`: one pass over
+    the values and :math:`O((n_{\mathrm{users}} + n_{\mathrm{items}})\,k)` work, where the sum itself
+    reads two rows per rating. ``counts``: :func:`rating_counts`; ``square_sum``: :math:`\sum r^2`,
+    if known.
+    """
+    P, Q, bu, bi = arrays
+    values = ratings.values
+    if square_sum is None:
+        square_sum = float(np.einsum("i,i->", values, values, dtype=np.float64))
+    total = float(np.sum(values, dtype=np.float64))
+    centred = max(square_sum - 2.0 * mu * total + len(values) * mu * mu, 0.0)
+    user_counts, item_counts = counts
+    root = np.sqrt(centred)
+    def weighted(n, squares):  # sum_u n_u squares_u (einsum, not a BLAS dot that would wake BLAS threads)
+        return float(np.einsum("i,i->", n, squares))
+
+    if len(bu):  # in float64 throughout: a bound, not an estimate
+        root += np.sqrt(weighted(user_counts, np.square(bu, dtype=np.float64)))
+        root += np.sqrt(weighted(item_counts, np.square(bi, dtype=np.float64)))
+    p_norms = np.einsum("ij,ij->i", P, P, dtype=np.float64)
+    q_norms = np.einsum("ij,ij->i", Q, Q, dtype=np.float64)
+    root += np.sqrt(min(q_norms.max(initial=0.0) * weighted(user_counts, p_norms),
+                        p_norms.max(initial=0.0) * weighted(item_counts, q_norms)))
+    return float(root * root)
 
 
 def _running_loss(rule, sse: float, arrays, reg: dict, counts) -> float:

@@ -18,7 +18,7 @@ from ..base.rng import check_random_state
 from ..base.frozen import Frozen
 from ..base.validation import check_indices, positive_int
 
-__all__ = ["Factors", "BLOCKS", "MAX_CELLS", "check_cells", "predict_pairs"]
+__all__ = ["Factors", "BLOCKS", "MAX_CELLS", "check_cells", "predict_pairs", "random_parameters"]
 
 #: Names of the parameter blocks, in the order used everywhere (gradients, step scales, lr/reg tuples).
 BLOCKS = ("P", "Q", "bu", "bi")
@@ -31,7 +31,8 @@ MAX_CELLS = 10**8
 INITS = ("normal", "truncated_normal", "uniform", "glorot")
 
 
-def _param_array(value, name: str, ndim: int, dtype=None) -> np.ndarray:
+def _param_array(value, name: str, ndim: int, dtype=None, copy: bool = True) -> np.ndarray:
+    """``value`` checked (dimension, finite entries), read-only; copied unless ``copy=False`` and it owns its data."""
     array = np.asarray(value)
     if dtype is not None:
         array = array.astype(dtype, copy=False)
@@ -39,12 +40,18 @@ def _param_array(value, name: str, ndim: int, dtype=None) -> np.ndarray:
         array = array.astype(np.float64)
     if array.ndim != ndim:
         raise ValueError(f"{name} must be {ndim}-D, got shape {array.shape}")
-    finite = np.isfinite(array)
-    if not finite.all():
-        first = np.argwhere(~finite)[0]
-        where = ", ".join(str(j) for j in first)
-        raise ValueError(f"{name}[{where}] = {array[tuple(first)]} is not finite")
-    array = array.copy()
+    # a finite sum means finite entries (a NaN or an infinity makes any sum non-finite); only a sum
+    # that is not finite (or that overflowed) needs the entry-by-entry check and its n-sized mask
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = array.sum(dtype=np.float64)
+    if not np.isfinite(total):
+        finite = np.isfinite(array)
+        if not finite.all():
+            first = np.argwhere(~finite)[0]
+            where = ", ".join(str(j) for j in first)
+            raise ValueError(f"{name}[{where}] = {array[tuple(first)]} is not finite")
+    if copy or not array.flags.owndata:
+        array = array.copy()
     array.flags.writeable = False
     return array
 
@@ -147,8 +154,23 @@ class Factors(Frozen):
     mu: float
 
     def __init__(self, P, Q, bu=None, bi=None, mu=0.0):
-        P = _param_array(P, "P", 2)
-        Q = _param_array(Q, "Q", 2)
+        self._build(P, Q, bu, bi, mu, copy=True)
+
+    @classmethod
+    def _own(cls, P, Q, bu, bi, mu) -> "Factors":
+        """``Factors`` around arrays that funksvd has just made and hands over (checked, made read-only, not copied).
+
+        For the start values a fit draws and the arrays it trains: copying them would only double
+        the memory written (80 MB at a time for Netflix-sized factors). The caller must hold no
+        other reference through which it writes them again.
+        """
+        factors = cls.__new__(cls)
+        factors._build(P, Q, bu, bi, mu, copy=False)
+        return factors
+
+    def _build(self, P, Q, bu, bi, mu, copy: bool) -> None:
+        P = _param_array(P, "P", 2, copy=copy)
+        Q = _param_array(Q, "Q", 2, copy=copy)
         if P.shape[1] != Q.shape[1]:
             raise ValueError(f"P and Q must have the same number of factors, got {P.shape[1]} and {Q.shape[1]}")
         if P.shape[0] < 1 or Q.shape[0] < 1:
@@ -158,8 +180,8 @@ class Factors(Frozen):
         if (bu is None) != (bi is None):
             raise ValueError("give both bu and bi (biased model) or neither (unbiased model)")
         if bu is not None:
-            bu = _param_array(bu, "bu", 1, P.dtype)
-            bi = _param_array(bi, "bi", 1, P.dtype)
+            bu = _param_array(bu, "bu", 1, P.dtype, copy=copy)
+            bi = _param_array(bi, "bi", 1, P.dtype, copy=copy)
             if bu.shape[0] != P.shape[0]:
                 raise ValueError(f"bu has {bu.shape[0]} entries but P has {P.shape[0]} users")
             if bi.shape[0] != Q.shape[0]:
@@ -287,11 +309,15 @@ class Factors(Frozen):
         )
 
     @classmethod
-    def from_arrays(cls, P, Q, bu, bi, mu) -> "Factors":
-        """Inverse of :meth:`mutable_copy`: empty bias arrays mean an unbiased model."""
+    def from_arrays(cls, P, Q, bu, bi, mu, *, own: bool = False) -> "Factors":
+        """Inverse of :meth:`mutable_copy`: empty bias arrays mean an unbiased model.
+
+        ``own=True``: the caller hands the arrays over (a fit's trained arrays): they are made
+        read-only and kept, not copied (see :meth:`_own`).
+        """
         if len(bu) == 0 and len(bi) == 0:
             bu = bi = None
-        return cls(P, Q, bu, bi, mu)
+        return cls._own(P, Q, bu, bi, mu) if own else cls(P, Q, bu, bi, mu)
 
     @classmethod
     def random(
@@ -340,46 +366,10 @@ class Factors(Frozen):
         ``P`` is drawn before ``Q`` from ``numpy.random.default_rng(random_state)``, so the same
         ``random_state`` gives bit-identical factors.
         """
-        for name, n in (("n_users", n_users), ("n_items", n_items), ("n_factors", n_factors)):
-            positive_int(n, name, whole=True)
-        if not init_std_dev >= 0:
-            raise ValueError(f"init_std_dev must be >= 0, got {init_std_dev!r}")
-        if init not in INITS:
-            raise ValueError(f"init={init!r}; expected one of {INITS}")
-        low, high = init_range
-        if init == "uniform" and not low < high:
-            raise ValueError(f"init_range must be (low, high) with low < high, got {init_range!r}")
-        rng = check_random_state(random_state)
-
-        kind = np.dtype(dtype).type
-
-        def draw(n_rows: int) -> np.ndarray:  # in the parameters' dtype, in place (no float64 copy)
-            shape = (n_rows, n_factors)
-            if init in ("uniform", "glorot"):
-                a, b = (low, high) if init == "uniform" else (-np.sqrt(6.0 / (n_rows + n_factors)),) * 2
-                if init == "glorot":  # fan_in + fan_out of an n_rows x k weight
-                    b = -a
-                values = rng.random(shape, dtype=kind)  # a + (b - a) U(0, 1), as Generator.uniform
-                values *= kind(b - a)
-                values += kind(a)
-                return values
-            values = rng.standard_normal(shape, dtype=kind)  # m + s Z, as Generator.normal
-            values *= kind(init_std_dev)
-            if init_mean != 0.0:  # a pass less over the table at the default mean
-                values += kind(init_mean)
-            if init == "truncated_normal":
-                far = np.abs(values - kind(init_mean)) > kind(2.0 * init_std_dev)
-                while far.any():  # redraw the entries beyond two standard deviations
-                    fresh = rng.standard_normal(int(far.sum()), dtype=kind)
-                    values[far] = fresh * kind(init_std_dev) + kind(init_mean)
-                    far = np.abs(values - kind(init_mean)) > kind(2.0 * init_std_dev)
-            return values
-
-        P = draw(n_users)
-        Q = draw(n_items)
-        bu = np.zeros(n_users, dtype) if biased else None
-        bi = np.zeros(n_items, dtype) if biased else None
-        return cls(P, Q, bu, bi, mu)
+        P, Q, bu, bi = random_parameters(n_users, n_items, n_factors, biased=biased, init=init, init_mean=init_mean,
+                                         init_std_dev=init_std_dev, init_range=init_range,
+                                         random_state=random_state, dtype=dtype)
+        return cls._own(P, Q, bu, bi, mu)  # fresh arrays: no copy
 
     def equals(self, other: "Factors") -> bool:
         """Bit-for-bit equality of every block and of ``mu``."""
@@ -389,3 +379,53 @@ class Factors(Frozen):
             and self.mu == other.mu
             and all(np.array_equal(a, b) for a, b in zip(self.params().values(), other.params().values()))
         )
+
+
+def random_parameters(n_users: int, n_items: int, n_factors: int, *, biased: bool = True, init: str = "normal",
+                      init_mean: float = 0.0, init_std_dev: float = 0.1, init_range: tuple[float, float] = (0.0, 1.0),
+                      random_state=None, dtype=np.float64):
+    """The arrays ``(P, Q, bu, bi)`` of :meth:`Factors.random`, writable (``bu, bi`` None when unbiased).
+
+    The same draws as :meth:`Factors.random` (which wraps them); a fit trains them in place
+    instead of copying a read-only start.
+    """
+    for name, n in (("n_users", n_users), ("n_items", n_items), ("n_factors", n_factors)):
+        positive_int(n, name, whole=True)
+    if not init_std_dev >= 0:
+        raise ValueError(f"init_std_dev must be >= 0, got {init_std_dev!r}")
+    if init not in INITS:
+        raise ValueError(f"init={init!r}; expected one of {INITS}")
+    low, high = init_range
+    if init == "uniform" and not low < high:
+        raise ValueError(f"init_range must be (low, high) with low < high, got {init_range!r}")
+    rng = check_random_state(random_state)
+
+    kind = np.dtype(dtype).type
+
+    def draw(n_rows: int) -> np.ndarray:  # in the parameters' dtype, in place (no float64 copy)
+        shape = (n_rows, n_factors)
+        if init in ("uniform", "glorot"):
+            a, b = (low, high) if init == "uniform" else (-np.sqrt(6.0 / (n_rows + n_factors)),) * 2
+            if init == "glorot":  # fan_in + fan_out of an n_rows x k weight
+                b = -a
+            values = rng.random(shape, dtype=kind)  # a + (b - a) U(0, 1), as Generator.uniform
+            values *= kind(b - a)
+            values += kind(a)
+            return values
+        values = rng.standard_normal(shape, dtype=kind)  # m + s Z, as Generator.normal
+        values *= kind(init_std_dev)
+        if init_mean != 0.0:  # a pass less over the table at the default mean
+            values += kind(init_mean)
+        if init == "truncated_normal":
+            far = np.abs(values - kind(init_mean)) > kind(2.0 * init_std_dev)
+            while far.any():  # redraw the entries beyond two standard deviations
+                fresh = rng.standard_normal(int(far.sum()), dtype=kind)
+                values[far] = fresh * kind(init_std_dev) + kind(init_mean)
+                far = np.abs(values - kind(init_mean)) > kind(2.0 * init_std_dev)
+        return values
+
+    P = draw(n_users)
+    Q = draw(n_items)
+    bu = np.zeros(n_users, dtype) if biased else None
+    bi = np.zeros(n_items, dtype) if biased else None
+    return P, Q, bu, bi
