@@ -62,6 +62,34 @@ def test_history_loss_is_exact_and_never_rises(rng, weighted):
     assert model.history_[-1]["kept"] and model.best_epoch_ == 6 == model.n_epochs_
 
 
+def test_weight_exponent_history_fold_in_and_save(rng, tmp_path):
+    """weight_exponent = 0.5. Oracles: :func:`tests.test_als.alpha_loss` at ``factors_`` for the last sweep's
+    loss (1e-12 relative) and a non-increasing history; :func:`als_sweep` with the same exponent, sweep by
+    sweep from the seed's start (bit for bit); fold_in of a training user equals its row after one more
+    user half-step with the same weights (1e-10); the parameter survives save and load."""
+    from funksvd.als import half_step
+    from tests.test_als import alpha_loss
+
+    ratings = problem(rng)
+    model = ALS(n_factors=4, n_epochs=4, random_state=5, weight_exponent=0.5, **REG_PARAMS).fit(ratings)
+    losses = [h["loss"] for h in model.history_]
+    assert all(b <= a * (1 + 1e-12) for a, b in pairwise(losses))
+    assert losses[-1] == pytest.approx(alpha_loss(model.factors_, ratings, REG, 0.5), rel=1e-12)
+    start = Factors.random(ratings.n_users, ratings.n_items, 4, mu=ratings.mean(), random_state=5)
+    for _ in range(4):
+        start = als_sweep(start, ratings, REG, weight_exponent=0.5)
+    assert model.factors_.equals(start)
+    u = int(ratings.users[0])
+    mine = ratings.users == u
+    with pytest.warns(UserWarning, match="more than once"):
+        new = model.fold_in(ratings.items[mine], ratings.values[mine])
+    arrays = model.factors_.mutable_copy()
+    half_step("users", arrays, model.mu_, Layout.of(ratings), als_objective(True), REG, "python", weight_exponent=0.5)
+    np.testing.assert_allclose(new.p_u, arrays[0][u], rtol=1e-10, atol=1e-12)
+    model.save(tmp_path / "alpha.npz")
+    assert FunkSVD.load(tmp_path / "alpha.npz").get_params()["weight_exponent"] == 0.5
+
+
 def test_weighted_als_minimises_funks_loss(rng):
     """Weighted ALS descends the loss FunkSVD's SGD descends (oracle: ``funksvd.loss(..., "funk")``, which
     must equal the ALS history's loss to 1e-12)."""
@@ -183,6 +211,8 @@ def test_cross_validate_and_clone(rng):
     ({"engine": "tensorflow"}, "unknown engine 'tensorflow' for ALS"),
     ({"dtype": np.int32}, "dtype must be"),
     ({"n_jobs": 0}, "n_jobs must be a positive integer"),
+    ({"weight_exponent": -0.5}, "weight_exponent must be a finite number >= 0"),
+    ({"weight_exponent": 0.5, "weighted": False}, "with weighted=False every row's penalty counts once"),
 ])
 def test_bad_parameters_are_named(rng, params, match):
     """Oracle: InputError naming the parameter."""

@@ -95,7 +95,8 @@ def solve_rows(V, c, mu, indptr, cols, values, ridge_x, ridge_b, weights, X, b, 
 
     Notes
     -----
-    Prediction and loss (:func:`als_objective`; :math:`\omega_u = n_u` weighted, else 1;
+    Prediction and loss (:func:`als_objective`; :math:`\omega_u = n_u^\alpha` weighted, with
+    :math:`\alpha` = ``weight_exponent`` of :func:`solve_side`, 1 by default, else 1;
     :math:`\lambda_P, \lambda_Q, \lambda_{b_u}, \lambda_{b_i}` one per block):
 
     .. math::
@@ -194,7 +195,7 @@ def solve_rows(V, c, mu, indptr, cols, values, ridge_x, ridge_b, weights, X, b, 
 
 
 def solve_side(objective: Objective, reg, side: str, V, c, mu: float, indptr, cols, values, X, b,
-               engine: str = "python", n_jobs: int = 1, pool=None) -> None:
+               engine: str = "python", n_jobs: int = 1, pool=None, weight_exponent: float = 1.0) -> None:
     r"""Solve every row of one side in place (see :func:`solve_rows`): the shared normal-equations routine.
 
     Parameters
@@ -218,6 +219,10 @@ def solve_side(objective: Objective, reg, side: str, V, c, mu: float, indptr, co
         ``n_jobs``.
     pool : concurrent.futures.Executor, optional
         Threads to use (else one is made for the call when ``n_jobs > 1``).
+    weight_exponent : float, default 1.0
+        :math:`\alpha` of the per-rating penalty's weights :math:`\omega_u = n_u^\alpha`
+        (frequency-scaled regularisation); 1 is the objective's own ``"per_rating"`` penalty.
+        Only for that penalty.
 
     Raises
     ------
@@ -226,8 +231,11 @@ def solve_side(objective: Objective, reg, side: str, V, c, mu: float, indptr, co
         than unknowns).
     """
     ridge_x, ridge_b = ridge(objective, reg, side)
+    if weight_exponent != 1.0 and objective.penalty != "per_rating":
+        raise InputError(f"weight_exponent={weight_exponent} scales the per-rating penalty's weights n^alpha; "
+                         f"the {objective.penalty!r} penalty weighs every row once")
     counts = np.diff(indptr).astype(np.float64)
-    weights = counts if objective.penalty == "per_rating" else np.ones_like(counts)
+    weights = counts ** weight_exponent if objective.penalty == "per_rating" else np.ones_like(counts)
     if engine == "compiled":
         from .compiled import compiled_solve_rows
 

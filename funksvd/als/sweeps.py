@@ -53,20 +53,23 @@ def _csr(rows, cols, values, n: int):
 
 
 def half_step(side: str, arrays, mu: float, layout: Layout, objective: Objective, reg,
-              engine: str = "compiled", n_jobs: int = 1, pool=None) -> None:
-    """Solve ``side`` ("users": ``P, bu``; "items": ``Q, bi``) of ``arrays = (P, Q, bu, bi)`` in place."""
+              engine: str = "compiled", n_jobs: int = 1, pool=None, weight_exponent: float = 1.0) -> None:
+    r"""Solve ``side`` ("users": ``P, bu``; "items": ``Q, bi``) of ``arrays = (P, Q, bu, bi)`` in place.
+
+    ``weight_exponent``: :math:`\alpha` of the weights :math:`\omega_u = n_u^\alpha` (:func:`solve_side`).
+    """
     P, Q, bu, bi = arrays
     if side == "users":
-        solve_side(objective, reg, side, Q, bi, mu, *layout.by_user, P, bu, engine, n_jobs, pool)
+        solve_side(objective, reg, side, Q, bi, mu, *layout.by_user, P, bu, engine, n_jobs, pool, weight_exponent)
     else:
-        solve_side(objective, reg, side, P, bu, mu, *layout.by_item, Q, bi, engine, n_jobs, pool)
+        solve_side(objective, reg, side, P, bu, mu, *layout.by_item, Q, bi, engine, n_jobs, pool, weight_exponent)
 
 
 def sweep_arrays(arrays, mu: float, layout: Layout, objective: Objective, reg,
-                 engine: str = "compiled", n_jobs: int = 1, pool=None) -> None:
+                 engine: str = "compiled", n_jobs: int = 1, pool=None, weight_exponent: float = 1.0) -> None:
     """One sweep in place: the user half-step, then the item half-step."""
     for side in ("users", "items"):
-        half_step(side, arrays, mu, layout, objective, reg, engine, n_jobs, pool)
+        half_step(side, arrays, mu, layout, objective, reg, engine, n_jobs, pool, weight_exponent)
 
 
 def one_blas_thread():
@@ -84,7 +87,7 @@ def one_blas_thread():
 
 
 def als_sweep(factors: Factors, ratings: Ratings, reg=0.02, weighted: bool = True, engine: str = "compiled",
-              n_jobs: int = 1, layout: Layout | None = None) -> Factors:
+              n_jobs: int = 1, layout: Layout | None = None, weight_exponent: float = 1.0) -> Factors:
     r"""One ALS sweep from ``factors``: :math:`P, b_u` solved with :math:`Q, b_i` fixed, then :math:`Q, b_i`.
 
     Parameters
@@ -102,6 +105,9 @@ def als_sweep(factors: Factors, ratings: Ratings, reg=0.02, weighted: bool = Tru
         Threads per half-step; the result does not depend on it.
     layout : Layout, optional
         The ratings' CSR layout, when several sweeps reuse it.
+    weight_exponent : float, default 1.0
+        With ``weighted``: :math:`\omega_u = n_u^\alpha`, :math:`\alpha` = ``weight_exponent``
+        (frequency-scaled :math:`\lambda`; 1 is Zhou et al.'s weighted :math:`\lambda`).
 
     Returns
     -------
@@ -113,6 +119,7 @@ def als_sweep(factors: Factors, ratings: Ratings, reg=0.02, weighted: bool = Tru
                          f"{factors.n_users} x {factors.n_items}")
     arrays = factors.mutable_copy()
     with one_blas_thread():
-        sweep_arrays(arrays, factors.mu, layout or Layout.of(ratings), als_objective(weighted), reg, engine, n_jobs)
+        sweep_arrays(arrays, factors.mu, layout or Layout.of(ratings), als_objective(weighted), reg, engine, n_jobs,
+                     weight_exponent=weight_exponent)
     return Factors.from_arrays(*arrays, factors.mu)
 

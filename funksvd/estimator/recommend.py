@@ -318,7 +318,8 @@ class Recommending(EstimatorState):
         ``tests/test_matrix_docstrings.py`` evaluates the written-out equations above at the
         returned :math:`x`. The derivation step by step: :doc:`/derivations/fold_in_als`.
         The system is solved by :func:`funksvd.als.solve_side`, the routine of an ALS half-step
-        (:class:`funksvd.ALS`: its weighted loss is ``"funk"``'s; unweighted, :math:`n` is replaced by 1).
+        (:class:`funksvd.ALS`: its weighted loss is ``"funk"``'s; unweighted, :math:`n` is replaced by 1,
+        and with ``weight_exponent`` :math:`\alpha` by :math:`n^\alpha`).
         """
         self = self._published()  # noqa: PLW0642 - one fit's state for the whole call, even during a refit
         factors = self._fitted()
@@ -355,11 +356,16 @@ class Recommending(EstimatorState):
         Q = factors.Q.astype(np.float64)
         try:  # the normal equations of one row: the same routine as an ALS half-step
             solve_side(objective, reg, "users", Q, bi.astype(np.float64), factors.mu, np.array([0, len(r)], np.int64),
-                       index.astype(np.int64), r - Q[index] @ implicit, p_u, b_u)
+                       index.astype(np.int64), r - Q[index] @ implicit, p_u, b_u,
+                       weight_exponent=self._weight_exponent())
         except InputError:
             raise InputError(f"fold_in: the normal equations are singular ({len(r)} ratings, {k} factors, "
                              f"reg_pu={reg['P']:g}); use a positive regularisation or more ratings") from None
         return NewUser(p_u[0] + implicit, float(b_u[0]) if factors.biased else 0.0, index.astype(np.int64))
+
+    def _weight_exponent(self) -> float:
+        """:math:`\alpha` of the penalty weights :math:`n_u^\alpha` (:class:`~funksvd.ALS` may set it; 1 here)."""
+        return 1.0
 
     def _fold_in_implicit(self, index: np.ndarray) -> np.ndarray:
         """The part of a new user's vector fixed by which items they rated (SVD++'s implicit term); 0 here."""
