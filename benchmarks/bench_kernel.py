@@ -121,12 +121,12 @@ def main() -> None:
     from funksvd import RULES
     from funksvd.data import train_test_split
     from funksvd.model.factors import Factors
-    from funksvd.sgd.compiled import compiled_epoch
+    from funksvd.sgd.compiled import compiled_cells
     from funksvd.sgd.loops import typed_scalars
     from funksvd.sgd.orders import Grid
 
     train, _ = train_test_split(_common.load_ml100k(args.data).ratings, test_size=0.2, random_state=0)
-    kernel = compiled_epoch(RULES["funk"])
+    kernel = compiled_cells(RULES["funk"])
     rows = []
     widest = widest_vector_bits()
     cases = {}

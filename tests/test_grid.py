@@ -12,7 +12,8 @@ import pytest
 
 from funksvd import Factors, FunkSVD, Ratings, sgd_epoch
 from funksvd.sgd import orders as grid_module
-from funksvd.sgd.compiled import compiled_epoch
+from funksvd.sgd.compiled import compiled_cells
+from funksvd.sgd.loops import bind, run_cells
 from funksvd.sgd.orders import Grid
 from funksvd.maths.rules import RULES
 
@@ -69,7 +70,7 @@ def test_an_epoch_visits_every_rating_once(ratings, small_cells, rng):
         visited.extend(zip(users[order].tolist(), items[order].tolist(), values[order].tolist()))
         return 0.0
 
-    grid.run(recording_epoch, (None,) * 4, 0.0, None, None, rng)
+    grid.run(bind(run_cells, epoch=recording_epoch), (None,) * 4, 0.0, None, None, rng)
     assert sorted(visited) == _triples(ratings.users, ratings.items, ratings.values)
 
 
@@ -108,10 +109,10 @@ def test_float32_model_compiles_a_float32_kernel(ratings):
     import numba
 
     FunkSVD(n_factors=3, n_epochs=1, random_state=0, dtype=np.float32).fit(ratings)
-    signatures = compiled_epoch(RULES["funk"]).signatures
+    signatures = compiled_cells(RULES["funk"]).signatures  # the grid's epoch, one call over its cells
     float32_call = [sig for sig in signatures if sig[0].dtype == numba.float32]
     assert float32_call, signatures
-    P, Q, bu, bi, mu, users, items, values, order, lr, reg = float32_call[0]
+    P, Q, bu, bi, mu, users, items, values, bounds, cells, arange, lr, reg, sses = float32_call[0]
     assert mu == numba.float32 and values.dtype == numba.float32
     assert set(lr) == {numba.float32} and set(reg) == {numba.float32}
 

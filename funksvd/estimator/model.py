@@ -418,7 +418,7 @@ class FunkSVD(Training, Recommending, Persistence):
         if self.engine == "tensorflow":
             self._fit_tensorflow(start, ratings, validation, rng, rating_range)
         else:
-            counts = rating_counts(ratings)  # counted once: the grid's cells and the penalty's weights
+            counts = rating_counts(ratings, self.engine)  # counted once: the grid's cells and the penalty's weights
             reference = None
             if self.schedule == "joint":
                 epochs, arrays, reference = self._joint(start if drawn is None else drawn, mu, ratings, rng,

@@ -9,6 +9,7 @@ import time
 from typing import Any
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
+from functools import lru_cache
 
 import numpy as np
 
@@ -21,9 +22,9 @@ from ..sgd.loops import typed_scalars
 from ..sgd.strata import Strata
 from ..base.optional import require_pandas, require_tensorflow
 from ..base.progress import progress_bar
-from ..maths.objectives import weighted_squares
+from ..maths.objectives import weighted_row_squares, weighted_squares
 from ..maths.rules import RULES, get_rule
-from ..sgd.steps import epoch_function
+from ..sgd.steps import cells_function, epoch_function
 from .scores import compiled_sse, factor_arrays, rmse_of
 from .state import EstimatorState
 
@@ -90,6 +91,7 @@ class Training(EstimatorState):
         mu, lr, reg = typed_scalars(P.dtype, mu, lr, reg)  # float32 end to end for a float32 model
         if self.n_jobs == 1 and self.shuffle == "grid":
             grid = Grid(ratings, P.shape[1], P.dtype, rng, self.engine, counts)
+            cells = cells_function(self.rule, self.engine)
             reference = None
             if self.engine == "compiled":  # the same sum over the copy, whose cells keep their rows in cache
                 reference = self._reference_loss(
@@ -98,7 +100,7 @@ class Training(EstimatorState):
 
             def grid_epochs():
                 for _ in range(self.n_epochs):
-                    yield None, float(grid.run(run, arrays, mu, lr, reg, rng)), True
+                    yield None, grid.run(cells, arrays, mu, lr, reg, rng), True
 
             return grid_epochs(), arrays, reference
 
@@ -176,7 +178,7 @@ class Training(EstimatorState):
                     if checked:  # schedule="feature": loss and guard per stage in funksvd.sgd.funk_schedule
                         loss = checked[0]
                     else:
-                        loss = _running_loss(self.rule, sse, arrays, reg, counts)
+                        loss = _running_loss(self.rule, sse, arrays, reg, counts, self.engine)
                         assert reference is not None  # the joint schedule: set above
                         self._guard(epoch, loss, reference, unpenalised)
                     val = None if validation is None else rmse_of(arrays, mu, validation, self.engine)
@@ -217,7 +219,7 @@ class Training(EstimatorState):
         if sse is None:
             engine = "compiled" if self.engine == "compiled" else "python"
             sse = rmse_of(arrays, mu, ratings, engine) ** 2 * len(ratings)
-        return _running_loss(self.rule, sse, arrays, self._hyper("reg"), counts)
+        return _running_loss(self.rule, sse, arrays, self._hyper("reg"), counts, self.engine)
 
     def _reference_loss(self, arrays, mu, ratings, counts=None, sse_of=None) -> float:
         r"""The divergence guard's reference: the loss at the start values, at least the loss of predicting 0.
@@ -237,7 +239,7 @@ class Training(EstimatorState):
         values = ratings.values
         square_sum = float(np.einsum("i,i->", values, values, dtype=np.float64))
         floor = c * square_sum
-        penalty = _running_loss(self.rule, 0.0, arrays, self._hyper("reg"), counts)
+        penalty = _running_loss(self.rule, 0.0, arrays, self._hyper("reg"), counts, self.engine)
         bound = c * sse_upper_bound(arrays, mu, ratings, counts, square_sum) + penalty
         if bound * (1.0 + 1e-6) <= floor:  # the margin covers the rounding of the sums (about 1e-9 at 1e7 terms)
             return floor
@@ -367,9 +369,24 @@ def _arange_into(out: np.ndarray, chunk: int = 1 << 22) -> np.ndarray:
     return out
 
 
-def rating_counts(ratings) -> tuple[np.ndarray, np.ndarray]:
-    """The number of ratings of each user and of each item, as float64 (the weights of the per-rating penalty)."""
+def rating_counts(ratings, engine: str = "python") -> tuple[np.ndarray, np.ndarray]:
+    """The number of ratings of each user and of each item, as float64 (the weights of the per-rating penalty).
+
+    ``engine="compiled"`` counts both in one compiled pass (:func:`count_ratings`); otherwise
+    ``np.bincount``, chunk by chunk. The same counts either way.
+    """
+    if engine == "compiled":
+        counts = np.zeros(ratings.n_users), np.zeros(ratings.n_items)
+        _compiled("count_ratings")(ratings.users, ratings.items, *counts)
+        return counts
     return _counts(ratings.users, ratings.n_users), _counts(ratings.items, ratings.n_items)
+
+
+def count_ratings(users, items, user_counts, item_counts):
+    """``user_counts[u] += 1`` and ``item_counts[i] += 1`` for each rating ``(u, i)``: one pass, no copy of the ids."""
+    for j in range(users.shape[0]):
+        user_counts[users[j]] += 1.0
+        item_counts[items[j]] += 1.0
 
 
 def _counts(ids: np.ndarray, n: int, chunk: int = 1 << 22) -> np.ndarray:
@@ -378,6 +395,14 @@ def _counts(ids: np.ndarray, n: int, chunk: int = 1 << 22) -> np.ndarray:
     for first in range(0, len(ids), chunk):
         counts += np.bincount(ids[first:first + chunk], minlength=n)
     return counts
+
+
+@lru_cache(maxsize=None)
+def _compiled(name: str):
+    """:func:`count_ratings` or :func:`~funksvd.maths.objectives.weighted_row_squares`, compiled on first use."""
+    from ..sgd.compiled import jit
+
+    return jit({"count_ratings": count_ratings, "weighted_row_squares": weighted_row_squares}[name])
 
 
 def sse_upper_bound(arrays, mu, ratings, counts, square_sum=None) -> float:
@@ -423,16 +448,26 @@ def sse_upper_bound(arrays, mu, ratings, counts, square_sum=None) -> float:
     return float(root * root)
 
 
-def _running_loss(rule, sse: float, arrays, reg: dict, counts) -> float:
-    """The rule's loss with the epoch's running SSE as data term (see :class:`FunkSVD` Notes)."""
+def _running_loss(rule, sse: float, arrays, reg: dict, counts, engine: str = "python") -> float:
+    r"""The rule's loss with the epoch's running SSE as data term (see :class:`FunkSVD` Notes).
+
+    The penalty's sums :math:`\sum_u n_u \lVert\theta_u\rVert^2` are
+    :func:`~funksvd.maths.objectives.weighted_squares`, or with ``engine="compiled"`` its compiled
+    loop :func:`~funksvd.maths.objectives.weighted_row_squares` (the same sums up to the order of
+    the additions: one pass over each block, no temporaries).
+    """
     objective = RULES[get_rule(rule).name].objective
     assert (objective.data, objective.reduction, objective.entries, objective.penalty, objective.link) == (
         "squared", "sum", "observed", "per_rating", "identity"), objective
     weights = {"P": objective.factor_reg_weight, "Q": objective.factor_reg_weight,
                "bu": objective.bias_reg_weight, "bi": objective.bias_reg_weight}
+    squares = _compiled("weighted_row_squares") if engine == "compiled" else None
     penalty = 0.0
     for block, theta, count in zip(BLOCKS, arrays, (counts[0], counts[1], counts[0], counts[1])):
         if theta.size == 0 or reg[block] == 0.0:
             continue
-        penalty += reg[block] * weights[block] * weighted_squares(theta, count)
+        if squares is None:
+            penalty += reg[block] * weights[block] * weighted_squares(theta, count)
+        else:
+            penalty += reg[block] * weights[block] * squares(theta.reshape(len(theta), -1), count)
     return objective.data_weight * sse + penalty

@@ -44,9 +44,9 @@ from numba.core import cgutils, types
 from numba.extending import intrinsic
 
 from ..maths import rules
-from .loops import bind, run_epoch, run_epoch_pairs
+from .loops import bind, run_cells, run_epoch, run_epoch_pairs
 
-__all__ = ["compiled_epoch", "compiled_step", "jit", "njit_cached", "source_key", "OPTIONS"]
+__all__ = ["compiled_epoch", "compiled_cells", "compiled_step", "jit", "njit_cached", "source_key", "OPTIONS"]
 
 #: Options of every compiled kernel (see the module notes).
 OPTIONS = {"cache": True, "nogil": True, "_nrt": False, "fastmath": frozenset({"reassoc", "contract"})}
@@ -163,3 +163,13 @@ def compiled_epoch(rule):
     if rule.compiled_update is not None:
         return _compiled_epoch_pairs(rule.compiled_update)
     return _compiled_epoch(rule.step)
+
+
+@lru_cache(maxsize=None)
+def _compiled_cells(epoch):
+    return jit(run_cells, f"run_cells_{epoch.__name__}", epoch=epoch)
+
+
+def compiled_cells(rule):
+    """:func:`~funksvd.sgd.loops.run_cells` over :func:`compiled_epoch` of ``rule``: a grid epoch in one call."""
+    return _compiled_cells(compiled_epoch(rule))

@@ -18,9 +18,10 @@ import types
 
 import numpy as np
 
-__all__ = ["run_epoch", "run_epoch_pairs", "bind", "typed_scalars", "prefetch", "AHEAD"]
+__all__ = ["run_epoch", "run_epoch_pairs", "run_cells", "bind", "typed_scalars", "prefetch", "AHEAD"]
 
 step = None  # the rule kernel; bound per rule by bind(run_epoch, step=...)
+epoch = None  # an epoch loop over one cell; bound by bind(run_cells, epoch=...)
 update = None  # a rule's update given the error; bound by bind(run_epoch_pairs, update=...)
 predict_one = None  # the prediction; bound by bind(run_epoch_pairs, predict_one=...)
 
@@ -88,6 +89,21 @@ def run_epoch(P, Q, bu, bi, mu, users, items, values, order, lr, reg):
         err = step(P, Q, bu, bi, mu, users[j], items[j], values[j], lr, reg)
         sse += err * err
     return sse
+
+
+def run_cells(P, Q, bu, bi, mu, users, items, values, bounds, cells, arange, lr, reg, sses):
+    """One epoch over ratings stored cell by cell: ``epoch`` on each cell of ``cells``, in that order.
+
+    Cell ``c`` holds ``bounds[c]:bounds[c + 1]`` of ``users, items, values``; ``arange`` is
+    ``0, 1, ...`` (the order within a cell: front to back). ``sses[t]`` receives the sum of squared
+    errors of the ``t``-th cell visited. ``epoch`` is a global bound by :func:`bind` (one of the
+    loops above, with a rule), so that the compiled engine runs an epoch in one call.
+    """
+    for t in range(cells.shape[0]):
+        c = cells[t]
+        a, b = bounds[c], bounds[c + 1]
+        sses[t] = epoch(P, Q, bu, bi, mu, users[a:b], items[a:b], values[a:b], arange[:b - a], lr, reg)
+    return sses
 
 
 def bind(fn, name=None, **names):

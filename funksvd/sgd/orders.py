@@ -120,18 +120,18 @@ class Grid:
     def n_cells(self) -> int:
         return len(self.bounds) - 1
 
-    def run(self, epoch, arrays, mu, lr, reg, rng: np.random.Generator) -> float:
+    def run(self, cells_loop, arrays, mu, lr, reg, rng: np.random.Generator) -> float:
         """One epoch: the cells in a fresh random order, each front to back; the sum of squared errors.
 
-        ``epoch`` is the loop of :func:`funksvd.sgd.epoch_function`, called once per cell on
-        views of the copy.
+        ``cells_loop`` is :func:`funksvd.sgd.steps.cells_function` (the epoch loop of a rule, run on
+        each cell in the drawn order by one call); the cells' sums are added in the order visited.
         """
         P, Q, bu, bi = arrays
+        sses = cells_loop(P, Q, bu, bi, mu, self.users, self.items, self.values, self.bounds,
+                          rng.permutation(self.n_cells), self._arange, lr, reg, np.empty(self.n_cells))
         sse = 0.0
-        for c in rng.permutation(self.n_cells):
-            a, b = self.bounds[c], self.bounds[c + 1]
-            sse += epoch(P, Q, bu, bi, mu, self.users[a:b], self.items[a:b], self.values[a:b],
-                         self._arange[:b - a], lr, reg)
+        for cell_sse in sses.tolist():
+            sse += cell_sse
         return sse
 
 

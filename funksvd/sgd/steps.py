@@ -11,7 +11,7 @@ import numpy as np
 
 from ..base.errors import DivergenceError
 from ..model.factors import BLOCKS, Factors
-from .loops import bind, run_epoch, typed_scalars
+from .loops import bind, run_cells, run_epoch, typed_scalars
 from ..maths.objectives import per_block
 from ..model.ratings import Ratings
 from ..maths.rules import get_rule
@@ -42,6 +42,16 @@ def epoch_function(rule, engine: str):
 
         return compiled_epoch(rule)
     raise ValueError(f"engine={engine!r}; expected one of {LOOP_ENGINES}")
+
+
+def cells_function(rule, engine: str):
+    """The epoch loop over a grid's cells (:func:`~funksvd.sgd.loops.run_cells`) for ``rule`` on ``engine``."""
+    rule = get_rule(rule)
+    if engine == "compiled":
+        from .compiled import compiled_cells
+
+        return compiled_cells(rule)
+    return bind(run_cells, f"run_cells[{rule.name}]", epoch=epoch_function(rule, engine))
 
 
 def finish_step(arrays, mu, what: str) -> Factors:
