@@ -154,16 +154,20 @@ def test_feature_schedule_default_order_is_one_permutation_for_every_epoch(ratin
     assert np.array_equal(values, ratings.values[expected])
 
 
+@pytest.mark.parametrize("key_batch", [1 << 20, 300, 1])
 @pytest.mark.parametrize("engine", ["python", "compiled"])
-def test_the_counting_sort_and_the_cell_shuffle_give_the_literal_construction(ratings, small_cells, engine):
+def test_the_counting_sort_and_the_cell_shuffle_give_the_literal_construction(ratings, small_cells, engine, key_batch,
+                                                                              monkeypatch):
     """The copy is built by a compiled counting sort and a Fisher-Yates shuffle of each cell.
 
     Oracle: the literal construction, written out here in numpy and plain Python: the cell of each
     rating, ``np.argsort(cell, kind="stable")``, then for each cell of ``m`` ratings the keys
     ``rng.random(m)`` of the same generator state and the textbook Fisher-Yates walk (``t`` from
     ``m - 1`` down to 1 swaps ``t`` with ``floor(key_t (t + 1))``). Bit-identical copy, bounds and
-    the uint32 ids dtype, whether Python or numba runs the setup's loops.
+    the uint32 ids dtype, whether Python or numba runs the setup's loops, and however many cells'
+    keys are drawn in one call (``KEY_BATCH``: all cells at once, batches of a few cells, one cell).
     """
+    monkeypatch.setattr(grid_module, "KEY_BATCH", key_batch)
     grid = Grid(ratings, 4, np.float64, np.random.default_rng(9), engine)
     rng = np.random.default_rng(9)
     n_user_groups = grid_module._groups(ratings.n_users, 4 * 8, grid_module.USER_CELL_BYTES)

@@ -49,6 +49,9 @@ ITEM_CELL_BYTES = 1 << 18
 #: again in every cell: data with few ratings per user get fewer, larger item ranges.
 MIN_REUSE = 8
 
+#: The in-cell shuffle draws the keys of consecutive cells in one call, about this many at a time.
+KEY_BATCH = 1 << 20
+
 
 class Grid:
     r"""The ratings shuffled once and arranged in cache-sized cells; :meth:`run` runs one epoch.
@@ -63,7 +66,7 @@ class Grid:
         Draws the one shuffle now and one cell order per :meth:`run`.
     engine : {"compiled", "python"}, default "compiled"
         Who runs the setup's loops (:func:`count_cells`, :func:`place_in_cells`,
-        :func:`shuffle_together`): numba, or Python as they are written. Same copy either way.
+        :func:`shuffle_cells`): numba, or Python as they are written. Same copy either way.
     counts : (ndarray, ndarray), optional
         The ratings of each user and of each item, if the caller has counted them already.
 
@@ -93,15 +96,22 @@ class Grid:
         self.items = np.empty(n, dtype=ids)
         self.values = np.empty(n, dtype=dtype)
         count, place, shuffle = _setup_kernels() if engine == "compiled" else (
-            count_cells, place_in_cells, shuffle_together)
+            count_cells, place_in_cells, shuffle_cells)
         counts = np.zeros(n_cells, dtype=np.int64)
         count(ratings.users, ratings.items, user_group, item_group, counts)
         bounds = np.concatenate([[0], np.cumsum(counts)])
         place(ratings.users, ratings.items, ratings.values, user_group, item_group, bounds[:-1].copy(),
               self.users, self.items, self.values)
-        for a, b in zip(bounds[:-1], bounds[1:]):  # shuffle once, within each cell
-            if b - a > 1:
-                shuffle(self.users[a:b], self.items[a:b], self.values[a:b], rng.random(b - a))
+        # shuffle once, within each cell: the keys of consecutive cells drawn in one call (the same
+        # stream as a draw per cell), in batches of about KEY_BATCH keys
+        sizes = np.diff(bounds)
+        keys_through = np.cumsum(np.where(sizes > 1, sizes, 0))  # a cell of one rating draws no key
+        first, drawn = 0, 0
+        while first < n_cells:
+            last = max(first + 1, int(np.searchsorted(keys_through, drawn + KEY_BATCH, side="right")))
+            keys = rng.random(int(keys_through[last - 1] - drawn))
+            shuffle(self.users, self.items, self.values, bounds, first, last, keys)
+            first, drawn = last, int(keys_through[last - 1])
         self.bounds = np.unique(bounds)
         self._arange = np.arange(int(np.diff(self.bounds).max(initial=0)), dtype=ids)
 
@@ -152,6 +162,16 @@ def place_in_cells(users, items, values, user_group, item_group, free, out_users
         out_values[t] = values[j]
 
 
+def shuffle_cells(users, items, values, bounds, first, last, keys):
+    """:func:`shuffle_together` on each cell ``first <= c < last`` of more than one rating, its keys taken in turn."""
+    offset = 0
+    for c in range(first, last):
+        a, b = bounds[c], bounds[c + 1]
+        if b - a > 1:
+            shuffle_together(users[a:b], items[a:b], values[a:b], keys[offset:offset + b - a])
+            offset += b - a
+
+
 def shuffle_together(users, items, values, keys):
     """Fisher-Yates on three arrays at once: step ``t`` swaps entry ``t`` with ``floor(keys[t] (t + 1))``."""
     for t in range(users.shape[0] - 1, 0, -1):
@@ -163,10 +183,11 @@ def shuffle_together(users, items, values, keys):
 
 @lru_cache(maxsize=None)
 def _setup_kernels():
-    """:func:`count_cells`, :func:`place_in_cells` and :func:`shuffle_together`, compiled on first use."""
+    """:func:`count_cells`, :func:`place_in_cells` and :func:`shuffle_cells`, compiled on first use."""
     from .compiled import jit
 
-    return jit(count_cells), jit(place_in_cells), jit(shuffle_together)
+    shuffle = jit(shuffle_cells, shuffle_together=jit(shuffle_together, inline=True))
+    return jit(count_cells), jit(place_in_cells), shuffle
 
 
 def _groups(n: int, row_bytes: int, cell_bytes: int) -> int:
