@@ -31,6 +31,9 @@ with warnings.catch_warnings(record=True) as caught:
     for engine in ("compiled", "python"):
         P = FunkSVD(n_factors=3, n_epochs=2, random_state=0, engine=engine).fit(R).factors_.P
         out[engine] = P.ravel().tolist()
+        # long rows (40 float64: 320 bytes) run the pipelined kernel, funk_update_predict
+        P = FunkSVD(n_factors=40, n_epochs=2, random_state=0, engine=engine).fit(R).factors_.P
+        out["long_" + engine] = P.ravel().tolist()
     for schedule_engine in ("compiled", "python"):  # funksvd.sgd.funk_schedule kernels, via compiled.jit
         m = FunkSVD(n_factors=2, schedule="feature", feature_epochs=3, feature_min_epochs=1, random_state=0,
                     engine=schedule_engine)
@@ -55,9 +58,9 @@ def _fit(root: Path, **env) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def _edit(path: Path, old: str, new: str) -> None:
+def _edit(path: Path, old: str, new: str, count: int = 1) -> None:
     text = path.read_text()
-    assert text.count(old) == 1, old
+    assert text.count(old) == count, old
     path.write_text(text.replace(old, new))
 
 
@@ -73,15 +76,16 @@ def test_an_edited_rule_is_recompiled(tmp_path):
     before = _fit(root, **cache)
     _edit(root / "funksvd" / "maths" / "rules.py", "P[u, f] += lr_pu * (err * qif - reg_pu * puf)",
           "P[u, f] += 1.5 * lr_pu * (err * qif - reg_pu * puf)")
-    # the compiled engine runs funk's factored form (RULES["funk"].compiled_step): the same edit there
+    # the compiled engine runs funk's factored forms (RULES["funk"].compiled_update and, for long rows,
+    # compiled_update_predict): the same edit in both
     _edit(root / "funksvd" / "maths" / "rules.py", "keep_p, step_p = one - lr_pu * reg_pu, lr_pu * err",
-          "keep_p, step_p = one - 1.5 * lr_pu * reg_pu, 1.5 * lr_pu * err")
+          "keep_p, step_p = one - 1.5 * lr_pu * reg_pu, 1.5 * lr_pu * err", count=2)
     # feature.clip is bound into the feature kernels, which are bound into their epoch loops:
     # the edit must reach the loops through two levels of binding
     _edit(root / "funksvd" / "sgd" / "funk_schedule.py", "    return min(max(x, lo), hi)\n",
           "    return min(max(x, lo), hi - 2.5)\n")
     after = _fit(root, **cache)
-    for kind in ("", "feature_"):
+    for kind in ("", "long_", "feature_"):
         compiled, python = after[kind + "compiled"], after[kind + "python"]
         assert python != before[kind + "python"]  # the edit matters
         assert max(abs(a - b) for a, b in zip(compiled, python)) < 1e-12, kind

@@ -85,13 +85,14 @@ class Training(EstimatorState):
             empty = np.zeros(0, P.dtype)
             arrays = P, Q, bu, bi = P, Q, empty if bu is None else bu, empty.copy() if bi is None else bi
         start_mu = mu
-        run = epoch_function(self.rule, self.engine)
+        row_bytes = P.shape[1] * P.itemsize  # picks the compiled loop (funksvd.sgd.compiled.compiled_epoch)
+        run = epoch_function(self.rule, self.engine, row_bytes)
         lr_of, reg_of = self._hyper("lr"), self._hyper("reg")
         lr, reg = tuple(lr_of[b] for b in BLOCKS), tuple(reg_of[b] for b in BLOCKS)
         mu, lr, reg = typed_scalars(P.dtype, mu, lr, reg)  # float32 end to end for a float32 model
         if self.n_jobs == 1 and self.shuffle == "grid":
             grid = Grid(ratings, P.shape[1], P.dtype, rng, self.engine, counts)
-            cells = cells_function(self.rule, self.engine)
+            cells = cells_function(self.rule, self.engine, row_bytes)
             reference = None
             if self.engine == "compiled":  # the same sum over the copy, whose cells keep their rows in cache
                 reference = self._reference_loss(

@@ -26,8 +26,8 @@ from typing import Callable, Mapping
 
 from .objectives import RULE_OBJECTIVES, Objective
 
-__all__ = ["Rule", "RULES", "predict_one", "funk", "funk_factored", "funk_update", "quuxlabs", "quuxlabs_listing",
-           "get_rule"]
+__all__ = ["Rule", "RULES", "predict_one", "funk", "funk_factored", "funk_update", "funk_update_predict", "quuxlabs",
+           "quuxlabs_listing", "get_rule"]
 
 
 def predict_one(P, Q, bu, bi, mu, u, i):
@@ -133,6 +133,47 @@ def funk_update(P, Q, bu, bi, u, i, err, lr, reg):
         qif = Q[i, f]
         P[u, f] = keep_p * puf + step_p * qif
         Q[i, f] = keep_q * qif + step_q * puf
+
+
+def funk_update_predict(P, Q, bu, bi, mu, u, i, err, u2, i2, lr, reg):
+    r""":func:`funk_update` of rating :math:`(u, i)`, error ``err``, summing the prediction of :math:`(u_2, i_2)`.
+
+    Notes
+    -----
+    The prediction of the next pair,
+
+    .. math::
+
+        \hat r_{u_2 i_2} = \mu + b_{u_2} + b_{i_2} + p_{u_2}^\top q_{i_2},
+
+    is summed inside the loop over :math:`f` that updates :math:`p_u, q_i`, its terms added in the
+    order :func:`predict_one` adds them, so the CPU computes the next dot product while it updates
+    the rows of this one. Each entry is read after the update has written it (:math:`b_{u_2}` after
+    :math:`b_u`, :math:`p_{u_2 f}` after :math:`p_{uf}`), so the result is the prediction after the
+    update, whether or not the pairs share a row. Run as Python, this is :func:`funk_update` then
+    :func:`predict_one`, bit for bit; compiled, the dot product's additions are reassociated
+    differently from :func:`predict_one`'s (rounding only). ``tests/test_rule_forms.py`` proves it
+    equal to the two calls on sympy symbols and checks the compiled loop against the Python engine
+    to 1e-12 in float64. The compiled engine runs it where the rows are long
+    (:data:`funksvd.sgd.compiled.PIPELINE_ROW_BYTES`).
+    """
+    lr_pu, lr_qi, lr_bu, lr_bi = lr
+    reg_pu, reg_qi, reg_bu, reg_bi = reg
+    r_hat = mu
+    if bu.shape[0] > 0:
+        bu[u] += lr_bu * (err - reg_bu * bu[u])
+        bi[i] += lr_bi * (err - reg_bi * bi[i])
+        r_hat += bu[u2] + bi[i2]
+    one = P.dtype.type(1)
+    keep_p, step_p = one - lr_pu * reg_pu, lr_pu * err
+    keep_q, step_q = one - lr_qi * reg_qi, lr_qi * err
+    for f in range(P.shape[1]):
+        puf = P[u, f]
+        qif = Q[i, f]
+        P[u, f] = keep_p * puf + step_p * qif
+        Q[i, f] = keep_q * qif + step_q * puf
+        r_hat += P[u2, f] * Q[i2, f]
+    return r_hat
 
 
 def funk_factored(P, Q, bu, bi, mu, u, i, r, lr, reg):
@@ -291,6 +332,11 @@ class Rule:
         :func:`funksvd.sgd.loops.run_epoch_pairs`); proved equal to ``step`` symbolically
         (``tests/test_rule_forms.py``). ``None`` compiles ``step`` itself into
         :func:`funksvd.sgd.loops.run_epoch`.
+    compiled_update_predict : callable or None
+        ``update_predict(P, Q, bu, bi, mu, u, i, err, u2, i2, lr, reg) -> r_hat2``:
+        ``compiled_update`` with the next pair's prediction in its loop (for long rows, the compiled
+        loop :func:`funksvd.sgd.loops.run_epoch_pipelined`); proved equal to ``compiled_update``
+        then :func:`predict_one` symbolically.
     """
 
     name: str
@@ -301,6 +347,7 @@ class Rule:
     source: str = ""
     summary: str = field(default="", compare=False)
     compiled_update: Callable | None = None
+    compiled_update_predict: Callable | None = None
 
     @property
     def simultaneous(self) -> bool:
@@ -312,6 +359,7 @@ RULES: Mapping[str, Rule] = MappingProxyType({
         name="funk",
         step=funk,
         compiled_update=funk_update,
+        compiled_update_predict=funk_update_predict,
         objective=RULE_OBJECTIVES["funk"],
         scale=MappingProxyType({"P": 1.0, "Q": 1.0, "bu": 1.0, "bi": 1.0}),
         source="Simon Funk, 'Netflix Update: Try This at Home' (2006); Surprise SVD",

@@ -44,9 +44,10 @@ from numba.core import cgutils, types
 from numba.extending import intrinsic
 
 from ..maths import rules
-from .loops import bind, run_cells, run_epoch, run_epoch_pairs
+from .loops import bind, run_cells, run_epoch, run_epoch_pairs, run_epoch_pipelined
 
-__all__ = ["compiled_epoch", "compiled_cells", "compiled_step", "jit", "njit_cached", "source_key", "OPTIONS"]
+__all__ = ["compiled_epoch", "compiled_cells", "compiled_step", "PIPELINE_ROW_BYTES", "jit", "njit_cached",
+           "source_key", "OPTIONS"]
 
 #: Options of every compiled kernel (see the module notes).
 OPTIONS = {"cache": True, "nogil": True, "_nrt": False, "fastmath": frozenset({"reassoc", "contract"})}
@@ -154,12 +155,32 @@ def _compiled_epoch_pairs(update):
                prefetch=prefetch)
 
 
-def compiled_epoch(rule):
+@lru_cache(maxsize=None)
+def _compiled_epoch_pipelined(update, update_predict):
+    return jit(run_epoch_pipelined, f"run_epoch_pipelined_{update_predict.__name__}",
+               update=jit(update, update.__name__, inline=True),
+               update_predict=jit(update_predict, update_predict.__name__, inline=True),
+               predict_one=_predict_one(), prefetch=prefetch)
+
+
+#: Rows of at least this many bytes (k = 32 in float64, 64 in float32) run the pipelined loop, where
+#: the rule has one: each update also sums the next prediction. Its loop reads four rows and checks
+#: them for overlap, a cost per rating that long rows repay and short rows do not (measured in
+#: ``benchmarks/bench_kernel.py``; the figures are in docs/performance.rst).
+PIPELINE_ROW_BYTES = 256
+
+
+def compiled_epoch(rule, row_bytes: int = 0):
     """The epoch loop with ``rule``'s kernel inlined, compiled.
 
-    A rule with a ``compiled_update`` runs it in :func:`~funksvd.sgd.loops.run_epoch_pairs`; any
-    other compiles its ``step`` into :func:`~funksvd.sgd.loops.run_epoch`.
+    ``row_bytes``: the bytes of a row of :math:`P` (``k`` times the itemsize). A rule with a
+    ``compiled_update_predict`` runs it in :func:`~funksvd.sgd.loops.run_epoch_pipelined` for rows
+    of :data:`PIPELINE_ROW_BYTES` or more; a rule with a ``compiled_update`` runs it in
+    :func:`~funksvd.sgd.loops.run_epoch_pairs`; any other compiles its ``step`` into
+    :func:`~funksvd.sgd.loops.run_epoch`.
     """
+    if rule.compiled_update_predict is not None and row_bytes >= PIPELINE_ROW_BYTES:
+        return _compiled_epoch_pipelined(rule.compiled_update, rule.compiled_update_predict)
     if rule.compiled_update is not None:
         return _compiled_epoch_pairs(rule.compiled_update)
     return _compiled_epoch(rule.step)
@@ -170,6 +191,6 @@ def _compiled_cells(epoch):
     return jit(run_cells, f"run_cells_{epoch.__name__}", epoch=epoch)
 
 
-def compiled_cells(rule):
+def compiled_cells(rule, row_bytes: int = 0):
     """:func:`~funksvd.sgd.loops.run_cells` over :func:`compiled_epoch` of ``rule``: a grid epoch in one call."""
-    return _compiled_cells(compiled_epoch(rule))
+    return _compiled_cells(compiled_epoch(rule, row_bytes))

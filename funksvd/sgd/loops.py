@@ -18,12 +18,14 @@ import types
 
 import numpy as np
 
-__all__ = ["run_epoch", "run_epoch_pairs", "run_cells", "bind", "typed_scalars", "prefetch", "AHEAD"]
+__all__ = ["run_epoch", "run_epoch_pairs", "run_epoch_pipelined", "run_cells", "bind", "typed_scalars", "prefetch",
+           "AHEAD"]
 
 step = None  # the rule kernel; bound per rule by bind(run_epoch, step=...)
 epoch = None  # an epoch loop over one cell; bound by bind(run_cells, epoch=...)
 update = None  # a rule's update given the error; bound by bind(run_epoch_pairs, update=...)
 predict_one = None  # the prediction; bound by bind(run_epoch_pairs, predict_one=...)
+update_predict = None  # an update with the next pair's prediction; bound by bind(run_epoch_pipelined, ...)
 
 #: How many ratings ahead :func:`run_epoch` asks for the rows of :math:`P` and :math:`Q`.
 AHEAD = 8
@@ -68,6 +70,44 @@ def run_epoch_pairs(P, Q, bu, bi, mu, users, items, values, order, lr, reg):
         update(P, Q, bu, bi, u, i, err, lr, reg)
         sse += err * err
         t += 1
+    return sse
+
+
+def run_epoch_pipelined(P, Q, bu, bi, mu, users, items, values, order, lr, reg):
+    """:func:`run_epoch` for a rule given as ``update`` and ``update_predict``: each update computes the next error.
+
+    While the rows of rating ``t`` are updated, the loop of ``update_predict`` also sums the
+    prediction of rating ``t + 1``: the same updates in the same order as :func:`run_epoch`, each
+    error from the values it would see there; only the rounding of the dot products differs when
+    compiled. When the two ratings share a row, the update runs alone and the prediction after it:
+    the fused loop would give the same values, but compiled it would store to and load from the same
+    row in one pass, which the vectorised code cannot do (it falls back to scalar code, a few
+    per cent slower). ``predict_one``, ``update`` and ``update_predict`` are globals bound by
+    :func:`bind` (a rule's ``compiled_update`` and ``compiled_update_predict``).
+    """
+    sse = 0.0
+    n = order.shape[0]
+    if n == 0:
+        return sse
+    j = order[0]
+    u, i = users[j], items[j]
+    err = values[j] - predict_one(P, Q, bu, bi, mu, u, i)
+    for t in range(n - 1):
+        if t + AHEAD < n:
+            ahead = order[t + AHEAD]
+            prefetch(P, users[ahead])
+            prefetch(Q, items[ahead])
+        j2 = order[t + 1]
+        u2, i2 = users[j2], items[j2]
+        if u2 != u and i2 != i:  # rows of its own: the next prediction inside this update's loop
+            err2 = values[j2] - update_predict(P, Q, bu, bi, mu, u, i, err, u2, i2, lr, reg)
+        else:
+            update(P, Q, bu, bi, u, i, err, lr, reg)
+            err2 = values[j2] - predict_one(P, Q, bu, bi, mu, u2, i2)
+        sse += err * err
+        u, i, err = u2, i2, err2
+    update(P, Q, bu, bi, u, i, err, lr, reg)
+    sse += err * err
     return sse
 
 

@@ -32,25 +32,25 @@ def hyper_tuple(value, name: str) -> tuple[float, float, float, float]:
     return P, Q, bu, bi
 
 
-def epoch_function(rule, engine: str):
-    """The epoch loop for ``rule`` on ``engine``."""
+def epoch_function(rule, engine: str, row_bytes: int = 0):
+    """The epoch loop for ``rule`` on ``engine`` (``row_bytes``: of a row of :math:`P`; it picks the compiled loop)."""
     rule = get_rule(rule)
     if engine == "python":
         return bind(run_epoch, f"run_epoch[{rule.name}]", step=rule.step)
     if engine == "compiled":
         from .compiled import compiled_epoch
 
-        return compiled_epoch(rule)
+        return compiled_epoch(rule, row_bytes)
     raise ValueError(f"engine={engine!r}; expected one of {LOOP_ENGINES}")
 
 
-def cells_function(rule, engine: str):
+def cells_function(rule, engine: str, row_bytes: int = 0):
     """The epoch loop over a grid's cells (:func:`~funksvd.sgd.loops.run_cells`) for ``rule`` on ``engine``."""
     rule = get_rule(rule)
     if engine == "compiled":
         from .compiled import compiled_cells
 
-        return compiled_cells(rule)
+        return compiled_cells(rule, row_bytes)
     return bind(run_cells, f"run_cells[{rule.name}]", epoch=epoch_function(rule, engine))
 
 
@@ -148,8 +148,8 @@ def sgd_epoch(factors: Factors, ratings: Ratings, rule="funk", lr=0.005, reg=0.0
         )
     n = len(ratings)
     order = np.arange(n, dtype=np.int64) if order is None else check_order(order, n)
-    epoch = epoch_function(rule, engine)
     P, Q, bu, bi = arrays = factors.mutable_copy()
+    epoch = epoch_function(rule, engine, P.shape[1] * P.itemsize)
     mu, lr, reg = typed_scalars(P.dtype, factors.mu, hyper_tuple(lr, "lr"), hyper_tuple(reg, "reg"))
     with np.errstate(all="ignore"):  # overflow is caught below, as a DivergenceError
         epoch(P, Q, bu, bi, mu, ratings.users, ratings.items, ratings.values.astype(P.dtype, copy=False),
