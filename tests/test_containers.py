@@ -8,7 +8,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from funksvd import Factors, Ratings
+from funksvd import FunkSVD, Factors, Ratings
+from funksvd.base.memory import CACHE_LINE, aligned_copy, aligned_empty, owns_block
 from funksvd.classics import QUUXLABS_R, TF2018_R
 
 
@@ -165,6 +166,42 @@ def test_factors_copy_their_input_unless_handed_over():
     base = np.ones((4, 2))
     viewed = Factors.from_arrays(base[:2], Q, bu, bi, 0.0, own=True)
     assert viewed.P.base is None and base.flags.writeable
+
+
+@pytest.mark.parametrize("shape, dtype", [((1, 1), np.float32), ((943, 100), np.float64), ((7, 3), np.float32),
+                                          (5, np.float64), ((3, 1, 2), np.float64)])
+def test_aligned_arrays_start_on_a_cache_line(shape, dtype):
+    """Oracle: the address modulo 64 and the requested shape and dtype; a copy equals its source bit for bit
+    (np.array_equal), and only an array that is its whole block counts as owning it (a slice of one does not)."""
+    a = aligned_empty(shape, dtype)
+    assert a.ctypes.data % CACHE_LINE == 0 and a.shape == np.empty(shape).shape and a.dtype == dtype
+    assert a.flags.c_contiguous and a.flags.writeable and owns_block(a)
+    source = np.arange(a.size, dtype=dtype).reshape(a.shape)
+    copy = aligned_copy(source)
+    assert copy.ctypes.data % CACHE_LINE == 0 and np.array_equal(copy, source) and owns_block(copy)
+    if a.ndim == 2 and a.shape[0] > 1:
+        assert not owns_block(a[1:]) and not owns_block(a[:1])  # a part: the rest of the block is reachable
+
+
+def test_start_values_are_cache_aligned_and_drawn_as_numpy_draws_them():
+    """Oracle: numpy's Generator drawing the literal shapes (``standard_normal((n, k)) * s``, P then Q; ``random``
+    for the uniform init) and the address modulo 64 of P and Q, which the compiled loops read by vector loads."""
+    for dtype in (np.float64, np.float32):
+        factors = Factors.random(9, 7, 5, random_state=3, dtype=dtype, init_std_dev=0.3)
+        rng = np.random.default_rng(3)
+        P = rng.standard_normal((9, 5), dtype=dtype) * dtype(0.3)
+        Q = rng.standard_normal((7, 5), dtype=dtype) * dtype(0.3)
+        assert np.array_equal(factors.P, P) and np.array_equal(factors.Q, Q)
+        uniform = Factors.random(9, 7, 5, random_state=3, dtype=dtype, init="uniform", init_range=(-1.0, 2.0))
+        rng = np.random.default_rng(3)
+        assert np.array_equal(uniform.P, rng.random((9, 5), dtype=dtype) * dtype(3.0) + dtype(-1.0))
+        for block in (factors.P, factors.Q, *factors.mutable_copy()[:2]):
+            assert block.ctypes.data % CACHE_LINE == 0
+        # a fit trains its drawn arrays in place and keeps them (no copy when handed over)
+        model = FunkSVD(n_factors=5, n_epochs=1, random_state=0, dtype=dtype).fit(Ratings([0, 1, 2], [1, 0, 2],
+                                                                                          [1.0, 3.0, 5.0]))
+        assert model.factors_.P.ctypes.data % CACHE_LINE == 0 and model.factors_.Q.ctypes.data % CACHE_LINE == 0
+        assert owns_block(model.factors_.P) and not model.factors_.P.flags.writeable
 
 
 @pytest.mark.parametrize("entry", [np.nan, np.inf, -np.inf])

@@ -16,6 +16,7 @@ import numpy as np
 
 from ..base.rng import check_random_state
 from ..base.frozen import Frozen
+from ..base.memory import aligned_copy, aligned_empty, owns_block
 from ..base.validation import check_indices, positive_int
 
 __all__ = ["Factors", "BLOCKS", "MAX_CELLS", "check_cells", "predict_pairs", "random_parameters"]
@@ -32,7 +33,8 @@ INITS = ("normal", "truncated_normal", "uniform", "glorot")
 
 
 def _param_array(value, name: str, ndim: int, dtype=None, copy: bool = True) -> np.ndarray:
-    """``value`` checked (dimension, finite entries), read-only; copied unless ``copy=False`` and it owns its data."""
+    """``value`` checked (dimension, finite entries), read-only; copied unless ``copy=False`` and it owns its data
+    (:func:`funksvd.base.memory.owns_block`: a fit's cache-aligned arrays are kept)."""
     array = np.asarray(value)
     if dtype is not None:
         array = array.astype(dtype, copy=False)
@@ -50,7 +52,7 @@ def _param_array(value, name: str, ndim: int, dtype=None, copy: bool = True) -> 
             first = np.argwhere(~finite)[0]
             where = ", ".join(str(j) for j in first)
             raise ValueError(f"{name}[{where}] = {array[tuple(first)]} is not finite")
-    if copy or not array.flags.owndata:
+    if copy or not owns_block(array):
         array = array.copy()
     array.flags.writeable = False
     return array
@@ -299,11 +301,14 @@ class Factors(Frozen):
         return self.replace(P=self.P @ R, Q=self.Q @ R)
 
     def mutable_copy(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Writable copies ``(P, Q, bu, bi)`` for an in-place engine; biases are empty when unbiased."""
+        """Writable copies ``(P, Q, bu, bi)`` for an in-place engine; biases are empty when unbiased.
+
+        ``P`` and ``Q`` start on a cache line (:func:`funksvd.base.memory.aligned_copy`), as a fit's draws do.
+        """
         empty = np.zeros(0, dtype=self.dtype)
         return (
-            self.P.copy(),
-            self.Q.copy(),
+            aligned_copy(self.P),
+            aligned_copy(self.Q),
             empty if self.bu is None else self.bu.copy(),
             empty.copy() if self.bi is None else self.bi.copy(),
         )
@@ -387,7 +392,8 @@ def random_parameters(n_users: int, n_items: int, n_factors: int, *, biased: boo
     """The arrays ``(P, Q, bu, bi)`` of :meth:`Factors.random`, writable (``bu, bi`` None when unbiased).
 
     The same draws as :meth:`Factors.random` (which wraps them); a fit trains them in place
-    instead of copying a read-only start.
+    instead of copying a read-only start. ``P`` and ``Q`` are drawn into arrays that start on a
+    cache line (:func:`funksvd.base.memory.aligned_empty`; the values do not depend on where).
     """
     for name, n in (("n_users", n_users), ("n_items", n_items), ("n_factors", n_factors)):
         positive_int(n, name, whole=True)
@@ -404,15 +410,16 @@ def random_parameters(n_users: int, n_items: int, n_factors: int, *, biased: boo
 
     def draw(n_rows: int) -> np.ndarray:  # in the parameters' dtype, in place (no float64 copy)
         shape = (n_rows, n_factors)
+        values = aligned_empty(shape, kind)
         if init in ("uniform", "glorot"):
             a, b = (low, high) if init == "uniform" else (-np.sqrt(6.0 / (n_rows + n_factors)),) * 2
             if init == "glorot":  # fan_in + fan_out of an n_rows x k weight
                 b = -a
-            values = rng.random(shape, dtype=kind)  # a + (b - a) U(0, 1), as Generator.uniform
+            rng.random(dtype=kind, out=values)  # a + (b - a) U(0, 1), as Generator.uniform
             values *= kind(b - a)
             values += kind(a)
             return values
-        values = rng.standard_normal(shape, dtype=kind)  # m + s Z, as Generator.normal
+        rng.standard_normal(dtype=kind, out=values)  # m + s Z, as Generator.normal
         values *= kind(init_std_dev)
         if init_mean != 0.0:  # a pass less over the table at the default mean
             values += kind(init_mean)
