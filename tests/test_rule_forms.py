@@ -233,3 +233,25 @@ def test_long_rows_run_the_pipelined_loop(dtype, k, pipelined):
                 else _compiled_epoch_pairs(rule.compiled_update))
     assert epoch_function("funk", "compiled", row_bytes) is expected
     assert cells_function("funk", "compiled", row_bytes).py_func.__globals__["epoch"] is expected
+
+
+def test_the_update_predict_docstring_is_its_code(rng):
+    r"""Oracle: :func:`funk_update_predict`'s docstring, read by ``tests/latex.py`` (its :math:`u_2, i_2` notation
+    added here) and evaluated on the rows as :func:`funk_update` leaves them: the prediction it states equals the
+    one the kernel returns (1e-12: the same float64 products, summed in the same order). The update itself is
+    :func:`funk_update`'s, whose docstring test is above."""
+    from tests.latex import equations, evaluate
+
+    eq = equations(funk_update_predict.__doc__, lhs_names={r"\hat r_{u_2 i_2}": "r_hat2"},
+                   symbols=[(r"p_{u_2}^\top q_{i_2}", "dot(p2, q2)"), ("b_{u_2}", "bu2"), ("b_{i_2}", "bi2")])
+    assert set(eq) == {"r_hat2"}
+    for _ in range(5):
+        factors, _ = random_problem(rng, n_users=3, n_items=4, k=5, n_ratings=6)
+        u, i, u2, i2, err = 1, 2, 0, 3, float(rng.normal())
+        lr, reg = tuple(rng.uniform(0.01, 0.2, 4)), tuple(rng.uniform(0.0, 0.3, 4))
+        A, B = factors.mutable_copy(), factors.mutable_copy()
+        r_hat2 = funk_update_predict(*A, factors.mu, u, i, err, u2, i2, lr, reg)
+        P, Q, bu, bi = B
+        funk_update(P, Q, bu, bi, u, i, err, lr, reg)
+        stated = evaluate(eq["r_hat2"], mu=factors.mu, bu2=bu[u2], bi2=bi[i2], p2=P[u2], q2=Q[i2])
+        np.testing.assert_allclose(r_hat2, stated, rtol=1e-12)
