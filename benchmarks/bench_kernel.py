@@ -24,6 +24,12 @@ AMD Zen 2 to 4, else the nominal frequency ``/proc/cpuinfo`` reports, which unde
 floor in ns too high).
 
     .venv/bin/python benchmarks/bench_kernel.py [--repeats 7] [--write]
+    .venv/bin/python benchmarks/bench_kernel.py --ks 32,40,64,96,100,112 --repeats 15 --write
+
+``--ks`` other than the default sizes writes its own section (``bench_kernel_sizes``): the cost of a
+factor with and without a leftover tail of the vectorised loops. Each case also runs with
+:math:`P` and :math:`Q` 16 bytes past a cache line (where numpy's own allocations start) beside
+the aligned arrays a fit trains, in turns: the column "16 bytes off".
 """
 
 from __future__ import annotations
@@ -106,10 +112,21 @@ def emitted_vector_bits(dtype) -> int:
     return 512 if re.search(r"%zmm", asm) else 256 if re.search(r"%ymm", asm) else 128
 
 
+def off_line(a: np.ndarray) -> np.ndarray:
+    """A copy of ``a`` starting 16 bytes past a cache line (the alignment of numpy's large allocations)."""
+    from funksvd.base.memory import CACHE_LINE, aligned_empty
+
+    buffer = aligned_empty(a.nbytes + CACHE_LINE, np.uint8)
+    out = buffer[16:16 + a.nbytes].view(a.dtype).reshape(a.shape)
+    out[...] = a
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     _common.add_common_arguments(parser)
     parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--ks", default="40,100", help="factors, comma-separated (default 40,100)")
     parser.add_argument("--ghz", type=float, default=None,
                         help="clock of the floor (default: measured where it can be, else the nominal clock)")
     args = parser.parse_args()
@@ -131,20 +148,23 @@ def main() -> None:
     widest = widest_vector_bits()
     cases, kernels, other = {}, {}, {}
     loops = {True: "pipelined", False: "pairs"}
+    ks = tuple(int(k) for k in args.ks.split(","))
     for dtype in (np.float64, np.float32):
-        for k in (40, 100):
+        for k in ks:
             pipelined = k * np.dtype(dtype).itemsize >= PIPELINE_ROW_BYTES
             kernels[dtype, k] = compiled_cells(RULES["funk"], k * np.dtype(dtype).itemsize)  # the loop a fit runs
             other[dtype, k] = compiled_cells(RULES["funk"], 0 if pipelined else PIPELINE_ROW_BYTES)  # the other one
             start = Factors.random(train.n_users, train.n_items, k, mu=train.mean(), random_state=0, dtype=dtype)
             grid = Grid(train, k, dtype, np.random.default_rng(0))
             cases[dtype, k] = start, grid, typed_scalars(dtype, train.mean(), (0.005,) * 4, (0.02,) * 4)
-    timed = {"fit": kernels, "other": other}
+    timed = {"fit": kernels, "other": other, "off": kernels}
     best = {(case, which): float("inf") for case in cases for which in timed}
     for repeat in range(args.repeats + 1):  # the first round compiles (or loads the cache)
         for case, (start, grid, (mu, lr, reg)) in cases.items():  # round-robin: a slow spell hits every case
-            for which in ("fit", "other") if repeat % 2 else ("other", "fit"):
+            for which in ("fit", "other", "off") if repeat % 2 else ("off", "other", "fit"):
                 arrays = start.mutable_copy()
+                if which == "off":  # P and Q where numpy's malloc would put them: 16 bytes past a cache line
+                    arrays = (off_line(arrays[0]), off_line(arrays[1])) + arrays[2:]
                 tic = time.perf_counter()
                 grid.run(timed[which][case], arrays, mu, lr, reg, np.random.default_rng(repeat))
                 if repeat:
@@ -153,6 +173,7 @@ def main() -> None:
         ns = best[(dtype, k), "fit"] / len(train) * 1e9
         pipelined = k * np.dtype(dtype).itemsize >= PIPELINE_ROW_BYTES
         other_ns = best[(dtype, k), "other"] / len(train) * 1e9
+        off_ns = best[(dtype, k), "off"] / len(train) * 1e9
         bits = emitted_vector_bits(dtype)
         lanes = bits // (8 * np.dtype(dtype).itemsize)
         cycles = 2.5 * k / lanes
@@ -160,7 +181,8 @@ def main() -> None:
         wide_floor = 2.5 * k / (widest // (8 * np.dtype(dtype).itemsize)) / args.ghz
         ratio = ns / floor
         rows.append((np.dtype(dtype).name, k, loops[pipelined], f"**{ns:.1f}**",
-                     f"{loops[not pipelined]}: {other_ns:.1f} ({other_ns / ns:.2f}x)", f"{bits} bits, {lanes} lanes",
+                     f"{loops[not pipelined]}: {other_ns:.1f} ({other_ns / ns:.2f}x)",
+                     f"{off_ns:.1f} ({off_ns / ns:.2f}x)", f"{bits} bits, {lanes} lanes",
                      f"2.5 x {k} / {lanes} = {cycles:.1f} cycles = {floor:.1f} ns", f"**{ratio:.2f}**",
                      f"**{'met' if ratio <= GOAL_RATIO else 'not met'}**",
                      f"{wide_floor:.1f} ns ({ns / wide_floor:.2f}x)"))
@@ -172,11 +194,12 @@ def main() -> None:
         f"{PIPELINE_ROW_BYTES} bytes or more (`funksvd.sgd.compiled.PIPELINE_ROW_BYTES`), else the pairs loop; "
         "the other loop is timed beside it, in turns.",
         "",
-        _common.table(("dtype", "k", "loop a fit runs", "ns per update", "the other loop, ns", "vector width emitted",
+        _common.table(("dtype", "k", "loop a fit runs", "ns per update", "the other loop, ns",
+                       "16 bytes off a cache line, ns", "vector width emitted",
                        "floor at that width",
                        "ns / floor", f"goal <= {GOAL_RATIO}x", f"floor at {widest} bits"), rows),
     ])
-    _common.report("bench_kernel", body, args.write)
+    _common.report("bench_kernel" if ks == (40, 100) else "bench_kernel_sizes", body, args.write)
 
 
 if __name__ == "__main__":
