@@ -47,14 +47,33 @@ def version(dist: str) -> str:
         return "not installed"
 
 
+#: AMD's core generations by CPU family and model (``/proc/cpuinfo``), for the records: the same model name
+#: ("AMD EPYC" in a VM) covers cores whose speeds differ by a factor of two.
+AMD_CORES = ((23, range(0x30, 0x100), "Zen 2"), (23, range(0, 0x30), "Zen 1"), (25, range(0x10, 0x20), "Zen 4"),
+             (25, range(0x60, 0x80), "Zen 4"), (25, range(0xA0, 0xB0), "Zen 4"), (25, range(0, 0x100), "Zen 3"),
+             (26, range(0, 0x100), "Zen 5"))
+
+
 def cpu_model() -> str:
+    """The model name, with AMD's core generation, the vector extension and the L2 size where /proc and sysfs tell."""
     try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
+        info = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return platform.processor() or "unknown"
+    fields = dict(line.split(":", 1) for line in info.split("\n\n")[0].splitlines() if ":" in line)
+    fields = {key.strip(): value.strip() for key, value in fields.items()}
+    name = fields.get("model name", platform.processor() or "unknown")
+    notes = []
+    if fields.get("vendor_id") == "AuthenticAMD":
+        family, model = int(fields.get("cpu family", 0)), int(fields.get("model", 0))
+        notes += [core for f, models, core in AMD_CORES if f == family and model in models][:1]
+    flags = fields.get("flags", "").split()
+    notes.append("AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "no AVX2")
+    try:
+        notes.append(f"L2 {Path('/sys/devices/system/cpu/cpu0/cache/index2/size').read_text().strip()}")
     except OSError:
         pass
-    return platform.processor() or "unknown"
+    return f"{name} ({', '.join(notes)})"
 
 
 def git_commit() -> str:

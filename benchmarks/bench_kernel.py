@@ -8,17 +8,28 @@ machine then falls on all of them), each beside the other compiled loop (pipelin
 (no loss, no guard). The grid's cells keep their rows of :math:`P` and :math:`Q` in the L2 cache
 (they are sized for 512 KiB), so this is mostly the arithmetic, not memory.
 
-**The floor.** One update of Funk's rule at :math:`k` factors does, per factor, one multiply-add
-for the dot product and, per row, the update of one entry. Written as the rule is
-(:math:`p \mathrel{+}= \gamma(e q - \lambda p)`) that is three floating-point operations; in the
-factored form the compiled engine runs (:func:`funksvd.maths.rules.funk_factored`,
-:math:`p \leftarrow (1-\gamma\lambda) p + (\gamma e) q`, factors computed once per rating) two, a
-multiply and a multiply-add. So :math:`5k` scalar operations, :math:`5k / w` vector instructions of
-:math:`w` lanes; with two vector FP ports, :math:`2.5 k / w` cycles. Loads (:math:`4k/w` at two a
-cycle) and stores (:math:`2k/w`, one 256-bit store a cycle on AMD Zen 3) bind less or equally.
-``w`` is the width LLVM emits for numba here (read off the
-kernel's assembly: ``ymm`` = 256 bits, 4 float64 or 8 float32 lanes); the floor at the widest
-width the CPU has (``zmm``, 512 bits, where present) is printed beside it. The clock is
+**The floor** is the larger of two bounds, each a count of what one update must do divided by
+what this core does a cycle.
+
+* *Floating-point ports.* One update of Funk's rule at :math:`k` factors does, per factor, one
+  multiply-add for the dot product and, per row, the update of one entry. Written as the rule is
+  (:math:`p \mathrel{+}= \gamma(e q - \lambda p)`) that is three operations; in the factored form
+  the compiled engine runs (:func:`funksvd.maths.rules.funk_factored`,
+  :math:`p \leftarrow (1-\gamma\lambda) p + (\gamma e) q`, factors computed once per rating) two, a
+  multiply and a multiply-add. So :math:`5k` lane operations, on two vector multiply/FMA ports of
+  :math:`w` lanes each: :math:`5k / 2w` cycles. ``w`` is the width LLVM emits for numba here, read
+  off the kernel's assembly (``ymm`` = 256 bits, ``zmm`` = 512), capped at the core's datapath: AMD
+  Zen 2 to 4 (family 23 and 25) run a 512-bit instruction as two 256-bit halves, so ``zmm`` there
+  does no more a cycle than ``ymm``.
+* *The two rows through the cache.* The grid's cells keep their rows of :math:`P` and :math:`Q`
+  in L2, not in L1 (32 KiB): an update reads both rows and writes both back, :math:`2 \times 2k`
+  times the itemsize of traffic each way. Its rate is measured here, not looked up: the best
+  bytes a cycle of ``x <- a x + b y; y <- a y + b x`` streamed over two arrays of 192 KiB (a cell's
+  rows, in L2), compiled with the kernels' options — the same reads and writes in the cheapest
+  order (sequential, prefetched, whole lines), so no update can move its rows faster. A row still
+  in L1 from an earlier rating (a few percent of them at these sizes) escapes the bound.
+
+Loads (:math:`4k` entries at two 256-bit loads a cycle) bind less than either. The clock is
 ``--ghz`` (default: measured from a chain of dependent float64 adds where their latency is known,
 AMD Zen 2 to 4, else the nominal frequency ``/proc/cpuinfo`` reports, which under turbo makes the
 floor in ns too high).
@@ -84,12 +95,49 @@ def measured_ghz() -> float:
     return 3 * n / best / 1e9
 
 
-def widest_vector_bits() -> int:
+def datapath_bits() -> int:
+    """Bits a vector FP port does a cycle: 256 on AMD Zen 2 to 4 (family 23 and 25: 512-bit instructions run as
+    two halves), else the widest vector the CPU has."""
     try:
-        flags = Path("/proc/cpuinfo").read_text()
+        info = Path("/proc/cpuinfo").read_text()
     except OSError:
         return 256
-    return 512 if "avx512f" in flags else 256 if "avx2" in flags else 128
+    family = re.search(r"^cpu family\s*:\s*(\d+)", info, re.M)
+    if "AuthenticAMD" in info and family is not None and int(family.group(1)) in (23, 25):
+        return 256
+    return 512 if "avx512f" in info else 256 if "avx2" in info else 128
+
+
+#: Bytes of each of the two arrays the stream runs over: a cell's rows of P and Q (``funksvd.sgd.orders``: 128 and
+#: 256 KiB), in L2 and well past L1.
+STREAM_ARRAY_BYTES = 192 << 10
+
+
+def stream_bytes_per_cycle(dtype, ghz: float, repeats: int = 5) -> float:
+    """Bytes of the two arrays a cycle (each byte read once and written once) of the rows' update streamed from L2."""
+    import numba
+
+    from funksvd.sgd.compiled import OPTIONS
+
+    @numba.njit(fastmath=set(OPTIONS["fastmath"]), nogil=True)
+    def update_rows(x, y, keep, step, passes):
+        for _ in range(passes):
+            for f in range(x.shape[0]):
+                xf, yf = x[f], y[f]
+                x[f] = keep * xf + step * yf
+                y[f] = keep * yf + step * xf
+
+    n = STREAM_ARRAY_BYTES // np.dtype(dtype).itemsize
+    x, y = np.full(n, 0.1, dtype), np.full(n, 0.1, dtype)
+    keep, step = np.dtype(dtype).type(0.9999), np.dtype(dtype).type(1e-5)
+    passes = 2000
+    update_rows(x, y, keep, step, 1)
+    best = float("inf")
+    for _ in range(repeats):
+        tic = time.perf_counter()
+        update_rows(x, y, keep, step, passes)
+        best = min(best, time.perf_counter() - tic)
+    return 2 * STREAM_ARRAY_BYTES * passes / (best * ghz * 1e9)
 
 
 def emitted_vector_bits(dtype) -> int:
@@ -145,7 +193,6 @@ def main() -> None:
 
     train, _ = train_test_split(_common.load_ml100k(args.data).ratings, test_size=0.2, random_state=0)
     rows = []
-    widest = widest_vector_bits()
     cases, kernels, other = {}, {}, {}
     loops = {True: "pipelined", False: "pairs"}
     ks = tuple(int(k) for k in args.ks.split(","))
@@ -169,35 +216,40 @@ def main() -> None:
                 grid.run(timed[which][case], arrays, mu, lr, reg, np.random.default_rng(repeat))
                 if repeat:
                     best[case, which] = min(best[case, which], time.perf_counter() - tic)
+    datapath = datapath_bits()
+    stream = {dtype: stream_bytes_per_cycle(dtype, args.ghz) for dtype in (np.float64, np.float32)}
     for dtype, k in cases:
         ns = best[(dtype, k), "fit"] / len(train) * 1e9
         pipelined = k * np.dtype(dtype).itemsize >= PIPELINE_ROW_BYTES
         other_ns = best[(dtype, k), "other"] / len(train) * 1e9
         off_ns = best[(dtype, k), "off"] / len(train) * 1e9
         bits = emitted_vector_bits(dtype)
-        lanes = bits // (8 * np.dtype(dtype).itemsize)
-        cycles = 2.5 * k / lanes
-        floor = cycles / args.ghz
-        wide_floor = 2.5 * k / (widest // (8 * np.dtype(dtype).itemsize)) / args.ghz
+        lanes = min(bits, datapath) // (8 * np.dtype(dtype).itemsize)
+        fp_cycles = 5 * k / (2 * lanes)
+        row_bytes = k * np.dtype(dtype).itemsize
+        memory_cycles = 2 * row_bytes / stream[dtype]
+        floor = max(fp_cycles, memory_cycles) / args.ghz
         ratio = ns / floor
         rows.append((np.dtype(dtype).name, k, loops[pipelined], f"**{ns:.1f}**",
                      f"{loops[not pipelined]}: {other_ns:.1f} ({other_ns / ns:.2f}x)",
-                     f"{off_ns:.1f} ({off_ns / ns:.2f}x)", f"{bits} bits, {lanes} lanes",
-                     f"2.5 x {k} / {lanes} = {cycles:.1f} cycles = {floor:.1f} ns", f"**{ratio:.2f}**",
-                     f"**{'met' if ratio <= GOAL_RATIO else 'not met'}**",
-                     f"{wide_floor:.1f} ns ({ns / wide_floor:.2f}x)"))
+                     f"{off_ns:.1f} ({off_ns / ns:.2f}x)", f"{bits} bits ({lanes} lanes a port)",
+                     f"5 x {k} / (2 x {lanes}) = {fp_cycles:.1f}",
+                     f"2 x {row_bytes} B / {stream[dtype]:.1f} B = {memory_cycles:.1f}",
+                     f"{floor:.1f} ns", f"**{ratio:.2f}**", f"**{'met' if ratio <= GOAL_RATIO else 'not met'}**"))
     body = "\n".join([
         f"MovieLens 100K training split ({len(train):,} ratings), `RULES[\"funk\"]` compiled, the default grid order, "
-        f"best of {args.repeats} epochs taking turns, warm; {clock_note}. Floor: 2.5 k / w cycles "
-        "(5k floating-point operations an update in the factored form, on two vector ports; see the script's "
-        "docstring). The loop a fit runs is the pipelined one for rows of "
+        f"best of {args.repeats} epochs taking turns, warm; {clock_note}. Floor: the larger of the floating-point "
+        f"ports' cycles (5k lane operations an update in the factored form, two ports of a {datapath}-bit datapath) "
+        "and the cycles to move the two rows through the cache at the rate of the same update streamed over two "
+        f"{STREAM_ARRAY_BYTES >> 10} KiB arrays in L2 (measured in this run: "
+        + ", ".join(f"{np.dtype(d).name} {stream[d]:.1f} bytes a cycle" for d in stream)
+        + "); see the script's docstring. The loop a fit runs is the pipelined one for rows of "
         f"{PIPELINE_ROW_BYTES} bytes or more (`funksvd.sgd.compiled.PIPELINE_ROW_BYTES`), else the pairs loop; "
         "the other loop is timed beside it, in turns.",
         "",
         _common.table(("dtype", "k", "loop a fit runs", "ns per update", "the other loop, ns",
-                       "16 bytes off a cache line, ns", "vector width emitted",
-                       "floor at that width",
-                       "ns / floor", f"goal <= {GOAL_RATIO}x", f"floor at {widest} bits"), rows),
+                       "16 bytes off a cache line, ns", "vector width emitted", "FP ports, cycles",
+                       "rows through L2, cycles", "floor", "ns / floor", f"goal <= {GOAL_RATIO}x"), rows),
     ])
     _common.report("bench_kernel" if ks == (40, 100) else "bench_kernel_sizes", body, args.write)
 
