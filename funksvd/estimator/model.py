@@ -28,6 +28,7 @@ from ..model.factors import BLOCKS, Factors, random_parameters
 from ..model.ratings import Ratings
 from ..maths.objectives import Objective, as_objective
 from ..maths.rules import get_rule
+from ..sgd.normal_draws import fill_standard_normal
 from .params import ENGINES, SCHEDULES, check_memory, check_params
 from .persistence import Persistence
 from .scores import factor_arrays, predict_arrays
@@ -410,6 +411,7 @@ class FunkSVD(Training, Recommending, Persistence):
                 drawn = random_parameters(
                     ratings.n_users, ratings.n_items, self.n_factors, biased=self.biased,
                     init_mean=self.init_mean, init_std_dev=self.init_std_dev, random_state=rng, dtype=dtype,
+                    fill_normal=fill_standard_normal if self.engine == "compiled" else None,
                 )
                 if self.engine == "tensorflow":
                     P, Q, bu, bi = drawn

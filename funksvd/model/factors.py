@@ -388,12 +388,15 @@ class Factors(Frozen):
 
 def random_parameters(n_users: int, n_items: int, n_factors: int, *, biased: bool = True, init: str = "normal",
                       init_mean: float = 0.0, init_std_dev: float = 0.1, init_range: tuple[float, float] = (0.0, 1.0),
-                      random_state=None, dtype=np.float64):
+                      random_state=None, dtype=np.float64, fill_normal=None):
     """The arrays ``(P, Q, bu, bi)`` of :meth:`Factors.random`, writable (``bu, bi`` None when unbiased).
 
     The same draws as :meth:`Factors.random` (which wraps them); a fit trains them in place
     instead of copying a read-only start. ``P`` and ``Q`` are drawn into arrays that start on a
     cache line (:func:`funksvd.base.memory.aligned_empty`; the values do not depend on where).
+    ``fill_normal(rng, out)``: fills ``out`` as ``rng.standard_normal(dtype=out.dtype, out=out)``
+    does, the same values (the compiled engine passes
+    :func:`funksvd.sgd.normal_draws.fill_standard_normal`); default numpy's call.
     """
     for name, n in (("n_users", n_users), ("n_items", n_items), ("n_factors", n_factors)):
         positive_int(n, name, whole=True)
@@ -419,7 +422,10 @@ def random_parameters(n_users: int, n_items: int, n_factors: int, *, biased: boo
             values *= kind(b - a)
             values += kind(a)
             return values
-        rng.standard_normal(dtype=kind, out=values)  # m + s Z, as Generator.normal
+        if fill_normal is None:
+            rng.standard_normal(dtype=kind, out=values)  # m + s Z, as Generator.normal
+        else:
+            fill_normal(rng, values)
         values *= kind(init_std_dev)
         if init_mean != 0.0:  # a pass less over the table at the default mean
             values += kind(init_mean)
