@@ -262,17 +262,21 @@ def test_start_loss_is_the_exact_loss(rng):
         assert got == pytest.approx(funksvd.loss(start, R, "funk", 0.05), rel=1e-12)
 
 
+@pytest.mark.parametrize("engine", ["python", "compiled"])
 @pytest.mark.parametrize("biased", [True, False])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("scale", [0.1, 1.0, 3.0])
-def test_sse_upper_bound_holds(rng, biased, dtype, scale):
+def test_sse_upper_bound_holds(rng, monkeypatch, biased, dtype, scale, engine):
     """Oracle: a literal numpy sum of (r - mu - b_u - b_i - p_u.q_i)^2 in float64. The bound of
     :func:`sse_upper_bound` (triangle inequality, Cauchy-Schwarz) is never below it, and it is the
     formula its Notes state, evaluated here term by term over the ratings (1e-12); with
     P = Q = 0 and no biases it is the sum itself (equality: one of the four vectors is left), to
-    1e-12 relative (sum^2 - 2 mu sum + n mu^2 against the direct sum: rounding of ~1e3 terms)."""
+    1e-12 relative (sum^2 - 2 mu sum + n mu^2 against the direct sum: rounding of ~1e3 terms).
+    Both engines: numpy's einsum, or the compiled loop of row_norm_sums (the same sums in another order)."""
+    from funksvd.estimator import training
     from funksvd.estimator.training import rating_counts, sse_upper_bound
 
+    monkeypatch.setattr(training, "COMPILED_NORMS_MIN", 0)  # the compiled loop at this size too
     R = problem(rng, n_ratings=400)
     P = (scale * rng.normal(size=(R.n_users, 5))).astype(dtype)
     Q = (scale * rng.normal(size=(R.n_items, 5))).astype(dtype)
@@ -284,7 +288,7 @@ def test_sse_upper_bound_holds(rng, biased, dtype, scale):
         r_hat += bu[R.users].astype(float) + bi[R.items].astype(float)
     exact = float(np.sum((R.values - r_hat) ** 2))
     counts = rating_counts(R)
-    bound = sse_upper_bound((P, Q, bu, bi), mu, R, counts)
+    bound = sse_upper_bound((P, Q, bu, bi), mu, R, counts, engine=engine)
     assert bound >= exact
     # the Notes' formula, evaluated over the ratings themselves (sum over K of b_u^2, not the counts' weighting)
     p2, q2 = (P.astype(float) ** 2).sum(1), (Q.astype(float) ** 2).sum(1)
@@ -294,7 +298,8 @@ def test_sse_upper_bound_holds(rng, biased, dtype, scale):
         root += np.sqrt(np.sum(bu[R.users].astype(float) ** 2)) + np.sqrt(np.sum(bi[R.items].astype(float) ** 2))
     assert bound == pytest.approx(root ** 2, rel=1e-12)  # the same sums in another order
     zero = (np.zeros_like(P), np.zeros_like(Q), np.zeros(0, dtype), np.zeros(0, dtype))
-    assert sse_upper_bound(zero, mu, R, counts) == pytest.approx(float(np.sum((R.values - mu) ** 2)), rel=1e-12)
+    centred = float(np.sum((R.values - mu) ** 2))
+    assert sse_upper_bound(zero, mu, R, counts, engine=engine) == pytest.approx(centred, rel=1e-12)
 
 
 @pytest.mark.parametrize("engine", ["python", "compiled"])

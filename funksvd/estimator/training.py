@@ -241,7 +241,7 @@ class Training(EstimatorState):
         square_sum = float(np.einsum("i,i->", values, values, dtype=np.float64))
         floor = c * square_sum
         penalty = _running_loss(self.rule, 0.0, arrays, self._hyper("reg"), counts, self.engine)
-        bound = c * sse_upper_bound(arrays, mu, ratings, counts, square_sum) + penalty
+        bound = c * sse_upper_bound(arrays, mu, ratings, counts, square_sum, self.engine) + penalty
         if bound * (1.0 + 1e-6) <= floor:  # the margin covers the rounding of the sums (about 1e-9 at 1e7 terms)
             return floor
         return max(self._start_loss(arrays, mu, ratings, counts, None if sse_of is None else sse_of()), floor)
@@ -403,10 +403,33 @@ def _compiled(name: str):
     """:func:`count_ratings` or :func:`~funksvd.maths.objectives.weighted_row_squares`, compiled on first use."""
     from ..sgd.compiled import jit
 
-    return jit({"count_ratings": count_ratings, "weighted_row_squares": weighted_row_squares}[name])
+    return jit({"count_ratings": count_ratings, "weighted_row_squares": weighted_row_squares,
+                "row_norm_sums": row_norm_sums}[name])
 
 
-def sse_upper_bound(arrays, mu, ratings, counts, square_sum=None) -> float:
+#: Entries of P and Q from which the compiled engine sums the bound's row norms in a compiled loop.
+COMPILED_NORMS_MIN = 1 << 19
+
+
+def row_norm_sums(theta, counts):
+    r"""``(max_u ||theta_u||^2, sum_u n_u ||theta_u||^2)`` in float64, one pass: :func:`sse_upper_bound`'s row terms.
+
+    The literal loop the compiled engine runs; the Python engine takes the same sums from numpy
+    (``einsum``), the additions in another order.
+    """
+    largest = 0.0
+    total = 0.0
+    for u in range(theta.shape[0]):
+        square = 0.0
+        for f in range(theta.shape[1]):
+            value = np.float64(theta[u, f])
+            square += value * value
+        largest = max(largest, square)
+        total += counts[u] * square
+    return largest, total
+
+
+def sse_upper_bound(arrays, mu, ratings, counts, square_sum=None, engine: str = "python") -> float:
     r"""An upper bound of the sum of squared errors :math:`\sum_{(u,i) \in \mathcal K} e_{ui}^2` from row norms.
 
     Notes
@@ -426,7 +449,9 @@ def sse_upper_bound(arrays, mu, ratings, counts, square_sum=None) -> float:
     with :math:`\sum (r - \mu)^2 = \sum r^2 - 2\mu \sum r + |\mathcal K| \mu^2`: one pass over
     the values and :math:`O((n_{\mathrm{users}} + n_{\mathrm{items}})\,k)` work, where the sum itself
     reads two rows per rating. ``counts``: :func:`rating_counts`; ``square_sum``: :math:`\sum r^2`,
-    if known.
+    if known; ``engine="compiled"`` takes the row terms from :func:`row_norm_sums` compiled (one
+    pass over each matrix, no temporaries) where the matrices hold :data:`COMPILED_NORMS_MIN`
+    entries or more (below that numpy is as fast as loading the compiled loop).
     """
     P, Q, bu, bi = arrays
     values = ratings.values
@@ -442,10 +467,15 @@ def sse_upper_bound(arrays, mu, ratings, counts, square_sum=None) -> float:
     if len(bu):  # in float64 throughout: a bound, not an estimate
         root += np.sqrt(weighted(user_counts, np.square(bu, dtype=np.float64)))
         root += np.sqrt(weighted(item_counts, np.square(bi, dtype=np.float64)))
-    p_norms = np.einsum("ij,ij->i", P, P, dtype=np.float64)
-    q_norms = np.einsum("ij,ij->i", Q, Q, dtype=np.float64)
-    root += np.sqrt(min(q_norms.max(initial=0.0) * weighted(user_counts, p_norms),
-                        p_norms.max(initial=0.0) * weighted(item_counts, q_norms)))
+    if engine == "compiled" and P.size + Q.size >= COMPILED_NORMS_MIN:
+        (p_max, p_sum), (q_max, q_sum) = (_compiled("row_norm_sums")(theta, n) for theta, n in
+                                          ((P, user_counts), (Q, item_counts)))
+    else:
+        p_norms = np.einsum("ij,ij->i", P, P, dtype=np.float64)
+        q_norms = np.einsum("ij,ij->i", Q, Q, dtype=np.float64)
+        p_max, p_sum = p_norms.max(initial=0.0), weighted(user_counts, p_norms)
+        q_max, q_sum = q_norms.max(initial=0.0), weighted(item_counts, q_norms)
+    root += np.sqrt(min(q_max * p_sum, p_max * q_sum))
     return float(root * root)
 
 
